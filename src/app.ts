@@ -1,0 +1,107 @@
+import { Coordinator } from './coordinator/coordinator.ts';
+import { Maintenance } from './coordinator/maintenance.ts';
+import type { Config } from './config.ts';
+import { startCoordinatorServer } from './grpc/server.ts';
+import type { CoordinatorServer } from './grpc/server.ts';
+import { GrpcParticipantClient } from './participant/grpc-participant-client.ts';
+import { startEmbeddedPostgres } from './store/embedded-postgres-server.ts';
+import type { EmbeddedServer } from './store/embedded-postgres-server.ts';
+import { migrate } from './store/migrate.ts';
+import { createPools } from './store/pg-pools.ts';
+import { PgTransactionStore } from './store/pg-transaction-store.ts';
+import type { Logger } from './telemetry/logger.ts';
+import type { Clock } from './time/clock.ts';
+
+/** A running coordinator process's parts. */
+export interface App {
+  readonly address: string;
+  readonly databaseUrl: string;
+  readonly coordinator: Coordinator;
+  readonly server: CoordinatorServer;
+  /** Graceful stop: stop accepting, let running calls finish, persist, close. */
+  stop(): Promise<void>;
+}
+
+/** Redacts the password of a database URL for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+/** Starts the embedded server unless a URL is configured. */
+export async function openDatabase(config: Config, log: Logger): Promise<{ url: string; embedded: EmbeddedServer | null }> {
+  if (config.databaseUrl !== null) {
+    return { url: config.databaseUrl, embedded: null };
+  }
+  const embedded = await startEmbeddedPostgres({
+    dataDir: config.dataDir,
+    port: config.embeddedPgPort,
+    log: (message) => log.debug({ component: 'embedded-postgres' }, message.trim()),
+  });
+  log.info({ data_dir: config.dataDir, port: config.embeddedPgPort }, 'embedded PostgreSQL started');
+  return { url: embedded.url, embedded };
+}
+
+/**
+ * Wires the real adapters and starts serving: database (embedded or
+ * DATABASE_URL), migrations, store, coordinator, background loops, gRPC.
+ */
+export async function startApp(config: Config, log: Logger, clock: Clock): Promise<App> {
+  const { url, embedded } = await openDatabase(config, log);
+  try {
+    const applied = await migrate(url, config.dbSchema, (m) => log.warn(m));
+    if (applied.length > 0) {
+      log.info({ applied }, 'migrations applied');
+    }
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  const pools = createPools({
+    url,
+    schema: config.dbSchema,
+    maxConnections: config.dbPoolSize,
+    onError: (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
+  });
+  const store = new PgTransactionStore(pools);
+  const participants = new GrpcParticipantClient();
+  const coordinator = new Coordinator(
+    {
+      store,
+      participants,
+      clock,
+      log,
+      random: Math.random,
+      config: {
+        prepareTimeoutMs: config.prepareTimeoutMs,
+        callTimeoutMs: config.callTimeoutMs,
+        retry: { baseMs: config.retryBaseMs, capMs: config.retryCapMs },
+        onePhase: config.onePhase,
+      },
+    },
+    { defaultMs: config.leaseDefaultMs, maxMs: config.leaseMaxMs },
+  );
+  const maintenance = new Maintenance(store, coordinator, clock, log, {
+    sweepIntervalMs: config.sweepIntervalMs,
+    recoveryIntervalMs: config.recoveryIntervalMs,
+    coordinatorLeaseMs: config.coordinatorLeaseMs,
+    retentionMs: config.retentionHours * 3_600_000,
+    retentionIntervalMs: 60_000,
+    coordinatorName: config.coordinatorName,
+  });
+  await maintenance.start();
+  const server = await startCoordinatorServer(config.listen, coordinator, clock, log);
+  return {
+    address: server.address,
+    databaseUrl: url,
+    coordinator,
+    server,
+    stop: async () => {
+      await server.shutdown(config.shutdownGraceMs);
+      await coordinator.shutdown(Math.min(2_000, config.shutdownGraceMs));
+      await maintenance.stop(true);
+      participants.close();
+      await store.close();
+      await embedded?.stop();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { startApp, openDatabase, redactUrl } from '../app.ts';
+import { ConfigError, loadConfig, settingsHelp } from '../config.ts';
+import type { Config } from '../config.ts';
+import { MigrationError, migrate } from '../store/migrate.ts';
+import { createLogger } from '../telemetry/logger.ts';
+import { SystemClock } from '../time/system-clock.ts';
+
+const USAGE = `twopc — two-phase-commit coordinator for gRPC services
+
+Usage:
+  twopc serve   [options]   start the coordinator (embedded PostgreSQL unless DATABASE_URL is set)
+  twopc migrate [options]   apply database migrations and exit
+  twopc --help              this text
+
+Options (flag, environment variable, meaning [default]):
+${settingsHelp()}
+
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.`;
+
+/** Exit codes of the CLI. */
+export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+
+function fail(code: number, message: string): number {
+  process.stderr.write(`twopc: ${message}\n`);
+  return code;
+}
+
+async function serve(config: Config): Promise<number> {
+  const log = createLogger(config.logLevel);
+  const app = await startApp(config, log, new SystemClock());
+  log.info({ address: app.address, database: redactUrl(app.databaseUrl), coordinator: config.coordinatorName, id: app.coordinator.id }, 'twopc serving');
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        resolve(EXIT.FAILURE);
+        return;
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      app.stop().then(
+        () => {
+          log.info('stopped');
+          resolve(EXIT.OK);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          resolve(EXIT.FAILURE);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+async function runMigrate(config: Config): Promise<number> {
+  const log = createLogger(config.logLevel);
+  const { url, embedded } = await openDatabase(config, log);
+  try {
+    const applied = await migrate(url, config.dbSchema, (m) => log.warn(m));
+    process.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied ${applied.join(', ')}\n`);
+    return EXIT.OK;
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (command !== 'serve' && command !== 'migrate') {
+    return fail(EXIT.USAGE, `unknown command '${command}'; see twopc --help`);
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.OK;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(rest, process.env);
+  } catch (err) {
+    return fail(EXIT.USAGE, err instanceof ConfigError ? err.message : String(err));
+  }
+  try {
+    return command === 'serve' ? await serve(config) : await runMigrate(config);
+  } catch (err) {
+    return fail(EXIT.FAILURE, describeStartupError(err, config));
+  }
+}
+
+function describeStartupError(err: unknown, config: Config): string {
+  if (err instanceof MigrationError) {
+    return err.message;
+  }
+  const e = err as NodeJS.ErrnoException;
+  const where = config.databaseUrl === null ? 'the embedded PostgreSQL' : `DATABASE_URL (${redactUrl(config.databaseUrl)})`;
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT' || /timeout|terminated/i.test(e.message ?? '')) {
+    return `cannot reach ${where}: ${e.code ?? e.message}`;
+  }
+  if (e.code === '28P01' || e.code === '3D000') {
+    return `cannot use ${where}: ${e.message}`;
+  }
+  if (e.code === 'EADDRINUSE' || /No address added out of total/.test(e.message ?? '')) {
+    return `cannot listen on ${config.listen}: address in use (set --listen)`;
+  }
+  const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+  return `${e.message ?? String(err)}${cause}`;
+}

@@ -1,0 +1,265 @@
+import { randomUUID } from 'node:crypto';
+import { outcomeOf } from '../core/decide.ts';
+import {
+  DeadlineExceededError,
+  InvalidArgumentError,
+  InvalidTransitionError,
+  ShuttingDownError,
+  StoreUnavailableError,
+  TxNotFoundError,
+} from '../core/errors.ts';
+import type { TxId, TxRecord } from '../core/tx-record.ts';
+import { AbortReason, Outcome, TxState, isDecided, isTerminal } from '../core/tx-state.ts';
+import type { ListFilter, TxView } from '../store/transaction-store.ts';
+import { sleep } from '../time/clock.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+import type { RunDeps } from './run-deps.ts';
+import { TxRun } from './tx-run.ts';
+
+/** Lease rules for Begin and Heartbeat. */
+export interface LeaseConfig {
+  readonly defaultMs: number;
+  readonly maxMs: number;
+}
+
+/** What Commit and Abort answer. */
+export interface OutcomeResult {
+  readonly outcome: Outcome;
+  readonly reason: string | null;
+  readonly state: TxState;
+}
+
+export interface BeginInput {
+  readonly timeoutMs: number;
+  readonly labels: Record<string, string>;
+  readonly participants: readonly { name: string; endpoint: string }[];
+}
+
+/**
+ * The coordinator's use cases. Each transaction it commits is driven by a
+ * TxRun in this process; everything it knows that matters lives in the log.
+ */
+export class Coordinator {
+  /** This incarnation: owner of the transactions it drives. */
+  readonly id = randomUUID();
+  readonly #deps: RunDeps;
+  readonly #lease: LeaseConfig;
+  readonly #runs = new Map<TxId, TxRun>();
+  readonly #mutex = new KeyedMutex<TxId>();
+  readonly #shutdown: AbortController;
+  #closing = false;
+
+  constructor(deps: Omit<RunDeps, 'signal'>, lease: LeaseConfig) {
+    this.#shutdown = new AbortController();
+    this.#deps = { ...deps, signal: this.#shutdown.signal };
+    this.#lease = lease;
+  }
+
+  /** Transactions driven by this process right now. */
+  get inFlight(): number {
+    return this.#runs.size;
+  }
+
+  #open(): void {
+    if (this.#closing) {
+      throw new ShuttingDownError();
+    }
+  }
+
+  /** Starts a transaction. @throws InvalidArgumentError */
+  async begin(input: BeginInput): Promise<{ txnId: TxId; leaseExpiresAt: Date }> {
+    this.#open();
+    const leaseMs = this.#leaseMs(input.timeoutMs, 'timeout_ms');
+    const txnId = randomUUID() as TxId;
+    const { leaseExpiresAt } = await this.#deps.store.begin({
+      txnId, leaseMs, labels: input.labels, participants: input.participants, ownerId: this.id, traceContext: null,
+    });
+    return { txnId, leaseExpiresAt };
+  }
+
+  #leaseMs(requested: number, field: string): number {
+    if (requested > this.#lease.maxMs) {
+      throw new InvalidArgumentError(field, `${requested} ms is over the maximum lease of ${this.#lease.maxMs} ms`);
+    }
+    return requested === 0 ? this.#lease.defaultMs : requested;
+  }
+
+  /** Adds a participant. @throws TxNotFoundError, InvalidTransitionError, ParticipantConflictError */
+  async enlist(txnId: TxId, name: string, endpoint: string): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
+    this.#open();
+    return this.#deps.store.enlist(txnId, name, endpoint);
+  }
+
+  /** Extends a lease. @throws TxNotFoundError, InvalidTransitionError */
+  async heartbeat(txnId: TxId, extendMs: number): Promise<{ state: TxState; leaseExpiresAt: Date }> {
+    this.#open();
+    const ms = extendMs === 0 ? null : this.#leaseMs(extendMs, 'extend_ms');
+    return this.#deps.store.heartbeat(txnId, ms);
+  }
+
+  /**
+   * Runs 2PC, or joins the run already under way; answers once the outcome
+   * is durable (and, with waitForAcks, delivered) or `until` fires.
+   * @throws TxNotFoundError, DeadlineExceededError, StoreUnavailableError
+   */
+  async commit(txnId: TxId, waitForAcks: boolean, until: AbortSignal): Promise<OutcomeResult> {
+    this.#open();
+    const run = await this.#mutex.run(txnId, () => this.#runForCommit(txnId));
+    let tx = run === null ? await this.#pollLog(txnId, until, (v) => outcomeOf(v) !== Outcome.PENDING) : await this.#awaitDecision(run, until);
+    if (waitForAcks && !isTerminal(tx.state)) {
+      tx = await this.#awaitFinish(txnId, until).catch(() => tx);
+    }
+    return { outcome: outcomeOf(tx), reason: tx.reason, state: tx.state };
+  }
+
+  async #runForCommit(txnId: TxId): Promise<TxRun | null> {
+    const existing = this.#runs.get(txnId);
+    if (existing !== undefined) {
+      return existing;
+    }
+    const tx = await this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase);
+    if (tx === null) {
+      // Not ACTIVE: decided already, or another coordinator is preparing it.
+      if ((await this.#deps.store.get(txnId)) === null) {
+        throw new TxNotFoundError(txnId);
+      }
+      return null;
+    }
+    const run = this.#register(new TxRun(this.#deps, tx));
+    run.apply({ type: 'commit:requested', onePhaseAllowed: this.#deps.config.onePhase }).catch((err: unknown) => {
+      this.#deps.log.error({ err, txn_id: txnId }, 'starting the commit failed');
+    });
+    return run;
+  }
+
+  async #awaitDecision(run: TxRun, until: AbortSignal): Promise<TxRecord> {
+    const stalled = run.nextStall().then((err) => Promise.reject(new StoreUnavailableError(err)));
+    return raceSignal(Promise.race([run.decided, stalled]), until, 'the decision is not durable yet; call Commit again');
+  }
+
+  async #awaitFinish(txnId: TxId, until: AbortSignal): Promise<TxRecord> {
+    const run = this.#runs.get(txnId);
+    if (run !== undefined) {
+      return raceSignal(run.finished, until, 'not every participant has acknowledged yet');
+    }
+    return this.#pollLog(txnId, until, (v) => isTerminal(v.state));
+  }
+
+  /** Reads the log until `done` or `until` fires (work driven elsewhere). */
+  async #pollLog(txnId: TxId, until: AbortSignal, done: (v: TxView) => boolean): Promise<TxView> {
+    for (let attempt = 1; ; attempt++) {
+      const view = await this.#deps.store.get(txnId);
+      if (view === null) {
+        throw new TxNotFoundError(txnId);
+      }
+      if (done(view)) {
+        return view;
+      }
+      if (!(await sleep(this.#deps.clock, Math.min(1000, 50 * attempt), until))) {
+        throw new DeadlineExceededError(`transaction ${txnId} is ${view.state} and driven by another coordinator; ask again`);
+      }
+    }
+  }
+
+  /**
+   * Aborts a transaction that has no commit decision.
+   * @throws TxNotFoundError, InvalidTransitionError (after a commit decision)
+   */
+  async abort(txnId: TxId, reason: string, until: AbortSignal): Promise<OutcomeResult> {
+    this.#open();
+    const run = await this.#mutex.run(txnId, () => this.#runForAbort(txnId));
+    if (run === null) {
+      const view = await this.get(txnId);
+      return { outcome: outcomeOf(view), reason: view.reason, state: view.state };
+    }
+    await run.apply({ type: 'abort:requested', reason: reason === '' ? AbortReason.CLIENT_ABORT : reason }).catch((err: unknown) => {
+      if (err instanceof InvalidTransitionError) {
+        throw new InvalidTransitionError(txnId, err.state, 'a commit decision cannot be aborted');
+      }
+      throw err;
+    });
+    const tx = await this.#awaitDecision(run, until);
+    if (outcomeOf(tx) === Outcome.COMMITTED) {
+      throw new InvalidTransitionError(txnId, tx.state, 'the participant had already committed in one phase');
+    }
+    return { outcome: outcomeOf(tx), reason: tx.reason, state: tx.state };
+  }
+
+  async #runForAbort(txnId: TxId): Promise<TxRun | null> {
+    const existing = this.#runs.get(txnId);
+    if (existing !== undefined) {
+      return existing;
+    }
+    const view = await this.get(txnId);
+    if (view.state === TxState.COMMITTING || view.state === TxState.COMMITTED) {
+      throw new InvalidTransitionError(txnId, view.state, 'a commit decision cannot be aborted');
+    }
+    return isDecided(view.state) ? null : this.#register(new TxRun(this.#deps, view));
+  }
+
+  /** One transaction. @throws TxNotFoundError */
+  async get(txnId: TxId): Promise<TxView> {
+    const view = await this.#deps.store.get(txnId);
+    if (view === null) {
+      throw new TxNotFoundError(txnId);
+    }
+    return view;
+  }
+
+  /** Transactions, newest first. */
+  async list(filter: ListFilter): Promise<TxView[]> {
+    return this.#deps.store.list(filter);
+  }
+
+  /** Takes over a transaction claimed by the lease sweeper or the recovery scan. */
+  adopt(view: TxView): void {
+    if (this.#closing || this.#runs.has(view.txnId) || isTerminal(view.state)) {
+      return;
+    }
+    if (view.state === TxState.ACTIVE) {
+      return; // adopted by ownership alone: its lease keeps running in the log
+    }
+    const run = this.#register(new TxRun(this.#deps, view));
+    run.resume().catch((err: unknown) => this.#deps.log.error({ err, txn_id: view.txnId }, 'resuming a transaction failed'));
+  }
+
+  #register(run: TxRun): TxRun {
+    const txnId = run.tx.txnId;
+    this.#runs.set(txnId, run);
+    const forget = (): void => {
+      if (this.#runs.get(txnId) === run) {
+        this.#runs.delete(txnId);
+      }
+    };
+    run.finished.then(forget, forget);
+    return run;
+  }
+
+  /**
+   * Stops taking work, lets runs reach their decision for up to `drainMs`,
+   * then stops every delivery loop. Unfinished phase 2 stays in the log for
+   * recovery.
+   */
+  async shutdown(drainMs: number): Promise<void> {
+    this.#closing = true;
+    const decided = Promise.allSettled([...this.#runs.values()].map((r) => r.decided));
+    await Promise.race([decided, sleep(this.#deps.clock, drainMs)]);
+    this.#shutdown.abort();
+    for (const run of this.#runs.values()) {
+      run.stop(new ShuttingDownError());
+    }
+    this.#runs.clear();
+  }
+}
+
+/** Waits for a promise unless the signal fires first. */
+function raceSignal<T>(work: Promise<T>, until: AbortSignal, what: string): Promise<T> {
+  if (until.aborted) {
+    return Promise.reject(new DeadlineExceededError(what));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new DeadlineExceededError(what));
+    until.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => until.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,155 @@
+import { coerceError } from '../core/errors.ts';
+import type { TransactionStore } from '../store/transaction-store.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { Cancel, Clock } from '../time/clock.ts';
+import type { Coordinator } from './coordinator.ts';
+
+/** Intervals of the background work. */
+export interface MaintenanceConfig {
+  /** How often expired leases are looked for. */
+  readonly sweepIntervalMs: number;
+  /** How often orphaned transactions (dead owner) are looked for. */
+  readonly recoveryIntervalMs: number;
+  /** How long this incarnation counts as alive without renewing. */
+  readonly coordinatorLeaseMs: number;
+  /** How long finished transactions are kept. */
+  readonly retentionMs: number;
+  /** How often finished transactions past retention are deleted. */
+  readonly retentionIntervalMs: number;
+  /** The name this coordinator runs under; a restart under the same name takes over at once. */
+  readonly coordinatorName: string;
+}
+
+const BATCH = 100;
+const DELETE_BATCH = 500;
+
+/**
+ * The coordinator's background loops: its own liveness lease, the lease
+ * sweeper, the recovery scan and retention. Each loop is one timer on the
+ * injected clock, rescheduled after its work, so a slow store never piles
+ * work up.
+ */
+export class Maintenance {
+  readonly #store: TransactionStore;
+  readonly #coordinator: Coordinator;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #config: MaintenanceConfig;
+  readonly #timers = new Set<Cancel>();
+  #stopped = false;
+  #lastWarnAt = -Infinity;
+
+  constructor(store: TransactionStore, coordinator: Coordinator, clock: Clock, log: Logger, config: MaintenanceConfig) {
+    this.#store = store;
+    this.#coordinator = coordinator;
+    this.#clock = clock;
+    this.#log = log;
+    this.#config = config;
+  }
+
+  /**
+   * Registers this incarnation (declaring earlier ones of the same name
+   * dead) and starts every loop; the first recovery scan starts at once but
+   * is not awaited, so serving new transactions never waits for it.
+   */
+  async start(): Promise<void> {
+    const { coordinatorName, coordinatorLeaseMs } = this.#config;
+    await this.#store.registerCoordinator(this.#coordinator.id, coordinatorName, coordinatorLeaseMs);
+    this.#loop('liveness', coordinatorLeaseMs / 3, () => this.#renew());
+    this.#loop('lease sweep', this.#config.sweepIntervalMs, () => this.sweepLeases());
+    this.#loop('recovery', this.#config.recoveryIntervalMs, () => this.recover(), true);
+    this.#loop('retention', this.#config.retentionIntervalMs, () => this.deleteExpired());
+  }
+
+  #loop(name: string, everyMs: number, work: () => Promise<unknown>, now = false): void {
+    const tick = async (): Promise<void> => {
+      try {
+        await work();
+      } catch (err) {
+        this.#warn(`${name} failed`, err);
+      }
+      if (!this.#stopped) {
+        this.#schedule(tick, everyMs);
+      }
+    };
+    this.#schedule(tick, now ? 0 : everyMs);
+  }
+
+  #schedule(tick: () => Promise<void>, ms: number): void {
+    const cancel = this.#clock.setTimeout(() => {
+      this.#timers.delete(cancel);
+      void tick();
+    }, ms);
+    this.#timers.add(cancel);
+  }
+
+  /** Warnings from loops are rate limited: an outage logs once every 10 s, not every tick. */
+  #warn(message: string, err: unknown): void {
+    if (this.#clock.now() - this.#lastWarnAt >= 10_000) {
+      this.#lastWarnAt = this.#clock.now();
+      this.#log.warn({ err: coerceError(err).message }, message);
+    }
+  }
+
+  async #renew(): Promise<void> {
+    const { coordinatorName, coordinatorLeaseMs } = this.#config;
+    if (!(await this.#store.renewCoordinator(this.#coordinator.id, coordinatorLeaseMs))) {
+      this.#log.error({ coordinator: coordinatorName }, 'this coordinator was declared dead (lease lapsed or a second process uses the same name); registering again');
+      await this.#store.registerCoordinator(this.#coordinator.id, coordinatorName, coordinatorLeaseMs);
+    }
+  }
+
+  /** Aborts ACTIVE transactions whose lease ran out (database clock). */
+  async sweepLeases(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const expired = await this.#store.expireLeases(this.#coordinator.id, BATCH);
+      expired.forEach((tx) => {
+        this.#log.info({ txn_id: tx.txnId }, 'lease expired; aborting');
+        this.#coordinator.adopt(tx);
+      });
+      total += expired.length;
+      if (expired.length < BATCH || this.#stopped) {
+        return total;
+      }
+    }
+  }
+
+  /** Takes over unfinished transactions of dead coordinators and finishes them. */
+  async recover(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const orphans = await this.#store.claimOrphans(this.#coordinator.id, BATCH);
+      orphans.forEach((tx) => {
+        this.#log.info({ txn_id: tx.txnId, state: tx.state }, 'recovering a transaction of a dead coordinator');
+        this.#coordinator.adopt(tx);
+      });
+      total += orphans.length;
+      if (orphans.length < BATCH || this.#stopped) {
+        return total;
+      }
+    }
+  }
+
+  /** Deletes finished transactions past retention, in small batches. */
+  async deleteExpired(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.#store.deleteFinished(this.#config.retentionMs, DELETE_BATCH);
+      total += deleted;
+      if (deleted < DELETE_BATCH || this.#stopped) {
+        return total;
+      }
+    }
+  }
+
+  /** Stops the loops; with `release`, hands this incarnation's work over at once. */
+  async stop(release: boolean): Promise<void> {
+    this.#stopped = true;
+    this.#timers.forEach((cancel) => cancel());
+    this.#timers.clear();
+    if (release) {
+      await this.#store.deregisterCoordinator(this.#coordinator.id).catch(() => undefined);
+    }
+  }
+}

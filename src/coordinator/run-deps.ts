@@ -1,0 +1,29 @@
+import type { ParticipantClient } from '../participant/participant-client.ts';
+import type { TransactionStore } from '../store/transaction-store.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { Clock } from '../time/clock.ts';
+import type { BackoffPolicy } from './backoff.ts';
+
+/** Timing rules of the protocol shell. */
+export interface ProtocolConfig {
+  /** How long a participant has to vote. */
+  readonly prepareTimeoutMs: number;
+  /** Deadline of each phase-2 call. */
+  readonly callTimeoutMs: number;
+  /** Phase-2 (and store) retry backoff. */
+  readonly retry: BackoffPolicy;
+  /** Commit a single participant in one phase. */
+  readonly onePhase: boolean;
+}
+
+/** What a transaction run needs from the outside world. */
+export interface RunDeps {
+  readonly store: TransactionStore;
+  readonly participants: ParticipantClient;
+  readonly clock: Clock;
+  readonly config: ProtocolConfig;
+  readonly log: Logger;
+  readonly random: () => number;
+  /** Aborted when the coordinator shuts down: runs stop and leave the rest to recovery. */
+  readonly signal: AbortSignal;
+}

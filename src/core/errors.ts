@@ -1,0 +1,98 @@
+import type { TxState } from './tx-state.ts';
+
+/** Stable error codes, sent to clients in the `twopc-error-code` trailer. */
+export const ErrorCode = {
+  INVALID_ARGUMENT: 'TWOPC_INVALID_ARGUMENT',
+  TX_NOT_FOUND: 'TWOPC_TX_NOT_FOUND',
+  INVALID_TRANSITION: 'TWOPC_INVALID_TRANSITION',
+  PARTICIPANT_CONFLICT: 'TWOPC_PARTICIPANT_CONFLICT',
+  STORE_UNAVAILABLE: 'TWOPC_STORE_UNAVAILABLE',
+  SHUTTING_DOWN: 'TWOPC_SHUTTING_DOWN',
+  DEADLINE_EXCEEDED: 'TWOPC_DEADLINE_EXCEEDED',
+  PARTICIPANT_UNAVAILABLE: 'TWOPC_PARTICIPANT_UNAVAILABLE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base of every error twopc raises on purpose. */
+export class TwopcError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A request field is malformed or over a limit. */
+export class InvalidArgumentError extends TwopcError {
+  readonly field: string;
+  constructor(field: string, problem: string) {
+    super(ErrorCode.INVALID_ARGUMENT, `${field}: ${problem}`);
+    this.field = field;
+  }
+}
+
+/** The log does not know the transaction (presumed aborted). */
+export class TxNotFoundError extends TwopcError {
+  readonly txnId: string;
+  constructor(txnId: string) {
+    super(ErrorCode.TX_NOT_FOUND, `transaction ${txnId} not found (unknown transactions are aborted)`);
+    this.txnId = txnId;
+  }
+}
+
+/** The request does not fit the transaction's state. */
+export class InvalidTransitionError extends TwopcError {
+  readonly txnId: string;
+  readonly state: TxState;
+  constructor(txnId: string, state: TxState, what: string) {
+    super(ErrorCode.INVALID_TRANSITION, `transaction ${txnId} is ${state}: ${what}`);
+    this.txnId = txnId;
+    this.state = state;
+  }
+}
+
+/** A participant name is already enlisted with another endpoint. */
+export class ParticipantConflictError extends TwopcError {
+  constructor(txnId: string, name: string, endpoint: string) {
+    super(
+      ErrorCode.PARTICIPANT_CONFLICT,
+      `participant '${name}' is already enlisted in ${txnId} with endpoint ${endpoint}`,
+    );
+  }
+}
+
+/** The log store cannot be reached: the coordinator fails closed. */
+export class StoreUnavailableError extends TwopcError {
+  constructor(cause: unknown) {
+    super(ErrorCode.STORE_UNAVAILABLE, 'the transaction log is unreachable; retry later', { cause });
+  }
+}
+
+/** The coordinator is stopping and takes no new work. */
+export class ShuttingDownError extends TwopcError {
+  constructor() {
+    super(ErrorCode.SHUTTING_DOWN, 'the coordinator is shutting down; retry on another instance');
+  }
+}
+
+/** The caller's deadline passed before the answer was known. */
+export class DeadlineExceededError extends TwopcError {
+  constructor(what: string) {
+    super(ErrorCode.DEADLINE_EXCEEDED, what);
+  }
+}
+
+/** A participant could not be reached or failed a call. */
+export class ParticipantUnavailableError extends TwopcError {
+  readonly participant: string;
+  constructor(participant: string, detail: string, cause?: unknown) {
+    super(ErrorCode.PARTICIPANT_UNAVAILABLE, `participant '${participant}': ${detail}`, { cause });
+    this.participant = participant;
+  }
+}
+
+/** Turns anything thrown into an Error. */
+export function coerceError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

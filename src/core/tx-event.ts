@@ -1,0 +1,46 @@
+import type { Outcome, Vote } from './tx-state.ts';
+
+/**
+ * Everything that can happen to a transaction. Expected outcomes (an ABORT
+ * vote, a timeout, a repeated request) are events, not errors.
+ */
+export type TxEvent =
+  /** The client asked to commit. */
+  | { readonly type: 'commit:requested'; readonly onePhaseAllowed: boolean }
+  /** The client, an operator or the shell asked to abort. */
+  | { readonly type: 'abort:requested'; readonly reason: string }
+  /** A participant answered Prepare. */
+  | {
+      readonly type: 'vote:received';
+      readonly name: string;
+      readonly vote: Vote;
+      readonly reason: string | null;
+    }
+  /** A Prepare could not be delivered or answered in time. */
+  | { readonly type: 'prepare:failed'; readonly name: string; readonly reason: string }
+  /** The single participant answered a one-phase Commit. */
+  | {
+      readonly type: 'onephase:answered';
+      readonly outcome: Outcome;
+      readonly reason: string | null;
+    }
+  /** A participant acknowledged phase 2, reporting its branch's outcome. */
+  | { readonly type: 'ack:received'; readonly name: string; readonly outcome: Outcome | null }
+  /** The lease of an ACTIVE transaction ran out (compared with the database clock). */
+  | { readonly type: 'lease:expired' }
+  /** A coordinator took over the transaction after its owner died. */
+  | { readonly type: 'tx:recovered' };
+
+export type TxEventType = TxEvent['type'];
+
+/** Every event type, for exhaustive tests. */
+export const TX_EVENT_TYPES: readonly TxEventType[] = [
+  'commit:requested',
+  'abort:requested',
+  'vote:received',
+  'prepare:failed',
+  'onephase:answered',
+  'ack:received',
+  'lease:expired',
+  'tx:recovered',
+];

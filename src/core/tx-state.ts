@@ -1,0 +1,49 @@
+/**
+ * States of a distributed transaction, as stored in the log (a CHECK
+ * constraint keeps the column to these strings).
+ */
+export const TxState = {
+  ACTIVE: 'ACTIVE',
+  PREPARING: 'PREPARING',
+  COMMITTING: 'COMMITTING',
+  ABORTING: 'ABORTING',
+  COMMITTED: 'COMMITTED',
+  ABORTED: 'ABORTED',
+} as const;
+export type TxState = (typeof TxState)[keyof typeof TxState];
+
+/** Every state, in protocol order. */
+export const TX_STATES: readonly TxState[] = Object.values(TxState);
+
+/** States after which nothing more happens to a transaction. */
+export function isTerminal(state: TxState): boolean {
+  return state === TxState.COMMITTED || state === TxState.ABORTED;
+}
+
+/** States that carry a decision (commit or abort), durable in the log. */
+export function isDecided(state: TxState): boolean {
+  return state !== TxState.ACTIVE && state !== TxState.PREPARING;
+}
+
+/** A participant's phase-1 vote. */
+export const Vote = {
+  PREPARED: 'PREPARED',
+  READ_ONLY: 'READ_ONLY',
+  ABORT: 'ABORT',
+} as const;
+export type Vote = (typeof Vote)[keyof typeof Vote];
+
+/** The outcome of a transaction, or of one participant's branch. */
+export const Outcome = {
+  PENDING: 'PENDING',
+  COMMITTED: 'COMMITTED',
+  ABORTED: 'ABORTED',
+} as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+/** Abort reasons the coordinator itself produces. */
+export const AbortReason = {
+  LEASE_EXPIRED: 'LEASE_EXPIRED',
+  COORDINATOR_RECOVERY: 'COORDINATOR_RECOVERY',
+  CLIENT_ABORT: 'CLIENT_ABORT',
+} as const;

@@ -1,0 +1,86 @@
+import { outcomeOf } from '../core/decide.ts';
+import { Outcome, TxState, Vote } from '../core/tx-state.ts';
+import type { OutcomeResult } from '../coordinator/coordinator.ts';
+import type { ParticipantView, TxView } from '../store/transaction-store.ts';
+import type { Outcome__Output } from './generated/twopc/v1/Outcome.ts';
+import type { ParticipantStatus } from './generated/twopc/v1/ParticipantStatus.ts';
+import type { Transaction } from './generated/twopc/v1/Transaction.ts';
+import type { TransactionState__Output } from './generated/twopc/v1/TransactionState.ts';
+import type { Vote__Output } from './generated/twopc/v1/Vote.ts';
+import { toTimestamp } from './proto.ts';
+
+/** Core outcome → wire enum. */
+export function wireOutcome(outcome: Outcome | null): Outcome__Output {
+  switch (outcome) {
+    case Outcome.PENDING:
+      return 'OUTCOME_PENDING';
+    case Outcome.COMMITTED:
+      return 'OUTCOME_COMMITTED';
+    case Outcome.ABORTED:
+      return 'OUTCOME_ABORTED';
+    case null:
+      return 'OUTCOME_UNSPECIFIED';
+  }
+}
+
+/** Core state → wire enum (the same names). */
+export function wireState(state: TxState): TransactionState__Output {
+  return state;
+}
+
+/** Wire state → core state, or null for UNSPECIFIED/unknown. */
+export function coreState(state: string | number): TxState | null {
+  return typeof state === 'string' && state in TxState ? (state as TxState) : null;
+}
+
+function wireVote(vote: Vote | null): Vote__Output {
+  switch (vote) {
+    case Vote.PREPARED:
+      return 'VOTE_PREPARED';
+    case Vote.READ_ONLY:
+      return 'VOTE_READ_ONLY';
+    case Vote.ABORT:
+      return 'VOTE_ABORT';
+    case null:
+      return 'VOTE_UNSPECIFIED';
+  }
+}
+
+function wireParticipant(p: ParticipantView): ParticipantStatus {
+  return {
+    name: p.name,
+    endpoint: p.endpoint,
+    vote: wireVote(p.vote),
+    voteReason: p.voteReason ?? '',
+    acknowledged: p.acked,
+    acknowledgedAt: toTimestamp(p.ackedAt),
+    attempts: p.attempts,
+    lastError: p.lastError ?? '',
+    nextAttemptAt: p.acked ? null : toTimestamp(p.nextAttemptAt),
+    heuristicOutcome: wireOutcome(p.heuristic),
+    enlistedAt: toTimestamp(p.enlistedAt),
+  };
+}
+
+/** A logged transaction → wire message. */
+export function wireTransaction(tx: TxView): Transaction {
+  return {
+    txnId: tx.txnId,
+    state: wireState(tx.state),
+    outcome: wireOutcome(outcomeOf(tx)),
+    reason: tx.reason ?? '',
+    labels: tx.labels,
+    participants: tx.participants.map(wireParticipant),
+    createdAt: toTimestamp(tx.createdAt),
+    leaseExpiresAt: toTimestamp(tx.leaseExpiresAt),
+    decidedAt: toTimestamp(tx.decidedAt),
+    finishedAt: toTimestamp(tx.finishedAt),
+    onePhase: tx.onePhase,
+    traceId: '',
+  };
+}
+
+/** Commit/Abort answer → wire message. */
+export function wireOutcomeResult(result: OutcomeResult): { outcome: Outcome__Output; reason: string; state: TransactionState__Output } {
+  return { outcome: wireOutcome(result.outcome), reason: result.reason ?? '', state: wireState(result.state) };
+}

@@ -1,0 +1,58 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from './google/protobuf/Timestamp.ts';
+import type { AbortRequest as _twopc_v1_AbortRequest, AbortRequest__Output as _twopc_v1_AbortRequest__Output } from './twopc/v1/AbortRequest.ts';
+import type { AbortResponse as _twopc_v1_AbortResponse, AbortResponse__Output as _twopc_v1_AbortResponse__Output } from './twopc/v1/AbortResponse.ts';
+import type { BeginRequest as _twopc_v1_BeginRequest, BeginRequest__Output as _twopc_v1_BeginRequest__Output } from './twopc/v1/BeginRequest.ts';
+import type { BeginResponse as _twopc_v1_BeginResponse, BeginResponse__Output as _twopc_v1_BeginResponse__Output } from './twopc/v1/BeginResponse.ts';
+import type { CommitRequest as _twopc_v1_CommitRequest, CommitRequest__Output as _twopc_v1_CommitRequest__Output } from './twopc/v1/CommitRequest.ts';
+import type { CommitResponse as _twopc_v1_CommitResponse, CommitResponse__Output as _twopc_v1_CommitResponse__Output } from './twopc/v1/CommitResponse.ts';
+import type { CoordinatorClient as _twopc_v1_CoordinatorClient, CoordinatorDefinition as _twopc_v1_CoordinatorDefinition } from './twopc/v1/Coordinator.ts';
+import type { EnlistRequest as _twopc_v1_EnlistRequest, EnlistRequest__Output as _twopc_v1_EnlistRequest__Output } from './twopc/v1/EnlistRequest.ts';
+import type { EnlistResponse as _twopc_v1_EnlistResponse, EnlistResponse__Output as _twopc_v1_EnlistResponse__Output } from './twopc/v1/EnlistResponse.ts';
+import type { GetTransactionRequest as _twopc_v1_GetTransactionRequest, GetTransactionRequest__Output as _twopc_v1_GetTransactionRequest__Output } from './twopc/v1/GetTransactionRequest.ts';
+import type { HeartbeatRequest as _twopc_v1_HeartbeatRequest, HeartbeatRequest__Output as _twopc_v1_HeartbeatRequest__Output } from './twopc/v1/HeartbeatRequest.ts';
+import type { HeartbeatResponse as _twopc_v1_HeartbeatResponse, HeartbeatResponse__Output as _twopc_v1_HeartbeatResponse__Output } from './twopc/v1/HeartbeatResponse.ts';
+import type { ListTransactionsRequest as _twopc_v1_ListTransactionsRequest, ListTransactionsRequest__Output as _twopc_v1_ListTransactionsRequest__Output } from './twopc/v1/ListTransactionsRequest.ts';
+import type { ListTransactionsResponse as _twopc_v1_ListTransactionsResponse, ListTransactionsResponse__Output as _twopc_v1_ListTransactionsResponse__Output } from './twopc/v1/ListTransactionsResponse.ts';
+import type { ParticipantRef as _twopc_v1_ParticipantRef, ParticipantRef__Output as _twopc_v1_ParticipantRef__Output } from './twopc/v1/ParticipantRef.ts';
+import type { ParticipantStatus as _twopc_v1_ParticipantStatus, ParticipantStatus__Output as _twopc_v1_ParticipantStatus__Output } from './twopc/v1/ParticipantStatus.ts';
+import type { Transaction as _twopc_v1_Transaction, Transaction__Output as _twopc_v1_Transaction__Output } from './twopc/v1/Transaction.ts';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  google: {
+    protobuf: {
+      Timestamp: MessageTypeDefinition<_google_protobuf_Timestamp, _google_protobuf_Timestamp__Output>
+    }
+  }
+  twopc: {
+    v1: {
+      AbortRequest: MessageTypeDefinition<_twopc_v1_AbortRequest, _twopc_v1_AbortRequest__Output>
+      AbortResponse: MessageTypeDefinition<_twopc_v1_AbortResponse, _twopc_v1_AbortResponse__Output>
+      BeginRequest: MessageTypeDefinition<_twopc_v1_BeginRequest, _twopc_v1_BeginRequest__Output>
+      BeginResponse: MessageTypeDefinition<_twopc_v1_BeginResponse, _twopc_v1_BeginResponse__Output>
+      CommitRequest: MessageTypeDefinition<_twopc_v1_CommitRequest, _twopc_v1_CommitRequest__Output>
+      CommitResponse: MessageTypeDefinition<_twopc_v1_CommitResponse, _twopc_v1_CommitResponse__Output>
+      Coordinator: SubtypeConstructor<typeof grpc.Client, _twopc_v1_CoordinatorClient> & { service: _twopc_v1_CoordinatorDefinition }
+      EnlistRequest: MessageTypeDefinition<_twopc_v1_EnlistRequest, _twopc_v1_EnlistRequest__Output>
+      EnlistResponse: MessageTypeDefinition<_twopc_v1_EnlistResponse, _twopc_v1_EnlistResponse__Output>
+      GetTransactionRequest: MessageTypeDefinition<_twopc_v1_GetTransactionRequest, _twopc_v1_GetTransactionRequest__Output>
+      HeartbeatRequest: MessageTypeDefinition<_twopc_v1_HeartbeatRequest, _twopc_v1_HeartbeatRequest__Output>
+      HeartbeatResponse: MessageTypeDefinition<_twopc_v1_HeartbeatResponse, _twopc_v1_HeartbeatResponse__Output>
+      ListTransactionsRequest: MessageTypeDefinition<_twopc_v1_ListTransactionsRequest, _twopc_v1_ListTransactionsRequest__Output>
+      ListTransactionsResponse: MessageTypeDefinition<_twopc_v1_ListTransactionsResponse, _twopc_v1_ListTransactionsResponse__Output>
+      Outcome: EnumTypeDefinition
+      ParticipantRef: MessageTypeDefinition<_twopc_v1_ParticipantRef, _twopc_v1_ParticipantRef__Output>
+      ParticipantStatus: MessageTypeDefinition<_twopc_v1_ParticipantStatus, _twopc_v1_ParticipantStatus__Output>
+      Transaction: MessageTypeDefinition<_twopc_v1_Transaction, _twopc_v1_Transaction__Output>
+      TransactionState: EnumTypeDefinition
+      Vote: EnumTypeDefinition
+    }
+  }
+}
+

@@ -1,0 +1,12 @@
+// Original file: proto/twopc/v1/coordinator.proto
+
+
+export interface AbortRequest {
+  'txnId'?: (string);
+  'reason'?: (string);
+}
+
+export interface AbortRequest__Output {
+  'txnId': (string);
+  'reason': (string);
+}

@@ -1,0 +1,12 @@
+// Original file: proto/twopc/v1/coordinator.proto
+
+
+export interface HeartbeatRequest {
+  'txnId'?: (string);
+  'extendMs'?: (number);
+}
+
+export interface HeartbeatRequest__Output {
+  'txnId': (string);
+  'extendMs': (number);
+}

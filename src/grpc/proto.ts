@@ -1,0 +1,45 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+import type { ProtoGrpcType as CoordinatorProto } from './generated/coordinator.ts';
+import type { ProtoGrpcType as ParticipantProto } from './generated/participant.ts';
+
+/** The package's proto directory (src/grpc → ../../proto, same from dist/grpc). */
+export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
+
+/** Options shared with proto:gen, so the generated types match what is loaded. */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_DIR],
+};
+
+let cached: (CoordinatorProto & ParticipantProto) | undefined;
+
+/** Loads twopc.v1 (both services) once. */
+export function loadTwopcProto(): CoordinatorProto & ParticipantProto {
+  if (cached === undefined) {
+    const definition = protoLoader.loadSync(['twopc/v1/coordinator.proto', 'twopc/v1/participant.proto'], LOADER_OPTIONS);
+    cached = grpc.loadPackageDefinition(definition) as unknown as CoordinatorProto & ParticipantProto;
+  }
+  return cached;
+}
+
+/** Converts a Date to a protobuf Timestamp. */
+export function toTimestamp(date: Date | null): { seconds: string; nanos: number } | null {
+  if (date === null) {
+    return null;
+  }
+  const ms = date.getTime();
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
+}
+
+/** Converts a protobuf Timestamp (longs as strings) to a Date. */
+export function fromTimestamp(ts: { seconds: string; nanos: number } | null | undefined): Date | null {
+  if (ts === null || ts === undefined) {
+    return null;
+  }
+  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1_000_000));
+}

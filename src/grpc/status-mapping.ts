@@ -1,0 +1,40 @@
+import * as grpc from '@grpc/grpc-js';
+import { ErrorCode, TwopcError } from '../core/errors.ts';
+
+/** An error as sent to a gRPC caller. */
+export type StatusObject = Partial<grpc.StatusObject> & { code: grpc.status; details: string };
+
+/** The gRPC status of each error code. */
+function statusOf(code: ErrorCode): grpc.status {
+  switch (code) {
+    case ErrorCode.INVALID_ARGUMENT:
+      return grpc.status.INVALID_ARGUMENT;
+    case ErrorCode.TX_NOT_FOUND:
+      return grpc.status.NOT_FOUND;
+    case ErrorCode.INVALID_TRANSITION:
+      return grpc.status.FAILED_PRECONDITION;
+    case ErrorCode.PARTICIPANT_CONFLICT:
+      return grpc.status.ALREADY_EXISTS;
+    case ErrorCode.STORE_UNAVAILABLE:
+    case ErrorCode.SHUTTING_DOWN:
+    case ErrorCode.PARTICIPANT_UNAVAILABLE:
+      return grpc.status.UNAVAILABLE;
+    case ErrorCode.DEADLINE_EXCEEDED:
+      return grpc.status.DEADLINE_EXCEEDED;
+  }
+}
+
+/**
+ * The only error → status function. Known errors keep their message and put
+ * their code in the `twopc-error-code` trailer; anything else becomes
+ * INTERNAL with a generic message (the caller logs the real one).
+ */
+export function toStatus(err: unknown): StatusObject {
+  const metadata = new grpc.Metadata();
+  if (err instanceof TwopcError) {
+    metadata.set('twopc-error-code', err.code);
+    return { code: statusOf(err.code), details: err.message, metadata };
+  }
+  metadata.set('twopc-error-code', 'TWOPC_INTERNAL');
+  return { code: grpc.status.INTERNAL, details: 'internal error; see the coordinator log', metadata };
+}

@@ -1,0 +1,14 @@
+// The package's public API: the SDK for clients and participants, and the
+// pieces needed to embed a coordinator.
+export { TwopcClient, TXN_ID_METADATA, txnMetadata } from './sdk/twopc-client.ts';
+export type { OutcomeAnswer, ParticipantAddress, TwopcClientOptions } from './sdk/twopc-client.ts';
+export { TwopcParticipant } from './sdk/twopc-participant.ts';
+export type { ParticipantHandlers, TwopcParticipantOptions, VoteResult } from './sdk/twopc-participant.ts';
+export { BranchState, InMemoryBranchStore } from './sdk/branch-store.ts';
+export type { BranchStore } from './sdk/branch-store.ts';
+export { Outcome, TxState, Vote } from './core/tx-state.ts';
+export { ErrorCode } from './core/errors.ts';
+export { loadConfig } from './config.ts';
+export type { Config } from './config.ts';
+export { startApp } from './app.ts';
+export type { App } from './app.ts';

@@ -1,0 +1,110 @@
+import * as grpc from '@grpc/grpc-js';
+import { ParticipantUnavailableError } from '../core/errors.ts';
+import { Outcome, Vote } from '../core/tx-state.ts';
+import { loadTwopcProto, toTimestamp } from '../grpc/proto.ts';
+import { deadlineIn } from '../time/deadline-signal.ts';
+import type { Outcome__Output } from '../grpc/generated/twopc/v1/Outcome.ts';
+import type { ParticipantClient as ParticipantStub } from '../grpc/generated/twopc/v1/Participant.ts';
+import type { ParticipantAbortResponse__Output } from '../grpc/generated/twopc/v1/ParticipantAbortResponse.ts';
+import type { ParticipantCommitResponse__Output } from '../grpc/generated/twopc/v1/ParticipantCommitResponse.ts';
+import type { PrepareResponse__Output } from '../grpc/generated/twopc/v1/PrepareResponse.ts';
+import type { AckResult, ParticipantCall, ParticipantClient, PrepareResult } from './participant-client.ts';
+
+const VOTES: Record<string, Vote | undefined> = {
+  VOTE_PREPARED: Vote.PREPARED,
+  VOTE_READ_ONLY: Vote.READ_ONLY,
+  VOTE_ABORT: Vote.ABORT,
+};
+
+/** Maps a participant-reported outcome; anything else is "unknown". */
+export function fromWireOutcome(outcome: Outcome__Output): Outcome | null {
+  if (outcome === 'OUTCOME_COMMITTED') {
+    return Outcome.COMMITTED;
+  }
+  return outcome === 'OUTCOME_ABORTED' ? Outcome.ABORTED : null;
+}
+
+/**
+ * Calls participants over grpc-js: one cached channel per endpoint, a
+ * deadline on every call.
+ */
+export class GrpcParticipantClient implements ParticipantClient {
+  readonly #stubs = new Map<string, ParticipantStub>();
+
+  #stub(endpoint: string): ParticipantStub {
+    let stub = this.#stubs.get(endpoint);
+    if (stub === undefined) {
+      const Ctor = loadTwopcProto().twopc.v1.Participant;
+      stub = new Ctor(endpoint, grpc.credentials.createInsecure(), {
+        'grpc.keepalive_time_ms': 30_000,
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 2_000,
+      });
+      this.#stubs.set(endpoint, stub);
+    }
+    return stub;
+  }
+
+  #unary<Req, Res>(
+    call: ParticipantCall,
+    what: string,
+    invoke: (stub: ParticipantStub, req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown,
+    req: Req,
+  ): Promise<Res> {
+    const md = new grpc.Metadata();
+    md.set('twopc-txn-id', call.txnId);
+    for (const [key, value] of Object.entries(call.traceHeaders ?? {})) {
+      md.set(key, value);
+    }
+    const deadline = deadlineIn(call.timeoutMs);
+    return new Promise((resolve, reject) => {
+      invoke(this.#stub(call.endpoint), req, md, { deadline }, (err, res) => {
+        if (err !== null || res === undefined) {
+          const detail = err === null ? 'empty answer' : `${grpc.status[err.code]}: ${err.details}`;
+          reject(new ParticipantUnavailableError(call.name, `${what} failed (${detail})`, err));
+        } else {
+          resolve(res);
+        }
+      });
+    });
+  }
+
+  async prepare(call: ParticipantCall): Promise<PrepareResult> {
+    const deadline = toTimestamp(deadlineIn(call.timeoutMs));
+    const res = await this.#unary<object, PrepareResponse__Output>(call, 'Prepare', (s, r, m, o, cb) => s.prepare(r, m, o, cb), {
+      txnId: call.txnId,
+      participantName: call.name,
+      deadline,
+    });
+    const vote = VOTES[res.vote];
+    if (vote === undefined) {
+      return { vote: Vote.ABORT, reason: `invalid vote ${res.vote}` };
+    }
+    return { vote, reason: res.reason === '' ? null : res.reason };
+  }
+
+  async commit(call: ParticipantCall, onePhase: boolean): Promise<AckResult> {
+    const res = await this.#unary<object, ParticipantCommitResponse__Output>(call, 'Commit', (s, r, m, o, cb) => s.commit(r, m, o, cb), {
+      txnId: call.txnId,
+      participantName: call.name,
+      onePhase,
+    });
+    return { outcome: fromWireOutcome(res.outcome), reason: res.reason === '' ? null : res.reason };
+  }
+
+  async abort(call: ParticipantCall, reason: string): Promise<AckResult> {
+    const res = await this.#unary<object, ParticipantAbortResponse__Output>(call, 'Abort', (s, r, m, o, cb) => s.abort(r, m, o, cb), {
+      txnId: call.txnId,
+      participantName: call.name,
+      reason,
+    });
+    return { outcome: fromWireOutcome(res.outcome), reason: null };
+  }
+
+  close(): void {
+    for (const stub of this.#stubs.values()) {
+      stub.close();
+    }
+    this.#stubs.clear();
+  }
+}

@@ -1,0 +1,131 @@
+import * as grpc from '@grpc/grpc-js';
+import { backoffMs } from '../coordinator/backoff.ts';
+import { Outcome, TxState } from '../core/tx-state.ts';
+import type { CoordinatorClient } from '../grpc/generated/twopc/v1/Coordinator.ts';
+import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
+import { fromTimestamp, loadTwopcProto } from '../grpc/proto.ts';
+import { sleep } from '../time/clock.ts';
+import { deadlineIn } from '../time/deadline-signal.ts';
+import { SystemClock } from '../time/system-clock.ts';
+
+const CLOCK = new SystemClock();
+
+/** The gRPC metadata key that carries the transaction id to participants. */
+export const TXN_ID_METADATA = 'twopc-txn-id';
+
+export interface TwopcClientOptions {
+  /** Deadline of each call (ms); Commit with waitForAcks may pass its own. */
+  readonly callTimeoutMs?: number;
+  /** Attempts for a call that fails with UNAVAILABLE (1 = no retry). */
+  readonly attempts?: number;
+  readonly credentials?: grpc.ChannelCredentials;
+}
+
+/** The answer of Commit and Abort. */
+export interface OutcomeAnswer {
+  readonly outcome: Outcome;
+  readonly reason: string;
+  readonly state: TxState;
+}
+
+export interface ParticipantAddress {
+  readonly name: string;
+  readonly endpoint: string;
+}
+
+/** Metadata that carries a transaction id to a participant service. */
+export function txnMetadata(txnId: string, md: grpc.Metadata = new grpc.Metadata()): grpc.Metadata {
+  md.set(TXN_ID_METADATA, txnId);
+  return md;
+}
+
+function toOutcome(wire: string): Outcome {
+  return wire === 'OUTCOME_COMMITTED' ? Outcome.COMMITTED : wire === 'OUTCOME_ABORTED' ? Outcome.ABORTED : Outcome.PENDING;
+}
+
+function toState(wire: string): TxState {
+  if (!(wire in TxState)) {
+    throw new Error(`unknown transaction state ${wire}`);
+  }
+  return wire as TxState;
+}
+
+/**
+ * A typed client of the coordinator. Calls failing with UNAVAILABLE (the
+ * coordinator restarting, its store briefly away) are retried with backoff;
+ * every twopc call is safe to repeat.
+ */
+export class TwopcClient {
+  readonly #stub: CoordinatorClient;
+  readonly #timeoutMs: number;
+  readonly #attempts: number;
+
+  constructor(address: string, options: TwopcClientOptions = {}) {
+    const Ctor = loadTwopcProto().twopc.v1.Coordinator;
+    this.#stub = new Ctor(address, options.credentials ?? grpc.credentials.createInsecure());
+    this.#timeoutMs = options.callTimeoutMs ?? 10_000;
+    this.#attempts = options.attempts ?? 5;
+  }
+
+  async #call<Res>(invoke: (md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown, timeoutMs = this.#timeoutMs): Promise<Res> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new Promise<Res>((resolve, reject) => {
+          invoke(new grpc.Metadata(), { deadline: deadlineIn(timeoutMs) }, (err, res) => (err || res === undefined ? reject(err) : resolve(res)));
+        });
+      } catch (err) {
+        const code = (err as grpc.ServiceError | null)?.code;
+        if (code !== grpc.status.UNAVAILABLE || attempt >= this.#attempts) {
+          throw err;
+        }
+        await sleep(CLOCK, backoffMs({ baseMs: 100, capMs: 2_000 }, attempt, Math.random));
+      }
+    }
+  }
+
+  /** Starts a transaction. */
+  async begin(options: { timeoutMs?: number; labels?: Record<string, string>; participants?: ParticipantAddress[] } = {}): Promise<{ txnId: string; leaseExpiresAt: Date | null }> {
+    const req = { timeoutMs: options.timeoutMs ?? 0, labels: options.labels ?? {}, participants: options.participants ?? [] };
+    const res = await this.#call<{ txnId: string; leaseExpiresAt: { seconds: string; nanos: number } | null }>((md, o, cb) => this.#stub.begin(req, md, o, cb));
+    return { txnId: res.txnId, leaseExpiresAt: fromTimestamp(res.leaseExpiresAt) };
+  }
+
+  /** Enlists a participant (idempotent per name). */
+  async enlist(txnId: string, participant: ParticipantAddress): Promise<{ newlyEnlisted: boolean }> {
+    return this.#call((md, o, cb) => this.#stub.enlist({ txnId, participant }, md, o, cb));
+  }
+
+  /** Extends the lease (0: by the lease given at Begin). */
+  async heartbeat(txnId: string, extendMs = 0): Promise<{ state: TxState; leaseExpiresAt: Date | null }> {
+    const res = await this.#call<{ state: string; leaseExpiresAt: { seconds: string; nanos: number } | null }>((md, o, cb) => this.#stub.heartbeat({ txnId, extendMs }, md, o, cb));
+    return { state: toState(res.state), leaseExpiresAt: fromTimestamp(res.leaseExpiresAt) };
+  }
+
+  /** Commits: resolves with COMMITTED or ABORTED once the decision is durable. */
+  async commit(txnId: string, options: { waitForAcks?: boolean; timeoutMs?: number } = {}): Promise<OutcomeAnswer> {
+    const req = { txnId, waitForAcks: options.waitForAcks ?? false };
+    const res = await this.#call<{ outcome: string; reason: string; state: string }>((md, o, cb) => this.#stub.commit(req, md, o, cb), options.timeoutMs);
+    return { outcome: toOutcome(res.outcome), reason: res.reason, state: toState(res.state) };
+  }
+
+  /** Aborts a transaction without a commit decision. */
+  async abort(txnId: string, reason = ''): Promise<OutcomeAnswer> {
+    const res = await this.#call<{ outcome: string; reason: string; state: string }>((md, o, cb) => this.#stub.abort({ txnId, reason }, md, o, cb));
+    return { outcome: toOutcome(res.outcome), reason: res.reason, state: toState(res.state) };
+  }
+
+  /** One transaction as the coordinator's log shows it. */
+  async get(txnId: string): Promise<Transaction__Output> {
+    return this.#call((md, o, cb) => this.#stub.getTransaction({ txnId }, md, o, cb));
+  }
+
+  /** Transactions newest first. */
+  async list(options: { states?: TxState[]; minAgeSeconds?: number; pageSize?: number; pageToken?: string } = {}): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
+    const req = { states: options.states ?? [], minAgeSeconds: options.minAgeSeconds ?? 0, pageSize: options.pageSize ?? 0, pageToken: options.pageToken ?? '' };
+    return this.#call((md, o, cb) => this.#stub.listTransactions(req, md, o, cb));
+  }
+
+  close(): void {
+    this.#stub.close();
+  }
+}

@@ -1,0 +1,233 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { KeyedMutex } from '../coordinator/keyed-mutex.ts';
+import { coerceError } from '../core/errors.ts';
+import { parseTxId } from '../core/limits.ts';
+import type { Outcome__Output } from '../grpc/generated/twopc/v1/Outcome.ts';
+import type { ParticipantHandlers as WireHandlers } from '../grpc/generated/twopc/v1/Participant.ts';
+import type { Vote__Output } from '../grpc/generated/twopc/v1/Vote.ts';
+import { loadTwopcProto } from '../grpc/proto.ts';
+import { BranchState, InMemoryBranchStore } from './branch-store.ts';
+import type { BranchStore } from './branch-store.ts';
+import { TXN_ID_METADATA, TwopcClient } from './twopc-client.ts';
+
+/** A participant's vote from its prepare handler. */
+export type VoteResult =
+  | { readonly vote: 'PREPARED' | 'READ_ONLY' }
+  | { readonly vote: 'ABORT'; readonly reason: string };
+
+/** What the application implements; the helper does the bookkeeping. */
+export interface ParticipantHandlers {
+  /** Make the branch's work durable and vote. Throwing counts as an ABORT vote. */
+  prepare(txnId: string): Promise<VoteResult>;
+  /** Commit prepared work (called at most once per branch by the helper). */
+  commit(txnId: string): Promise<void>;
+  /** Roll back the branch's work, prepared or not. */
+  abort(txnId: string, reason: string): Promise<void>;
+}
+
+export interface TwopcParticipantOptions {
+  /** The name this service enlists under. */
+  readonly name: string;
+  /** The address the coordinator reaches this service at (host:port). */
+  readonly endpoint: string;
+  /** The coordinator's address. */
+  readonly coordinator: string | TwopcClient;
+  readonly handlers: ParticipantHandlers;
+  readonly branches?: BranchStore;
+}
+
+const VOTE: Record<VoteResult['vote'], Vote__Output> = {
+  PREPARED: 'VOTE_PREPARED',
+  READ_ONLY: 'VOTE_READ_ONLY',
+  ABORT: 'VOTE_ABORT',
+};
+
+/**
+ * Serves twopc.v1.Participant and grpc.health.v1 for an application.
+ * Self-enlists when a business call carries `twopc-txn-id`, dedupes repeated
+ * phase-2 calls, acknowledges an Abort that precedes Prepare and then
+ * refuses the late Prepare (suspension), and resolves in-doubt branches
+ * after a restart by asking the coordinator.
+ */
+export class TwopcParticipant {
+  readonly name: string;
+  readonly endpoint: string;
+  readonly client: TwopcClient;
+  readonly health = new HealthImplementation({ '': 'SERVING', 'twopc.v1.Participant': 'SERVING' });
+  readonly #handlers: ParticipantHandlers;
+  readonly #branches: BranchStore;
+  readonly #mutex = new KeyedMutex<string>();
+  readonly #ownsClient: boolean;
+
+  constructor(options: TwopcParticipantOptions) {
+    this.name = options.name;
+    this.endpoint = options.endpoint;
+    this.#ownsClient = typeof options.coordinator === 'string';
+    this.client = typeof options.coordinator === 'string' ? new TwopcClient(options.coordinator) : options.coordinator;
+    this.#handlers = options.handlers;
+    this.#branches = options.branches ?? new InMemoryBranchStore();
+  }
+
+  /** Registers the Participant and Health services on a server. */
+  addTo(server: grpc.Server): void {
+    server.addService(loadTwopcProto().twopc.v1.Participant.service, this.#wireHandlers());
+    this.health.addToServer(server);
+  }
+
+  /**
+   * Joins the transaction named by a call's `twopc-txn-id` metadata: enlists
+   * this service once per transaction. Returns null when the call carries no
+   * transaction.
+   * @throws Error when the id is malformed or the transaction already ended
+   */
+  async join(metadata: grpc.Metadata): Promise<string | null> {
+    const raw = metadata.get(TXN_ID_METADATA)[0];
+    if (raw === undefined) {
+      return null;
+    }
+    const txnId = parseTxId(String(raw), TXN_ID_METADATA);
+    return this.#mutex.run(txnId, async () => {
+      const state = await this.#branches.get(txnId);
+      if (state !== null && state !== BranchState.ACTIVE) {
+        throw new Error(`transaction ${txnId} is already ${state} here`);
+      }
+      if (state === null) {
+        await this.client.enlist(txnId, { name: this.name, endpoint: this.endpoint });
+        await this.#branches.set(txnId, BranchState.ACTIVE);
+      }
+      return txnId;
+    });
+  }
+
+  /**
+   * Wraps a unary business handler: joins the call's transaction first and
+   * passes its id (null outside a transaction). A failed join answers
+   * FAILED_PRECONDITION or INVALID_ARGUMENT.
+   */
+  unary<Req, Res>(fn: (call: grpc.ServerUnaryCall<Req, Res>, txnId: string | null) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      this.join(call.metadata)
+        .then((txnId) => fn(call, txnId))
+        .then(
+          (res) => callback(null, res),
+          (err: unknown) => {
+            const code = (err as { code?: unknown }).code;
+            const status = typeof code === 'number' ? code : /not a transaction id|is required/.test(coerceError(err).message) ? grpc.status.INVALID_ARGUMENT : grpc.status.FAILED_PRECONDITION;
+            callback({ code: status, details: coerceError(err).message });
+          },
+        );
+    };
+  }
+
+  async #prepare(txnId: string): Promise<{ vote: Vote__Output; reason: string }> {
+    const state = await this.#branches.get(txnId);
+    if (state === BranchState.ABORTED) {
+      return { vote: 'VOTE_ABORT', reason: 'aborted before prepare' }; // suspension
+    }
+    if (state === BranchState.PREPARED || state === BranchState.COMMITTED) {
+      return { vote: 'VOTE_PREPARED', reason: '' };
+    }
+    if (state === BranchState.READ_ONLY) {
+      return { vote: 'VOTE_READ_ONLY', reason: '' };
+    }
+    let result: VoteResult;
+    try {
+      result = await this.#handlers.prepare(txnId);
+    } catch (err) {
+      result = { vote: 'ABORT', reason: `prepare failed: ${coerceError(err).message}` };
+    }
+    if (result.vote === 'ABORT') {
+      await this.#handlers.abort(txnId, result.reason).catch(() => undefined);
+    }
+    const next = { PREPARED: BranchState.PREPARED, READ_ONLY: BranchState.READ_ONLY, ABORT: BranchState.ABORTED }[result.vote];
+    await this.#branches.set(txnId, next);
+    return { vote: VOTE[result.vote], reason: result.vote === 'ABORT' ? result.reason : '' };
+  }
+
+  async #commit(txnId: string, onePhase: boolean): Promise<{ outcome: Outcome__Output; reason: string }> {
+    const state = await this.#branches.get(txnId);
+    if (state === BranchState.COMMITTED || state === BranchState.READ_ONLY) {
+      return { outcome: 'OUTCOME_COMMITTED', reason: '' };
+    }
+    if (state === BranchState.ABORTED) {
+      return { outcome: 'OUTCOME_ABORTED', reason: 'the branch was rolled back' };
+    }
+    if (state !== BranchState.PREPARED && !onePhase) {
+      // Unknown here (finished and forgotten): acknowledged, outcome unknown.
+      return { outcome: 'OUTCOME_UNSPECIFIED', reason: '' };
+    }
+    if (state !== BranchState.PREPARED) {
+      const vote = await this.#prepare(txnId);
+      if (vote.vote === 'VOTE_ABORT') {
+        return { outcome: 'OUTCOME_ABORTED', reason: vote.reason };
+      }
+    }
+    await this.#handlers.commit(txnId);
+    await this.#branches.set(txnId, BranchState.COMMITTED);
+    return { outcome: 'OUTCOME_COMMITTED', reason: '' };
+  }
+
+  async #abort(txnId: string, reason: string): Promise<{ outcome: Outcome__Output }> {
+    const state = await this.#branches.get(txnId);
+    if (state === BranchState.COMMITTED) {
+      return { outcome: 'OUTCOME_COMMITTED' };
+    }
+    if (state === BranchState.ACTIVE || state === BranchState.PREPARED) {
+      await this.#handlers.abort(txnId, reason);
+    }
+    // Unknown: an empty rollback, remembered so that a late Prepare is refused.
+    await this.#branches.set(txnId, BranchState.ABORTED);
+    return { outcome: 'OUTCOME_ABORTED' };
+  }
+
+  #wireHandlers(): WireHandlers {
+    const serve = <Req extends { txnId: string }, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+      (call, callback) => {
+        let txnId: string;
+        try {
+          txnId = parseTxId(call.request.txnId);
+        } catch (err) {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: coerceError(err).message });
+          return;
+        }
+        this.#mutex.run(txnId, () => fn(call.request)).then(
+          (res) => callback(null, res),
+          (err: unknown) => callback({ code: grpc.status.UNAVAILABLE, details: coerceError(err).message }),
+        );
+      };
+    return {
+      Prepare: serve((req) => this.#prepare(req.txnId)),
+      Commit: serve((req) => this.#commit(req.txnId, req.onePhase)),
+      Abort: serve((req) => this.#abort(req.txnId, req.reason)),
+    };
+  }
+
+  /**
+   * Resolves branches left PREPARED (after a restart with a durable branch
+   * store) by asking the coordinator. Returns how many are still pending.
+   */
+  async recoverInDoubt(): Promise<number> {
+    let pending = 0;
+    for (const txnId of await this.#branches.listPrepared()) {
+      const outcome = await this.client.get(txnId).then(
+        (tx) => tx.outcome,
+        (err: grpc.ServiceError) => (err.code === grpc.status.NOT_FOUND ? 'OUTCOME_ABORTED' : 'OUTCOME_PENDING'),
+      );
+      if (outcome === 'OUTCOME_COMMITTED') {
+        await this.#mutex.run(txnId, () => this.#commit(txnId, false));
+      } else if (outcome === 'OUTCOME_ABORTED') {
+        await this.#mutex.run(txnId, () => this.#abort(txnId, 'resolved after restart'));
+      } else {
+        pending++;
+      }
+    }
+    return pending;
+  }
+
+  close(): void {
+    if (this.#ownsClient) {
+      this.client.close();
+    }
+  }
+}

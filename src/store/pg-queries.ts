@@ -1,0 +1,136 @@
+import { TX_COLUMNS } from './pg-rows.ts';
+
+/**
+ * Every SQL statement of the store, parameterized and named (pg prepares a
+ * named statement once per connection).
+ */
+export const SQL = {
+  begin: `WITH t AS (
+      INSERT INTO twopc_transactions
+        (txn_id, state, labels, lease_ms, lease_expires_at, participant_count, owner_id, trace_context)
+      VALUES ($1, 'ACTIVE', $2, $3, now() + make_interval(secs => $3 / 1000.0), cardinality($4::text[]), $6, $7)
+      RETURNING txn_id, lease_expires_at),
+    p AS (
+      INSERT INTO twopc_participants (txn_id, name, endpoint)
+      SELECT t.txn_id, x.name, x.endpoint FROM t, unnest($4::text[], $5::text[]) AS x(name, endpoint))
+    SELECT lease_expires_at FROM t`,
+
+  // The UPDATE takes the row lock that orders Enlist against Commit: a Commit
+  // waiting on it re-reads the row (and its participant_count) afterwards.
+  enlist: `WITH t AS (
+      UPDATE twopc_transactions SET participant_count = participant_count + 1, updated_at = now()
+      WHERE txn_id = $1 AND state = 'ACTIVE' AND participant_count < $4
+        AND NOT EXISTS (SELECT 1 FROM twopc_participants WHERE txn_id = $1 AND name = $2)
+      RETURNING txn_id, lease_expires_at)
+    INSERT INTO twopc_participants (txn_id, name, endpoint)
+    SELECT txn_id, $2, $3 FROM t
+    RETURNING (SELECT lease_expires_at FROM t)`,
+
+  heartbeat: `UPDATE twopc_transactions
+      SET lease_expires_at = GREATEST(lease_expires_at,
+            now() + make_interval(secs => COALESCE($2::integer, lease_ms) / 1000.0)),
+          updated_at = now()
+      WHERE txn_id = $1 AND state = 'ACTIVE'
+      RETURNING state, lease_expires_at`,
+
+  startPreparing: `UPDATE twopc_transactions
+      SET state = 'PREPARING', one_phase = (participant_count = 1 AND $3::boolean), owner_id = $2, updated_at = now()
+      WHERE txn_id = $1 AND state = 'ACTIVE'
+      RETURNING one_phase`,
+
+  participantsOf: `SELECT name, endpoint FROM twopc_participants WHERE txn_id = $1 ORDER BY enlisted_at, name`,
+
+  // The decision write: conditional on no decision yet (rule 3 and 8), votes folded in.
+  recordDecision: `WITH t AS (
+      UPDATE twopc_transactions
+      SET state = $2, reason = $3, one_phase = $4, decided_at = now(), updated_at = now(),
+          finished_at = CASE WHEN $2 IN ('COMMITTED', 'ABORTED') THEN now() END
+      WHERE txn_id = $1 AND state IN ('ACTIVE', 'PREPARING')
+      RETURNING txn_id),
+    v AS (
+      UPDATE twopc_participants p
+      SET vote = x.vote, vote_reason = x.reason, acked_at = CASE WHEN x.acked THEN now() END
+      FROM t, unnest($5::text[], $6::text[], $7::text[], $8::boolean[]) AS x(name, vote, reason, acked)
+      WHERE p.txn_id = t.txn_id AND p.name = x.name)
+    SELECT count(*)::integer AS written FROM t`,
+
+  recordAck: `UPDATE twopc_participants
+      SET acked_at = now(), heuristic = $3, next_attempt_at = NULL
+      WHERE txn_id = $1 AND name = $2 AND acked_at IS NULL`,
+
+  recordDeliveryFailure: `UPDATE twopc_participants
+      SET attempts = $3, last_error = $4, next_attempt_at = now() + make_interval(secs => $5 / 1000.0)
+      WHERE txn_id = $1 AND name = $2 AND acked_at IS NULL`,
+
+  recordCompletion: `WITH t AS (
+      UPDATE twopc_transactions
+      SET state = $2, reason = $4, finished_at = now(), updated_at = now()
+      WHERE txn_id = $1 AND state = $3
+      RETURNING txn_id),
+    v AS (
+      UPDATE twopc_participants p
+      SET acked_at = COALESCE(p.acked_at, now()), heuristic = x.heuristic, next_attempt_at = NULL
+      FROM t, unnest($5::text[], $6::boolean[], $7::text[]) AS x(name, acked, heuristic)
+      WHERE p.txn_id = t.txn_id AND p.name = x.name AND x.acked)
+    SELECT count(*)::integer AS written FROM t`,
+
+  get: `SELECT ${TX_COLUMNS} FROM twopc_transactions t WHERE t.txn_id = $1`,
+
+  list: `SELECT ${TX_COLUMNS} FROM twopc_transactions t
+      WHERE (cardinality($1::text[]) = 0 OR t.state = ANY($1::text[]))
+        AND t.created_at <= now() - make_interval(secs => $2)
+        AND ($4::timestamptz IS NULL OR (t.created_at, t.txn_id) < ($4, $5::uuid))
+      ORDER BY t.created_at DESC, t.txn_id DESC
+      LIMIT $3`,
+
+  expireLeases: `WITH due AS (
+      SELECT txn_id FROM twopc_transactions
+      WHERE state = 'ACTIVE' AND lease_expires_at < now()
+      ORDER BY lease_expires_at LIMIT $2
+      FOR UPDATE SKIP LOCKED),
+    t AS (
+      UPDATE twopc_transactions x
+      SET state = CASE WHEN x.participant_count = 0 THEN 'ABORTED' ELSE 'ABORTING' END,
+          reason = 'LEASE_EXPIRED', owner_id = $1, decided_at = now(), updated_at = now(),
+          finished_at = CASE WHEN x.participant_count = 0 THEN now() END
+      FROM due WHERE x.txn_id = due.txn_id
+      RETURNING x.txn_id)
+    SELECT txn_id FROM t`,
+
+  // Unfinished work whose owner is missing or whose lease ran out. SKIP
+  // LOCKED keeps two coordinators from claiming the same transaction.
+  claimOrphans: `WITH orphan AS (
+      SELECT t.txn_id FROM twopc_transactions t
+      LEFT JOIN twopc_coordinators c ON c.id = t.owner_id
+      WHERE t.state IN ('ACTIVE', 'PREPARING', 'COMMITTING', 'ABORTING')
+        AND (t.owner_id IS NULL OR c.id IS NULL OR c.lease_expires_at < now())
+      LIMIT $2
+      FOR UPDATE OF t SKIP LOCKED),
+    t AS (
+      UPDATE twopc_transactions x SET owner_id = $1, updated_at = now()
+      FROM orphan WHERE x.txn_id = orphan.txn_id
+      RETURNING x.txn_id)
+    SELECT txn_id FROM t`,
+
+  getMany: `SELECT ${TX_COLUMNS} FROM twopc_transactions t WHERE t.txn_id = ANY($1::uuid[])`,
+
+  registerCoordinator: `WITH gone AS (DELETE FROM twopc_coordinators WHERE name = $2 AND id <> $1)
+    INSERT INTO twopc_coordinators (id, name, lease_expires_at)
+    VALUES ($1, $2, now() + make_interval(secs => $3 / 1000.0))
+    ON CONFLICT (id) DO UPDATE SET lease_expires_at = EXCLUDED.lease_expires_at`,
+
+  renewCoordinator: `UPDATE twopc_coordinators
+      SET lease_expires_at = now() + make_interval(secs => $2 / 1000.0) WHERE id = $1`,
+
+  deregisterCoordinator: `DELETE FROM twopc_coordinators WHERE id = $1`,
+
+  // Never deletes a transaction with an unacknowledged participant: only
+  // finished (COMMITTED/ABORTED) rows have finished_at set.
+  deleteFinished: `DELETE FROM twopc_transactions WHERE txn_id IN (
+      SELECT txn_id FROM twopc_transactions
+      WHERE finished_at < now() - make_interval(secs => $1 / 1000.0)
+        AND state IN ('COMMITTED', 'ABORTED')
+      ORDER BY finished_at LIMIT $2)`,
+} as const;
+
+export type QueryName = keyof typeof SQL;

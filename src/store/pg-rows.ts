@@ -1,0 +1,93 @@
+import type { ParticipantRecord, TxId } from '../core/tx-record.ts';
+import type { Outcome, TxState, Vote } from '../core/tx-state.ts';
+import type { ParticipantView, TxView } from './transaction-store.ts';
+
+/** A transaction row joined with its participants as JSON (see TX_COLUMNS). */
+export interface TxRow {
+  txn_id: string;
+  state: TxState;
+  reason: string | null;
+  labels: Record<string, string>;
+  lease_ms: number;
+  lease_expires_at: Date;
+  one_phase: boolean;
+  owner_id: string | null;
+  trace_context: string | null;
+  created_at: Date;
+  decided_at: Date | null;
+  finished_at: Date | null;
+  participants: ParticipantJson[];
+}
+
+interface ParticipantJson {
+  name: string;
+  endpoint: string;
+  enlisted_at: string;
+  vote: Vote | null;
+  vote_reason: string | null;
+  acked_at: string | null;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  heuristic: Outcome | null;
+}
+
+/** The select list that TxRow maps; `t` is the transactions table. */
+export const TX_COLUMNS = `t.txn_id, t.state, t.reason, t.labels, t.lease_ms, t.lease_expires_at,
+  t.one_phase, t.owner_id, t.trace_context, t.created_at, t.decided_at, t.finished_at,
+  COALESCE((SELECT json_agg(p ORDER BY p.enlisted_at, p.name)
+            FROM twopc_participants p WHERE p.txn_id = t.txn_id), '[]') AS participants`;
+
+const date = (value: string | null): Date | null => (value === null ? null : new Date(value));
+
+function toParticipant(p: ParticipantJson): ParticipantView {
+  return {
+    name: p.name,
+    endpoint: p.endpoint,
+    vote: p.vote,
+    voteReason: p.vote_reason,
+    acked: p.acked_at !== null,
+    heuristic: p.heuristic,
+    enlistedAt: new Date(p.enlisted_at),
+    ackedAt: date(p.acked_at),
+    attempts: p.attempts,
+    lastError: p.last_error,
+    nextAttemptAt: date(p.next_attempt_at),
+  };
+}
+
+/** Maps a TxRow to the store's view. */
+export function toTxView(row: TxRow): TxView {
+  return {
+    txnId: row.txn_id as TxId,
+    state: row.state,
+    reason: row.reason,
+    onePhase: row.one_phase,
+    participants: row.participants.map(toParticipant),
+    labels: row.labels,
+    leaseMs: row.lease_ms,
+    leaseExpiresAt: row.lease_expires_at,
+    createdAt: row.created_at,
+    decidedAt: row.decided_at,
+    finishedAt: row.finished_at,
+    ownerId: row.owner_id,
+    traceContext: row.trace_context,
+  };
+}
+
+/** Column arrays for unnest(): one entry per participant. */
+export function participantArrays(participants: readonly ParticipantRecord[]): {
+  names: string[];
+  votes: (string | null)[];
+  reasons: (string | null)[];
+  acked: boolean[];
+  heuristics: (string | null)[];
+} {
+  return {
+    names: participants.map((p) => p.name),
+    votes: participants.map((p) => p.vote),
+    reasons: participants.map((p) => p.voteReason),
+    acked: participants.map((p) => p.acked),
+    heuristics: participants.map((p) => p.heuristic),
+  };
+}

@@ -1,0 +1,226 @@
+import type { Pool, QueryResultRow } from 'pg';
+import {
+  InvalidArgumentError,
+  InvalidTransitionError,
+  ParticipantConflictError,
+  TxNotFoundError,
+} from '../core/errors.ts';
+import { LIMITS } from '../core/limits.ts';
+import type { TxId, TxRecord } from '../core/tx-record.ts';
+import { newParticipant } from '../core/tx-record.ts';
+import { TxState } from '../core/tx-state.ts';
+import type { Outcome } from '../core/tx-state.ts';
+import { classifyStoreError, isUniqueViolation } from './pg-errors.ts';
+import { SQL } from './pg-queries.ts';
+import type { QueryName } from './pg-queries.ts';
+import { participantArrays, toTxView } from './pg-rows.ts';
+import type { TxRow } from './pg-rows.ts';
+import type { BeginInput, DecisionInput, ListFilter, TransactionStore, TxView } from './transaction-store.ts';
+
+/** The two connection pools of the store. */
+export interface StorePools {
+  /** synchronous_commit = on: the commit decision. */
+  readonly forced: Pool;
+  /** synchronous_commit = off: every write that presumed abort makes safe to lose. */
+  readonly lazy: Pool;
+}
+
+/** The PostgreSQL log. */
+export class PgTransactionStore implements TransactionStore {
+  readonly #pools: StorePools;
+
+  constructor(pools: StorePools) {
+    this.#pools = pools;
+  }
+
+  async #run<R extends QueryResultRow>(pool: Pool, name: QueryName, values: unknown[]): Promise<R[]> {
+    try {
+      const result = await pool.query<R>({ name: `twopc_${name}`, text: SQL[name], values });
+      return result.rows;
+    } catch (err) {
+      throw classifyStoreError(err);
+    }
+  }
+
+  async begin(input: BeginInput): Promise<{ leaseExpiresAt: Date }> {
+    const rows = await this.#run<{ lease_expires_at: Date }>(this.#pools.lazy, 'begin', [
+      input.txnId,
+      JSON.stringify(input.labels),
+      input.leaseMs,
+      input.participants.map((p) => p.name),
+      input.participants.map((p) => p.endpoint),
+      input.ownerId,
+      input.traceContext,
+    ]);
+    return { leaseExpiresAt: firstRow(rows).lease_expires_at };
+  }
+
+  async enlist(txnId: TxId, name: string, endpoint: string): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
+    try {
+      const values = [txnId, name, endpoint, LIMITS.PARTICIPANTS_MAX];
+      const rows = await this.#run<{ lease_expires_at: Date }>(this.#pools.lazy, 'enlist', values);
+      const row = rows[0];
+      if (row !== undefined) {
+        return { newlyEnlisted: true, leaseExpiresAt: row.lease_expires_at };
+      }
+    } catch (err) {
+      // Two concurrent enlists of one name: the loser reads the winner's row.
+      if (!isUniqueViolation(err)) {
+        throw err;
+      }
+    }
+    return this.#explainEnlist(txnId, name, endpoint);
+  }
+
+  async #explainEnlist(txnId: TxId, name: string, endpoint: string): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
+    const tx = await this.#require(txnId);
+    const existing = tx.participants.find((p) => p.name === name);
+    if (existing !== undefined && existing.endpoint !== endpoint) {
+      throw new ParticipantConflictError(txnId, name, existing.endpoint);
+    }
+    if (existing !== undefined) {
+      return { newlyEnlisted: false, leaseExpiresAt: tx.leaseExpiresAt };
+    }
+    if (tx.state === TxState.ACTIVE && tx.participants.length >= LIMITS.PARTICIPANTS_MAX) {
+      throw new InvalidArgumentError('participant', `transaction ${txnId} already has ${LIMITS.PARTICIPANTS_MAX} participants, the limit`);
+    }
+    throw new InvalidTransitionError(txnId, tx.state, 'participants can enlist only while ACTIVE');
+  }
+
+  async heartbeat(txnId: TxId, extendMs: number | null): Promise<{ state: TxState; leaseExpiresAt: Date }> {
+    const rows = await this.#run<{ state: TxState; lease_expires_at: Date }>(this.#pools.lazy, 'heartbeat', [txnId, extendMs]);
+    const row = rows[0];
+    if (row !== undefined) {
+      return { state: row.state, leaseExpiresAt: row.lease_expires_at };
+    }
+    const tx = await this.#require(txnId);
+    throw new InvalidTransitionError(txnId, tx.state, 'only an ACTIVE transaction has a lease to extend');
+  }
+
+  async startPreparing(txnId: TxId, ownerId: string, onePhaseAllowed: boolean): Promise<TxRecord | null> {
+    const lazy = this.#pools.lazy;
+    const rows = await this.#run<{ one_phase: boolean }>(lazy, 'startPreparing', [txnId, ownerId, onePhaseAllowed]);
+    const row = rows[0];
+    if (row === undefined) {
+      return null;
+    }
+    // A second statement: it sees every Enlist that committed before ours.
+    const parts = await this.#run<{ name: string; endpoint: string }>(lazy, 'participantsOf', [txnId]);
+    return {
+      txnId,
+      state: TxState.ACTIVE,
+      reason: null,
+      onePhase: false,
+      participants: parts.map((p) => newParticipant(p.name, p.endpoint)),
+    };
+  }
+
+  async recordDecision(input: DecisionInput): Promise<boolean> {
+    const { tx } = input;
+    const a = participantArrays(tx.participants);
+    const pool = input.forced ? this.#pools.forced : this.#pools.lazy;
+    const rows = await this.#run<{ written: number }>(pool, 'recordDecision', [
+      tx.txnId, tx.state, tx.reason, tx.onePhase, a.names, a.votes, a.reasons, a.acked,
+    ]);
+    return firstRow(rows).written === 1;
+  }
+
+  async recordAck(txnId: TxId, name: string, heuristic: Outcome | null): Promise<void> {
+    await this.#run(this.#pools.lazy, 'recordAck', [txnId, name, heuristic]);
+  }
+
+  async recordDeliveryFailure(txnId: TxId, name: string, attempts: number, error: string, retryInMs: number): Promise<void> {
+    await this.#run(this.#pools.lazy, 'recordDeliveryFailure', [txnId, name, attempts, error.slice(0, 1000), retryInMs]);
+  }
+
+  async recordCompletion(tx: TxRecord, from: TxState): Promise<boolean> {
+    const a = participantArrays(tx.participants);
+    const rows = await this.#run<{ written: number }>(this.#pools.lazy, 'recordCompletion', [
+      tx.txnId, tx.state, from, tx.reason, a.names, a.acked, a.heuristics,
+    ]);
+    return firstRow(rows).written === 1;
+  }
+
+  async get(txnId: TxId): Promise<TxView | null> {
+    const rows = await this.#run<TxRow>(this.#pools.lazy, 'get', [txnId]);
+    return rows[0] === undefined ? null : toTxView(rows[0]);
+  }
+
+  async #require(txnId: TxId): Promise<TxView> {
+    const tx = await this.get(txnId);
+    if (tx === null) {
+      throw new TxNotFoundError(txnId);
+    }
+    return tx;
+  }
+
+  async list(filter: ListFilter): Promise<TxView[]> {
+    const rows = await this.#run<TxRow>(this.#pools.lazy, 'list', [
+      filter.states, filter.minAgeSeconds, filter.limit, filter.after?.createdAt ?? null, filter.after?.txnId ?? null,
+    ]);
+    return rows.map(toTxView);
+  }
+
+  async expireLeases(ownerId: string, limit: number): Promise<TxView[]> {
+    const ids = await this.#run<{ txn_id: string }>(this.#pools.lazy, 'expireLeases', [ownerId, limit]);
+    return this.#getMany(ids.map((r) => r.txn_id));
+  }
+
+  async claimOrphans(ownerId: string, limit: number): Promise<TxView[]> {
+    const ids = await this.#run<{ txn_id: string }>(this.#pools.lazy, 'claimOrphans', [ownerId, limit]);
+    return this.#getMany(ids.map((r) => r.txn_id));
+  }
+
+  async #getMany(ids: string[]): Promise<TxView[]> {
+    if (ids.length === 0) {
+      return [];
+    }
+    return (await this.#run<TxRow>(this.#pools.lazy, 'getMany', [ids])).map(toTxView);
+  }
+
+  async registerCoordinator(id: string, name: string, leaseMs: number): Promise<void> {
+    await this.#run(this.#pools.lazy, 'registerCoordinator', [id, name, leaseMs]);
+  }
+
+  async renewCoordinator(id: string, leaseMs: number): Promise<boolean> {
+    try {
+      const result = await this.#pools.lazy.query({ name: 'twopc_renewCoordinator', text: SQL.renewCoordinator, values: [id, leaseMs] });
+      return result.rowCount === 1;
+    } catch (err) {
+      throw classifyStoreError(err);
+    }
+  }
+
+  async deregisterCoordinator(id: string): Promise<void> {
+    await this.#run(this.#pools.lazy, 'deregisterCoordinator', [id]);
+  }
+
+  async deleteFinished(retentionMs: number, limit: number): Promise<number> {
+    try {
+      const result = await this.#pools.lazy.query({ name: 'twopc_deleteFinished', text: SQL.deleteFinished, values: [retentionMs, limit] });
+      return result.rowCount ?? 0;
+    } catch (err) {
+      throw classifyStoreError(err);
+    }
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.#pools.lazy.query('SELECT 1');
+    } catch (err) {
+      throw classifyStoreError(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#pools.forced.end(), this.#pools.lazy.end()]);
+  }
+}
+
+function firstRow<R>(rows: R[]): R {
+  const row = rows[0];
+  if (row === undefined) {
+    throw new Error('the statement returned no row');
+  }
+  return row;
+}
