@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -83,6 +83,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const pgdata = join(dataDir, 'pgdata');
   const ownerFile = join(dataDir, 'twopc.pid');
   await mkdir(dataDir, { recursive: true });
+  if (process.getuid?.() === 0) {
+    // PostgreSQL runs as its own user under root: it must reach pgdata/
+    // (which initdb creates 0700 itself).
+    await chmod(dataDir, 0o755);
+  }
   const owner = await readPid(ownerFile);
   if (owner !== null && owner !== process.pid && isAlive(owner)) {
     throw new Error(`another twopc (pid ${owner}) is using ${dataDir}; stop it or choose another --data-dir`);

@@ -8,7 +8,7 @@ export const SQL = {
   begin: `WITH t AS (
       INSERT INTO twopc_transactions
         (txn_id, state, labels, lease_ms, lease_expires_at, participant_count, owner_id, trace_context)
-      VALUES ($1, 'ACTIVE', $2, $3, now() + make_interval(secs => $3 / 1000.0), cardinality($4::text[]), $6, $7)
+      VALUES ($1, 'ACTIVE', $2, $3::integer, now() + make_interval(secs => $3::double precision / 1000.0), cardinality($4::text[]), $6, $7)
       RETURNING txn_id, lease_expires_at),
     p AS (
       INSERT INTO twopc_participants (txn_id, name, endpoint)
@@ -59,7 +59,7 @@ export const SQL = {
       WHERE txn_id = $1 AND name = $2 AND acked_at IS NULL`,
 
   recordDeliveryFailure: `UPDATE twopc_participants
-      SET attempts = $3, last_error = $4, next_attempt_at = now() + make_interval(secs => $5 / 1000.0)
+      SET attempts = $3, last_error = $4, next_attempt_at = now() + make_interval(secs => $5::double precision / 1000.0)
       WHERE txn_id = $1 AND name = $2 AND acked_at IS NULL`,
 
   recordCompletion: `WITH t AS (
@@ -78,10 +78,10 @@ export const SQL = {
 
   list: `SELECT ${TX_COLUMNS} FROM twopc_transactions t
       WHERE (cardinality($1::text[]) = 0 OR t.state = ANY($1::text[]))
-        AND t.created_at <= now() - make_interval(secs => $2)
+        AND t.created_at <= now() - make_interval(secs => $2::integer)
         AND ($4::timestamptz IS NULL OR (t.created_at, t.txn_id) < ($4, $5::uuid))
       ORDER BY t.created_at DESC, t.txn_id DESC
-      LIMIT $3`,
+      LIMIT $3::integer`,
 
   expireLeases: `WITH due AS (
       SELECT txn_id FROM twopc_transactions
@@ -116,11 +116,11 @@ export const SQL = {
 
   registerCoordinator: `WITH gone AS (DELETE FROM twopc_coordinators WHERE name = $2 AND id <> $1)
     INSERT INTO twopc_coordinators (id, name, lease_expires_at)
-    VALUES ($1, $2, now() + make_interval(secs => $3 / 1000.0))
+    VALUES ($1, $2, now() + make_interval(secs => $3::double precision / 1000.0))
     ON CONFLICT (id) DO UPDATE SET lease_expires_at = EXCLUDED.lease_expires_at`,
 
   renewCoordinator: `UPDATE twopc_coordinators
-      SET lease_expires_at = now() + make_interval(secs => $2 / 1000.0) WHERE id = $1`,
+      SET lease_expires_at = now() + make_interval(secs => $2::double precision / 1000.0) WHERE id = $1`,
 
   deregisterCoordinator: `DELETE FROM twopc_coordinators WHERE id = $1`,
 
@@ -128,7 +128,7 @@ export const SQL = {
   // finished (COMMITTED/ABORTED) rows have finished_at set.
   deleteFinished: `DELETE FROM twopc_transactions WHERE txn_id IN (
       SELECT txn_id FROM twopc_transactions
-      WHERE finished_at < now() - make_interval(secs => $1 / 1000.0)
+      WHERE finished_at < now() - make_interval(secs => $1::double precision / 1000.0)
         AND state IN ('COMMITTED', 'ABORTED')
       ORDER BY finished_at LIMIT $2)`,
 } as const;

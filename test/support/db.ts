@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { migrate } from '../../src/store/migrate.ts';
+
+/** The test run's PostgreSQL (set by the root hook). */
+export function testDatabaseUrl(): string {
+  const url = process.env.TWOPC_TEST_DATABASE_URL;
+  if (url === undefined) {
+    throw new Error('the root hook did not start PostgreSQL');
+  }
+  return url;
+}
+
+/**
+ * A schema of its own for a test file: `twopc_<sha1(file)>`, dropped and
+ * re-created at the start (not at the end, so a failed run leaves it to
+ * inspect).
+ */
+export async function freshSchema(fileUrl: string, suffix = ''): Promise<string> {
+  const schema = `twopc_${createHash('sha1').update(fileUrl + suffix).digest('hex').slice(0, 16)}`;
+  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+  return schema;
+}
+
+/** A migrated fresh schema. */
+export async function migratedSchema(fileUrl: string, suffix = ''): Promise<string> {
+  const schema = await freshSchema(fileUrl, suffix);
+  await migrate(testDatabaseUrl(), schema, () => undefined);
+  return schema;
+}
+
+/** Runs `fn` with a connected client, closing it afterwards. */
+export async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: testDatabaseUrl() });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs one query in a schema. */
+export async function sql<R extends pg.QueryResultRow>(schema: string, text: string, values: unknown[] = []): Promise<R[]> {
+  return withClient(async (c) => {
+    await c.query(`SET search_path TO ${schema}`);
+    return (await c.query<R>(text, values)).rows;
+  });
+}
