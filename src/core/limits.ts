@@ -18,17 +18,19 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 
 /**
- * Checks a transaction id: the lowercase UUID the coordinator hands out.
+ * Checks a transaction id (a UUID, as the coordinator hands out) and returns
+ * it in lowercase, the one form the log and participants' gids use.
  * @throws InvalidArgumentError
  */
 export function parseTxId(value: string, field = 'txn_id'): TxId {
   if (value === '') {
     throw new InvalidArgumentError(field, 'is required');
   }
-  if (!UUID.test(value)) {
-    throw new InvalidArgumentError(field, `'${clip(value)}' is not a transaction id (a lowercase UUID)`);
+  const id = value.toLowerCase();
+  if (!UUID.test(id)) {
+    throw new InvalidArgumentError(field, `'${clip(value)}' is not a transaction id (a UUID)`);
   }
-  return value as TxId;
+  return id as TxId;
 }
 
 /**
