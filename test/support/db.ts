@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '../../src/store/migrate.ts';
+import { ensureDatabase } from './hooks.ts';
 
-/** The test run's PostgreSQL (set by the root hook). */
-export function testDatabaseUrl(): string {
-  const url = process.env.TWOPC_TEST_DATABASE_URL;
-  if (url === undefined) {
-    throw new Error('the root hook did not start PostgreSQL');
-  }
-  return url;
+/** The test run's PostgreSQL URL (started on first use). */
+export function testDatabaseUrl(): Promise<string> {
+  return ensureDatabase();
 }
 
 /**
@@ -25,13 +22,13 @@ export async function freshSchema(fileUrl: string, suffix = ''): Promise<string>
 /** A migrated fresh schema. */
 export async function migratedSchema(fileUrl: string, suffix = ''): Promise<string> {
   const schema = await freshSchema(fileUrl, suffix);
-  await migrate(testDatabaseUrl(), schema, () => undefined);
+  await migrate(await testDatabaseUrl(), schema, () => undefined);
   return schema;
 }
 
 /** Runs `fn` with a connected client, closing it afterwards. */
 export async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: testDatabaseUrl() });
+  const client = new pg.Client({ connectionString: await testDatabaseUrl() });
   await client.connect();
   try {
     return await fn(client);

@@ -21,21 +21,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
+let starting: Promise<string> | null = null;
+
 /**
- * Root hooks: one real PostgreSQL for the whole run. DATABASE_URL (when set)
- * points at an existing server instead of starting the embedded one.
+ * The run's PostgreSQL, started on first use (unit tests never pay for it):
+ * DATABASE_URL when set, otherwise one embedded server for the whole run.
  */
-export const mochaHooks = {
-  async beforeAll(this: Mocha.Context): Promise<void> {
-    this.timeout(120_000);
-    if (process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '') {
-      process.env.TWOPC_TEST_DATABASE_URL = process.env.DATABASE_URL;
-      return;
+export function ensureDatabase(): Promise<string> {
+  starting ??= (async () => {
+    const external = process.env.DATABASE_URL;
+    if (external !== undefined && external !== '') {
+      return external;
     }
     dir = await mkdtemp(join(tmpdir(), 'twopc-test-'));
     server = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), log: () => undefined });
-    process.env.TWOPC_TEST_DATABASE_URL = server.url;
-  },
+    return server.url;
+  })();
+  return starting;
+}
+
+/** Root hooks: stop the embedded server after the run. */
+export const mochaHooks = {
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(60_000);
     await server?.stop();
