@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
+import type { ParticipantHandlers, VoteResult } from '../../src/sdk/twopc-participant.ts';
+import { txnMetadata } from '../../src/sdk/twopc-client.ts';
+import { loadTwopcProto } from '../../src/grpc/proto.ts';
+import { startCoordinator } from '../support/coordinator-harness.ts';
+import type { Harness } from '../support/coordinator-harness.ts';
+import { migratedSchema } from '../support/db.ts';
+import { eventually } from '../support/expect-status.ts';
+
+/** A participant service built with the SDK: counts what its handlers did. */
+class Counter implements ParticipantHandlers {
+  readonly log: string[] = [];
+  vote: VoteResult = { vote: 'PREPARED' };
+  async prepare(txnId: string): Promise<VoteResult> {
+    this.log.push(`prepare ${txnId}`);
+    return this.vote;
+  }
+  async commit(txnId: string): Promise<void> {
+    this.log.push(`commit ${txnId}`);
+  }
+  async abort(txnId: string): Promise<void> {
+    this.log.push(`abort ${txnId}`);
+  }
+}
+
+interface Service {
+  participant: TwopcParticipant;
+  handlers: Counter;
+  server: grpc.Server;
+  stub: InstanceType<ReturnType<typeof loadTwopcProto>['twopc']['v1']['Participant']>;
+}
+
+describe('participant SDK (TwopcParticipant)', function () {
+  let h: Harness;
+  const services: Service[] = [];
+
+  async function service(name: string): Promise<Service> {
+    const server = new grpc.Server();
+    const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    const handlers = new Counter();
+    const participant = new TwopcParticipant({ name, endpoint: `127.0.0.1:${port}`, coordinator: h.app.address, handlers });
+    participant.addTo(server);
+    const Ctor = loadTwopcProto().twopc.v1.Participant;
+    const s = { participant, handlers, server, stub: new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) };
+    services.push(s);
+    return s;
+  }
+
+  function call<T>(fn: (cb: (err: grpc.ServiceError | null, res?: T) => void) => void): Promise<T> {
+    return new Promise((resolve, reject) => fn((err, res) => (err || res === undefined ? reject(err) : resolve(res))));
+  }
+
+  before(async function () {
+    h = await startCoordinator(await migratedSchema(import.meta.url));
+  });
+  after(async function () {
+    for (const s of services) {
+      s.stub.close();
+      s.participant.close();
+      s.server.forceShutdown();
+    }
+    await h.stop();
+  });
+
+  it('self-enlists once when a business call carries twopc-txn-id, then commits', async function () {
+    const a = await service('a');
+    const b = await service('b');
+    const { txnId } = await h.client.begin();
+    assert.equal(await a.participant.join(txnMetadata(txnId)), txnId);
+    assert.equal(await a.participant.join(txnMetadata(txnId)), txnId);
+    await b.participant.join(txnMetadata(txnId));
+    assert.equal(await a.participant.join(new grpc.Metadata()), null);
+    assert.equal((await h.client.get(txnId)).participants.length, 2);
+    assert.equal((await h.client.commit(txnId, { waitForAcks: true })).outcome, 'COMMITTED');
+    assert.deepEqual(a.handlers.log, [`prepare ${txnId}`, `commit ${txnId}`]);
+  });
+
+  it('dedupes repeated phase-2 calls and reports the branch outcome', async function () {
+    const a = await service('dedupe');
+    const { txnId } = await h.client.begin();
+    await a.participant.join(txnMetadata(txnId));
+    await call((cb) => a.stub.prepare({ txnId, participantName: 'dedupe' }, cb));
+    const acks = await Promise.all(Array.from({ length: 5 }, () => call<{ outcome: string }>((cb) => a.stub.commit({ txnId, participantName: 'dedupe' }, cb))));
+    assert.deepEqual(new Set(acks.map((x) => x.outcome)), new Set(['OUTCOME_COMMITTED']));
+    assert.equal(a.handlers.log.filter((l) => l.startsWith('commit')).length, 1);
+    const late = await call<{ outcome: string }>((cb) => a.stub.abort({ txnId, participantName: 'dedupe', reason: 'late' }, cb));
+    assert.equal(late.outcome, 'OUTCOME_COMMITTED', 'an abort after commit reports the real outcome');
+  });
+
+  it('acknowledges an Abort before Prepare and refuses the late Prepare (suspension)', async function () {
+    const a = await service('suspended');
+    const txnId = '22222222-2222-4222-8222-222222222222';
+    const ack = await call<{ outcome: string }>((cb) => a.stub.abort({ txnId, participantName: 'suspended', reason: 'timeout' }, cb));
+    assert.equal(ack.outcome, 'OUTCOME_ABORTED');
+    const vote = await call<{ vote: string; reason: string }>((cb) => a.stub.prepare({ txnId, participantName: 'suspended' }, cb));
+    assert.equal(vote.vote, 'VOTE_ABORT');
+    assert.match(vote.reason, /aborted before prepare/);
+    assert.deepEqual(a.handlers.log, [], 'the late Prepare never reached the application');
+  });
+
+  it('acknowledges Commit of an unknown transaction instead of failing', async function () {
+    const a = await service('forgetful');
+    const ack = await call<{ outcome: string }>((cb) => a.stub.commit({ txnId: '33333333-3333-4333-8333-333333333333', participantName: 'forgetful' }, cb));
+    assert.equal(ack.outcome, 'OUTCOME_UNSPECIFIED');
+  });
+
+  it('turns a throwing prepare handler into an ABORT vote and rolls back', async function () {
+    const a = await service('thrower');
+    const b = await service('other');
+    a.handlers.prepare = async () => {
+      throw new Error('disk full');
+    };
+    const { txnId } = await h.client.begin();
+    await a.participant.join(txnMetadata(txnId));
+    await b.participant.join(txnMetadata(txnId));
+    const answer = await h.client.commit(txnId);
+    assert.equal(answer.outcome, 'ABORTED');
+    assert.match(answer.reason, /participant 'thrower' voted ABORT: prepare failed: disk full/);
+    await eventually(async () => b.handlers.log.includes(`abort ${txnId}`));
+  });
+
+  it('refuses to join a transaction that already ended here', async function () {
+    const a = await service('ended');
+    const { txnId } = await h.client.begin();
+    await a.participant.join(txnMetadata(txnId));
+    await h.client.abort(txnId);
+    await eventually(async () => a.handlers.log.includes(`abort ${txnId}`));
+    await assert.rejects(a.participant.join(txnMetadata(txnId)), /already ABORTED/);
+  });
+
+  it('serves grpc.health.v1', async function () {
+    const a = await service('healthy');
+    a.participant.health.setStatus('', 'SERVING');
+    // The coordinator's heartbeats call this service; a real client proves it answers.
+    const { loadSync } = await import('@grpc/proto-loader');
+    const { protoPath } = await import('grpc-health-check');
+    const def = grpc.loadPackageDefinition(loadSync(protoPath, { enums: String })) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { check: (r: object, cb: (e: Error | null, r?: { status: string }) => void) => void } } } } };
+    const health = new def.grpc.health.v1.Health(a.participant.endpoint, grpc.credentials.createInsecure());
+    const res = await new Promise<{ status: string } | undefined>((resolve, reject) => health.check({ service: '' }, (e, r) => (e ? reject(e) : resolve(r))));
+    health.close();
+    assert.equal(res?.status, 'SERVING');
+  });
+});
