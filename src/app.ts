@@ -36,6 +36,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ url: 
     dataDir: config.dataDir,
     port: config.embeddedPgPort,
     log: (message) => log.debug({ component: 'embedded-postgres' }, message.trim()),
+    warn: (message) => log.warn({ component: 'embedded-postgres' }, message),
   });
   log.info({ data_dir: config.dataDir, port: config.embeddedPgPort }, 'embedded PostgreSQL started');
   return { url: embedded.url, embedded };

@@ -13,7 +13,10 @@ export interface EmbeddedOptions {
   /** Directory holding `pgdata/` and the owner pid file. */
   readonly dataDir: string;
   readonly port: number;
+  /** PostgreSQL's own chatter. */
   readonly log: (message: string) => void;
+  /** What an operator should see (a left-over server being stopped). */
+  readonly warn?: (message: string) => void;
 }
 
 const PASSWORD = 'twopc';
@@ -93,7 +96,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     throw new Error(`another twopc (pid ${owner}) is using ${dataDir}; stop it or choose another --data-dir`);
   }
   await writeFile(ownerFile, `${process.pid}\n`);
-  await stopLeftover(pgdata, options.log);
+  await stopLeftover(pgdata, options.warn ?? options.log);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: pgdata,

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { runTwopc, TwopcProcess } from '../support/child.ts';
+import { freshSchema, testDatabaseUrl } from '../support/db.ts';
+import { freePort } from '../support/hooks.ts';
+
+describe('twopc CLI (real processes)', function () {
+  this.timeout(90_000);
+
+  it('prints help and exits 0', async function () {
+    const { code, output } = await runTwopc(['--help']);
+    assert.equal(code, 0);
+    assert.match(output, /twopc serve/);
+    assert.match(output, /--prepare-timeout-ms/);
+  });
+
+  it('exits 2 with one line for an unknown flag, a bad port or an unknown command', async function () {
+    for (const [args, message] of [
+      [['serve', '--colour'], /Unknown option '--colour'/],
+      [['serve', '--listen', '127.0.0.1:70000'], /--listen: '127.0.0.1:70000' is not host:port/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+    ] as const) {
+      const { code, output } = await runTwopc([...args]);
+      assert.equal(code, 2, output);
+      assert.match(output, message);
+      assert.equal(output.trim().split('\n').length, 1, output);
+    }
+  });
+
+  it('exits 1 with one line when DATABASE_URL is unreachable', async function () {
+    const port = await freePort();
+    const { code, output } = await runTwopc(['serve'], { DATABASE_URL: `postgres://u:secret@127.0.0.1:${port}/x` });
+    assert.equal(code, 1, output);
+    assert.match(output, /cannot reach DATABASE_URL \(postgres:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/x\): ECONNREFUSED/);
+    assert.doesNotMatch(output, /secret/);
+  });
+
+  it('migrates with the migrate command, idempotently', async function () {
+    const schema = await freshSchema(import.meta.url, 'cli-migrate');
+    const env = { DATABASE_URL: await testDatabaseUrl(), TWOPC_DB_SCHEMA: schema };
+    const first = await runTwopc(['migrate'], env);
+    assert.equal(first.code, 0, first.output);
+    assert.match(first.output, /applied 000001_init/);
+    const second = await runTwopc(['migrate'], env);
+    assert.match(second.output, /database is up to date/);
+  });
+
+  it('serves against DATABASE_URL and exits 0 on SIGTERM', async function () {
+    const schema = await freshSchema(import.meta.url, 'cli-serve');
+    const p = new TwopcProcess(['serve', '--listen', `127.0.0.1:${await freePort()}`], { DATABASE_URL: await testDatabaseUrl(), TWOPC_DB_SCHEMA: schema });
+    const address = await p.serving();
+    const client = new TwopcClient(address);
+    const { txnId } = await client.begin();
+    assert.equal((await client.commit(txnId)).outcome, 'COMMITTED');
+    client.close();
+    const exit = await p.kill('SIGTERM');
+    assert.equal(exit.code, 0, p.output);
+    assert.match(p.output, /"msg":"stopped"/);
+  });
+
+  it('starts embedded PostgreSQL on a fresh directory, and again after being killed with SIGKILL', async function () {
+    const dir = await mkdtemp(join(tmpdir(), 'twopc-cli-'));
+    const env = { TWOPC_DATA_DIR: dir, TWOPC_EMBEDDED_PG_PORT: String(await freePort()), TWOPC_LISTEN: `127.0.0.1:${await freePort()}` };
+    try {
+      const first = new TwopcProcess(['serve'], env);
+      const address = await first.serving(60_000);
+      const client = new TwopcClient(address);
+      const { txnId } = await client.begin();
+      client.close();
+      await first.kill('SIGKILL');
+      const leftover = Number((await readFile(join(dir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      assert.doesNotThrow(() => process.kill(leftover, 0), 'the killed coordinator left its PostgreSQL running');
+
+      const second = new TwopcProcess(['serve'], env);
+      const again = await second.serving(60_000);
+      assert.match(second.output, /stopping PostgreSQL left over from a previous run/);
+      const client2 = new TwopcClient(again);
+      assert.equal((await client2.get(txnId)).state, 'ACTIVE', 'the log survived the kill');
+      client2.close();
+      assert.equal((await second.kill('SIGTERM')).code, 0, second.output);
+      assert.ok(!existsSync(join(dir, 'pgdata', 'postmaster.pid')), 'PostgreSQL was stopped on exit');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

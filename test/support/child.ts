@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A child process that ended differently than expected. */
+export class ChildProcessError extends Error {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly output: string;
+  constructor(message: string, code: number | null, signal: NodeJS.Signals | null, output: string) {
+    super(`${message} (code ${code}, signal ${signal})\n${output.slice(-3000)}`);
+    this.code = code;
+    this.signal = signal;
+    this.output = output;
+  }
+}
+
+/** A `twopc` CLI process run through tsx. */
+export class TwopcProcess {
+  readonly child: ChildProcess;
+  output = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, TWOPC_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Waits until the output matches (or the process exits first). */
+  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    const start = Date.now();
+    for (;;) {
+      const m = this.output.match(pattern);
+      if (m !== null) {
+        return m;
+      }
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new ChildProcessError(`exited before printing ${pattern}`, this.child.exitCode, this.child.signalCode, this.output);
+      }
+      if (Date.now() - start > timeoutMs) {
+        throw new ChildProcessError(`did not print ${pattern} within ${timeoutMs} ms`, null, null, this.output);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Waits for "twopc serving" and returns the gRPC address. */
+  async serving(timeoutMs = 30_000): Promise<string> {
+    const m = await this.waitFor(/"address":"([^"]+)"[^\n]*twopc serving/, timeoutMs);
+    return m[1] ?? '';
+  }
+
+  /** Sends a signal and waits for the exit. */
+  async kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+/** Runs the CLI to completion. */
+export async function runTwopc(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const p = new TwopcProcess(args, env);
+  const { code } = await p.exited;
+  return { code, output: p.output };
+}
