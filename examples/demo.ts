@@ -1,0 +1,64 @@
+// npm run demo: a coordinator (embedded PostgreSQL), the accounts and
+// inventory services, one committed and one aborted transaction.
+//
+// With TWOPC_ADDRESS and DATABASE_URL set (the docker compose stack), it
+// uses that coordinator instead of starting one.
+import * as grpc from '@grpc/grpc-js';
+import { startApp } from '../src/app.ts';
+import type { App } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { TwopcClient, txnMetadata } from '../src/index.ts';
+import { silentLogger } from '../src/telemetry/logger.ts';
+import { SystemClock } from '../src/time/system-clock.ts';
+import { loadShopProto, startShopService } from './shop-service.ts';
+
+type Taker = grpc.Client & Record<string, (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => void>;
+
+function take(stub: Taker, method: string, txnId: string, key: string, amount: number): Promise<void> {
+  return new Promise((resolve, reject) => stub[method]?.({ key, amount }, txnMetadata(txnId), (err) => (err ? reject(err) : resolve())));
+}
+
+async function main(): Promise<void> {
+  let app: App | null = null;
+  let address = process.env.TWOPC_ADDRESS ?? '';
+  let databaseUrl = process.env.DATABASE_URL ?? '';
+  if (address === '') {
+    const config = loadConfig(['--listen', '127.0.0.1:0', '--data-dir', process.env.TWOPC_DATA_DIR ?? '.twopc/demo', '--embedded-pg-port', process.env.TWOPC_EMBEDDED_PG_PORT ?? '54339'], {});
+    app = await startApp(config, silentLogger(), new SystemClock());
+    address = app.address;
+    databaseUrl = app.databaseUrl;
+  }
+  console.log(`coordinator at ${address}`);
+  const accounts = await startShopService('accounts', { databaseUrl, coordinator: address, listen: '127.0.0.1:0' });
+  const inventory = await startShopService('inventory', { databaseUrl, coordinator: address, listen: '127.0.0.1:0' });
+  const shop = (loadShopProto().shop as grpc.GrpcObject).v1 as Record<string, grpc.ServiceClientConstructor>;
+  const bank = new (shop.Accounts as grpc.ServiceClientConstructor)(accounts.endpoint, grpc.credentials.createInsecure()) as Taker;
+  const store = new (shop.Inventory as grpc.ServiceClientConstructor)(inventory.endpoint, grpc.credentials.createInsecure()) as Taker;
+  const client = new TwopcClient(address);
+  try {
+    console.log(`before: accounts ${JSON.stringify(await accounts.ledger.quantities())}, inventory ${JSON.stringify(await inventory.ledger.quantities())}`);
+    for (const [label, widgets] of [['buy 2 widgets for 30', 2], ['buy 100 widgets for 10', 100]] as const) {
+      const { txnId } = await client.begin({ labels: { demo: 'shop' } });
+      await take(bank, 'Debit', txnId, 'alice', label.endsWith('30') ? 30 : 10);
+      await take(store, 'Reserve', txnId, 'widget', widgets);
+      const answer = await client.commit(txnId, { waitForAcks: true });
+      console.log(`${label}: ${answer.outcome}${answer.reason ? ` (${answer.reason})` : ''}  txn ${txnId}`);
+    }
+    console.log(`after:  accounts ${JSON.stringify(await accounts.ledger.quantities())}, inventory ${JSON.stringify(await inventory.ledger.quantities())}`);
+  } finally {
+    client.close();
+    bank.close();
+    store.close();
+    await accounts.stop();
+    await inventory.stop();
+    await app?.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`demo failed: ${String(err)}`);
+    process.exit(1);
+  },
+);

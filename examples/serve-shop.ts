@@ -1,0 +1,21 @@
+// Runs one example service on its own: `tsx examples/serve-shop.ts accounts`.
+// Environment: DATABASE_URL, TWOPC_ADDRESS (the coordinator), LISTEN
+// (default 0.0.0.0:50061), ADVERTISE (the host:port the coordinator dials).
+import { SHOPS, startShopService } from './shop-service.ts';
+import type { ShopName } from './shop-service.ts';
+
+const name = process.argv[2] ?? '';
+if (!(name in SHOPS)) {
+  console.error(`usage: serve-shop.ts ${Object.keys(SHOPS).join('|')}`);
+  process.exit(2);
+}
+const databaseUrl = process.env.DATABASE_URL ?? '';
+const coordinator = process.env.TWOPC_ADDRESS ?? '127.0.0.1:50051';
+const listen = process.env.LISTEN ?? '0.0.0.0:50061';
+const service = await startShopService(name as ShopName, { databaseUrl, coordinator, listen, ...(process.env.ADVERTISE ? { advertise: process.env.ADVERTISE } : {}) });
+console.log(`${name} serving at ${service.endpoint}`);
+const stop = (): void => {
+  service.stop().then(() => process.exit(0), () => process.exit(1));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../support/hooks.ts';
+
+describe('npm run demo', function () {
+  this.timeout(90_000);
+
+  it('prints a committed and an aborted transaction and the final state, and exits 0', async function () {
+    const dir = await mkdtemp(join(tmpdir(), 'twopc-demo-'));
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], {
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        env: { ...process.env, TWOPC_DATA_DIR: dir, TWOPC_EMBEDDED_PG_PORT: String(await freePort()) },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 0, out);
+      assert.match(out, /buy 2 widgets for 30: COMMITTED/);
+      assert.match(out, /buy 100 widgets for 10: ABORTED \(participant 'inventory' voted ABORT: only 3 units of 'widget' available, 100 asked\)/);
+      assert.match(out, /after: {2}accounts \{"alice":70,"bob":50\}, inventory \{"gadget":2,"widget":3\}/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
