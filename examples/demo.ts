@@ -4,13 +4,22 @@
 // With TWOPC_ADDRESS and DATABASE_URL set (the docker compose stack), it
 // uses that coordinator instead of starting one.
 import * as grpc from '@grpc/grpc-js';
+import pg from 'pg';
 import { startApp } from '../src/app.ts';
 import type { App } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { TwopcClient, txnMetadata } from '../src/index.ts';
 import { silentLogger } from '../src/telemetry/logger.ts';
 import { SystemClock } from '../src/time/system-clock.ts';
-import { loadShopProto, startShopService } from './shop-service.ts';
+import { Ledger } from './ledger.ts';
+import { loadShopProto, SHOPS, startShopService } from './shop-service.ts';
+import type { ShopName, ShopService } from './shop-service.ts';
+
+/** A service running elsewhere: its ledger is read from its schema. */
+function remoteShop(name: ShopName, endpoint: string, databaseUrl: string): ShopService {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  return { name, endpoint, ledger: new Ledger(pool, name, SHOPS[name].unit), stop: () => pool.end() };
+}
 
 type Taker = grpc.Client & Record<string, (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => void>;
 
@@ -29,8 +38,13 @@ async function main(): Promise<void> {
     databaseUrl = app.databaseUrl;
   }
   console.log(`coordinator at ${address}`);
-  const accounts = await startShopService('accounts', { databaseUrl, coordinator: address, listen: '127.0.0.1:0' });
-  const inventory = await startShopService('inventory', { databaseUrl, coordinator: address, listen: '127.0.0.1:0' });
+  // In the compose stack the services run in their own containers.
+  const accounts = process.env.ACCOUNTS_ADDRESS
+    ? remoteShop('accounts', process.env.ACCOUNTS_ADDRESS, databaseUrl)
+    : await startShopService('accounts', { databaseUrl, coordinator: address, listen: '127.0.0.1:0' });
+  const inventory = process.env.INVENTORY_ADDRESS
+    ? remoteShop('inventory', process.env.INVENTORY_ADDRESS, databaseUrl)
+    : await startShopService('inventory', { databaseUrl, coordinator: address, listen: '127.0.0.1:0' });
   const shop = (loadShopProto().shop as grpc.GrpcObject).v1 as Record<string, grpc.ServiceClientConstructor>;
   const bank = new (shop.Accounts as grpc.ServiceClientConstructor)(accounts.endpoint, grpc.credentials.createInsecure()) as Taker;
   const store = new (shop.Inventory as grpc.ServiceClientConstructor)(inventory.endpoint, grpc.credentials.createInsecure()) as Taker;
