@@ -4,6 +4,8 @@ import type { Config } from './config.ts';
 import { startCoordinatorServer } from './grpc/server.ts';
 import type { CoordinatorServer } from './grpc/server.ts';
 import { GrpcParticipantClient } from './participant/grpc-participant-client.ts';
+import { GrpcHealthProbe } from './participant/health-probe.ts';
+import { HealthMonitor } from './participant/health-monitor.ts';
 import { startEmbeddedPostgres } from './store/embedded-postgres-server.ts';
 import type { EmbeddedServer } from './store/embedded-postgres-server.ts';
 import { migrate } from './store/migrate.ts';
@@ -65,10 +67,13 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
   });
   const store = new PgTransactionStore(pools);
   const participants = new GrpcParticipantClient();
+  const probe = new GrpcHealthProbe();
+  const health = new HealthMonitor(probe, clock, { intervalMs: config.heartbeatIntervalMs, missLimit: config.heartbeatMisses });
   const coordinator = new Coordinator(
     {
       store,
       participants,
+      health,
       clock,
       log,
       random: Math.random,
@@ -100,6 +105,8 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
       await server.shutdown(config.shutdownGraceMs);
       await coordinator.shutdown(Math.min(2_000, config.shutdownGraceMs));
       await maintenance.stop(true);
+      health.close();
+      probe.close();
       participants.close();
       await store.close();
       await embedded?.stop();

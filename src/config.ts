@@ -14,6 +14,8 @@ export interface Config {
   readonly leaseMaxMs: number;
   readonly prepareTimeoutMs: number;
   readonly callTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatMisses: number;
   readonly retryBaseMs: number;
   readonly retryCapMs: number;
   readonly onePhase: boolean;
@@ -48,6 +50,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'leaseMaxMs', env: 'TWOPC_LEASE_MAX_MS', kind: 'int', def: '3600000', min: 1, help: 'longest lease a client may ask for (ms)' },
   { key: 'prepareTimeoutMs', env: 'TWOPC_PREPARE_TIMEOUT_MS', kind: 'int', def: '10000', min: 1, help: 'time a participant has to vote (ms)' },
   { key: 'callTimeoutMs', env: 'TWOPC_CALL_TIMEOUT_MS', kind: 'int', def: '5000', min: 1, help: 'deadline of each phase-2 call (ms)' },
+  { key: 'heartbeatIntervalMs', env: 'TWOPC_HEARTBEAT_INTERVAL_MS', kind: 'int', def: '1000', min: 10, help: 'health check of a waited-on participant, every (ms)' },
+  { key: 'heartbeatMisses', env: 'TWOPC_HEARTBEAT_MISSES', kind: 'int', def: '3', min: 1, help: 'missed checks in a row that make a participant DOWN' },
   { key: 'retryBaseMs', env: 'TWOPC_RETRY_BASE_MS', kind: 'int', def: '100', min: 1, help: 'first phase-2 retry delay (ms)' },
   { key: 'retryCapMs', env: 'TWOPC_RETRY_CAP_MS', kind: 'int', def: '30000', min: 1, help: 'longest phase-2 retry delay (ms)' },
   { key: 'onePhase', env: 'TWOPC_ONE_PHASE', kind: 'bool', def: 'true', help: 'commit a lone participant in one phase' },

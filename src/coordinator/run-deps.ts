@@ -1,3 +1,4 @@
+import type { HealthMonitor } from '../participant/health-monitor.ts';
 import type { ParticipantClient } from '../participant/participant-client.ts';
 import type { TransactionStore } from '../store/transaction-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -20,6 +21,8 @@ export interface ProtocolConfig {
 export interface RunDeps {
   readonly store: TransactionStore;
   readonly participants: ParticipantClient;
+  /** Heartbeats to participants while the run waits on them. */
+  readonly health: HealthMonitor;
   readonly clock: Clock;
   readonly config: ProtocolConfig;
   readonly log: Logger;

@@ -5,6 +5,7 @@ import { truncateReason } from '../core/limits.ts';
 import type { TxRecord } from '../core/tx-record.ts';
 import type { TxEvent } from '../core/tx-event.ts';
 import { Outcome, TxState, isTerminal } from '../core/tx-state.ts';
+import type { Watch } from '../participant/health-monitor.ts';
 import type { ParticipantCall } from '../participant/participant-client.ts';
 import { sleep } from '../time/clock.ts';
 import { backoffMs } from './backoff.ts';
@@ -150,38 +151,70 @@ export class TxRun {
   }
 
   async #prepare(name: string): Promise<void> {
-    const { participants, config } = this.#deps;
+    const { participants, config, health } = this.#deps;
+    const call = this.#call(name, config.prepareTimeoutMs);
+    const watch = health.watch(call.endpoint);
     try {
-      const vote = await participants.prepare(this.#call(name, config.prepareTimeoutMs));
-      const reason = vote.reason === null ? null : truncateReason(vote.reason);
-      await this.#safeApply({ type: 'vote:received', name, vote: vote.vote, reason });
+      // A participant that stops answering heartbeats fails its Prepare at
+      // once; one that is alive but slow keeps its full prepare timeout.
+      const down = watch.down ? Promise.resolve('it is DOWN') : watch.whenDown;
+      const answer = await Promise.race([
+        participants.prepare(call),
+        down.then((why) => Promise.reject(new Error(`no heartbeat: ${why}`))),
+      ]);
+      const reason = answer.reason === null ? null : truncateReason(answer.reason);
+      await this.#safeApply({ type: 'vote:received', name, vote: answer.vote, reason });
     } catch (err) {
       await this.#safeApply({ type: 'prepare:failed', name, reason: truncateReason(coerceError(err).message) });
+    } finally {
+      watch.release();
     }
   }
 
   async #commitOnePhase(name: string): Promise<void> {
-    const { participants, config, clock, signal } = this.#deps;
+    const { participants, config, clock, signal, health } = this.#deps;
+    const call = this.#call(name, config.prepareTimeoutMs);
+    const watch = health.watch(call.endpoint);
     const started = clock.now();
-    for (let attempt = 1; this.#tx.state === TxState.PREPARING && !signal.aborted; attempt++) {
-      try {
-        const ack = await participants.commit(this.#call(name, config.prepareTimeoutMs), true);
-        // An answer without an outcome is a plain acknowledgement: committed.
-        const outcome = ack.outcome ?? Outcome.COMMITTED;
-        await this.#safeApply({ type: 'onephase:answered', outcome, reason: ack.reason });
-        return;
-      } catch (err) {
-        if (clock.now() - started >= config.prepareTimeoutMs) {
-          const reason = `participant '${name}' did not answer the one-phase commit: ${coerceError(err).message}`;
-          await this.#safeApply({ type: 'abort:requested', reason: truncateReason(reason) });
+    try {
+      for (let attempt = 1; this.#tx.state === TxState.PREPARING && !signal.aborted; attempt++) {
+        try {
+          const down = watch.down ? Promise.resolve('it is DOWN') : watch.whenDown;
+          const ack = await Promise.race([participants.commit(call, true), down.then((why) => Promise.reject(new Error(`no heartbeat: ${why}`)))]);
+          // An answer without an outcome is a plain acknowledgement: committed.
+          await this.#safeApply({ type: 'onephase:answered', outcome: ack.outcome ?? Outcome.COMMITTED, reason: ack.reason });
           return;
+        } catch (err) {
+          if (watch.down || clock.now() - started >= config.prepareTimeoutMs) {
+            // Its Abort answer tells whether the commit landed after all.
+            const reason = `participant '${name}' did not answer the one-phase commit: ${coerceError(err).message}`;
+            await this.#safeApply({ type: 'abort:requested', reason: truncateReason(reason) });
+            return;
+          }
+          await sleep(clock, backoffMs(config.retry, attempt, this.#deps.random), signal);
         }
-        await sleep(clock, backoffMs(config.retry, attempt, this.#deps.random), signal);
       }
+    } finally {
+      watch.release();
     }
   }
 
   async #deliver(effect: Effect & { type: 'send:commit' | 'send:abort' }): Promise<void> {
+    const endpoint = this.#call(effect.name, 0).endpoint;
+    const watch = this.#deps.health.watch(endpoint);
+    try {
+      await this.#deliverWatched(effect, watch);
+    } finally {
+      watch.release();
+    }
+  }
+
+  /**
+   * Phase 2 until acknowledged. Timeouts never abort here: a silent
+   * participant is retried with backoff, and one that is DOWN is parked
+   * until it answers heartbeats again.
+   */
+  async #deliverWatched(effect: Effect & { type: 'send:commit' | 'send:abort' }, watch: Watch): Promise<void> {
     const { participants, config, clock, signal, store, log, random } = this.#deps;
     const txnId = this.#tx.txnId;
     for (let attempt = 1; !signal.aborted; attempt++) {
@@ -201,11 +234,27 @@ export class TxRun {
         const message = coerceError(err).message;
         const wait = backoffMs(config.retry, attempt, random);
         if (attempt === 1 || attempt % 10 === 0) {
-          log.warn({ txn_id: txnId, participant: effect.name, attempt, retry_in_ms: wait, err: message }, 'phase-2 delivery failed; retrying');
+          log.warn({ txn_id: txnId, participant: effect.name, attempt, retry_in_ms: wait, down: watch.down, err: message }, 'phase-2 delivery failed; retrying');
         }
         store.recordDeliveryFailure(txnId, effect.name, attempt, message, wait).catch(() => undefined);
-        await sleep(clock, wait, signal);
+        if (watch.down) {
+          await untilAborted(watch.whenUp(), signal);
+        } else {
+          await sleep(clock, wait, signal);
+        }
       }
     }
   }
+}
+
+/** Waits for a promise or the signal, whichever comes first. */
+function untilAborted(work: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    signal.addEventListener('abort', () => resolve(), { once: true });
+    void work.then(resolve);
+  });
 }

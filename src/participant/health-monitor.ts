@@ -1,0 +1,135 @@
+import type { Cancel, Clock } from '../time/clock.ts';
+import type { HealthProbe } from './health-probe.ts';
+
+/** Liveness rules (DESIGN §5). */
+export interface HealthConfig {
+  /** Time between checks of one endpoint. */
+  readonly intervalMs: number;
+  /** Consecutive misses after which the endpoint is DOWN. */
+  readonly missLimit: number;
+}
+
+/** A watcher's view of one endpoint. */
+export interface Watch {
+  /** Whether the endpoint is DOWN now. */
+  readonly down: boolean;
+  /** Resolves with a description when the endpoint goes DOWN. */
+  readonly whenDown: Promise<string>;
+  /** Resolves when the endpoint answers again (at once if it is not DOWN). */
+  whenUp(): Promise<void>;
+  release(): void;
+}
+
+interface Endpoint {
+  watchers: number;
+  misses: number;
+  down: boolean;
+  onDown: ((why: string) => void)[];
+  onUp: (() => void)[];
+  cancel: Cancel | null;
+}
+
+/**
+ * Heartbeats to participants: one checker per endpoint, shared by every
+ * transaction waiting on it, running only while someone watches. An
+ * endpoint that misses `missLimit` checks in a row is DOWN until it answers
+ * again. A slow but healthy participant answers its checks and is never DOWN.
+ */
+export class HealthMonitor {
+  readonly #probe: HealthProbe;
+  readonly #clock: Clock;
+  readonly #config: HealthConfig;
+  readonly #endpoints = new Map<string, Endpoint>();
+
+  constructor(probe: HealthProbe, clock: Clock, config: HealthConfig) {
+    this.#probe = probe;
+    this.#clock = clock;
+    this.#config = config;
+  }
+
+  /** How many endpoints are being checked (one loop each). */
+  get checking(): number {
+    return this.#endpoints.size;
+  }
+
+  /** Whether an endpoint is known DOWN. */
+  isDown(endpoint: string): boolean {
+    return this.#endpoints.get(endpoint)?.down ?? false;
+  }
+
+  /** Starts (or joins) the checks of an endpoint. */
+  watch(endpoint: string): Watch {
+    let e = this.#endpoints.get(endpoint);
+    if (e === undefined) {
+      e = { watchers: 0, misses: 0, down: false, onDown: [], onUp: [], cancel: null };
+      this.#endpoints.set(endpoint, e);
+      this.#schedule(endpoint, e);
+    }
+    const entry = e;
+    entry.watchers++;
+    let released = false;
+    let notify: (why: string) => void = () => undefined;
+    const whenDown = new Promise<string>((resolve) => {
+      notify = resolve;
+      entry.onDown.push(resolve);
+    });
+    return {
+      get down() {
+        return entry.down;
+      },
+      whenDown,
+      whenUp: () => (entry.down ? new Promise<void>((resolve) => entry.onUp.push(resolve)) : Promise.resolve()),
+      release: () => {
+        if (!released) {
+          released = true;
+          entry.onDown = entry.onDown.filter((f) => f !== notify);
+          this.#release(endpoint, entry);
+        }
+      },
+    };
+  }
+
+  #release(endpoint: string, e: Endpoint): void {
+    e.watchers--;
+    if (e.watchers === 0) {
+      e.cancel?.();
+      this.#endpoints.delete(endpoint);
+      e.onUp.splice(0).forEach((f) => f());
+    }
+  }
+
+  #schedule(endpoint: string, e: Endpoint): void {
+    e.cancel = this.#clock.setTimeout(() => {
+      e.cancel = null;
+      void this.#check(endpoint, e);
+    }, this.#config.intervalMs);
+  }
+
+  async #check(endpoint: string, e: Endpoint): Promise<void> {
+    const alive = await this.#probe.check(endpoint, this.#config.intervalMs);
+    if (this.#endpoints.get(endpoint) !== e) {
+      return; // released meanwhile
+    }
+    if (alive) {
+      e.misses = 0;
+      if (e.down) {
+        e.down = false;
+        e.onUp.splice(0).forEach((f) => f());
+      }
+    } else if (++e.misses >= this.#config.missLimit && !e.down) {
+      e.down = true;
+      const why = `${e.misses} heartbeats missed in a row (every ${this.#config.intervalMs} ms)`;
+      e.onDown.splice(0).forEach((f) => f(why));
+    }
+    this.#schedule(endpoint, e);
+  }
+
+  /** Stops every check. */
+  close(): void {
+    for (const e of this.#endpoints.values()) {
+      e.cancel?.();
+      e.onUp.splice(0).forEach((f) => f());
+    }
+    this.#endpoints.clear();
+  }
+}

@@ -1,0 +1,45 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath } from 'grpc-health-check';
+import { deadlineIn } from '../time/deadline-signal.ts';
+
+/** Asks a participant whether it is alive. */
+export interface HealthProbe {
+  /** Resolves true for SERVING; false for anything else, an error or no answer in time. */
+  check(endpoint: string, timeoutMs: number): Promise<boolean>;
+  close(): void;
+}
+
+interface HealthStub extends grpc.Client {
+  check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
+}
+
+/** grpc.health.v1.Health/Check over one cached channel per endpoint. */
+export class GrpcHealthProbe implements HealthProbe {
+  readonly #stubs = new Map<string, HealthStub>();
+  readonly #Ctor: new (address: string, credentials: grpc.ChannelCredentials) => HealthStub;
+
+  constructor() {
+    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { enums: String, defaults: true })) as unknown as {
+      grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthStub } } };
+    };
+    this.#Ctor = pkg.grpc.health.v1.Health;
+  }
+
+  check(endpoint: string, timeoutMs: number): Promise<boolean> {
+    let stub = this.#stubs.get(endpoint);
+    if (stub === undefined) {
+      stub = new this.#Ctor(endpoint, grpc.credentials.createInsecure());
+      this.#stubs.set(endpoint, stub);
+    }
+    const s = stub;
+    return new Promise((resolve) => {
+      s.check({ service: '' }, { deadline: deadlineIn(timeoutMs) }, (err, res) => resolve(err === null && res?.status === 'SERVING'));
+    });
+  }
+
+  close(): void {
+    this.#stubs.forEach((s) => s.close());
+    this.#stubs.clear();
+  }
+}
