@@ -1,6 +1,7 @@
 import { startApp, openDatabase, redactUrl } from '../app.ts';
 import { ConfigError, loadConfig, settingsHelp } from '../config.ts';
 import type { Config } from '../config.ts';
+import { armFailpoints } from '../fault/failpoints.ts';
 import { MigrationError, migrate } from '../store/migrate.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { SystemClock } from '../time/system-clock.ts';
@@ -27,6 +28,10 @@ function fail(code: number, message: string): number {
 
 async function serve(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
+  const armed = armFailpoints(process.env.TWOPC_FAILPOINTS ?? '');
+  if (armed.length > 0) {
+    log.warn({ failpoints: armed }, 'FAILPOINTS ARMED: this process will fail on purpose (TWOPC_FAILPOINTS); never in production');
+  }
   const app = await startApp(config, log, new SystemClock());
   log.info({ address: app.address, database: redactUrl(app.databaseUrl), coordinator: config.coordinatorName, id: app.coordinator.id }, 'twopc serving');
   return new Promise<number>((resolve) => {

@@ -12,6 +12,7 @@ import type { TxId, TxRecord } from '../core/tx-record.ts';
 import { AbortReason, Outcome, TxState, isDecided, isTerminal } from '../core/tx-state.ts';
 import type { ListFilter, TxView } from '../store/transaction-store.ts';
 import { sleep } from '../time/clock.ts';
+import { failpoint } from '../fault/failpoints.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import type { RunDeps } from './run-deps.ts';
 import { TxRun } from './tx-run.ts';
@@ -74,6 +75,7 @@ export class Coordinator {
     const { leaseExpiresAt } = await this.#deps.store.begin({
       txnId, leaseMs, labels: input.labels, participants: input.participants, ownerId: this.id, traceContext: null,
     });
+    await failpoint('after_begin_logged');
     return { txnId, leaseExpiresAt };
   }
 

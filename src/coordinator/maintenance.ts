@@ -1,4 +1,5 @@
 import { coerceError } from '../core/errors.ts';
+import { failpoint } from '../fault/failpoints.ts';
 import type { TransactionStore } from '../store/transaction-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Cancel, Clock } from '../time/clock.ts';
@@ -120,10 +121,11 @@ export class Maintenance {
     let total = 0;
     for (;;) {
       const orphans = await this.#store.claimOrphans(this.#coordinator.id, BATCH);
-      orphans.forEach((tx) => {
+      for (const tx of orphans) {
+        await failpoint('in_recovery_loop');
         this.#log.info({ txn_id: tx.txnId, state: tx.state }, 'recovering a transaction of a dead coordinator');
         this.#coordinator.adopt(tx);
-      });
+      }
       total += orphans.length;
       if (orphans.length < BATCH || this.#stopped) {
         return total;

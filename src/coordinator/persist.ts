@@ -2,6 +2,7 @@ import { coerceError } from '../core/errors.ts';
 import type { TxRecord } from '../core/tx-record.ts';
 import { isDecided } from '../core/tx-state.ts';
 import type { TxState } from '../core/tx-state.ts';
+import { failpoint } from '../fault/failpoints.ts';
 import { sleep } from '../time/clock.ts';
 import { backoffMs } from './backoff.ts';
 import type { RunDeps } from './run-deps.ts';
@@ -33,11 +34,20 @@ export async function persistPlan(
         deps.store.recordAck(next.txnId, name, p?.heuristic ?? null).catch(() => undefined);
       }
       return null;
-    case 'decision':
-      return retryUntilKnown(deps, onStall, next, (s) => !isDecided(s), () =>
-        deps.store.recordDecision({ tx: next, forced: plan.forced }),
-      );
+    case 'decision': {
+      await failpoint('after_votes_before_decision');
+      const adopted = await retryUntilKnown(deps, onStall, next, (s) => !isDecided(s), async () => {
+        const written = deps.store.recordDecision({ tx: next, forced: plan.forced });
+        await failpoint('during_decision_write');
+        return written;
+      });
+      if (adopted === null) {
+        await failpoint('after_decision_logged');
+      }
+      return adopted;
+    }
     case 'completion':
+      await failpoint('before_completion_logged');
       return retryUntilKnown(deps, onStall, next, (s) => s === plan.from, () =>
         deps.store.recordCompletion(next, plan.from),
       );

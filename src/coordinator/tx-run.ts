@@ -2,6 +2,7 @@ import { decide, outcomeOf, pendingPhaseTwo } from '../core/decide.ts';
 import type { Effect } from '../core/effect.ts';
 import { InvalidTransitionError, coerceError } from '../core/errors.ts';
 import { truncateReason } from '../core/limits.ts';
+import { failpoint } from '../fault/failpoints.ts';
 import type { TxRecord } from '../core/tx-record.ts';
 import type { TxEvent } from '../core/tx-event.ts';
 import { Outcome, TxState, isTerminal } from '../core/tx-state.ts';
@@ -158,8 +159,10 @@ export class TxRun {
       // A participant that stops answering heartbeats fails its Prepare at
       // once; one that is alive but slow keeps its full prepare timeout.
       const down = watch.down ? Promise.resolve('it is DOWN') : watch.whenDown;
+      const sent = participants.prepare(call);
+      await failpoint('after_prepare_sent');
       const answer = await Promise.race([
-        participants.prepare(call),
+        sent,
         down.then((why) => Promise.reject(new Error(`no heartbeat: ${why}`))),
       ]);
       const reason = answer.reason === null ? null : truncateReason(answer.reason);
@@ -224,10 +227,9 @@ export class TxRun {
       }
       try {
         const call = this.#call(effect.name, config.callTimeoutMs);
-        const ack =
-          effect.type === 'send:commit'
-            ? await participants.commit(call, false)
-            : await participants.abort(call, this.#tx.reason ?? '');
+        const sent = effect.type === 'send:commit' ? participants.commit(call, false) : participants.abort(call, this.#tx.reason ?? '');
+        await failpoint(effect.type === 'send:commit' ? 'after_commit_sent' : 'after_abort_sent');
+        const ack = await sent;
         await this.#safeApply({ type: 'ack:received', name: effect.name, outcome: ack.outcome });
         return;
       } catch (err) {

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcProcess } from '../support/child.ts';
+import { migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
+import { eventually } from '../support/expect-status.ts';
+import { FakeParticipant } from '../support/fake-participant.ts';
+import { freePort } from '../support/hooks.ts';
+
+/**
+ * Every failpoint armed with `kill`, on a transaction with 3 participants:
+ * the coordinator dies there, restarts, and the invariants must hold.
+ */
+const CASES: { point: string; decided: boolean; vote?: 'ABORT' }[] = [
+  { point: 'after_begin_logged', decided: false },
+  { point: 'after_prepare_sent:2', decided: false },
+  { point: 'after_votes_before_decision', decided: false },
+  { point: 'during_decision_write', decided: true },
+  { point: 'after_decision_logged', decided: true },
+  { point: 'after_commit_sent:1', decided: true },
+  { point: 'after_commit_sent:3', decided: true },
+  { point: 'after_abort_sent:1', decided: false, vote: 'ABORT' },
+  { point: 'before_completion_logged', decided: true },
+];
+
+describe('failpoints: SIGKILL at every named point, then restart', function () {
+  this.timeout(120_000);
+  let schema: string;
+  let env: Record<string, string>;
+  let proc: TwopcProcess | null = null;
+  const fakes: FakeParticipant[] = [];
+
+  beforeEach(async function () {
+    schema = await migratedSchema(import.meta.url, this.currentTest?.title ?? '');
+    env = {
+      DATABASE_URL: await testDatabaseUrl(),
+      TWOPC_DB_SCHEMA: schema,
+      TWOPC_LISTEN: `127.0.0.1:${await freePort()}`,
+      TWOPC_COORDINATOR_NAME: 'failpoint-test',
+      TWOPC_RETRY_BASE_MS: '20',
+      TWOPC_RETRY_CAP_MS: '200',
+      TWOPC_SWEEP_INTERVAL_MS: '100',
+      TWOPC_RECOVERY_INTERVAL_MS: '300',
+    };
+  });
+  afterEach(async function () {
+    await proc?.kill('SIGKILL');
+    proc = null;
+    await Promise.all(fakes.splice(0).map((f) => f.stop()));
+  });
+
+  async function serve(extra: Record<string, string> = {}): Promise<TwopcClient> {
+    proc = new TwopcProcess(['serve'], { ...env, ...extra });
+    return new TwopcClient(await proc.serving(), { attempts: 1 });
+  }
+
+  async function loggedState(txnId: string): Promise<string | undefined> {
+    return (await sql<{ state: string }>(schema, 'SELECT state FROM twopc_transactions WHERE txn_id = $1', [txnId]))[0]?.state;
+  }
+
+  /** The invariants of DESIGN §6, checked on the participants' own records. */
+  function assertConsistent(txnId: string, outcome: string, ps: FakeParticipant[]): void {
+    for (const p of ps) {
+      const commits = p.callsOf('Commit', txnId).length;
+      const aborts = p.callsOf('Abort', txnId).length;
+      assert.ok(!(commits > 0 && aborts > 0), `${p.name} was told both outcomes`);
+      const prepared = p.callsOf('Prepare', txnId).length > 0 && p.behaviour.vote !== 'ABORT';
+      if (outcome === 'COMMITTED') {
+        assert.ok(commits > 0, `${p.name} never got Commit`);
+      } else if (prepared) {
+        assert.ok(aborts > 0, `${p.name} was left prepared`);
+      }
+    }
+  }
+
+  for (const c of CASES) {
+    it(`${c.point}=kill: ${c.decided ? 'commits' : 'aborts'} everywhere after the restart`, async function () {
+      const ps = await Promise.all(['a', 'b', 'c'].map((n, i) => new FakeParticipant(n, i === 2 && c.vote ? { vote: c.vote } : {}).start()));
+      fakes.push(...ps);
+      const client = await serve({ TWOPC_FAILPOINTS: `${c.point}=kill` });
+      assert.match(proc?.output ?? '', /FAILPOINTS ARMED/);
+      let told: string | null = null;
+      let txnId = '';
+      try {
+        txnId = (await client.begin({ timeoutMs: 1_500, participants: ps.map((p) => p.ref) })).txnId;
+        told = (await client.commit(txnId)).outcome;
+      } catch {
+        // the coordinator died before answering
+      }
+      const exit = await proc?.exited;
+      assert.equal(exit?.signal, 'SIGKILL', `the failpoint did not fire:\n${proc?.output}`);
+      client.close();
+      if (txnId === '') {
+        const [row] = await sql<{ txn_id: string }>(schema, 'SELECT txn_id FROM twopc_transactions');
+        txnId = row?.txn_id ?? '';
+      }
+      const atKill = await loggedState(txnId);
+      const decidedAtKill = atKill === 'COMMITTING' || atKill === 'COMMITTED';
+
+      const again = await serve();
+      const tx = await eventually(async () => {
+        const t = await again.get(txnId);
+        return t.state === 'COMMITTED' || t.state === 'ABORTED' ? t : null;
+      }, 30_000, 'a final state');
+      const outcome = tx.state;
+      assert.equal(outcome === 'COMMITTED', decidedAtKill, `logged ${atKill} at the kill, ended ${outcome}`);
+      if (c.point !== 'during_decision_write') {
+        assert.equal(outcome === 'COMMITTED', c.decided);
+      }
+      if (told !== null) {
+        assert.equal(outcome, told, 'the client was told another outcome');
+      }
+      assertConsistent(txnId, outcome, ps);
+      const repeat = await again.commit(txnId);
+      assert.equal(repeat.outcome, outcome);
+      again.close();
+    });
+  }
+
+  it('converges when killed again inside the recovery loop', async function () {
+    const ps = await Promise.all(['a', 'b', 'c'].map((n, i) => new FakeParticipant(n, i === 0 ? { failCommitTimes: 1_000_000 } : {}).start()));
+    fakes.push(...ps);
+    const client = await serve({ TWOPC_FAILPOINTS: 'after_commit_sent:1=kill' });
+    const { txnId } = await client.begin({ participants: ps.map((p) => p.ref) });
+    await client.commit(txnId).catch(() => undefined);
+    await proc?.exited;
+    client.close();
+    assert.equal(await loggedState(txnId), 'COMMITTING');
+    const second = await serve({ TWOPC_FAILPOINTS: 'in_recovery_loop=kill' });
+    assert.equal((await proc?.exited)?.signal, 'SIGKILL');
+    second.close();
+    (ps[0] as FakeParticipant).behaviour = {};
+    const third = await serve();
+    await eventually(async () => (await third.get(txnId)).state === 'COMMITTED', 30_000, 'commit after two kills');
+    assertConsistent(txnId, 'COMMITTED', ps);
+    third.close();
+  });
+});
