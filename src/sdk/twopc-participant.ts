@@ -20,9 +20,17 @@ export type VoteResult =
 export interface ParticipantHandlers {
   /** Make the branch's work durable and vote. Throwing counts as an ABORT vote. */
   prepare(txnId: string): Promise<VoteResult>;
-  /** Commit prepared work (called at most once per branch by the helper). */
+  /**
+   * Commit prepared work. Called once per branch while the helper remembers
+   * it, and again for a branch it does not (after a restart), so it must be
+   * idempotent. Throw an error with `outcome: 'ABORTED'` if the branch was
+   * rolled back outside twopc (a heuristic outcome, reported to the coordinator).
+   */
   commit(txnId: string): Promise<void>;
-  /** Roll back the branch's work, prepared or not. */
+  /**
+   * Roll back the branch's work, prepared or not; idempotent, like commit.
+   * Throw an error with `outcome: 'COMMITTED'` if it was committed outside twopc.
+   */
   abort(txnId: string, reason: string): Promise<void>;
 }
 
@@ -35,6 +43,12 @@ export interface TwopcParticipantOptions {
   readonly coordinator: string | TwopcClient;
   readonly handlers: ParticipantHandlers;
   readonly branches?: BranchStore;
+}
+
+/** The heuristic outcome an error from a handler reports, if any. */
+function heuristic(err: unknown): string | undefined {
+  const outcome = (err as { outcome?: unknown } | null)?.outcome;
+  return typeof outcome === 'string' ? outcome : undefined;
 }
 
 const VOTE: Record<VoteResult['vote'], Vote__Output> = {
@@ -153,17 +167,23 @@ export class TwopcParticipant {
     if (state === BranchState.ABORTED) {
       return { outcome: 'OUTCOME_ABORTED', reason: 'the branch was rolled back' };
     }
-    if (state !== BranchState.PREPARED && !onePhase) {
-      // Unknown here (finished and forgotten): acknowledged, outcome unknown.
-      return { outcome: 'OUTCOME_UNSPECIFIED', reason: '' };
-    }
-    if (state !== BranchState.PREPARED) {
+    if (state !== BranchState.PREPARED && onePhase) {
       const vote = await this.#prepare(txnId);
       if (vote.vote === 'VOTE_ABORT') {
         return { outcome: 'OUTCOME_ABORTED', reason: vote.reason };
       }
     }
-    await this.#handlers.commit(txnId);
+    // A branch the helper does not remember (lost across a restart) is
+    // still committed by the handler: it holds the truth about its work.
+    try {
+      await this.#handlers.commit(txnId);
+    } catch (err) {
+      if (heuristic(err) !== 'ABORTED') {
+        throw err;
+      }
+      await this.#branches.set(txnId, BranchState.ABORTED);
+      return { outcome: 'OUTCOME_ABORTED', reason: coerceError(err).message };
+    }
     await this.#branches.set(txnId, BranchState.COMMITTED);
     return { outcome: 'OUTCOME_COMMITTED', reason: '' };
   }
@@ -173,10 +193,19 @@ export class TwopcParticipant {
     if (state === BranchState.COMMITTED) {
       return { outcome: 'OUTCOME_COMMITTED' };
     }
-    if (state === BranchState.ACTIVE || state === BranchState.PREPARED) {
-      await this.#handlers.abort(txnId, reason);
+    if (state !== BranchState.ABORTED && state !== BranchState.READ_ONLY) {
+      try {
+        await this.#handlers.abort(txnId, reason);
+      } catch (err) {
+        if (heuristic(err) !== 'COMMITTED') {
+          throw err;
+        }
+        await this.#branches.set(txnId, BranchState.COMMITTED);
+        return { outcome: 'OUTCOME_COMMITTED' };
+      }
     }
-    // Unknown: an empty rollback, remembered so that a late Prepare is refused.
+    // Unknown here too: an empty rollback, remembered so that a late Prepare
+    // is refused (suspension).
     await this.#branches.set(txnId, BranchState.ABORTED);
     return { outcome: 'OUTCOME_ABORTED' };
   }
