@@ -231,6 +231,10 @@ export class TxRun {
         await failpoint(effect.type === 'send:commit' ? 'after_commit_sent' : 'after_abort_sent');
         const ack = await sent;
         await this.#safeApply({ type: 'ack:received', name: effect.name, outcome: ack.outcome });
+        const heuristic = this.#tx.participants.find((x) => x.name === effect.name)?.heuristic ?? null;
+        if (heuristic !== null) {
+          log.error({ txn_id: txnId, participant: effect.name, decided: this.#tx.state, reported: heuristic }, 'heuristic outcome: a participant ended its branch against the decision');
+        }
         return;
       } catch (err) {
         const message = coerceError(err).message;
