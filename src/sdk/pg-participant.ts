@@ -78,7 +78,12 @@ export class PgParticipant implements ParticipantHandlers {
   async prepare(txnId: string): Promise<VoteResult> {
     const client = this.#open.get(txnId);
     if (client === undefined) {
-      return { vote: 'READ_ONLY' };
+      // Prepared already (a repeated Prepare after a restart), or the work
+      // was never done here or died with a restart: then it must not commit.
+      if ((await this.preparedInDatabase()).includes(parseTxId(txnId))) {
+        return { vote: 'PREPARED' };
+      }
+      return { vote: 'ABORT', reason: 'no open branch here: its work was lost in a restart or never done' };
     }
     this.#open.delete(txnId);
     try {
