@@ -105,6 +105,7 @@ describe(`bank-transfer chaos: SIGKILLs during concurrent transfers (${SECONDS} 
       const url = new URL(base);
       url.pathname = `/${db}`;
       const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+      pool.on('error', () => undefined);
       pools.push(pool);
       await pool.query('CREATE TABLE accounts (id text PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))');
       await pool.query('CREATE TABLE transfers (txn_id uuid NOT NULL, account text NOT NULL, delta bigint NOT NULL)');

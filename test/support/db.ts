@@ -29,6 +29,7 @@ export async function migratedSchema(fileUrl: string, suffix = ''): Promise<stri
 /** Runs `fn` with a connected client, closing it afterwards. */
 export async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: await testDatabaseUrl() });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await fn(client);
