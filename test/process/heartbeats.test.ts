@@ -68,17 +68,18 @@ describe('heartbeats and timeouts (real processes, real time)', function () {
 
   it('commits a participant SIGSTOPped after voting PREPARED, once it is back', async function () {
     const a = await child('a');
-    const b = await new ParticipantChild('b').start({ failCommitTimes: 1 });
+    const b = await new ParticipantChild('b').start({ failCommitTimes: 1_000_000 });
     children.push(b);
     const { txnId } = await h.client.begin({ participants: [a.ref, b.ref] });
     assert.equal((await h.client.commit(txnId)).outcome, 'COMMITTED');
-    // b has voted and refused its first Commit: freeze it before the retry.
+    // b has voted and refuses Commit: freeze it, then let it heal (SIGUSR1) once back.
     await eventually(async () => b.callsOf('Commit', txnId).length > 0);
     b.signal('SIGSTOP');
     await new Promise((r) => setTimeout(r, INTERVAL_MS * MISSES * 4));
     const held = await h.client.get(txnId);
     assert.equal(held.state, 'COMMITTING', 'a DOWN participant after the decision is retried, never aborted');
     b.signal('SIGCONT');
+    b.signal('SIGUSR1');
     await eventually(async () => (await h.client.get(txnId)).state === 'COMMITTED', 15_000, 'delivery after SIGCONT');
     assert.equal(b.callsOf('Abort', txnId).length + a.callsOf('Abort', txnId).length, 0);
   });

@@ -8,5 +8,9 @@ const fake = new FakeParticipant(spec.name, spec.behaviour ?? {});
 fake.on('call', (c: { method: string; txnId: string; onePhase: boolean }) => {
   process.stdout.write(`${JSON.stringify({ method: c.method, txnId: c.txnId, onePhase: c.onePhase })}\n`);
 });
+// SIGUSR1 heals: every injected failure stops.
+process.on('SIGUSR1', () => {
+  fake.behaviour = {};
+});
 await fake.start();
 process.stdout.write(`${JSON.stringify({ listening: Number(fake.endpoint.split(':')[1]) })}\n`);
