@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   let address = process.env.TWOPC_ADDRESS ?? '';
   let databaseUrl = process.env.DATABASE_URL ?? '';
   if (address === '') {
-    const config = loadConfig(['--listen', '127.0.0.1:0', '--data-dir', process.env.TWOPC_DATA_DIR ?? '.twopc/demo', '--embedded-pg-port', process.env.TWOPC_EMBEDDED_PG_PORT ?? '54339'], {});
+    const config = loadConfig(['--listen', '127.0.0.1:0', '--data-dir', process.env.TWOPC_DATA_DIR ?? '.twopc/demo', '--embedded-pg-port', process.env.TWOPC_EMBEDDED_PG_PORT ?? '54339', '--metrics-listen', '127.0.0.1:0'], {});
     app = await startApp(config, silentLogger(), new SystemClock());
     address = app.address;
     databaseUrl = app.databaseUrl;

@@ -12,11 +12,15 @@ import { migrate } from './store/migrate.ts';
 import { createPools } from './store/pg-pools.ts';
 import { PgTransactionStore } from './store/pg-transaction-store.ts';
 import type { Logger } from './telemetry/logger.ts';
+import { TwopcMetrics } from './telemetry/metrics.ts';
+import { startMetricsServer } from './telemetry/metrics-server.ts';
 import type { Clock } from './time/clock.ts';
 
 /** A running coordinator process's parts. */
 export interface App {
   readonly address: string;
+  /** host:port of the Prometheus endpoint (GET /metrics). */
+  readonly metricsAddress: string;
   readonly databaseUrl: string;
   readonly coordinator: Coordinator;
   readonly server: CoordinatorServer;
@@ -69,6 +73,8 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
   const participants = new GrpcParticipantClient();
   const probe = new GrpcHealthProbe();
   const health = new HealthMonitor(probe, clock, { intervalMs: config.heartbeatIntervalMs, missLimit: config.heartbeatMisses });
+  const metricsServer = await startMetricsServer(config.metricsListen);
+  const metrics = new TwopcMetrics(metricsServer.meter);
   const coordinator = new Coordinator(
     {
       store,
@@ -76,6 +82,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
       health,
       clock,
       log,
+      metrics,
       random: Math.random,
       config: {
         prepareTimeoutMs: config.prepareTimeoutMs,
@@ -86,6 +93,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
     },
     { defaultMs: config.leaseDefaultMs, maxMs: config.leaseMaxMs },
   );
+  let server: CoordinatorServer | null = null;
   const maintenance = new Maintenance(store, coordinator, clock, log, {
     sweepIntervalMs: config.sweepIntervalMs,
     recoveryIntervalMs: config.recoveryIntervalMs,
@@ -93,22 +101,35 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
     retentionMs: config.retentionHours * 3_600_000,
     retentionIntervalMs: 60_000,
     coordinatorName: config.coordinatorName,
+    stuckAfterMs: config.stuckAfterMs,
+  }, {
+    storeReachable: (ok) => server?.setServing(ok),
+    recovered: (taken) => metrics.recovery(taken),
+  });
+  metrics.observe(metricsServer.meter, {
+    inFlight: () => coordinator.inFlight,
+    backlog: () => maintenance.backlog,
+    participantHealth: () => health.states(),
+    pools: () => store.poolStats(),
   });
   await maintenance.start();
-  const server = await startCoordinatorServer(config.listen, coordinator, clock, log);
+  server = await startCoordinatorServer(config.listen, coordinator, clock, log);
+  const grpcServer = server;
   return {
-    address: server.address,
+    address: grpcServer.address,
+    metricsAddress: metricsServer.address,
     databaseUrl: url,
     coordinator,
-    server,
+    server: grpcServer,
     stop: async () => {
-      await server.shutdown(config.shutdownGraceMs);
+      await grpcServer.shutdown(config.shutdownGraceMs);
       await coordinator.shutdown(Math.min(2_000, config.shutdownGraceMs));
       await maintenance.stop(true);
       health.close();
       probe.close();
       participants.close();
       await store.close();
+      await metricsServer.close();
       await embedded?.stop();
     },
   };

@@ -24,6 +24,8 @@ export interface Config {
   readonly coordinatorLeaseMs: number;
   readonly retentionHours: number;
   readonly shutdownGraceMs: number;
+  readonly metricsListen: string;
+  readonly stuckAfterMs: number;
   readonly logLevel: string;
 }
 
@@ -60,6 +62,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'coordinatorLeaseMs', env: 'TWOPC_COORDINATOR_LEASE_MS', kind: 'int', def: '15000', min: 30, help: 'a coordinator silent this long is dead (ms)' },
   { key: 'retentionHours', env: 'TWOPC_RETENTION_HOURS', kind: 'int', def: '168', min: 0, help: 'finished transactions are kept this long (h)' },
   { key: 'shutdownGraceMs', env: 'TWOPC_SHUTDOWN_GRACE_MS', kind: 'int', def: '10000', min: 0, help: 'time running calls get on SIGTERM (ms)' },
+  { key: 'metricsListen', env: 'TWOPC_METRICS_LISTEN', kind: 'listen', def: '127.0.0.1:9464', help: 'Prometheus /metrics address (host:port)' },
+  { key: 'stuckAfterMs', env: 'TWOPC_STUCK_AFTER_MS', kind: 'int', def: '60000', min: 1, help: 'phase 2 unfinished this long after the decision: stuck (ms)' },
   { key: 'logLevel', env: 'TWOPC_LOG_LEVEL', kind: 'level', def: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
 ];
 

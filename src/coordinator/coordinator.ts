@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { outcomeOf } from '../core/decide.ts';
 import {
   DeadlineExceededError,
@@ -13,6 +15,8 @@ import { AbortReason, Outcome, TxState, isDecided, isTerminal } from '../core/tx
 import type { ListFilter, TxView } from '../store/transaction-store.ts';
 import { sleep } from '../time/clock.ts';
 import { failpoint } from '../fault/failpoints.ts';
+import { ATTR, SPAN, endWithError, linkTo, serializeContext, storedContext, tracer } from '../telemetry/tracing.ts';
+import { HeldSpans } from './held-spans.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import type { RunDeps } from './run-deps.ts';
 import { TxRun } from './tx-run.ts';
@@ -47,6 +51,7 @@ export class Coordinator {
   readonly #lease: LeaseConfig;
   readonly #runs = new Map<TxId, TxRun>();
   readonly #mutex = new KeyedMutex<TxId>();
+  readonly #spans = new HeldSpans();
   readonly #shutdown: AbortController;
   #closing = false;
 
@@ -68,15 +73,38 @@ export class Coordinator {
   }
 
   /** Starts a transaction. @throws InvalidArgumentError */
-  async begin(input: BeginInput): Promise<{ txnId: TxId; leaseExpiresAt: Date }> {
+  async begin(input: BeginInput, parent: Context = ROOT_CONTEXT): Promise<{ txnId: TxId; leaseExpiresAt: Date }> {
     this.#open();
     const leaseMs = this.#leaseMs(input.timeoutMs, 'timeout_ms');
     const txnId = randomUUID() as TxId;
-    const { leaseExpiresAt } = await this.#deps.store.begin({
-      txnId, leaseMs, labels: input.labels, participants: input.participants, ownerId: this.id, traceContext: null,
-    });
-    await failpoint('after_begin_logged');
-    return { txnId, leaseExpiresAt };
+    // The transaction's span lives from Begin to the final outcome; its
+    // context is stored so that later work (another process, recovery)
+    // joins or links to the same trace.
+    const span = tracer().startSpan(SPAN.TRANSACTION, { attributes: { [ATTR.TXN_ID]: txnId } }, parent);
+    const traceContext = serializeContext(trace.setSpan(parent, span));
+    try {
+      const { leaseExpiresAt } = await this.#deps.store.begin({
+        txnId, leaseMs, labels: input.labels, participants: input.participants, ownerId: this.id, traceContext,
+      });
+      this.#spans.hold(txnId, span);
+      this.#deps.metrics.begun();
+      await failpoint('after_begin_logged');
+      return { txnId, leaseExpiresAt };
+    } catch (err) {
+      endWithError(span, err);
+      throw err;
+    }
+  }
+
+  /**
+   * A run's trace context: the transaction span begun here if this process
+   * holds it (the run then owns and ends it), else the stored context as a
+   * remote parent, so the work still joins the original trace.
+   */
+  #newRun(tx: TxRecord, stored: string | null): TxRun {
+    const span = this.#spans.take(tx.txnId);
+    const ctx = span === null ? storedContext(stored) : trace.setSpan(ROOT_CONTEXT, span);
+    return this.#register(new TxRun(this.#deps, tx, ctx, span));
   }
 
   #leaseMs(requested: number, field: string): number {
@@ -127,7 +155,7 @@ export class Coordinator {
       }
       return null;
     }
-    const run = this.#register(new TxRun(this.#deps, tx));
+    const run = this.#newRun(tx, tx.traceContext);
     run.apply({ type: 'commit:requested', onePhaseAllowed: this.#deps.config.onePhase }).catch((err: unknown) => {
       this.#deps.log.error({ err, txn_id: txnId }, 'starting the commit failed');
     });
@@ -196,7 +224,7 @@ export class Coordinator {
     if (view.state === TxState.COMMITTING || view.state === TxState.COMMITTED) {
       throw new InvalidTransitionError(txnId, view.state, 'a commit decision cannot be aborted');
     }
-    return isDecided(view.state) ? null : this.#register(new TxRun(this.#deps, view));
+    return isDecided(view.state) ? null : this.#newRun(view, view.traceContext);
   }
 
   /** One transaction. @throws TxNotFoundError */
@@ -221,8 +249,15 @@ export class Coordinator {
     if (view.state === TxState.ACTIVE) {
       return; // adopted by ownership alone: its lease keeps running in the log
     }
-    const run = this.#register(new TxRun(this.#deps, view));
+    const run = this.#spans.has(view.txnId) ? this.#newRun(view, view.traceContext) : this.#recoveryRun(view);
     run.resume().catch((err: unknown) => this.#deps.log.error({ err, txn_id: view.txnId }, 'resuming a transaction failed'));
+  }
+
+  /** Work taken over from a dead coordinator: a new trace, linked to the original one. */
+  #recoveryRun(view: TxView): TxRun {
+    const attributes = { [ATTR.TXN_ID]: view.txnId, [ATTR.STATE]: view.state };
+    const span = tracer().startSpan(SPAN.RECOVERY, { attributes, links: linkTo(view.traceContext) }, ROOT_CONTEXT);
+    return this.#register(new TxRun(this.#deps, view, trace.setSpan(ROOT_CONTEXT, span), span));
   }
 
   #register(run: TxRun): TxRun {
@@ -247,6 +282,7 @@ export class Coordinator {
     const decided = Promise.allSettled([...this.#runs.values()].map((r) => r.decided));
     await Promise.race([decided, sleep(this.#deps.clock, drainMs)]);
     this.#shutdown.abort();
+    this.#spans.endAll('coordinator shut down');
     for (const run of this.#runs.values()) {
       run.stop(new ShuttingDownError());
     }

@@ -19,6 +19,15 @@ export interface MaintenanceConfig {
   readonly retentionIntervalMs: number;
   /** The name this coordinator runs under; a restart under the same name takes over at once. */
   readonly coordinatorName: string;
+  /** Phase 2 unfinished this long after the decision counts as stuck. */
+  readonly stuckAfterMs: number;
+}
+
+/** What the loops report to the rest of the process. */
+export interface MaintenanceHooks {
+  /** The store answered (true) or failed (false) the last lease sweep. */
+  storeReachable(ok: boolean): void;
+  recovered(taken: number): void;
 }
 
 const BATCH = 100;
@@ -39,8 +48,11 @@ export class Maintenance {
   readonly #timers = new Set<Cancel>();
   #stopped = false;
   #lastWarnAt = -Infinity;
+  #backlog = { stuck: 0, inDoubt: 0 };
+  readonly #hooks: MaintenanceHooks;
 
-  constructor(store: TransactionStore, coordinator: Coordinator, clock: Clock, log: Logger, config: MaintenanceConfig) {
+  constructor(store: TransactionStore, coordinator: Coordinator, clock: Clock, log: Logger, config: MaintenanceConfig, hooks: MaintenanceHooks) {
+    this.#hooks = hooks;
     this.#store = store;
     this.#coordinator = coordinator;
     this.#clock = clock;
@@ -57,7 +69,10 @@ export class Maintenance {
     const { coordinatorName, coordinatorLeaseMs } = this.#config;
     await this.#store.registerCoordinator(this.#coordinator.id, coordinatorName, coordinatorLeaseMs);
     this.#loop('liveness', coordinatorLeaseMs / 3, () => this.#renew());
-    this.#loop('lease sweep', this.#config.sweepIntervalMs, () => this.sweepLeases());
+    this.#loop('lease sweep', this.#config.sweepIntervalMs, () => this.#sweepAndReport());
+    this.#loop('backlog', this.#config.recoveryIntervalMs, async () => {
+      this.#backlog = await this.#store.backlog(this.#config.stuckAfterMs);
+    });
     this.#loop('recovery', this.#config.recoveryIntervalMs, () => this.recover(), true);
     this.#loop('retention', this.#config.retentionIntervalMs, () => this.deleteExpired());
   }
@@ -100,6 +115,21 @@ export class Maintenance {
     }
   }
 
+  /** The last counts of stuck and in-doubt transactions. */
+  get backlog(): { stuck: number; inDoubt: number } {
+    return this.#backlog;
+  }
+
+  async #sweepAndReport(): Promise<void> {
+    try {
+      await this.sweepLeases();
+      this.#hooks.storeReachable(true);
+    } catch (err) {
+      this.#hooks.storeReachable(false);
+      throw err;
+    }
+  }
+
   /** Aborts ACTIVE transactions whose lease ran out (database clock). */
   async sweepLeases(): Promise<number> {
     let total = 0;
@@ -128,6 +158,7 @@ export class Maintenance {
       }
       total += orphans.length;
       if (orphans.length < BATCH || this.#stopped) {
+        this.#hooks.recovered(total);
         return total;
       }
     }

@@ -2,6 +2,7 @@ import type { HealthMonitor } from '../participant/health-monitor.ts';
 import type { ParticipantClient } from '../participant/participant-client.ts';
 import type { TransactionStore } from '../store/transaction-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import type { TwopcMetrics } from '../telemetry/metrics.ts';
 import type { Clock } from '../time/clock.ts';
 import type { BackoffPolicy } from './backoff.ts';
 
@@ -26,6 +27,7 @@ export interface RunDeps {
   readonly clock: Clock;
   readonly config: ProtocolConfig;
   readonly log: Logger;
+  readonly metrics: TwopcMetrics;
   readonly random: () => number;
   /** Aborted when the coordinator shuts down: runs stop and leave the rest to recovery. */
   readonly signal: AbortSignal;

@@ -7,6 +7,7 @@ import type { ParticipantStatus } from './generated/twopc/v1/ParticipantStatus.t
 import type { Transaction } from './generated/twopc/v1/Transaction.ts';
 import type { TransactionState__Output } from './generated/twopc/v1/TransactionState.ts';
 import type { Vote__Output } from './generated/twopc/v1/Vote.ts';
+import { traceIdOf } from '../telemetry/tracing.ts';
 import { toTimestamp } from './proto.ts';
 
 /** Core outcome → wire enum. */
@@ -76,7 +77,7 @@ export function wireTransaction(tx: TxView): Transaction {
     decidedAt: toTimestamp(tx.decidedAt),
     finishedAt: toTimestamp(tx.finishedAt),
     onePhase: tx.onePhase,
-    traceId: '',
+    traceId: traceIdOf(tx.traceContext),
   };
 }
 

@@ -4,6 +4,7 @@ import { InvalidArgumentError, TwopcError } from '../core/errors.ts';
 import { LIMITS, parseEndpoint, parseLabels, parseName, parseReason, parseTxId } from '../core/limits.ts';
 import type { TxState } from '../core/tx-state.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { contextFromMetadata } from '../telemetry/tracing.ts';
 import type { Clock } from '../time/clock.ts';
 import { deadlineSignal, msUntil } from '../time/deadline-signal.ts';
 import { coreState, wireOutcomeResult, wireState, wireTransaction } from './codec.ts';
@@ -55,10 +56,10 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
   }
 
   return {
-    Begin: unary('Begin', async (req) => {
+    Begin: unary('Begin', async (req, call) => {
       const participants = parseParticipants(req.participants);
       const labels = parseLabels(req.labels);
-      const { txnId, leaseExpiresAt } = await coordinator.begin({ timeoutMs: req.timeoutMs, labels, participants });
+      const { txnId, leaseExpiresAt } = await coordinator.begin({ timeoutMs: req.timeoutMs, labels, participants }, contextFromMetadata(call.metadata));
       return { txnId, leaseExpiresAt: toTimestamp(leaseExpiresAt) };
     }),
     Enlist: unary('Enlist', async (req) => {

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ProtoGrpcType as CoordinatorProto } from './generated/coordinator.ts';
 import type { ProtoGrpcType as ParticipantProto } from './generated/participant.ts';
 
@@ -17,13 +18,17 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 };
 
 let cached: (CoordinatorProto & ParticipantProto) | undefined;
+let definition: protoLoader.PackageDefinition | undefined;
+
+/** The package definition of twopc.v1 and grpc.health.v1 (what reflection serves). */
+export function twopcDefinition(): protoLoader.PackageDefinition {
+  definition ??= protoLoader.loadSync(['twopc/v1/coordinator.proto', 'twopc/v1/participant.proto', healthProtoPath], LOADER_OPTIONS);
+  return definition;
+}
 
 /** Loads twopc.v1 (both services) once. */
 export function loadTwopcProto(): CoordinatorProto & ParticipantProto {
-  if (cached === undefined) {
-    const definition = protoLoader.loadSync(['twopc/v1/coordinator.proto', 'twopc/v1/participant.proto'], LOADER_OPTIONS);
-    cached = grpc.loadPackageDefinition(definition) as unknown as CoordinatorProto & ParticipantProto;
-  }
+  cached ??= grpc.loadPackageDefinition(twopcDefinition()) as unknown as CoordinatorProto & ParticipantProto;
   return cached;
 }
 

@@ -1,16 +1,19 @@
 import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Clock } from '../time/clock.ts';
 import { coordinatorHandlers } from './coordinator-service.ts';
-import { loadTwopcProto } from './proto.ts';
+import { loadTwopcProto, twopcDefinition } from './proto.ts';
 
 /** The coordinator's gRPC server. */
 export interface CoordinatorServer {
   /** The bound address (the port is real even when 0 was asked for). */
   readonly address: string;
   readonly health: HealthImplementation;
+  /** Reports whether the coordinator can serve (NOT_SERVING while its store is unreachable). */
+  setServing(serving: boolean): void;
   /** Stops accepting calls, waits for running ones up to `graceMs`, then cuts them off. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -32,6 +35,8 @@ export async function startCoordinatorServer(
   server.addService(loadTwopcProto().twopc.v1.Coordinator.service, coordinatorHandlers(coordinator, clock, log));
   const health = new HealthImplementation({ '': 'SERVING', [COORDINATOR_SERVICE]: 'SERVING' });
   health.addToServer(server);
+  // Reflection: grpcurl and friends work without the proto files.
+  new ReflectionService(twopcDefinition()).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
@@ -39,6 +44,11 @@ export async function startCoordinatorServer(
   return {
     address: `${host}:${port}`,
     health,
+    setServing: (serving) => {
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      health.setStatus(COORDINATOR_SERVICE, status);
+    },
     shutdown: (graceMs) =>
       new Promise<void>((resolve) => {
         health.setStatus('', 'NOT_SERVING');

@@ -52,6 +52,11 @@ export class HealthMonitor {
     return this.#endpoints.size;
   }
 
+  /** Every endpoint being checked: true while up, false when DOWN. */
+  states(): Map<string, boolean> {
+    return new Map([...this.#endpoints].map(([endpoint, e]) => [endpoint, !e.down]));
+  }
+
   /** Whether an endpoint is known DOWN. */
   isDown(endpoint: string): boolean {
     return this.#endpoints.get(endpoint)?.down ?? false;

@@ -36,7 +36,7 @@ export const SQL = {
   startPreparing: `UPDATE twopc_transactions
       SET state = 'PREPARING', one_phase = (participant_count = 1 AND $3::boolean), owner_id = $2, updated_at = now()
       WHERE txn_id = $1 AND state = 'ACTIVE'
-      RETURNING one_phase`,
+      RETURNING one_phase, trace_context`,
 
   participantsOf: `SELECT name, endpoint FROM twopc_participants WHERE txn_id = $1 ORDER BY enlisted_at, name`,
 
@@ -111,6 +111,11 @@ export const SQL = {
       FROM orphan WHERE x.txn_id = orphan.txn_id
       RETURNING x.txn_id)
     SELECT txn_id FROM t`,
+
+  backlog: `SELECT
+      count(*) FILTER (WHERE state IN ('COMMITTING', 'ABORTING') AND decided_at < now() - make_interval(secs => $1::double precision / 1000.0))::integer AS stuck,
+      count(*) FILTER (WHERE state = 'PREPARING')::integer AS in_doubt
+    FROM twopc_transactions WHERE state IN ('PREPARING', 'COMMITTING', 'ABORTING')`,
 
   getMany: `SELECT ${TX_COLUMNS} FROM twopc_transactions t WHERE t.txn_id = ANY($1::uuid[])`,
 

@@ -97,9 +97,9 @@ export class PgTransactionStore implements TransactionStore {
     throw new InvalidTransitionError(txnId, tx.state, 'only an ACTIVE transaction has a lease to extend');
   }
 
-  async startPreparing(txnId: TxId, ownerId: string, onePhaseAllowed: boolean): Promise<TxRecord | null> {
+  async startPreparing(txnId: TxId, ownerId: string, onePhaseAllowed: boolean): Promise<(TxRecord & { traceContext: string | null }) | null> {
     const lazy = this.#pools.lazy;
-    const rows = await this.#run<{ one_phase: boolean }>(lazy, 'startPreparing', [txnId, ownerId, onePhaseAllowed]);
+    const rows = await this.#run<{ one_phase: boolean; trace_context: string | null }>(lazy, 'startPreparing', [txnId, ownerId, onePhaseAllowed]);
     const row = rows[0];
     if (row === undefined) {
       return null;
@@ -112,6 +112,7 @@ export class PgTransactionStore implements TransactionStore {
       reason: null,
       onePhase: false,
       participants: parts.map((p) => newParticipant(p.name, p.endpoint)),
+      traceContext: row.trace_context,
     };
   }
 
@@ -202,6 +203,18 @@ export class PgTransactionStore implements TransactionStore {
     } catch (err) {
       throw classifyStoreError(err);
     }
+  }
+
+  async backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }> {
+    const rows = await this.#run<{ stuck: number; in_doubt: number }>(this.#pools.lazy, 'backlog', [stuckAfterMs]);
+    return { stuck: rows[0]?.stuck ?? 0, inDoubt: rows[0]?.in_doubt ?? 0 };
+  }
+
+  poolStats(): { pool: string; total: number; idle: number; waiting: number }[] {
+    return (['forced', 'lazy'] as const).map((pool) => {
+      const p = this.#pools[pool];
+      return { pool, total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount };
+    });
   }
 
   async ping(): Promise<void> {

@@ -71,7 +71,7 @@ export interface TransactionStore {
    * Moves ACTIVE to PREPARING and returns the participants to prepare, or
    * null when the transaction is not ACTIVE (read it to learn why).
    */
-  startPreparing(txnId: TxId, ownerId: string, onePhaseAllowed: boolean): Promise<TxRecord | null>;
+  startPreparing(txnId: TxId, ownerId: string, onePhaseAllowed: boolean): Promise<(TxRecord & { traceContext: string | null }) | null>;
   /**
    * The conditional decision write: it lands only while the transaction is
    * ACTIVE or PREPARING. Returns false when another decision won.
@@ -99,6 +99,10 @@ export interface TransactionStore {
   deregisterCoordinator(id: string): Promise<void>;
   /** Deletes up to `limit` transactions finished more than `retentionMs` ago. */
   deleteFinished(retentionMs: number, limit: number): Promise<number>;
+  /** Stuck (phase 2 unfinished `stuckAfterMs` after the decision) and in-doubt (PREPARING) counts. */
+  backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }>;
+  /** Pool usage, for metrics. */
+  poolStats(): { pool: string; total: number; idle: number; waiting: number }[];
   /** Answers whether the store is reachable. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -26,7 +26,7 @@ export class TwopcProcess {
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
       cwd: ROOT,
-      env: { ...process.env, TWOPC_LOG_LEVEL: 'info', ...env },
+      env: { ...process.env, TWOPC_LOG_LEVEL: 'info', TWOPC_METRICS_LISTEN: '127.0.0.1:0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));

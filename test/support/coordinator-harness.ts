@@ -23,6 +23,7 @@ export async function startCoordinator(schema: string, overrides: Partial<Config
   const config: Config = {
     ...base,
     listen: '127.0.0.1:0',
+    metricsListen: '127.0.0.1:0',
     databaseUrl: await testDatabaseUrl(),
     dbSchema: schema,
     dbPoolSize: 6,

@@ -1,0 +1,187 @@
+import { trace } from '@opentelemetry/api';
+import type { Context, Span } from '@opentelemetry/api';
+import type { Effect } from '../core/effect.ts';
+import { coerceError } from '../core/errors.ts';
+import { truncateReason } from '../core/limits.ts';
+import type { TxRecord } from '../core/tx-record.ts';
+import type { TxEvent } from '../core/tx-event.ts';
+import { Outcome, TxState, isTerminal } from '../core/tx-state.ts';
+import { failpoint } from '../fault/failpoints.ts';
+import type { Watch } from '../participant/health-monitor.ts';
+import type { ParticipantCall } from '../participant/participant-client.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { ATTR, SPAN, endWithError, headersFor, tracer } from '../telemetry/tracing.ts';
+import { sleep } from '../time/clock.ts';
+import { backoffMs } from './backoff.ts';
+import type { RunDeps } from './run-deps.ts';
+
+/** What the participant calls of a run need from it. */
+export interface RunHandle {
+  readonly tx: TxRecord;
+  readonly deps: RunDeps;
+  readonly ctx: Context;
+  readonly log: Logger;
+  /** The run has finished (or handed over): stop delivering. */
+  readonly done: boolean;
+  safeApply(event: TxEvent): Promise<void>;
+}
+
+type PhaseTwo = Effect & { type: 'send:commit' | 'send:abort' };
+
+/** Starts a child span for a participant call and builds the call with its trace headers. */
+function callSpan(run: RunHandle, name: string, spanName: string, timeoutMs: number, attempt: number): { span: Span; call: ParticipantCall } {
+  const p = run.tx.participants.find((x) => x.name === name);
+  if (p === undefined) {
+    throw new Error(`unknown participant ${name}`);
+  }
+  const attributes = { [ATTR.TXN_ID]: run.tx.txnId, [ATTR.PARTICIPANT]: name, [ATTR.ENDPOINT]: p.endpoint, [ATTR.ATTEMPT]: attempt };
+  const span = tracer().startSpan(spanName, { attributes }, run.ctx);
+  const traceHeaders = headersFor(trace.setSpan(run.ctx, span));
+  return { span, call: { endpoint: p.endpoint, txnId: run.tx.txnId, name, timeoutMs, traceHeaders } };
+}
+
+/** Rejects when the watched participant goes DOWN. */
+function downed(watch: Watch): Promise<never> {
+  const down = watch.down ? Promise.resolve('it is DOWN') : watch.whenDown;
+  return down.then((why) => Promise.reject(new Error(`no heartbeat: ${why}`)));
+}
+
+/**
+ * Phase 1 for one participant. One that stops answering heartbeats fails its
+ * Prepare at once; one that is alive but slow keeps its full prepare timeout.
+ */
+export async function prepare(run: RunHandle, name: string): Promise<void> {
+  const { participants, config, health, clock, metrics } = run.deps;
+  const { span, call } = callSpan(run, name, SPAN.PREPARE, config.prepareTimeoutMs, 1);
+  const watch = health.watch(call.endpoint);
+  const started = clock.now();
+  try {
+    const sent = participants.prepare(call);
+    await failpoint('after_prepare_sent');
+    const answer = await Promise.race([sent, downed(watch)]);
+    metrics.phase('prepare', (clock.now() - started) / 1000, true);
+    span.setAttribute(ATTR.VOTE, answer.vote);
+    span.end();
+    const reason = answer.reason === null ? null : truncateReason(answer.reason);
+    await run.safeApply({ type: 'vote:received', name, vote: answer.vote, reason });
+  } catch (err) {
+    metrics.phase('prepare', (clock.now() - started) / 1000, false);
+    if (watch.down) {
+      trace.getSpan(run.ctx)?.addEvent('participant.down', { [ATTR.PARTICIPANT]: name });
+    }
+    endWithError(span, err);
+    await run.safeApply({ type: 'prepare:failed', name, reason: truncateReason(coerceError(err).message) });
+  } finally {
+    watch.release();
+  }
+}
+
+/** The one-phase commit of a lone participant: its answer is the outcome. */
+export async function commitOnePhase(run: RunHandle, name: string): Promise<void> {
+  const { participants, config, clock, signal, health, random } = run.deps;
+  const endpoint = run.tx.participants.find((x) => x.name === name)?.endpoint ?? '';
+  const watch = health.watch(endpoint);
+  const started = clock.now();
+  try {
+    for (let attempt = 1; run.tx.state === TxState.PREPARING && !signal.aborted; attempt++) {
+      const { span, call } = callSpan(run, name, SPAN.COMMIT, config.prepareTimeoutMs, attempt);
+      span.setAttribute(ATTR.ONE_PHASE, true);
+      try {
+        const ack = await Promise.race([participants.commit(call, true), downed(watch)]);
+        span.setAttribute(ATTR.OUTCOME, ack.outcome ?? Outcome.COMMITTED);
+        span.end();
+        // An answer without an outcome is a plain acknowledgement: committed.
+        await run.safeApply({ type: 'onephase:answered', outcome: ack.outcome ?? Outcome.COMMITTED, reason: ack.reason });
+        return;
+      } catch (err) {
+        endWithError(span, err);
+        if (watch.down || clock.now() - started >= config.prepareTimeoutMs) {
+          // Its Abort answer tells whether the commit landed after all.
+          const reason = `participant '${name}' did not answer the one-phase commit: ${coerceError(err).message}`;
+          await run.safeApply({ type: 'abort:requested', reason: truncateReason(reason) });
+          return;
+        }
+        await sleep(clock, backoffMs(config.retry, attempt, random), signal);
+      }
+    }
+  } finally {
+    watch.release();
+  }
+}
+
+/**
+ * Phase 2 until acknowledged. Timeouts never abort here: a silent
+ * participant is retried with backoff, one that is DOWN is parked until it
+ * answers heartbeats again.
+ */
+export async function deliver(run: RunHandle, effect: PhaseTwo): Promise<void> {
+  const endpoint = run.tx.participants.find((x) => x.name === effect.name)?.endpoint ?? '';
+  const watch = run.deps.health.watch(endpoint);
+  try {
+    for (let attempt = 1; !run.deps.signal.aborted; attempt++) {
+      const p = run.tx.participants.find((x) => x.name === effect.name);
+      if (p === undefined || p.acked || isTerminal(run.tx.state) || run.done) {
+        return;
+      }
+      if (await attemptPhaseTwo(run, effect, attempt, watch)) {
+        return;
+      }
+    }
+  } finally {
+    watch.release();
+  }
+}
+
+async function attemptPhaseTwo(run: RunHandle, effect: PhaseTwo, attempt: number, watch: Watch): Promise<boolean> {
+  const { participants, config, clock, signal, store, random, metrics } = run.deps;
+  const phase = effect.type === 'send:commit' ? 'commit' : 'abort';
+  const { span, call } = callSpan(run, effect.name, phase === 'commit' ? SPAN.COMMIT : SPAN.ABORT, config.callTimeoutMs, attempt);
+  const started = clock.now();
+  try {
+    const sent = phase === 'commit' ? participants.commit(call, false) : participants.abort(call, run.tx.reason ?? '');
+    await failpoint(phase === 'commit' ? 'after_commit_sent' : 'after_abort_sent');
+    const ack = await sent;
+    metrics.phase(phase, (clock.now() - started) / 1000, true);
+    span.end();
+    await run.safeApply({ type: 'ack:received', name: effect.name, outcome: ack.outcome });
+    reportHeuristic(run, effect.name);
+    return true;
+  } catch (err) {
+    metrics.phase(phase, (clock.now() - started) / 1000, false);
+    metrics.retry(phase);
+    endWithError(span, err);
+    const message = coerceError(err).message;
+    const wait = backoffMs(config.retry, attempt, random);
+    if (attempt === 1 || attempt % 10 === 0) {
+      run.log.warn({ participant: effect.name, attempt, retry_in_ms: wait, down: watch.down, err: message }, 'phase-2 delivery failed; retrying');
+    }
+    store.recordDeliveryFailure(run.tx.txnId, effect.name, attempt, message, wait).catch(() => undefined);
+    if (watch.down) {
+      await untilAborted(watch.whenUp(), signal);
+    } else {
+      await sleep(clock, wait, signal);
+    }
+    return false;
+  }
+}
+
+function reportHeuristic(run: RunHandle, name: string): void {
+  const heuristic = run.tx.participants.find((x) => x.name === name)?.heuristic ?? null;
+  if (heuristic !== null) {
+    run.deps.metrics.heuristic(heuristic);
+    trace.getSpan(run.ctx)?.addEvent('heuristic', { [ATTR.PARTICIPANT]: name, [ATTR.OUTCOME]: heuristic });
+    run.log.error({ participant: name, decided: run.tx.state, reported: heuristic }, 'heuristic outcome: a participant ended its branch against the decision');
+  }
+}
+
+/** Waits for a promise or the signal, whichever comes first. */
+function untilAborted(work: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    signal.addEventListener('abort', () => resolve(), { once: true });
+    void work.then(resolve);
+  });
+}

@@ -1,0 +1,46 @@
+import { createServer } from 'node:http';
+import type { Meter } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+
+/** The Prometheus endpoint of a coordinator. */
+export interface MetricsServer {
+  readonly meter: Meter;
+  /** host:port of GET /metrics. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the meter's instruments in Prometheus text format at
+ * `http://<listen>/metrics`. One meter provider per coordinator, not the
+ * global one, so several coordinators in a process keep separate figures.
+ */
+export async function startMetricsServer(listen: string): Promise<MetricsServer> {
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const provider = new MeterProvider({ readers: [exporter] });
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
+      exporter.getMetricsRequestHandler(req, res);
+      return;
+    }
+    res.statusCode = 404;
+    res.end('twopc serves GET /metrics\n');
+  });
+  const host = listen.slice(0, listen.lastIndexOf(':'));
+  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address();
+  const boundPort = typeof bound === 'object' && bound !== null ? bound.port : port;
+  return {
+    meter: provider.getMeter('twopc'),
+    address: `${host}:${boundPort}`,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await provider.shutdown();
+    },
+  };
+}
