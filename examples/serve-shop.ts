@@ -1,6 +1,7 @@
 // Runs one example service on its own: `tsx examples/serve-shop.ts accounts`.
 // Environment: DATABASE_URL, TWOPC_ADDRESS (the coordinator), LISTEN
 // (default 0.0.0.0:50061), ADVERTISE (the host:port the coordinator dials).
+import { startTracingSdk } from '../src/telemetry/otel-sdk.ts';
 import { SHOPS, startShopService } from './shop-service.ts';
 import type { ShopName } from './shop-service.ts';
 
@@ -12,10 +13,11 @@ if (!(name in SHOPS)) {
 const databaseUrl = process.env.DATABASE_URL ?? '';
 const coordinator = process.env.TWOPC_ADDRESS ?? '127.0.0.1:50051';
 const listen = process.env.LISTEN ?? '0.0.0.0:50061';
+const tracing = await startTracingSdk(process.env, name);
 const service = await startShopService(name as ShopName, { databaseUrl, coordinator, listen, ...(process.env.ADVERTISE ? { advertise: process.env.ADVERTISE } : {}) });
 console.log(`${name} serving at ${service.endpoint}`);
 const stop = (): void => {
-  service.stop().then(() => process.exit(0), () => process.exit(1));
+  service.stop().then(() => tracing?.shutdown()).then(() => process.exit(0), () => process.exit(1));
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

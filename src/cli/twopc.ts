@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import { armFailpoints } from '../fault/failpoints.ts';
 import { MigrationError, migrate } from '../store/migrate.ts';
 import { createLogger } from '../telemetry/logger.ts';
+import { startTracingSdk } from '../telemetry/otel-sdk.ts';
 import { SystemClock } from '../time/system-clock.ts';
 
 const USAGE = `twopc — two-phase-commit coordinator for gRPC services
@@ -32,8 +33,12 @@ async function serve(config: Config): Promise<number> {
   if (armed.length > 0) {
     log.warn({ failpoints: armed }, 'FAILPOINTS ARMED: this process will fail on purpose (TWOPC_FAILPOINTS); never in production');
   }
+  const tracing = await startTracingSdk(process.env, 'twopc');
+  if (tracing !== null) {
+    log.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '' }, 'exporting traces (OTEL_*)');
+  }
   const app = await startApp(config, log, new SystemClock());
-  log.info({ address: app.address, database: redactUrl(app.databaseUrl), coordinator: config.coordinatorName, id: app.coordinator.id }, 'twopc serving');
+  log.info({ address: app.address, metrics: `http://${app.metricsAddress}/metrics`, database: redactUrl(app.databaseUrl), coordinator: config.coordinatorName, id: app.coordinator.id }, 'twopc serving');
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -44,7 +49,7 @@ async function serve(config: Config): Promise<number> {
       }
       stopping = true;
       log.info({ signal }, 'shutting down');
-      app.stop().then(
+      app.stop().then(() => tracing?.shutdown()).then(
         () => {
           log.info('stopped');
           resolve(EXIT.OK);

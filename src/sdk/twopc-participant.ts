@@ -7,6 +7,7 @@ import type { Outcome__Output } from '../grpc/generated/twopc/v1/Outcome.ts';
 import type { ParticipantHandlers as WireHandlers } from '../grpc/generated/twopc/v1/Participant.ts';
 import type { Vote__Output } from '../grpc/generated/twopc/v1/Vote.ts';
 import { loadTwopcProto } from '../grpc/proto.ts';
+import { contextFromMetadata, endWithError, tracer } from '../telemetry/tracing.ts';
 import { BranchState, InMemoryBranchStore } from './branch-store.ts';
 import type { BranchStore } from './branch-store.ts';
 import { TXN_ID_METADATA, TwopcClient } from './twopc-client.ts';
@@ -220,9 +221,20 @@ export class TwopcParticipant {
           callback({ code: grpc.status.INVALID_ARGUMENT, details: coerceError(err).message });
           return;
         }
+        // The coordinator's trace context: this participant's spans join the transaction's trace.
+        const span = tracer().startSpan(`twopc.participant.${call.getPath().split('/').pop()?.toLowerCase() ?? 'call'}`, {
+          attributes: { 'twopc.txn_id': txnId, 'twopc.participant.name': this.name },
+        }, contextFromMetadata(call.metadata));
         this.#mutex.run(txnId, () => fn(call.request)).then(
-          (res) => callback(null, res),
-          (err: unknown) => callback({ code: grpc.status.UNAVAILABLE, details: coerceError(err).message }),
+          (res) => {
+            span.setAttributes(Object.fromEntries(Object.entries(res as object).filter(([, v]) => typeof v === 'string').map(([k, v]) => [`twopc.${k}`, v as string])));
+            span.end();
+            callback(null, res);
+          },
+          (err: unknown) => {
+            endWithError(span, err);
+            callback({ code: grpc.status.UNAVAILABLE, details: coerceError(err).message });
+          },
         );
       };
     return {

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 
 /** The Prometheus endpoint of a coordinator. */
@@ -18,7 +19,7 @@ export interface MetricsServer {
  */
 export async function startMetricsServer(listen: string): Promise<MetricsServer> {
   const exporter = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [exporter] });
+  const provider = new MeterProvider({ readers: [exporter], resource: resourceFromAttributes({ 'service.name': 'twopc' }) });
   const server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
       exporter.getMetricsRequestHandler(req, res);

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath } from 'grpc-health-check';
+import { loadTwopcProto } from '../../src/grpc/proto.ts';
+import { startCoordinator } from '../support/coordinator-harness.ts';
+import type { Harness } from '../support/coordinator-harness.ts';
+import { migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
+import { eventually } from '../support/expect-status.ts';
+import { FakeParticipant } from '../support/fake-participant.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+import { childrenOf, memorySpans, spansOf } from '../support/tracing.ts';
+
+async function scrape(address: string): Promise<string> {
+  const res = await fetch(`http://${address}/metrics`);
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+/** The value of a Prometheus sample, 0 when absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  const line = text.split('\n').find((l) => l.startsWith(name) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)) && !l.startsWith('#'));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
+describe('observability: traces, metrics, health', function () {
+  this.timeout(30_000);
+  let h: Harness;
+  let schema: string;
+  let proxy: TcpProxy;
+  const exporter = memorySpans();
+  const fakes: FakeParticipant[] = [];
+
+  async function fake(name: string, behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {}): Promise<FakeParticipant> {
+    const f = await new FakeParticipant(name, behaviour).start();
+    fakes.push(f);
+    return f;
+  }
+
+  before(async function () {
+    schema = await migratedSchema(import.meta.url);
+    const url = new URL(await testDatabaseUrl());
+    proxy = await new TcpProxy(url.hostname, Number(url.port)).start();
+    h = await startCoordinator(schema, { databaseUrl: proxy.url(url.toString()), sweepIntervalMs: 100 });
+  });
+  after(async function () {
+    await Promise.all(fakes.map((f) => f.stop()));
+    await h.stop();
+    await proxy.stop();
+  });
+
+  it('traces a committed transaction: prepares, the decision write and commits under one transaction span', async function () {
+    const [a, b] = [await fake('a'), await fake('b')];
+    const { txnId } = await h.client.begin({ participants: [a.ref, b.ref] });
+    await h.client.commit(txnId, { waitForAcks: true });
+    const traceId = (await h.client.get(txnId)).traceId;
+    assert.match(traceId, /^[0-9a-f]{32}$/);
+    const spans = spansOf(traceId);
+    const root = spans.find((s) => s.name === 'twopc.transaction');
+    assert.ok(root, 'no twopc.transaction span');
+    assert.equal(root.attributes['twopc.outcome'], 'COMMITTED');
+    const kids = childrenOf(spans, root);
+    assert.deepEqual(kids.map((s) => s.name).sort(), ['twopc.commit', 'twopc.commit', 'twopc.decision_write', 'twopc.prepare', 'twopc.prepare']);
+    const prepare = kids.find((s) => s.name === 'twopc.prepare' && s.attributes['twopc.participant.name'] === 'a');
+    assert.equal(prepare?.attributes['twopc.vote'], 'PREPARED');
+    assert.equal(prepare?.attributes['twopc.participant.endpoint'], a.endpoint);
+    assert.equal(kids.find((s) => s.name === 'twopc.decision_write')?.attributes['twopc.forced'], true);
+    assert.ok(root.events.some((e) => e.name === 'decision'));
+    // The participant received W3C trace context naming the prepare span as parent.
+    const traceparent = String(a.callsOf('Prepare', txnId)[0]?.metadata.get('traceparent')[0]);
+    assert.equal(traceparent.split('-')[1], traceId);
+    assert.equal(traceparent.split('-')[2], prepare?.spanContext().spanId);
+  });
+
+  it('continues the client\'s trace when Begin carries traceparent', async function () {
+    const clientTrace = '0af7651916cd43dd8448eb211c80319c';
+    const md = new grpc.Metadata();
+    md.set('traceparent', `00-${clientTrace}-b7ad6b7169203331-01`);
+    const Ctor = loadTwopcProto().twopc.v1.Coordinator;
+    const raw = new Ctor(h.app.address, grpc.credentials.createInsecure());
+    const res = await new Promise<{ txnId: string }>((resolve, reject) => raw.begin({}, md, (e: grpc.ServiceError | null, r?: { txnId: string }) => (e || !r ? reject(e) : resolve(r))));
+    raw.close();
+    assert.equal((await h.client.get(res.txnId)).traceId, clientTrace);
+  });
+
+  it('traces an aborted transaction: the ABORT vote, the decision, an abort to the prepared participant', async function () {
+    const [a, b] = [await fake('ok'), await fake('no', { vote: 'ABORT', abortReason: 'nope' })];
+    const { txnId } = await h.client.begin({ participants: [a.ref, b.ref] });
+    await h.client.commit(txnId, { waitForAcks: true });
+    const spans = spansOf((await h.client.get(txnId)).traceId);
+    const root = spans.find((s) => s.name === 'twopc.transaction');
+    assert.equal(root?.attributes['twopc.outcome'], 'ABORTED');
+    assert.match(String(root?.attributes['twopc.reason']), /voted ABORT: nope/);
+    assert.ok(spans.some((s) => s.name === 'twopc.abort' && s.attributes['twopc.participant.name'] === 'ok'));
+    assert.equal(spans.find((s) => s.name === 'twopc.decision_write')?.attributes['twopc.forced'], false);
+  });
+
+  it('traces a lease expiry', async function () {
+    const a = await fake('leased');
+    const { txnId } = await h.client.begin({ participants: [a.ref] });
+    await sql(schema, `UPDATE twopc_transactions SET lease_expires_at = now() - interval '1 second' WHERE txn_id = $1`, [txnId]);
+    await eventually(async () => (await h.client.get(txnId)).state === 'ABORTED');
+    const root = await eventually(async () => spansOf((await h.client.get(txnId)).traceId).find((s) => s.name === 'twopc.transaction'));
+    assert.equal(root.attributes['twopc.reason'], 'LEASE_EXPIRED');
+  });
+
+  it('links recovery work to the original trace', async function () {
+    const stubborn = await fake('stubborn', { failCommitTimes: 1_000_000 });
+    const b = await fake('b2');
+    const { txnId } = await h.client.begin({ participants: [stubborn.ref, b.ref] });
+    await h.client.commit(txnId);
+    const original = (await h.client.get(txnId)).traceId;
+    // The first coordinator goes away with phase 2 unfinished; a second one takes over.
+    await h.stop();
+    stubborn.behaviour = {};
+    h = await startCoordinator(schema, { databaseUrl: proxy.url((await testDatabaseUrl())), sweepIntervalMs: 100 });
+    await eventually(async () => (await h.client.get(txnId)).state === 'COMMITTED', 15_000);
+    const recovery = await eventually(async () => exporter.getFinishedSpans().find((s) => s.name === 'twopc.recovery' && s.attributes['twopc.txn_id'] === txnId));
+    assert.equal(recovery.links[0]?.context.traceId, original);
+    const retried = exporter.getFinishedSpans().filter((s) => s.name === 'twopc.commit' && s.spanContext().traceId === recovery.spanContext().traceId);
+    assert.ok(retried.length >= 1);
+  });
+
+  it('exports Prometheus metrics that move with the work', async function () {
+    const before = await scrape(h.app.metricsAddress);
+    const [a, b] = [await fake('m1'), await fake('m2')];
+    const { txnId } = await h.client.begin({ participants: [a.ref, b.ref] });
+    await h.client.commit(txnId, { waitForAcks: true });
+    const after = await scrape(h.app.metricsAddress);
+    assert.equal(sample(after, 'twopc_transactions_begun_total') - sample(before, 'twopc_transactions_begun_total'), 1);
+    assert.equal(sample(after, 'twopc_transactions_finished_total', { outcome: 'COMMITTED' }) - sample(before, 'twopc_transactions_finished_total', { outcome: 'COMMITTED' }), 1);
+    assert.ok(sample(after, 'twopc_phase_duration_seconds_count', { phase: 'prepare' }) >= 2);
+    assert.ok(sample(after, 'twopc_decision_write_seconds_count', { forced: 'true' }) >= 1);
+    assert.match(after, /twopc_store_connections\{pool="forced",state="idle"[,}]/);
+    assert.match(after, /service_name="twopc"/);
+    assert.match(after, /twopc_transactions_in_flight/);
+  });
+
+  it('turns gRPC health NOT_SERVING while the store is unreachable', async function () {
+    const def = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { enums: String })) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
+    const health = new def.grpc.health.v1.Health(h.app.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { check(r: object, cb: (e: Error | null, r?: { status: string }) => void): void };
+    const status = (): Promise<string> => new Promise((resolve) => health.check({ service: 'twopc.v1.Coordinator' }, (e, r) => resolve(e ? 'ERROR' : (r?.status ?? ''))));
+    try {
+      assert.equal(await status(), 'SERVING');
+      proxy.cut();
+      await eventually(async () => (await status()) === 'NOT_SERVING', 10_000, 'NOT_SERVING');
+      proxy.heal();
+      await eventually(async () => (await status()) === 'SERVING', 10_000, 'SERVING again');
+    } finally {
+      proxy.heal();
+      health.close();
+    }
+  });
+});
