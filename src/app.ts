@@ -91,7 +91,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
         onePhase: config.onePhase,
       },
     },
-    { defaultMs: config.leaseDefaultMs, maxMs: config.leaseMaxMs },
+    { defaultMs: config.leaseDefaultMs, maxMs: config.leaseMaxMs, stuckAfterMs: config.stuckAfterMs },
   );
   let server: CoordinatorServer | null = null;
   const maintenance = new Maintenance(store, coordinator, clock, log, {

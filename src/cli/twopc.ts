@@ -2,6 +2,7 @@ import { startApp, openDatabase, redactUrl } from '../app.ts';
 import { ConfigError, loadConfig, settingsHelp } from '../config.ts';
 import type { Config } from '../config.ts';
 import { armFailpoints } from '../fault/failpoints.ts';
+import { txCommand } from './tx-command.ts';
 import { MigrationError, migrate } from '../store/migrate.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { startTracingSdk } from '../telemetry/otel-sdk.ts';
@@ -12,6 +13,7 @@ const USAGE = `twopc — two-phase-commit coordinator for gRPC services
 Usage:
   twopc serve   [options]   start the coordinator (embedded PostgreSQL unless DATABASE_URL is set)
   twopc migrate [options]   apply database migrations and exit
+  twopc tx ...              operate a running coordinator: list, show, retry, abort, resolve (twopc tx --help)
   twopc --help              this text
 
 Options (flag, environment variable, meaning [default]):
@@ -83,6 +85,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (command === 'tx') {
+    return txCommand(rest, process.env, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(`${s}\n`));
   }
   if (command !== 'serve' && command !== 'migrate') {
     return fail(EXIT.USAGE, `unknown command '${command}'; see twopc --help`);

@@ -21,10 +21,12 @@ import { KeyedMutex } from './keyed-mutex.ts';
 import type { RunDeps } from './run-deps.ts';
 import { TxRun } from './tx-run.ts';
 
-/** Lease rules for Begin and Heartbeat. */
+/** Lease rules for Begin and Heartbeat, and the stuck threshold. */
 export interface LeaseConfig {
   readonly defaultMs: number;
   readonly maxMs: number;
+  /** Phase 2 unfinished this long after the decision: stuck. */
+  readonly stuckAfterMs: number;
 }
 
 /** What Commit and Abort answer. */
@@ -237,8 +239,66 @@ export class Coordinator {
   }
 
   /** Transactions, newest first. */
-  async list(filter: ListFilter): Promise<TxView[]> {
-    return this.#deps.store.list(filter);
+  async list(filter: Omit<ListFilter, 'stuckAfterMs'> & { stuckOnly: boolean }): Promise<TxView[]> {
+    return this.#deps.store.list({ ...filter, stuckAfterMs: filter.stuckOnly ? this.#lease.stuckAfterMs : null });
+  }
+
+  /** The stuck threshold (ms). */
+  get stuckAfterMs(): number {
+    return this.#lease.stuckAfterMs;
+  }
+
+  /**
+   * Operator: re-sends phase 2 now. Drives the transaction here if no run of
+   * this process does (phase 2 is idempotent, so a second driver is harmless).
+   * @throws TxNotFoundError, InvalidTransitionError (no decision, or finished)
+   */
+  async retryNow(txnId: TxId): Promise<TxView> {
+    this.#open();
+    const view = await this.get(txnId);
+    if (!isDecided(view.state) || isTerminal(view.state)) {
+      throw new InvalidTransitionError(txnId, view.state, 'only a decided, unfinished transaction has phase 2 to retry');
+    }
+    await this.#deps.store.recordOperatorAction(txnId, 'RETRY', null, '');
+    const run = this.#runs.get(txnId);
+    if (run === undefined) {
+      this.adopt(view);
+    } else {
+      run.wake();
+    }
+    return this.get(txnId);
+  }
+
+  /**
+   * Operator: a participant that can never answer was resolved by hand, the
+   * way the log decided; it now counts as acknowledged.
+   * @throws TxNotFoundError, InvalidArgumentError, InvalidTransitionError (contradicts the decision)
+   */
+  async resolveParticipant(txnId: TxId, name: string, outcome: Outcome, note: string): Promise<TxView> {
+    this.#open();
+    return this.#mutex.run(txnId, async () => {
+      const view = await this.get(txnId);
+      if (!view.participants.some((p) => p.name === name)) {
+        throw new InvalidArgumentError('participant', `'${name}' is not a participant of ${txnId}`);
+      }
+      const decided = outcomeOf(view);
+      if (decided === Outcome.PENDING) {
+        throw new InvalidTransitionError(txnId, view.state, 'no decision yet: the coordinator decides, not an operator');
+      }
+      if (decided !== outcome) {
+        throw new InvalidTransitionError(txnId, view.state, `resolving '${name}' as ${outcome} would contradict the logged decision ${decided}`);
+      }
+      await this.#deps.store.recordOperatorAction(txnId, 'RESOLVE', name, `${outcome}${note === '' ? '' : `: ${note}`}`);
+      const run = this.#runs.get(txnId) ?? (isTerminal(view.state) ? null : this.#newRun(view, view.traceContext));
+      await run?.apply({ type: 'ack:received', name, outcome }).catch((err: unknown) => {
+        if (!(err instanceof InvalidTransitionError)) {
+          throw err;
+        }
+      });
+      run?.wake(); // its delivery loop for this participant ends at once
+      void run?.resume();
+      return this.get(txnId);
+    });
   }
 
   /** Takes over a transaction claimed by the lease sweeper or the recovery scan. */

@@ -23,6 +23,8 @@ export interface RunHandle {
   readonly log: Logger;
   /** The run has finished (or handed over): stop delivering. */
   readonly done: boolean;
+  /** Aborts when an operator asks for phase 2 now. */
+  readonly wakeSignal: AbortSignal;
   safeApply(event: TxEvent): Promise<void>;
 }
 
@@ -156,10 +158,11 @@ async function attemptPhaseTwo(run: RunHandle, effect: PhaseTwo, attempt: number
       run.log.warn({ participant: effect.name, attempt, retry_in_ms: wait, down: watch.down, err: message }, 'phase-2 delivery failed; retrying');
     }
     store.recordDeliveryFailure(run.tx.txnId, effect.name, attempt, message, wait).catch(() => undefined);
+    const wakeable = AbortSignal.any([signal, run.wakeSignal]);
     if (watch.down) {
-      await untilAborted(watch.whenUp(), signal);
+      await untilAborted(watch.whenUp(), wakeable);
     } else {
-      await sleep(clock, wait, signal);
+      await sleep(clock, wait, wakeable);
     }
     return false;
   }

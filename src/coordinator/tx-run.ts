@@ -31,6 +31,7 @@ export class TxRun implements RunHandle {
   readonly #decided = deferred<TxRecord>();
   readonly #finished = deferred<TxRecord>();
   #stall: Deferred<Error> | null = null;
+  #wake = new AbortController();
 
   /**
    * @param ownSpan the transaction's span when this run owns it (ended when the run finishes)
@@ -62,6 +63,18 @@ export class TxRun implements RunHandle {
 
   get done(): boolean {
     return this.#finished.settled;
+  }
+
+  /** Fires when an operator asks for phase 2 now (see wake()). */
+  get wakeSignal(): AbortSignal {
+    return this.#wake.signal;
+  }
+
+  /** Cuts every backoff wait short: phase 2 is re-sent now. */
+  wake(): void {
+    const current = this.#wake;
+    this.#wake = new AbortController();
+    current.abort();
   }
 
   /** Resolves with the next store error that holds up the decision. */

@@ -60,11 +60,18 @@ function wireParticipant(p: ParticipantView): ParticipantStatus {
     nextAttemptAt: p.acked ? null : toTimestamp(p.nextAttemptAt),
     heuristicOutcome: wireOutcome(p.heuristic),
     enlistedAt: toTimestamp(p.enlistedAt),
+    votedAt: toTimestamp(p.votedAt),
   };
 }
 
+/** Whether phase 2 is unfinished `stuckAfterMs` after the decision (judged on the database clock). */
+export function isStuck(tx: TxView, stuckAfterMs: number): boolean {
+  const delivering = tx.state === TxState.COMMITTING || tx.state === TxState.ABORTING;
+  return delivering && tx.decidedAt !== null && tx.dbNow.getTime() - tx.decidedAt.getTime() > stuckAfterMs;
+}
+
 /** A logged transaction → wire message. */
-export function wireTransaction(tx: TxView): Transaction {
+export function wireTransaction(tx: TxView, stuckAfterMs: number): Transaction {
   return {
     txnId: tx.txnId,
     state: wireState(tx.state),
@@ -78,6 +85,9 @@ export function wireTransaction(tx: TxView): Transaction {
     finishedAt: toTimestamp(tx.finishedAt),
     onePhase: tx.onePhase,
     traceId: traceIdOf(tx.traceContext),
+    stuck: isStuck(tx, stuckAfterMs),
+    heuristic: tx.participants.some((p) => p.heuristic !== null),
+    operatorActions: tx.operatorActions.map((a) => ({ at: toTimestamp(a.at), action: a.action, participant: a.participant ?? '', detail: a.detail })),
   };
 }
 

@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import { InvalidArgumentError, TwopcError } from '../core/errors.ts';
 import { LIMITS, parseEndpoint, parseLabels, parseName, parseReason, parseTxId } from '../core/limits.ts';
+import { Outcome } from '../core/tx-state.ts';
 import type { TxState } from '../core/tx-state.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { contextFromMetadata } from '../telemetry/tracing.ts';
@@ -89,7 +90,20 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
       return wireOutcomeResult(result);
     }),
     GetTransaction: unary('GetTransaction', async (req) => {
-      return wireTransaction(await coordinator.get(parseTxId(req.txnId)));
+      return wireTransaction(await coordinator.get(parseTxId(req.txnId)), coordinator.stuckAfterMs);
+    }),
+    RetryNow: unary('RetryNow', async (req) => {
+      return wireTransaction(await coordinator.retryNow(parseTxId(req.txnId)), coordinator.stuckAfterMs);
+    }),
+    ResolveParticipant: unary('ResolveParticipant', async (req) => {
+      const txnId = parseTxId(req.txnId);
+      const name = parseName(req.participant, 'participant');
+      const outcome = req.outcome === 'OUTCOME_COMMITTED' ? Outcome.COMMITTED : req.outcome === 'OUTCOME_ABORTED' ? Outcome.ABORTED : null;
+      if (outcome === null) {
+        throw new InvalidArgumentError('outcome', 'must be OUTCOME_COMMITTED or OUTCOME_ABORTED');
+      }
+      const view = await coordinator.resolveParticipant(txnId, name, outcome, parseReason(req.note, 'note'));
+      return wireTransaction(view, coordinator.stuckAfterMs);
     }),
     ListTransactions: unary('ListTransactions', async (req) => {
       const states = req.states.map((s) => {
@@ -104,12 +118,13 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
         throw new InvalidArgumentError('page_size', `${limit} is over the limit of ${LIMITS.PAGE_SIZE_MAX}`);
       }
       const after = parsePageToken(req.pageToken);
-      const rows = await coordinator.list({ states: states as TxState[], minAgeSeconds: req.minAgeSeconds, limit: limit + 1, after });
+      const filter = { stuckOnly: req.stuckOnly, heuristicOnly: req.heuristicOnly, labels: parseLabels(req.labels) };
+      const rows = await coordinator.list({ states: states as TxState[], minAgeSeconds: req.minAgeSeconds, limit: limit + 1, after, ...filter });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       const more = rows.length > limit && last !== undefined;
       return {
-        transactions: page.map(wireTransaction),
+        transactions: page.map((t) => wireTransaction(t, coordinator.stuckAfterMs)),
         nextPageToken: more ? encodePageToken(last.createdAt, last.txnId) : '',
       };
     }),

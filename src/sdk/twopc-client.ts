@@ -21,6 +21,17 @@ export interface TwopcClientOptions {
   readonly credentials?: grpc.ChannelCredentials;
 }
 
+/** Filters of ListTransactions. */
+export interface ListOptions {
+  readonly states?: TxState[];
+  readonly minAgeSeconds?: number;
+  readonly pageSize?: number;
+  readonly pageToken?: string;
+  readonly stuckOnly?: boolean;
+  readonly heuristicOnly?: boolean;
+  readonly labels?: Record<string, string>;
+}
+
 /** The answer of Commit and Abort. */
 export interface OutcomeAnswer {
   readonly outcome: Outcome;
@@ -120,9 +131,28 @@ export class TwopcClient {
   }
 
   /** Transactions newest first. */
-  async list(options: { states?: TxState[]; minAgeSeconds?: number; pageSize?: number; pageToken?: string } = {}): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
-    const req = { states: options.states ?? [], minAgeSeconds: options.minAgeSeconds ?? 0, pageSize: options.pageSize ?? 0, pageToken: options.pageToken ?? '' };
+  async list(options: ListOptions = {}): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
+    const req = {
+      states: options.states ?? [],
+      minAgeSeconds: options.minAgeSeconds ?? 0,
+      pageSize: options.pageSize ?? 0,
+      pageToken: options.pageToken ?? '',
+      stuckOnly: options.stuckOnly ?? false,
+      heuristicOnly: options.heuristicOnly ?? false,
+      labels: options.labels ?? {},
+    };
     return this.#call((md, o, cb) => this.#stub.listTransactions(req, md, o, cb));
+  }
+
+  /** Operator: re-sends phase 2 now. */
+  async retryNow(txnId: string): Promise<Transaction__Output> {
+    return this.#call((md, o, cb) => this.#stub.retryNow({ txnId }, md, o, cb));
+  }
+
+  /** Operator: records a participant resolved by hand (the outcome must be the decision). */
+  async resolveParticipant(txnId: string, participant: string, outcome: 'COMMITTED' | 'ABORTED', note = ''): Promise<Transaction__Output> {
+    const req = { txnId, participant, outcome: `OUTCOME_${outcome}` as const, note };
+    return this.#call((md, o, cb) => this.#stub.resolveParticipant(req, md, o, cb));
   }
 
   close(): void {

@@ -49,7 +49,8 @@ export const SQL = {
       RETURNING txn_id),
     v AS (
       UPDATE twopc_participants p
-      SET vote = x.vote, vote_reason = x.reason, acked_at = CASE WHEN x.acked THEN now() END
+      SET vote = x.vote, vote_reason = x.reason, acked_at = CASE WHEN x.acked THEN now() END,
+          voted_at = CASE WHEN x.vote IS NOT NULL THEN now() END
       FROM t, unnest($5::text[], $6::text[], $7::text[], $8::boolean[]) AS x(name, vote, reason, acked)
       WHERE p.txn_id = t.txn_id AND p.name = x.name)
     SELECT count(*)::integer AS written FROM t`,
@@ -80,6 +81,10 @@ export const SQL = {
       WHERE (cardinality($1::text[]) = 0 OR t.state = ANY($1::text[]))
         AND t.created_at <= now() - make_interval(secs => $2::integer)
         AND ($4::timestamptz IS NULL OR (t.created_at, t.txn_id) < ($4, $5::uuid))
+        AND ($6::double precision IS NULL OR (t.state IN ('COMMITTING', 'ABORTING')
+             AND t.decided_at < now() - make_interval(secs => $6::double precision / 1000.0)))
+        AND (NOT $7::boolean OR EXISTS (SELECT 1 FROM twopc_participants h WHERE h.txn_id = t.txn_id AND h.heuristic IS NOT NULL))
+        AND t.labels @> $8::jsonb
       ORDER BY t.created_at DESC, t.txn_id DESC
       LIMIT $3::integer`,
 
@@ -111,6 +116,8 @@ export const SQL = {
       FROM orphan WHERE x.txn_id = orphan.txn_id
       RETURNING x.txn_id)
     SELECT txn_id FROM t`,
+
+  recordOperatorAction: `INSERT INTO twopc_operator_actions (txn_id, action, participant, detail) VALUES ($1, $2, $3, $4)`,
 
   backlog: `SELECT
       count(*) FILTER (WHERE state IN ('COMMITTING', 'ABORTING') AND decided_at < now() - make_interval(secs => $1::double precision / 1000.0))::integer AS stuck,

@@ -158,6 +158,7 @@ export class PgTransactionStore implements TransactionStore {
   async list(filter: ListFilter): Promise<TxView[]> {
     const rows = await this.#run<TxRow>(this.#pools.lazy, 'list', [
       filter.states, filter.minAgeSeconds, filter.limit, filter.after?.createdAt ?? null, filter.after?.txnId ?? null,
+      filter.stuckAfterMs, filter.heuristicOnly, JSON.stringify(filter.labels),
     ]);
     return rows.map(toTxView);
   }
@@ -203,6 +204,10 @@ export class PgTransactionStore implements TransactionStore {
     } catch (err) {
       throw classifyStoreError(err);
     }
+  }
+
+  async recordOperatorAction(txnId: TxId, action: 'RETRY' | 'ABORT' | 'RESOLVE', participant: string | null, detail: string): Promise<void> {
+    await this.#run(this.#pools.lazy, 'recordOperatorAction', [txnId, action, participant, detail]);
   }
 
   async backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }> {

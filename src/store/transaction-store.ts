@@ -8,6 +8,15 @@ export interface ParticipantView extends ParticipantRecord {
   readonly attempts: number;
   readonly lastError: string | null;
   readonly nextAttemptAt: Date | null;
+  readonly votedAt: Date | null;
+}
+
+/** An audited operator action. */
+export interface OperatorActionView {
+  readonly at: Date;
+  readonly action: string;
+  readonly participant: string | null;
+  readonly detail: string;
 }
 
 /** A transaction as the log shows it. */
@@ -21,6 +30,9 @@ export interface TxView extends TxRecord {
   readonly finishedAt: Date | null;
   readonly ownerId: string | null;
   readonly traceContext: string | null;
+  /** The database's clock when the row was read (stuck is judged on it). */
+  readonly dbNow: Date;
+  readonly operatorActions: readonly OperatorActionView[];
 }
 
 export interface BeginInput {
@@ -48,6 +60,10 @@ export interface ListFilter {
   readonly minAgeSeconds: number;
   readonly limit: number;
   readonly after: { readonly createdAt: Date; readonly txnId: string } | null;
+  /** Only COMMITTING/ABORTING transactions decided more than this long ago. */
+  readonly stuckAfterMs: number | null;
+  readonly heuristicOnly: boolean;
+  readonly labels: Record<string, string>;
 }
 
 /**
@@ -99,6 +115,8 @@ export interface TransactionStore {
   deregisterCoordinator(id: string): Promise<void>;
   /** Deletes up to `limit` transactions finished more than `retentionMs` ago. */
   deleteFinished(retentionMs: number, limit: number): Promise<number>;
+  /** Appends to the audit trail of operator actions. */
+  recordOperatorAction(txnId: TxId, action: 'RETRY' | 'ABORT' | 'RESOLVE', participant: string | null, detail: string): Promise<void>;
   /** Stuck (phase 2 unfinished `stuckAfterMs` after the decision) and in-doubt (PREPARING) counts. */
   backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }>;
   /** Pool usage, for metrics. */

@@ -18,7 +18,7 @@ describe('migrations', function () {
     const rows = await sql<{ id: number }>(schema, 'SELECT id FROM twopc_migrations ORDER BY id');
     assert.deepEqual(rows.map((r) => r.id), files.map((f) => f.id));
     const tables = await sql<{ table_name: string }>(schema, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema]);
-    assert.deepEqual(tables.map((t) => t.table_name), ['twopc_coordinators', 'twopc_migrations', 'twopc_participants', 'twopc_transactions']);
+    assert.deepEqual(tables.map((t) => t.table_name), ['twopc_coordinators', 'twopc_migrations', 'twopc_operator_actions', 'twopc_participants', 'twopc_transactions']);
   });
 
   it('is a no-op when run again', async function () {

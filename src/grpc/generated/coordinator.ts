@@ -16,8 +16,11 @@ import type { HeartbeatRequest as _twopc_v1_HeartbeatRequest, HeartbeatRequest__
 import type { HeartbeatResponse as _twopc_v1_HeartbeatResponse, HeartbeatResponse__Output as _twopc_v1_HeartbeatResponse__Output } from './twopc/v1/HeartbeatResponse.ts';
 import type { ListTransactionsRequest as _twopc_v1_ListTransactionsRequest, ListTransactionsRequest__Output as _twopc_v1_ListTransactionsRequest__Output } from './twopc/v1/ListTransactionsRequest.ts';
 import type { ListTransactionsResponse as _twopc_v1_ListTransactionsResponse, ListTransactionsResponse__Output as _twopc_v1_ListTransactionsResponse__Output } from './twopc/v1/ListTransactionsResponse.ts';
+import type { OperatorAction as _twopc_v1_OperatorAction, OperatorAction__Output as _twopc_v1_OperatorAction__Output } from './twopc/v1/OperatorAction.ts';
 import type { ParticipantRef as _twopc_v1_ParticipantRef, ParticipantRef__Output as _twopc_v1_ParticipantRef__Output } from './twopc/v1/ParticipantRef.ts';
 import type { ParticipantStatus as _twopc_v1_ParticipantStatus, ParticipantStatus__Output as _twopc_v1_ParticipantStatus__Output } from './twopc/v1/ParticipantStatus.ts';
+import type { ResolveParticipantRequest as _twopc_v1_ResolveParticipantRequest, ResolveParticipantRequest__Output as _twopc_v1_ResolveParticipantRequest__Output } from './twopc/v1/ResolveParticipantRequest.ts';
+import type { RetryNowRequest as _twopc_v1_RetryNowRequest, RetryNowRequest__Output as _twopc_v1_RetryNowRequest__Output } from './twopc/v1/RetryNowRequest.ts';
 import type { Transaction as _twopc_v1_Transaction, Transaction__Output as _twopc_v1_Transaction__Output } from './twopc/v1/Transaction.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -46,9 +49,12 @@ export interface ProtoGrpcType {
       HeartbeatResponse: MessageTypeDefinition<_twopc_v1_HeartbeatResponse, _twopc_v1_HeartbeatResponse__Output>
       ListTransactionsRequest: MessageTypeDefinition<_twopc_v1_ListTransactionsRequest, _twopc_v1_ListTransactionsRequest__Output>
       ListTransactionsResponse: MessageTypeDefinition<_twopc_v1_ListTransactionsResponse, _twopc_v1_ListTransactionsResponse__Output>
+      OperatorAction: MessageTypeDefinition<_twopc_v1_OperatorAction, _twopc_v1_OperatorAction__Output>
       Outcome: EnumTypeDefinition
       ParticipantRef: MessageTypeDefinition<_twopc_v1_ParticipantRef, _twopc_v1_ParticipantRef__Output>
       ParticipantStatus: MessageTypeDefinition<_twopc_v1_ParticipantStatus, _twopc_v1_ParticipantStatus__Output>
+      ResolveParticipantRequest: MessageTypeDefinition<_twopc_v1_ResolveParticipantRequest, _twopc_v1_ResolveParticipantRequest__Output>
+      RetryNowRequest: MessageTypeDefinition<_twopc_v1_RetryNowRequest, _twopc_v1_RetryNowRequest__Output>
       Transaction: MessageTypeDefinition<_twopc_v1_Transaction, _twopc_v1_Transaction__Output>
       TransactionState: EnumTypeDefinition
       Vote: EnumTypeDefinition

@@ -16,6 +16,7 @@ import type { HeartbeatRequest as _twopc_v1_HeartbeatRequest, HeartbeatRequest__
 import type { HeartbeatResponse as _twopc_v1_HeartbeatResponse, HeartbeatResponse__Output as _twopc_v1_HeartbeatResponse__Output } from './twopc/v1/HeartbeatResponse.ts';
 import type { ListTransactionsRequest as _twopc_v1_ListTransactionsRequest, ListTransactionsRequest__Output as _twopc_v1_ListTransactionsRequest__Output } from './twopc/v1/ListTransactionsRequest.ts';
 import type { ListTransactionsResponse as _twopc_v1_ListTransactionsResponse, ListTransactionsResponse__Output as _twopc_v1_ListTransactionsResponse__Output } from './twopc/v1/ListTransactionsResponse.ts';
+import type { OperatorAction as _twopc_v1_OperatorAction, OperatorAction__Output as _twopc_v1_OperatorAction__Output } from './twopc/v1/OperatorAction.ts';
 import type { ParticipantClient as _twopc_v1_ParticipantClient, ParticipantDefinition as _twopc_v1_ParticipantDefinition } from './twopc/v1/Participant.ts';
 import type { ParticipantAbortRequest as _twopc_v1_ParticipantAbortRequest, ParticipantAbortRequest__Output as _twopc_v1_ParticipantAbortRequest__Output } from './twopc/v1/ParticipantAbortRequest.ts';
 import type { ParticipantAbortResponse as _twopc_v1_ParticipantAbortResponse, ParticipantAbortResponse__Output as _twopc_v1_ParticipantAbortResponse__Output } from './twopc/v1/ParticipantAbortResponse.ts';
@@ -25,6 +26,8 @@ import type { ParticipantRef as _twopc_v1_ParticipantRef, ParticipantRef__Output
 import type { ParticipantStatus as _twopc_v1_ParticipantStatus, ParticipantStatus__Output as _twopc_v1_ParticipantStatus__Output } from './twopc/v1/ParticipantStatus.ts';
 import type { PrepareRequest as _twopc_v1_PrepareRequest, PrepareRequest__Output as _twopc_v1_PrepareRequest__Output } from './twopc/v1/PrepareRequest.ts';
 import type { PrepareResponse as _twopc_v1_PrepareResponse, PrepareResponse__Output as _twopc_v1_PrepareResponse__Output } from './twopc/v1/PrepareResponse.ts';
+import type { ResolveParticipantRequest as _twopc_v1_ResolveParticipantRequest, ResolveParticipantRequest__Output as _twopc_v1_ResolveParticipantRequest__Output } from './twopc/v1/ResolveParticipantRequest.ts';
+import type { RetryNowRequest as _twopc_v1_RetryNowRequest, RetryNowRequest__Output as _twopc_v1_RetryNowRequest__Output } from './twopc/v1/RetryNowRequest.ts';
 import type { Transaction as _twopc_v1_Transaction, Transaction__Output as _twopc_v1_Transaction__Output } from './twopc/v1/Transaction.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -53,6 +56,7 @@ export interface ProtoGrpcType {
       HeartbeatResponse: MessageTypeDefinition<_twopc_v1_HeartbeatResponse, _twopc_v1_HeartbeatResponse__Output>
       ListTransactionsRequest: MessageTypeDefinition<_twopc_v1_ListTransactionsRequest, _twopc_v1_ListTransactionsRequest__Output>
       ListTransactionsResponse: MessageTypeDefinition<_twopc_v1_ListTransactionsResponse, _twopc_v1_ListTransactionsResponse__Output>
+      OperatorAction: MessageTypeDefinition<_twopc_v1_OperatorAction, _twopc_v1_OperatorAction__Output>
       Outcome: EnumTypeDefinition
       Participant: SubtypeConstructor<typeof grpc.Client, _twopc_v1_ParticipantClient> & { service: _twopc_v1_ParticipantDefinition }
       ParticipantAbortRequest: MessageTypeDefinition<_twopc_v1_ParticipantAbortRequest, _twopc_v1_ParticipantAbortRequest__Output>
@@ -63,6 +67,8 @@ export interface ProtoGrpcType {
       ParticipantStatus: MessageTypeDefinition<_twopc_v1_ParticipantStatus, _twopc_v1_ParticipantStatus__Output>
       PrepareRequest: MessageTypeDefinition<_twopc_v1_PrepareRequest, _twopc_v1_PrepareRequest__Output>
       PrepareResponse: MessageTypeDefinition<_twopc_v1_PrepareResponse, _twopc_v1_PrepareResponse__Output>
+      ResolveParticipantRequest: MessageTypeDefinition<_twopc_v1_ResolveParticipantRequest, _twopc_v1_ResolveParticipantRequest__Output>
+      RetryNowRequest: MessageTypeDefinition<_twopc_v1_RetryNowRequest, _twopc_v1_RetryNowRequest__Output>
       Transaction: MessageTypeDefinition<_twopc_v1_Transaction, _twopc_v1_Transaction__Output>
       TransactionState: EnumTypeDefinition
       Vote: EnumTypeDefinition

@@ -7,6 +7,9 @@ export interface ListTransactionsRequest {
   'minAgeSeconds'?: (number);
   'pageSize'?: (number);
   'pageToken'?: (string);
+  'stuckOnly'?: (boolean);
+  'heuristicOnly'?: (boolean);
+  'labels'?: ({[key: string]: string});
 }
 
 export interface ListTransactionsRequest__Output {
@@ -14,4 +17,7 @@ export interface ListTransactionsRequest__Output {
   'minAgeSeconds': (number);
   'pageSize': (number);
   'pageToken': (string);
+  'stuckOnly': (boolean);
+  'heuristicOnly': (boolean);
+  'labels': ({[key: string]: string});
 }

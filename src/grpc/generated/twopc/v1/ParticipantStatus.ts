@@ -16,6 +16,7 @@ export interface ParticipantStatus {
   'nextAttemptAt'?: (_google_protobuf_Timestamp | null);
   'heuristicOutcome'?: (_twopc_v1_Outcome);
   'enlistedAt'?: (_google_protobuf_Timestamp | null);
+  'votedAt'?: (_google_protobuf_Timestamp | null);
 }
 
 export interface ParticipantStatus__Output {
@@ -30,4 +31,5 @@ export interface ParticipantStatus__Output {
   'nextAttemptAt': (_google_protobuf_Timestamp__Output | null);
   'heuristicOutcome': (_twopc_v1_Outcome__Output);
   'enlistedAt': (_google_protobuf_Timestamp__Output | null);
+  'votedAt': (_google_protobuf_Timestamp__Output | null);
 }

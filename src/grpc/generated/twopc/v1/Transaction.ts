@@ -4,6 +4,7 @@ import type { TransactionState as _twopc_v1_TransactionState, TransactionState__
 import type { Outcome as _twopc_v1_Outcome, Outcome__Output as _twopc_v1_Outcome__Output } from '../../twopc/v1/Outcome.ts';
 import type { ParticipantStatus as _twopc_v1_ParticipantStatus, ParticipantStatus__Output as _twopc_v1_ParticipantStatus__Output } from '../../twopc/v1/ParticipantStatus.ts';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp.ts';
+import type { OperatorAction as _twopc_v1_OperatorAction, OperatorAction__Output as _twopc_v1_OperatorAction__Output } from '../../twopc/v1/OperatorAction.ts';
 
 export interface Transaction {
   'txnId'?: (string);
@@ -18,6 +19,9 @@ export interface Transaction {
   'finishedAt'?: (_google_protobuf_Timestamp | null);
   'onePhase'?: (boolean);
   'traceId'?: (string);
+  'stuck'?: (boolean);
+  'heuristic'?: (boolean);
+  'operatorActions'?: (_twopc_v1_OperatorAction)[];
 }
 
 export interface Transaction__Output {
@@ -33,4 +37,7 @@ export interface Transaction__Output {
   'finishedAt': (_google_protobuf_Timestamp__Output | null);
   'onePhase': (boolean);
   'traceId': (string);
+  'stuck': (boolean);
+  'heuristic': (boolean);
+  'operatorActions': (_twopc_v1_OperatorAction__Output)[];
 }

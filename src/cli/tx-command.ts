@@ -1,0 +1,155 @@
+import * as grpc from '@grpc/grpc-js';
+import { parseArgs } from 'node:util';
+import { TxState } from '../core/tx-state.ts';
+import { TwopcClient } from '../sdk/twopc-client.ts';
+import { formatList, formatShow } from './tx-format.ts';
+
+export const TX_USAGE = `twopc tx — operate a running coordinator (over gRPC)
+
+Usage:
+  twopc tx list   [--state S]... [--stuck] [--heuristic] [--label k=v]... [--min-age SECONDS] [--limit N] [--json]
+  twopc tx show    <txn_id> [--json]        state, participants and the timeline
+  twopc tx retry   <txn_id>                 re-send phase 2 now
+  twopc tx abort   <txn_id> [--reason R]    abort a transaction without a commit decision
+  twopc tx resolve <txn_id> --participant P --as committed|aborted [--note N]
+                                            record a participant resolved by hand (must match the decision)
+
+Options:
+  --address host:port   the coordinator (TWOPC_ADDRESS, default 127.0.0.1:50051)
+
+Exit codes: 0 success, 1 refused or coordinator unreachable, 2 bad usage, 4 transaction not found.`;
+
+const OPTIONS = {
+  address: { type: 'string' },
+  state: { type: 'string', multiple: true },
+  stuck: { type: 'boolean' },
+  heuristic: { type: 'boolean' },
+  label: { type: 'string', multiple: true },
+  'min-age': { type: 'string' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+  reason: { type: 'string' },
+  participant: { type: 'string' },
+  as: { type: 'string' },
+  note: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** A usage problem, told in one line (exit 2). */
+class UsageError extends Error {}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function parse(args: readonly string[]): { values: Values; positionals: string[] } {
+  try {
+    return parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; see twopc tx --help`);
+  }
+}
+
+function labels(values: readonly string[] | undefined): Record<string, string> {
+  return Object.fromEntries((values ?? []).map((l) => {
+    const eq = l.indexOf('=');
+    if (eq <= 0) {
+      throw new UsageError(`--label ${l}: expected key=value`);
+    }
+    return [l.slice(0, eq), l.slice(eq + 1)];
+  }));
+}
+
+function states(values: readonly string[] | undefined): TxState[] {
+  return (values ?? []).map((s) => {
+    const state = s.toUpperCase();
+    if (!(state in TxState)) {
+      throw new UsageError(`--state ${s}: one of ${Object.keys(TxState).join(', ')}`);
+    }
+    return state as TxState;
+  });
+}
+
+function whole(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) {
+    return fallback;
+  }
+  if (!/^\d+$/.test(value)) {
+    throw new UsageError(`${flag} ${value}: expected a whole number`);
+  }
+  return Number(value);
+}
+
+async function run(client: TwopcClient, sub: string, id: string | undefined, v: Values, out: (s: string) => void): Promise<void> {
+  const need = (): string => {
+    if (id === undefined) {
+      throw new UsageError(`twopc tx ${sub} needs a transaction id`);
+    }
+    return id;
+  };
+  const print = (value: unknown, text: () => string): void => out(v.json ? JSON.stringify(value, null, 2) : text());
+  switch (sub) {
+    case 'list': {
+      const { transactions } = await client.list({
+        states: states(v.state), stuckOnly: v.stuck ?? false, heuristicOnly: v.heuristic ?? false, labels: labels(v.label),
+        minAgeSeconds: whole(v['min-age'], '--min-age', 0), pageSize: whole(v.limit, '--limit', 50),
+      });
+      print(transactions, () => formatList(transactions, new Date()));
+      return;
+    }
+    case 'show': {
+      const tx = await client.get(need());
+      print(tx, () => formatShow(tx));
+      return;
+    }
+    case 'retry': {
+      const tx = await client.retryNow(need());
+      print(tx, () => `phase 2 re-sent now for ${tx.txnId} (${tx.state})`);
+      return;
+    }
+    case 'abort': {
+      const res = await client.abort(need(), v.reason ?? 'operator abort');
+      print(res, () => `${need()}: ${res.outcome} (${res.state})`);
+      return;
+    }
+    case 'resolve': {
+      const as = (v.as ?? '').toUpperCase();
+      if (v.participant === undefined || (as !== 'COMMITTED' && as !== 'ABORTED')) {
+        throw new UsageError('twopc tx resolve needs --participant P and --as committed|aborted');
+      }
+      const tx = await client.resolveParticipant(need(), v.participant, as, v.note ?? '');
+      print(tx, () => `${v.participant} of ${tx.txnId} recorded as resolved (${as}); transaction ${tx.state}`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown tx command '${sub}'; see twopc tx --help`);
+  }
+}
+
+/** `twopc tx …`: resolves to the exit code. */
+export async function txCommand(args: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    out(TX_USAGE);
+    return sub === undefined ? 2 : 0;
+  }
+  let client: TwopcClient | null = null;
+  try {
+    const { values, positionals } = parse(rest);
+    if (values.help) {
+      out(TX_USAGE);
+      return 0;
+    }
+    client = new TwopcClient(values.address ?? env.TWOPC_ADDRESS ?? '127.0.0.1:50051', { attempts: 2, callTimeoutMs: 10_000 });
+    await run(client, sub, positionals[0], values, out);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`twopc: ${e.message}`);
+      return 2;
+    }
+    const g = e as grpc.ServiceError;
+    err(`twopc: ${g.details ?? g.message}${typeof g.code === 'number' ? ` (${grpc.status[g.code]})` : ''}`);
+    return g.code === grpc.status.NOT_FOUND ? 4 : 1;
+  } finally {
+    client?.close();
+  }
+}

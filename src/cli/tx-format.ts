@@ -1,0 +1,92 @@
+import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
+import { fromTimestamp } from '../grpc/proto.ts';
+
+const outcome = (o: string): string => o.replace('OUTCOME_', '');
+const vote = (v: string): string => (v === 'VOTE_UNSPECIFIED' ? '-' : v.replace('VOTE_', ''));
+
+/** Aligns rows into columns. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+}
+
+function age(from: Date | null, now: Date): string {
+  if (from === null) {
+    return '-';
+  }
+  const s = Math.max(0, Math.round((now.getTime() - from.getTime()) / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}
+
+function flags(tx: Transaction__Output): string {
+  return [tx.stuck ? 'STUCK' : '', tx.heuristic ? 'HEURISTIC' : ''].filter((f) => f !== '').join(',') || '-';
+}
+
+/** `twopc tx list` as a table. */
+export function formatList(txs: Transaction__Output[], now: Date): string {
+  const rows = [['TXN_ID', 'STATE', 'OUTCOME', 'AGE', 'ACKED', 'FLAGS', 'REASON']];
+  for (const tx of txs) {
+    const acked = tx.participants.filter((p) => p.acknowledged).length;
+    rows.push([tx.txnId, tx.state, outcome(tx.outcome), age(fromTimestamp(tx.createdAt), now), `${acked}/${tx.participants.length}`, flags(tx), tx.reason || '-']);
+  }
+  return table(rows);
+}
+
+interface Entry {
+  readonly at: Date;
+  readonly text: string;
+}
+
+/** Every dated event of a transaction, oldest first. */
+export function timeline(tx: Transaction__Output): Entry[] {
+  const entries: Entry[] = [];
+  const add = (ts: Parameters<typeof fromTimestamp>[0], text: string): void => {
+    const at = fromTimestamp(ts);
+    if (at !== null) {
+      entries.push({ at, text });
+    }
+  };
+  const decided = fromTimestamp(tx.decidedAt);
+  add(tx.createdAt, 'begun');
+  for (const p of tx.participants) {
+    add(p.enlistedAt, `enlisted ${p.name} (${p.endpoint})`);
+    add(p.votedAt, `${p.name} voted ${vote(p.vote)}${p.voteReason ? `: ${p.voteReason}` : ''} (logged with the decision)`);
+    const acked = fromTimestamp(p.acknowledgedAt);
+    const after = acked !== null && decided !== null ? `, ${acked.getTime() - decided.getTime()} ms after the decision` : '';
+    add(p.acknowledgedAt, `${p.name} acknowledged${p.attempts > 0 ? ` after ${p.attempts} failed attempts` : ''}${after}`);
+    if (!p.acknowledged && p.attempts > 0) {
+      add(p.nextAttemptAt, `${p.name}: ${p.attempts} attempts failed, last: ${p.lastError}; next retry`);
+    }
+    if (p.heuristicOutcome !== 'OUTCOME_UNSPECIFIED') {
+      add(p.acknowledgedAt, `${p.name} reported a HEURISTIC outcome: ${outcome(p.heuristicOutcome)}`);
+    }
+  }
+  const begun = fromTimestamp(tx.createdAt);
+  const took = decided !== null && begun !== null ? ` (${decided.getTime() - begun.getTime()} ms after begin)` : '';
+  add(tx.decidedAt, `decided ${outcome(tx.outcome)}${tx.reason ? `: ${tx.reason}` : ''}${took}`);
+  for (const a of tx.operatorActions) {
+    add(a.at, `operator ${a.action}${a.participant ? ` ${a.participant}` : ''}${a.detail ? `: ${a.detail}` : ''}`);
+  }
+  add(tx.finishedAt, `finished ${tx.state}`);
+  return entries.sort((x, y) => x.at.getTime() - y.at.getTime());
+}
+
+/** `twopc tx show` as text. */
+export function formatShow(tx: Transaction__Output): string {
+  const labels = Object.entries(tx.labels).map(([k, v]) => `${k}=${v}`).join(' ') || '-';
+  const head = [
+    `transaction ${tx.txnId}`,
+    `  state    ${tx.state} (outcome ${outcome(tx.outcome)})${tx.stuck ? '  STUCK' : ''}${tx.heuristic ? '  HEURISTIC' : ''}`,
+    `  reason   ${tx.reason || '-'}`,
+    `  labels   ${labels}`,
+    `  trace    ${tx.traceId || '-'}`,
+    `  lease    ${fromTimestamp(tx.leaseExpiresAt)?.toISOString() ?? '-'}${tx.onePhase ? '  (one-phase)' : ''}`,
+  ];
+  const parts = [['NAME', 'ENDPOINT', 'VOTE', 'ACK', 'ATTEMPTS', 'HEURISTIC', 'LAST ERROR']];
+  for (const p of tx.participants) {
+    parts.push([p.name, p.endpoint, vote(p.vote), p.acknowledged ? 'yes' : 'no', String(p.attempts), p.heuristicOutcome === 'OUTCOME_UNSPECIFIED' ? '-' : outcome(p.heuristicOutcome), p.lastError || '-']);
+  }
+  const begun = fromTimestamp(tx.createdAt)?.getTime() ?? 0;
+  const lines = timeline(tx).map((e) => `  +${String(e.at.getTime() - begun).padStart(7)} ms  ${e.at.toISOString()}  ${e.text}`);
+  return [...head, '', 'participants', table(parts).replace(/^/gm, '  '), '', 'timeline', ...lines].join('\n');
+}

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { txCommand } from '../../src/cli/tx-command.ts';
+import { startCoordinator } from '../support/coordinator-harness.ts';
+import type { Harness } from '../support/coordinator-harness.ts';
+import { migratedSchema } from '../support/db.ts';
+import { eventually } from '../support/expect-status.ts';
+import { FakeParticipant } from '../support/fake-participant.ts';
+
+describe('operator CLI: twopc tx against a real coordinator', function () {
+  this.timeout(30_000);
+  let h: Harness;
+  const fakes: FakeParticipant[] = [];
+
+  /** Runs `twopc tx …` in process; returns the exit code and what it printed. */
+  async function tx(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await txCommand([...args, '--address', h.app.address], {}, (s) => (out += `${s}\n`), (s) => (err += `${s}\n`));
+    return { code, out, err };
+  }
+
+  async function fake(name: string, behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {}): Promise<FakeParticipant> {
+    const f = await new FakeParticipant(name, behaviour).start();
+    fakes.push(f);
+    return f;
+  }
+
+  before(async function () {
+    // A long backoff: only `tx retry` can make phase 2 happen soon.
+    h = await startCoordinator(await migratedSchema(import.meta.url), { stuckAfterMs: 200, retryBaseMs: 30_000, retryCapMs: 60_000, callTimeoutMs: 500 });
+  });
+  after(async function () {
+    await Promise.all(fakes.map((f) => f.stop()));
+    await h.stop();
+  });
+
+  it('lists a stuck transaction, shows its timeline, and retries it now', async function () {
+    const down = await fake('down', { failCommitTimes: 1_000_000 });
+    const up = await fake('up');
+    const { txnId } = await h.client.begin({ labels: { team: 'ops' }, participants: [down.ref, up.ref] });
+    await h.client.commit(txnId);
+    await down.waitFor((c) => c.method === 'Commit' && c.txnId === txnId);
+    await eventually(async () => (await h.client.get(txnId)).stuck, 5_000, 'stuck');
+
+    const list = await tx('list', '--stuck');
+    assert.equal(list.code, 0, list.err);
+    const row = list.out.split('\n').find((l) => l.startsWith(txnId));
+    assert.match(row ?? '', /COMMITTING\s+COMMITTED\s+\S+\s+1\/2\s+STUCK/);
+    assert.match((await tx('list', '--label', 'team=ops')).out, new RegExp(txnId));
+    assert.doesNotMatch((await tx('list', '--label', 'team=dev')).out, new RegExp(txnId));
+
+    const show = await tx('show', txnId);
+    assert.equal(show.code, 0);
+    assert.match(show.out, /state {4}COMMITTING \(outcome COMMITTED\) {2}STUCK/);
+    assert.match(show.out, /timeline\n {2}\+ +0 ms .* begun/);
+    assert.match(show.out, /enlisted down \(127\.0\.0\.1:\d+\)/);
+    assert.match(show.out, /down voted PREPARED/);
+    assert.match(show.out, /decided COMMITTED \(\d+ ms after begin\)/);
+    assert.match(show.out, /up acknowledged, \d+ ms after the decision/);
+    assert.match(show.out, /down: 1 attempts failed, last: .*injected commit failure\); next retry/);
+
+    down.behaviour = {};
+    const calls = down.callsOf('Commit', txnId).length;
+    const retry = await tx('retry', txnId);
+    assert.equal(retry.code, 0, retry.err);
+    await eventually(async () => (await h.client.get(txnId)).state === 'COMMITTED', 10_000, 'commit after retry');
+    assert.equal(down.callsOf('Commit', txnId).length, calls + 1);
+    assert.match((await tx('show', txnId)).out, /operator RETRY/);
+    assert.equal((await tx('retry', txnId)).code, 1, 'a finished transaction has nothing to retry');
+  });
+
+  it('resolves a participant that can never answer, but never against the decision', async function () {
+    const gone = await fake('gone', { failCommitTimes: 1_000_000 });
+    const fine = await fake('fine');
+    const { txnId } = await h.client.begin({ participants: [gone.ref, fine.ref] });
+    await h.client.commit(txnId);
+    const wrong = await tx('resolve', txnId, '--participant', 'gone', '--as', 'aborted');
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.err, /would contradict the logged decision COMMITTED \(FAILED_PRECONDITION\)/);
+    const right = await tx('resolve', txnId, '--participant', 'gone', '--as', 'committed', '--note', 'restored by hand, ticket 42');
+    assert.equal(right.code, 0, right.err);
+    await eventually(async () => (await h.client.get(txnId)).state === 'COMMITTED');
+    const show = (await tx('show', txnId)).out;
+    assert.match(show, /operator RESOLVE gone: COMMITTED: restored by hand, ticket 42/);
+    assert.match(show, /finished COMMITTED/);
+  });
+
+  it('lists heuristic outcomes', async function () {
+    const rogue = await fake('rogue', { reportOutcome: 'OUTCOME_ABORTED' });
+    const fine = await fake('fine2');
+    const { txnId } = await h.client.begin({ participants: [rogue.ref, fine.ref] });
+    await h.client.commit(txnId, { waitForAcks: true });
+    const list = await tx('list', '--heuristic', '--json');
+    const rows = JSON.parse(list.out) as { txnId: string; heuristic: boolean }[];
+    assert.ok(rows.some((r) => r.txnId === txnId && r.heuristic));
+    assert.match((await tx('show', txnId)).out, /rogue reported a HEURISTIC outcome: ABORTED/);
+  });
+
+  it('aborts from the command line and uses exit codes', async function () {
+    const { txnId } = await h.client.begin();
+    const abort = await tx('abort', txnId, '--reason', 'operator says no');
+    assert.equal(abort.code, 0);
+    assert.match(abort.out, /ABORTED/);
+    assert.equal((await h.client.get(txnId)).reason, 'operator says no');
+    assert.equal((await tx('show', '00000000-0000-4000-8000-000000000001')).code, 4);
+    assert.equal((await tx('show')).code, 2);
+    assert.equal((await tx('list', '--state', 'SLEEPING')).code, 2);
+    assert.equal((await tx('frobnicate')).code, 2);
+  });
+});
