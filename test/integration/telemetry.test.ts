@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath } from 'grpc-health-check';
@@ -134,6 +135,24 @@ describe('observability: traces, metrics, health', function () {
     assert.match(after, /twopc_store_connections\{pool="forced",state="idle"[,}]/);
     assert.match(after, /service_name="twopc"/);
     assert.match(after, /twopc_transactions_in_flight/);
+  });
+
+  it('serves gRPC reflection, so grpcurl needs no proto files', async function () {
+    const file = createRequire(import.meta.url).resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
+    const def = grpc.loadPackageDefinition(protoLoader.loadSync(file)) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
+    const client = new def.grpc.reflection.v1.ServerReflection(h.app.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      serverReflectionInfo(): grpc.ClientDuplexStream<object, { listServicesResponse?: { service: { name: string }[] } }>;
+    };
+    const stream = client.serverReflectionInfo();
+    const names = await new Promise<string[]>((resolve, reject) => {
+      stream.on('data', (res) => resolve(res.listServicesResponse?.service.map((x: { name: string }) => x.name) ?? []));
+      stream.on('error', reject);
+      stream.write({ listServices: '' });
+    });
+    stream.end();
+    client.close();
+    assert.ok(names.includes('twopc.v1.Coordinator'), names.join(','));
+    assert.ok(names.includes('grpc.health.v1.Health'), names.join(','));
   });
 
   it('turns gRPC health NOT_SERVING while the store is unreachable', async function () {
