@@ -13,6 +13,7 @@ import { createPools } from './store/pg-pools.ts';
 import { PgTransactionStore } from './store/pg-transaction-store.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { TwopcMetrics } from './telemetry/metrics.ts';
+import { WarnLimiter } from './telemetry/warn-limiter.ts';
 import { startMetricsServer } from './telemetry/metrics-server.ts';
 import type { Clock } from './time/clock.ts';
 
@@ -83,6 +84,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
       clock,
       log,
       metrics,
+      warnings: new WarnLimiter(clock),
       random: Math.random,
       config: {
         prepareTimeoutMs: config.prepareTimeoutMs,

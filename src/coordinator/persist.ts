@@ -69,7 +69,10 @@ async function retryUntilKnown(
       return await readWinner(deps, next);
     } catch (err) {
       onStall(coerceError(err));
-      deps.log.warn({ txn_id: next.txnId, attempt, err: coerceError(err).message }, 'log write failed; will re-read before sending anything');
+      const suppressed = deps.warnings.allow('log-write');
+      if (suppressed !== null) {
+        deps.log.warn({ txn_id: next.txnId, attempt, err: coerceError(err).message, similar_suppressed: suppressed }, 'log write failed; will re-read before sending anything');
+      }
     }
     if (!(await sleep(deps.clock, backoffMs(deps.config.retry, attempt, deps.random), deps.signal))) {
       throw new Error('shutting down with a log write unresolved; recovery will finish it');

@@ -3,6 +3,7 @@ import type { ParticipantClient } from '../participant/participant-client.ts';
 import type { TransactionStore } from '../store/transaction-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { TwopcMetrics } from '../telemetry/metrics.ts';
+import type { WarnLimiter } from '../telemetry/warn-limiter.ts';
 import type { Clock } from '../time/clock.ts';
 import type { BackoffPolicy } from './backoff.ts';
 
@@ -28,6 +29,8 @@ export interface RunDeps {
   readonly config: ProtocolConfig;
   readonly log: Logger;
   readonly metrics: TwopcMetrics;
+  /** Rate limit of warnings that a retry storm would repeat. */
+  readonly warnings: WarnLimiter;
   readonly random: () => number;
   /** Aborted when the coordinator shuts down: runs stop and leave the rest to recovery. */
   readonly signal: AbortSignal;

@@ -154,8 +154,9 @@ async function attemptPhaseTwo(run: RunHandle, effect: PhaseTwo, attempt: number
     endWithError(span, err);
     const message = coerceError(err).message;
     const wait = backoffMs(config.retry, attempt, random);
-    if (attempt === 1 || attempt % 10 === 0) {
-      run.log.warn({ participant: effect.name, attempt, retry_in_ms: wait, down: watch.down, err: message }, 'phase-2 delivery failed; retrying');
+    const suppressed = run.deps.warnings.allow(`phase2:${call.endpoint}`);
+    if (suppressed !== null) {
+      run.log.warn({ participant: effect.name, endpoint: call.endpoint, attempt, retry_in_ms: wait, down: watch.down, err: message, similar_suppressed: suppressed }, 'phase-2 delivery failed; retrying');
     }
     store.recordDeliveryFailure(run.tx.txnId, effect.name, attempt, message, wait).catch(() => undefined);
     const wakeable = AbortSignal.any([signal, run.wakeSignal]);

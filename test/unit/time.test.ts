@@ -57,3 +57,17 @@ describe('backoff, clock and mutex', function () {
     assert.deepEqual(order, ['other', 'k1', 'k2']);
   });
 });
+
+describe('WarnLimiter', function () {
+  it('lets one warning per key through per period and counts the rest', async function () {
+    const { WarnLimiter } = await import('../../src/telemetry/warn-limiter.ts');
+    const clock = new FakeClock();
+    const limiter = new WarnLimiter(clock, 1_000);
+    assert.equal(limiter.allow('p'), 0);
+    assert.equal(limiter.allow('p'), null);
+    assert.equal(limiter.allow('p'), null);
+    assert.equal(limiter.allow('q'), 0);
+    clock.advance(1_000);
+    assert.equal(limiter.allow('p'), 2);
+  });
+});
