@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath } from 'grpc-health-check';
@@ -71,6 +74,34 @@ describe('observability: traces, metrics, health', function () {
     const traceparent = String(a.callsOf('Prepare', txnId)[0]?.metadata.get('traceparent')[0]);
     assert.equal(traceparent.split('-')[1], traceId);
     assert.equal(traceparent.split('-')[2], prepare?.spanContext().spanId);
+  });
+
+  it('joins the spans of an SDK participant in another process to the transaction\'s trace', async function () {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/sdk-participant-process.ts', JSON.stringify({ name: 'remote', coordinator: h.app.address })], {
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    try {
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      const next = async (): Promise<Record<string, unknown>> => JSON.parse(String((await lines.next()).value)) as Record<string, unknown>;
+      const port = (await next()).listening;
+      const local = await fake('local');
+      const { txnId } = await h.client.begin({ participants: [{ name: 'remote', endpoint: `127.0.0.1:${String(port)}` }, local.ref] });
+      await h.client.commit(txnId, { waitForAcks: true });
+      const traceId = (await h.client.get(txnId)).traceId;
+      child.stdin.write('dump\n');
+      const remote: Record<string, unknown>[] = [];
+      for (let line = await next(); line.dumped !== true; line = await next()) {
+        remote.push(line);
+      }
+      const prepare = spansOf(traceId).find((s) => s.name === 'twopc.prepare' && s.attributes['twopc.participant.name'] === 'remote');
+      const joined = remote.find((s) => s.name === 'twopc.participant.prepare');
+      assert.equal(joined?.traceId, traceId, 'the participant\'s span is not in the transaction\'s trace');
+      assert.equal(joined?.parentSpanId, prepare?.spanContext().spanId);
+      assert.ok(remote.some((s) => s.name === 'twopc.participant.commit' && s.traceId === traceId));
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('continues the client\'s trace when Begin carries traceparent', async function () {
