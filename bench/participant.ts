@@ -1,0 +1,19 @@
+// A benchmark participant: votes PREPARED at once and acknowledges phase 2.
+// Prints {"listening": port}. The same process serves both twopc and the floor.
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { loadTwopcProto } from '../src/grpc/proto.ts';
+
+const server = new grpc.Server();
+server.addService(loadTwopcProto().twopc.v1.Participant.service, {
+  Prepare: (_call: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { vote: 'VOTE_PREPARED', reason: '' }),
+  Commit: (_call: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { outcome: 'OUTCOME_COMMITTED', reason: '' }),
+  Abort: (_call: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { outcome: 'OUTCOME_ABORTED' }),
+});
+new HealthImplementation({ '': 'SERVING' }).addToServer(server);
+server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+  if (err) {
+    throw err;
+  }
+  process.stdout.write(`${JSON.stringify({ listening: port })}\n`);
+});
