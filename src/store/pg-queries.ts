@@ -33,27 +33,40 @@ export const SQL = {
       WHERE txn_id = $1 AND state = 'ACTIVE'
       RETURNING state, lease_expires_at`,
 
-  startPreparing: `UPDATE twopc_transactions
+  // One round trip. The participant list comes from the statement's
+  // snapshot; an Enlist that committed while this UPDATE waited for the row
+  // lock is missing from it but counted in participant_count (the re-read
+  // row version), and the caller then reads the list again.
+  startPreparing: `WITH t AS (
+      UPDATE twopc_transactions
       SET state = 'PREPARING', one_phase = (participant_count = 1 AND $3::boolean), owner_id = $2, updated_at = now()
       WHERE txn_id = $1 AND state = 'ACTIVE'
-      RETURNING one_phase, trace_context`,
+      RETURNING one_phase, trace_context, participant_count)
+    SELECT t.one_phase, t.trace_context, t.participant_count,
+      COALESCE((SELECT json_agg(json_build_object('name', p.name, 'endpoint', p.endpoint) ORDER BY p.enlisted_at, p.name)
+                FROM twopc_participants p WHERE p.txn_id = $1), '[]') AS participants
+    FROM t`,
 
   participantsOf: `SELECT name, endpoint FROM twopc_participants WHERE txn_id = $1 ORDER BY enlisted_at, name`,
 
-  // The decision write: conditional on no decision yet (rule 3 and 8), votes folded in.
-  recordDecision: `WITH t AS (
-      UPDATE twopc_transactions
-      SET state = $2, reason = $3, one_phase = $4, decided_at = now(), updated_at = now(),
-          finished_at = CASE WHEN $2 IN ('COMMITTED', 'ABORTED') THEN now() END
-      WHERE txn_id = $1 AND state IN ('ACTIVE', 'PREPARING')
-      RETURNING txn_id),
+  // The decision write for a batch of transactions (group commit):
+  // conditional on no decision yet (rules 3 and 8), votes folded in. Returns
+  // the transactions whose decision landed.
+  recordDecisions: `WITH d AS (
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS d(txn_id, state, reason, one_phase)),
+    t AS (
+      UPDATE twopc_transactions x
+      SET state = d.state, reason = d.reason, one_phase = d.one_phase, decided_at = now(), updated_at = now(),
+          finished_at = CASE WHEN d.state IN ('COMMITTED', 'ABORTED') THEN now() END
+      FROM d WHERE x.txn_id = d.txn_id AND x.state IN ('ACTIVE', 'PREPARING')
+      RETURNING x.txn_id),
     v AS (
       UPDATE twopc_participants p
-      SET vote = x.vote, vote_reason = x.reason, acked_at = CASE WHEN x.acked THEN now() END,
-          voted_at = CASE WHEN x.vote IS NOT NULL THEN now() END
-      FROM t, unnest($5::text[], $6::text[], $7::text[], $8::boolean[]) AS x(name, vote, reason, acked)
-      WHERE p.txn_id = t.txn_id AND p.name = x.name)
-    SELECT count(*)::integer AS written FROM t`,
+      SET vote = y.vote, vote_reason = y.reason, acked_at = CASE WHEN y.acked THEN now() END,
+          voted_at = CASE WHEN y.vote IS NOT NULL THEN now() END
+      FROM t, unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::boolean[]) AS y(txn_id, name, vote, reason, acked)
+      WHERE y.txn_id = t.txn_id AND p.txn_id = y.txn_id AND p.name = y.name)
+    SELECT txn_id FROM t`,
 
   recordAck: `UPDATE twopc_participants
       SET acked_at = now(), heuristic = $3, next_attempt_at = NULL
@@ -63,17 +76,20 @@ export const SQL = {
       SET attempts = $3, last_error = $4, next_attempt_at = now() + make_interval(secs => $5::double precision / 1000.0)
       WHERE txn_id = $1 AND name = $2 AND acked_at IS NULL`,
 
-  recordCompletion: `WITH t AS (
-      UPDATE twopc_transactions
-      SET state = $2, reason = $4, finished_at = now(), updated_at = now()
-      WHERE txn_id = $1 AND state = $3
-      RETURNING txn_id),
+  // Final states for a batch of transactions, each only from its expected state.
+  recordCompletions: `WITH d AS (
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(txn_id, state, from_state, reason)),
+    t AS (
+      UPDATE twopc_transactions x
+      SET state = d.state, reason = d.reason, finished_at = now(), updated_at = now()
+      FROM d WHERE x.txn_id = d.txn_id AND x.state = d.from_state
+      RETURNING x.txn_id),
     v AS (
       UPDATE twopc_participants p
-      SET acked_at = COALESCE(p.acked_at, now()), heuristic = x.heuristic, next_attempt_at = NULL
-      FROM t, unnest($5::text[], $6::boolean[], $7::text[]) AS x(name, acked, heuristic)
-      WHERE p.txn_id = t.txn_id AND p.name = x.name AND x.acked)
-    SELECT count(*)::integer AS written FROM t`,
+      SET acked_at = COALESCE(p.acked_at, now()), heuristic = y.heuristic, next_attempt_at = NULL
+      FROM t, unnest($5::uuid[], $6::text[], $7::boolean[], $8::text[]) AS y(txn_id, name, acked, heuristic)
+      WHERE y.txn_id = t.txn_id AND p.txn_id = y.txn_id AND p.name = y.name AND y.acked)
+    SELECT txn_id FROM t`,
 
   get: `SELECT ${TX_COLUMNS} FROM twopc_transactions t WHERE t.txn_id = $1`,
 

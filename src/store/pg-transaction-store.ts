@@ -10,6 +10,7 @@ import type { TxId, TxRecord } from '../core/tx-record.ts';
 import { newParticipant } from '../core/tx-record.ts';
 import { TxState } from '../core/tx-state.ts';
 import type { Outcome } from '../core/tx-state.ts';
+import { Batcher } from './batcher.ts';
 import { classifyStoreError, isUniqueViolation } from './pg-errors.ts';
 import { SQL } from './pg-queries.ts';
 import type { QueryName } from './pg-queries.ts';
@@ -28,6 +29,11 @@ export interface StorePools {
 /** The PostgreSQL log. */
 export class PgTransactionStore implements TransactionStore {
   readonly #pools: StorePools;
+  // Group commit: concurrent decisions share one statement (and, for
+  // commits, one fsync); so do completions.
+  readonly #forcedDecisions = new Batcher<TxRecord, boolean>((txs) => this.#writeDecisions(this.#pools.forced, txs));
+  readonly #lazyDecisions = new Batcher<TxRecord, boolean>((txs) => this.#writeDecisions(this.#pools.lazy, txs));
+  readonly #completions = new Batcher<{ tx: TxRecord; from: TxState }, boolean>((items) => this.#writeCompletions(items));
 
   constructor(pools: StorePools) {
     this.#pools = pools;
@@ -99,13 +105,16 @@ export class PgTransactionStore implements TransactionStore {
 
   async startPreparing(txnId: TxId, ownerId: string, onePhaseAllowed: boolean): Promise<(TxRecord & { traceContext: string | null }) | null> {
     const lazy = this.#pools.lazy;
-    const rows = await this.#run<{ one_phase: boolean; trace_context: string | null }>(lazy, 'startPreparing', [txnId, ownerId, onePhaseAllowed]);
-    const row = rows[0];
+    type Row = { one_phase: boolean; trace_context: string | null; participant_count: number; participants: { name: string; endpoint: string }[] };
+    const row = (await this.#run<Row>(lazy, 'startPreparing', [txnId, ownerId, onePhaseAllowed]))[0];
     if (row === undefined) {
       return null;
     }
-    // A second statement: it sees every Enlist that committed before ours.
-    const parts = await this.#run<{ name: string; endpoint: string }>(lazy, 'participantsOf', [txnId]);
+    // An Enlist that committed while we waited for the row lock is counted
+    // but not listed: read again, in a statement that sees it.
+    const parts = row.participants.length === row.participant_count
+      ? row.participants
+      : await this.#run<{ name: string; endpoint: string }>(lazy, 'participantsOf', [txnId]);
     return {
       txnId,
       state: TxState.ACTIVE,
@@ -117,13 +126,20 @@ export class PgTransactionStore implements TransactionStore {
   }
 
   async recordDecision(input: DecisionInput): Promise<boolean> {
-    const { tx } = input;
-    const a = participantArrays(tx.participants);
-    const pool = input.forced ? this.#pools.forced : this.#pools.lazy;
-    const rows = await this.#run<{ written: number }>(pool, 'recordDecision', [
-      tx.txnId, tx.state, tx.reason, tx.onePhase, a.names, a.votes, a.reasons, a.acked,
+    return (input.forced ? this.#forcedDecisions : this.#lazyDecisions).submit(input.tx);
+  }
+
+  async #writeDecisions(pool: Pool, batch: TxRecord[]): Promise<boolean[]> {
+    // Rows are locked in txn_id order, the same in every batch.
+    const txs = [...batch].sort((x, y) => (x.txnId < y.txnId ? -1 : 1));
+    const ps = txs.flatMap((tx) => tx.participants.map((p) => ({ txnId: tx.txnId, p })));
+    const a = participantArrays(ps.map((x) => x.p));
+    const rows = await this.#run<{ txn_id: string }>(pool, 'recordDecisions', [
+      txs.map((t) => t.txnId), txs.map((t) => t.state), txs.map((t) => t.reason), txs.map((t) => t.onePhase),
+      ps.map((x) => x.txnId), a.names, a.votes, a.reasons, a.acked,
     ]);
-    return firstRow(rows).written === 1;
+    const written = new Set(rows.map((r) => r.txn_id));
+    return batch.map((t) => written.has(t.txnId));
   }
 
   async recordAck(txnId: TxId, name: string, heuristic: Outcome | null): Promise<void> {
@@ -135,11 +151,19 @@ export class PgTransactionStore implements TransactionStore {
   }
 
   async recordCompletion(tx: TxRecord, from: TxState): Promise<boolean> {
-    const a = participantArrays(tx.participants);
-    const rows = await this.#run<{ written: number }>(this.#pools.lazy, 'recordCompletion', [
-      tx.txnId, tx.state, from, tx.reason, a.names, a.acked, a.heuristics,
+    return this.#completions.submit({ tx, from });
+  }
+
+  async #writeCompletions(batch: { tx: TxRecord; from: TxState }[]): Promise<boolean[]> {
+    const items = [...batch].sort((x, y) => (x.tx.txnId < y.tx.txnId ? -1 : 1));
+    const ps = items.flatMap(({ tx }) => tx.participants.map((p) => ({ txnId: tx.txnId, p })));
+    const a = participantArrays(ps.map((x) => x.p));
+    const rows = await this.#run<{ txn_id: string }>(this.#pools.lazy, 'recordCompletions', [
+      items.map((i) => i.tx.txnId), items.map((i) => i.tx.state), items.map((i) => i.from), items.map((i) => i.tx.reason),
+      ps.map((x) => x.txnId), a.names, a.acked, a.heuristics,
     ]);
-    return firstRow(rows).written === 1;
+    const written = new Set(rows.map((r) => r.txn_id));
+    return batch.map((i) => written.has(i.tx.txnId));
   }
 
   async get(txnId: TxId): Promise<TxView | null> {
