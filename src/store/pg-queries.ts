@@ -106,7 +106,7 @@ export const SQL = {
 
   expireLeases: `WITH due AS (
       SELECT txn_id FROM twopc_transactions
-      WHERE state = 'ACTIVE' AND lease_expires_at < now()
+      WHERE finished_at IS NULL AND lease_expires_at < now() AND state = 'ACTIVE'
       ORDER BY lease_expires_at LIMIT $2
       FOR UPDATE SKIP LOCKED),
     t AS (
@@ -123,7 +123,7 @@ export const SQL = {
   claimOrphans: `WITH orphan AS (
       SELECT t.txn_id FROM twopc_transactions t
       LEFT JOIN twopc_coordinators c ON c.id = t.owner_id
-      WHERE t.state IN ('ACTIVE', 'PREPARING', 'COMMITTING', 'ABORTING')
+      WHERE t.finished_at IS NULL AND t.state IN ('ACTIVE', 'PREPARING', 'COMMITTING', 'ABORTING')
         AND (t.owner_id IS NULL OR c.id IS NULL OR c.lease_expires_at < now())
       LIMIT $2
       FOR UPDATE OF t SKIP LOCKED),
@@ -138,7 +138,7 @@ export const SQL = {
   backlog: `SELECT
       count(*) FILTER (WHERE state IN ('COMMITTING', 'ABORTING') AND decided_at < now() - make_interval(secs => $1::double precision / 1000.0))::integer AS stuck,
       count(*) FILTER (WHERE state = 'PREPARING')::integer AS in_doubt
-    FROM twopc_transactions WHERE state IN ('PREPARING', 'COMMITTING', 'ABORTING')`,
+    FROM twopc_transactions WHERE finished_at IS NULL`,
 
   getMany: `SELECT ${TX_COLUMNS} FROM twopc_transactions t WHERE t.txn_id = ANY($1::uuid[])`,
 
