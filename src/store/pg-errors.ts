@@ -43,6 +43,12 @@ export function isConnectionError(err: unknown): boolean {
   return err instanceof Error && !(err instanceof TwopcError) && !('severity' in err);
 }
 
+/** Whether a statement failed on a deadlock or serialization failure (safe to run again). */
+export function isRetryable(err: unknown): boolean {
+  const code = codeOf(err);
+  return code !== undefined && RETRYABLE.has(code);
+}
+
 /** Whether an error is a unique violation. */
 export function isUniqueViolation(err: unknown): boolean {
   return codeOf(err) === UNIQUE_VIOLATION;

@@ -5,26 +5,46 @@ import { TX_COLUMNS } from './pg-rows.ts';
  * named statement once per connection).
  */
 export const SQL = {
-  begin: `WITH t AS (
+  // Begins a batch of transactions (concurrent Begin calls share a statement).
+  begin: `WITH d AS (
+      SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::integer[], $4::integer[], $5::uuid[], $6::text[])
+        AS d(txn_id, labels, lease_ms, participant_count, owner_id, trace_context)),
+    t AS (
       INSERT INTO twopc_transactions
         (txn_id, state, labels, lease_ms, lease_expires_at, participant_count, owner_id, trace_context)
-      VALUES ($1, 'ACTIVE', $2, $3::integer, now() + make_interval(secs => $3::double precision / 1000.0), cardinality($4::text[]), $6, $7)
+      SELECT txn_id, 'ACTIVE', labels, lease_ms, now() + make_interval(secs => lease_ms / 1000.0), participant_count, owner_id, trace_context
+      FROM d
       RETURNING txn_id, lease_expires_at),
     p AS (
       INSERT INTO twopc_participants (txn_id, name, endpoint)
-      SELECT t.txn_id, x.name, x.endpoint FROM t, unnest($4::text[], $5::text[]) AS x(name, endpoint))
-    SELECT lease_expires_at FROM t`,
+      SELECT x.txn_id, x.name, x.endpoint FROM unnest($7::uuid[], $8::text[], $9::text[]) AS x(txn_id, name, endpoint))
+    SELECT txn_id, lease_expires_at FROM t`,
 
-  // The UPDATE takes the row lock that orders Enlist against Commit: a Commit
-  // waiting on it re-reads the row (and its participant_count) afterwards.
-  enlist: `WITH t AS (
-      UPDATE twopc_transactions SET participant_count = participant_count + 1, updated_at = now()
-      WHERE txn_id = $1 AND state = 'ACTIVE' AND participant_count < $4
-        AND NOT EXISTS (SELECT 1 FROM twopc_participants WHERE txn_id = $1 AND name = $2)
-      RETURNING txn_id, lease_expires_at)
-    INSERT INTO twopc_participants (txn_id, name, endpoint)
-    SELECT txn_id, $2, $3 FROM t
-    RETURNING (SELECT lease_expires_at FROM t)`,
+  // Enlists a batch (concurrent Enlist calls share a statement). The
+  // transactions are locked first, in txn_id order, and must still be
+  // ACTIVE once locked: that row lock orders Enlist against Commit, whose
+  // UPDATE then sees the raised participant_count. Only then are the
+  // participants inserted; a name already there is left alone (the caller
+  // explains it). participant_count may count such a repeat: it is an upper
+  // bound, and startPreparing re-reads the list whenever it disagrees.
+  enlist: `WITH d AS (
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS d(txn_id, name, endpoint)),
+    c AS (SELECT txn_id, count(*)::integer AS n FROM d GROUP BY txn_id),
+    lk AS (
+      SELECT x.txn_id FROM twopc_transactions x JOIN c USING (txn_id)
+      WHERE x.state = 'ACTIVE' AND x.participant_count + c.n <= $4
+      ORDER BY x.txn_id
+      FOR NO KEY UPDATE OF x),
+    t AS (
+      UPDATE twopc_transactions x SET participant_count = x.participant_count + c.n, updated_at = now()
+      FROM c, lk WHERE x.txn_id = c.txn_id AND x.txn_id = lk.txn_id
+      RETURNING x.txn_id, x.lease_expires_at),
+    i AS (
+      INSERT INTO twopc_participants (txn_id, name, endpoint)
+      SELECT d.txn_id, d.name, d.endpoint FROM d JOIN t USING (txn_id)
+      ON CONFLICT (txn_id, name) DO NOTHING
+      RETURNING txn_id, name)
+    SELECT i.txn_id, i.name, t.lease_expires_at FROM i JOIN t USING (txn_id)`,
 
   heartbeat: `UPDATE twopc_transactions
       SET lease_expires_at = GREATEST(lease_expires_at,
@@ -54,11 +74,14 @@ export const SQL = {
   // the transactions whose decision landed.
   recordDecisions: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS d(txn_id, state, reason, one_phase)),
+    lk AS (
+      SELECT x.txn_id FROM twopc_transactions x JOIN d USING (txn_id)
+      WHERE x.state IN ('ACTIVE', 'PREPARING') ORDER BY x.txn_id FOR NO KEY UPDATE OF x),
     t AS (
       UPDATE twopc_transactions x
       SET state = d.state, reason = d.reason, one_phase = d.one_phase, decided_at = now(), updated_at = now(),
           finished_at = CASE WHEN d.state IN ('COMMITTED', 'ABORTED') THEN now() END
-      FROM d WHERE x.txn_id = d.txn_id AND x.state IN ('ACTIVE', 'PREPARING')
+      FROM d, lk WHERE x.txn_id = d.txn_id AND x.txn_id = lk.txn_id
       RETURNING x.txn_id),
     v AS (
       UPDATE twopc_participants p
@@ -79,10 +102,13 @@ export const SQL = {
   // Final states for a batch of transactions, each only from its expected state.
   recordCompletions: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(txn_id, state, from_state, reason)),
+    lk AS (
+      SELECT x.txn_id FROM twopc_transactions x JOIN d USING (txn_id)
+      WHERE x.state = d.from_state ORDER BY x.txn_id FOR NO KEY UPDATE OF x),
     t AS (
       UPDATE twopc_transactions x
       SET state = d.state, reason = d.reason, finished_at = now(), updated_at = now()
-      FROM d WHERE x.txn_id = d.txn_id AND x.state = d.from_state
+      FROM d, lk WHERE x.txn_id = d.txn_id AND x.txn_id = lk.txn_id
       RETURNING x.txn_id),
     v AS (
       UPDATE twopc_participants p

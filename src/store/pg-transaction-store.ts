@@ -11,7 +11,7 @@ import { newParticipant } from '../core/tx-record.ts';
 import { TxState } from '../core/tx-state.ts';
 import type { Outcome } from '../core/tx-state.ts';
 import { Batcher } from './batcher.ts';
-import { classifyStoreError, isUniqueViolation } from './pg-errors.ts';
+import { classifyStoreError, isRetryable } from './pg-errors.ts';
 import { SQL } from './pg-queries.ts';
 import type { QueryName } from './pg-queries.ts';
 import { participantArrays, toTxView } from './pg-rows.ts';
@@ -33,49 +33,74 @@ export class PgTransactionStore implements TransactionStore {
   // commits, one fsync); so do completions.
   readonly #forcedDecisions = new Batcher<TxRecord, boolean>((txs) => this.#writeDecisions(this.#pools.forced, txs));
   readonly #lazyDecisions = new Batcher<TxRecord, boolean>((txs) => this.#writeDecisions(this.#pools.lazy, txs));
+  readonly #enlists = new Batcher<{ txnId: TxId; name: string; endpoint: string }, Date | null>((items) => this.#writeEnlists(items));
+  readonly #begins = new Batcher<BeginInput, Date>((items) => this.#writeBegins(items));
   readonly #completions = new Batcher<{ tx: TxRecord; from: TxState }, boolean>((items) => this.#writeCompletions(items));
 
   constructor(pools: StorePools) {
     this.#pools = pools;
   }
 
+  /**
+   * Runs a named statement. A deadlock or serialization failure (two batches
+   * meeting on a row) is retried a few times: every statement here is safe
+   * to repeat, being conditional.
+   */
   async #run<R extends QueryResultRow>(pool: Pool, name: QueryName, values: unknown[]): Promise<R[]> {
-    try {
-      const result = await pool.query<R>({ name: `twopc_${name}`, text: SQL[name], values });
-      return result.rows;
-    } catch (err) {
-      throw classifyStoreError(err);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await pool.query<R>({ name: `twopc_${name}`, text: SQL[name], values });
+        return result.rows;
+      } catch (err) {
+        if (attempt >= 3 || !isRetryable(err)) {
+          throw classifyStoreError(err);
+        }
+      }
     }
   }
 
   async begin(input: BeginInput): Promise<{ leaseExpiresAt: Date }> {
-    const rows = await this.#run<{ lease_expires_at: Date }>(this.#pools.lazy, 'begin', [
-      input.txnId,
-      JSON.stringify(input.labels),
-      input.leaseMs,
-      input.participants.map((p) => p.name),
-      input.participants.map((p) => p.endpoint),
-      input.ownerId,
-      input.traceContext,
+    return { leaseExpiresAt: await this.#begins.submit(input) };
+  }
+
+  async #writeBegins(batch: BeginInput[]): Promise<Date[]> {
+    const ps = batch.flatMap((b) => b.participants.map((p) => ({ txnId: b.txnId, ...p })));
+    const rows = await this.#run<{ txn_id: string; lease_expires_at: Date }>(this.#pools.lazy, 'begin', [
+      batch.map((b) => b.txnId), batch.map((b) => JSON.stringify(b.labels)), batch.map((b) => b.leaseMs),
+      batch.map((b) => b.participants.length), batch.map((b) => b.ownerId), batch.map((b) => b.traceContext),
+      ps.map((p) => p.txnId), ps.map((p) => p.name), ps.map((p) => p.endpoint),
     ]);
-    return { leaseExpiresAt: firstRow(rows).lease_expires_at };
+    const at = new Map(rows.map((r) => [r.txn_id, r.lease_expires_at]));
+    return batch.map((b) => {
+      const leaseExpiresAt = at.get(b.txnId);
+      if (leaseExpiresAt === undefined) {
+        throw new Error(`begin of ${b.txnId} returned no row`);
+      }
+      return leaseExpiresAt;
+    });
   }
 
   async enlist(txnId: TxId, name: string, endpoint: string): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
-    try {
-      const values = [txnId, name, endpoint, LIMITS.PARTICIPANTS_MAX];
-      const rows = await this.#run<{ lease_expires_at: Date }>(this.#pools.lazy, 'enlist', values);
-      const row = rows[0];
-      if (row !== undefined) {
-        return { newlyEnlisted: true, leaseExpiresAt: row.lease_expires_at };
-      }
-    } catch (err) {
-      // Two concurrent enlists of one name: the loser reads the winner's row.
-      if (!isUniqueViolation(err)) {
-        throw err;
-      }
+    const leaseExpiresAt = await this.#enlists.submit({ txnId, name, endpoint });
+    if (leaseExpiresAt !== null) {
+      return { newlyEnlisted: true, leaseExpiresAt };
     }
+    // Not inserted: a repeat, a conflict, a finished or unknown transaction.
     return this.#explainEnlist(txnId, name, endpoint);
+  }
+
+  async #writeEnlists(batch: { txnId: TxId; name: string; endpoint: string }[]): Promise<(Date | null)[]> {
+    const rows = await this.#run<{ txn_id: string; name: string; lease_expires_at: Date }>(this.#pools.lazy, 'enlist', [
+      batch.map((b) => b.txnId), batch.map((b) => b.name), batch.map((b) => b.endpoint), LIMITS.PARTICIPANTS_MAX,
+    ]);
+    const inserted = new Map(rows.map((r) => [`${r.txn_id}/${r.name}`, r.lease_expires_at]));
+    // Of two identical requests in one batch only the first counts as new.
+    return batch.map((b) => {
+      const key = `${b.txnId}/${b.name}`;
+      const at = inserted.get(key) ?? null;
+      inserted.delete(key);
+      return at;
+    });
   }
 
   async #explainEnlist(txnId: TxId, name: string, endpoint: string): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
@@ -257,12 +282,4 @@ export class PgTransactionStore implements TransactionStore {
   async close(): Promise<void> {
     await Promise.all([this.#pools.forced.end(), this.#pools.lazy.end()]);
   }
-}
-
-function firstRow<R>(rows: R[]): R {
-  const row = rows[0];
-  if (row === undefined) {
-    throw new Error('the statement returned no row');
-  }
-  return row;
 }
