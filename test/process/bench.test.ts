@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+describe('npm run bench -- --quick (so the benchmark never rots)', function () {
+  this.timeout(120_000);
+
+  it('runs the floor and twopc back to back and commits every transaction', async function () {
+    const dir = await mkdtemp(join(tmpdir(), 'twopc-bench-test-'));
+    try {
+      const out = join(dir, 'quick.json');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--inflight', '8', '--out', out], {
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 0, text);
+      assert.match(text, /committed transactions\/s\s+\d+\s+\d+\s+[\d.]+/);
+      const report = JSON.parse(await readFile(out, 'utf8')) as { results: { target: string; committed: number; failed: number }[] };
+      assert.deepEqual(report.results.map((r) => r.target).sort(), ['floor', 'twopc']);
+      for (const r of report.results) {
+        assert.ok(r.committed > 0, `${r.target} committed nothing`);
+        assert.equal(r.failed, 0, `${r.target} had failures`);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
