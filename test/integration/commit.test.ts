@@ -107,6 +107,17 @@ describe('Commit (integration: real PostgreSQL, real gRPC participants)', functi
     await a.waitFor((c) => c.method === 'Abort' && c.txnId === txnId);
   });
 
+  it('aborts a participant that never votes at the prepare timeout, though it answers heartbeats', async function () {
+    const mute = await fake('mute', { vote: 'hang' });
+    const b = await fake('b');
+    const txnId = await begin(mute, b);
+    // The harness's prepare timeout is 3 s; heartbeats keep answering meanwhile.
+    const answer = await h.client.commit(txnId);
+    assert.equal(answer.outcome, 'ABORTED');
+    assert.match(answer.reason, /participant 'mute' failed to prepare: .*DEADLINE_EXCEEDED/);
+    await mute.waitFor((c) => c.method === 'Abort' && c.txnId === txnId);
+  });
+
   it('keeps retrying Commit: two failures then success is COMMITTED and acknowledged', async function () {
     const a = await fake('flaky', { failCommitTimes: 2 });
     const b = await fake('steady');

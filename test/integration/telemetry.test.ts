@@ -7,7 +7,10 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath } from 'grpc-health-check';
 import { loadTwopcProto } from '../../src/grpc/proto.ts';
+import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcProcess } from '../support/child.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
+import { freePort } from '../support/hooks.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
 import { eventually } from '../support/expect-status.ts';
@@ -151,6 +154,34 @@ describe('observability: traces, metrics, health', function () {
     assert.equal(recovery.links[0]?.context.traceId, original);
     const retried = exporter.getFinishedSpans().filter((s) => s.name === 'twopc.commit' && s.spanContext().traceId === recovery.spanContext().traceId);
     assert.ok(retried.length >= 1);
+  });
+
+  it('links work recovered after a SIGKILL to the original trace', async function () {
+    const killedSchema = await migratedSchema(import.meta.url, 'sigkill');
+    const env = {
+      DATABASE_URL: await testDatabaseUrl(), TWOPC_DB_SCHEMA: killedSchema, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`,
+      TWOPC_COORDINATOR_NAME: 'trace-kill', TWOPC_RETRY_BASE_MS: '20', TWOPC_RETRY_CAP_MS: '200',
+      OTEL_TRACES_EXPORTER: 'console', // the first process traces too, so its context is stored
+    };
+    const stubborn = await fake('stubborn-k', { failCommitTimes: 1_000_000 });
+    const other = await fake('other-k');
+    const first = new TwopcProcess(['serve'], env);
+    const client = new TwopcClient(await first.serving());
+    const { txnId } = await client.begin({ participants: [stubborn.ref, other.ref] });
+    assert.equal((await client.commit(txnId)).outcome, 'COMMITTED');
+    const original = (await client.get(txnId)).traceId;
+    client.close();
+    assert.match(original, /^[0-9a-f]{32}$/);
+    await first.kill('SIGKILL');
+    stubborn.behaviour = {};
+    const second = await startCoordinator(killedSchema, { coordinatorName: 'trace-kill' });
+    try {
+      await eventually(async () => (await second.client.get(txnId)).state === 'COMMITTED', 15_000);
+      const recovery = await eventually(async () => exporter.getFinishedSpans().find((s) => s.name === 'twopc.recovery' && s.attributes['twopc.txn_id'] === txnId));
+      assert.equal(recovery.links[0]?.context.traceId, original);
+    } finally {
+      await second.stop();
+    }
   });
 
   it('exports Prometheus metrics that move with the work', async function () {
