@@ -25,6 +25,7 @@ const { values: opts } = parseArgs({
     chart: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
+    open: { type: 'string' },
   },
 });
 const quick = opts.quick ?? false;
@@ -56,6 +57,9 @@ interface Measure {
   walBytesPerTxn: number;
   firstError: string | null;
 }
+
+/** Ends a run early (after --open) through the cleanup below. */
+class Done extends Error {}
 
 const dir = await mkdtemp(join(tmpdir(), 'twopc-bench-'));
 const { freePortFor } = await import('./ports.ts');
@@ -108,13 +112,49 @@ try {
     }
   }
 
+  if (opts.open !== undefined) {
+    await openTransactions(Number(opts.open), participants);
+  }
+
+  /** Scale: N transactions left ACTIVE at once; coordinator RSS per open transaction. */
+  async function openTransactions(count: number, ps: { name: string; endpoint: string }[]): Promise<void> {
+    const schema = 'bench_open';
+    const child = await startChild(['src/main.ts', 'serve'], {
+      DATABASE_URL: server.url, TWOPC_DB_SCHEMA: schema, TWOPC_LISTEN: '127.0.0.1:0', TWOPC_METRICS_LISTEN: '127.0.0.1:0', TWOPC_COORDINATOR_NAME: schema,
+    }, /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/);
+    try {
+      const { TwopcClient } = await import('../src/sdk/twopc-client.ts');
+      const client = new TwopcClient(`127.0.0.1:${child.port}`, { attempts: 1 });
+      const pid = child.child.pid ?? 0;
+      await runLoad(`127.0.0.1:${child.port}`, ps, 16, 2); // warm up the code paths
+      const rss0 = rssMiB(pid);
+      let next = 0;
+      await Promise.all(Array.from({ length: 64 }, async () => {
+        while (next++ < count) {
+          const { txnId } = await client.begin({ timeoutMs: 3_600_000 });
+          for (const p of ps) {
+            await client.enlist(txnId, p);
+          }
+        }
+      }));
+      const rss1 = rssMiB(pid);
+      console.log(`${count} ACTIVE transactions open: coordinator RSS ${rss0.toFixed(1)} → ${rss1.toFixed(1)} MiB, ${(((rss1 - rss0) * 1024 * 1024) / count).toFixed(0)} bytes per open transaction`);
+      client.close();
+    } finally {
+      await child.stop();
+    }
+  }
+
   const results: Measure[] = [];
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < (opts.open === undefined ? rounds : 0); r++) {
     for (const target of (r % 2 === 0 ? ['floor', 'twopc'] : ['twopc', 'floor']) as Target[]) {
       const m = await measure(target, C, duration, warmup);
       results.push(m);
       console.error(`  round ${r + 1} ${target}: ${m.tps.toFixed(0)} tx/s, p50 ${m.p50.toFixed(2)} ms, ${m.failed} failed`);
     }
+  }
+  if (opts.open !== undefined) {
+    throw new Done();
   }
   const avg = (target: Target, key: keyof Measure): number => {
     const xs = results.filter((m) => m.target === target).map((m) => Number(m[key]));
@@ -155,6 +195,10 @@ try {
   }
   sweep = [];
   process.exitCode = failed > 0 ? 1 : 0;
+} catch (err) {
+  if (!(err instanceof Done)) {
+    throw err;
+  }
 } finally {
   await Promise.all(children.map((c) => c.stop()));
   await db.end();
