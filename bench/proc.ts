@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../src/package-root.ts';
 
-export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+export const ROOT = packageRoot();
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /** A child process of the benchmark. */
@@ -13,10 +14,18 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Starts `node --import tsx <script>` and waits for it to print {"listening": port} (or match `ready`). */
+/** Compiled (npm run bench) runs every process from .bench-build/; otherwise through tsx. */
+const COMPILED = import.meta.url.endsWith('.js');
+
+/**
+ * Starts `<script> [args]` (a path like bench/floor.ts) and waits for it to
+ * print {"listening": port} (or match `ready`).
+ */
 export async function startChild(args: string[], env: Record<string, string> = {}, ready?: RegExp): Promise<Child> {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [script = '', ...rest] = args;
+  const entry = COMPILED ? [join(ROOT, '.bench-build', script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', script];
+  const child = spawn(process.execPath, [...profile, ...entry, ...rest], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer): void => {

@@ -1,12 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.ts';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ProtoGrpcType as CoordinatorProto } from './generated/coordinator.ts';
 import type { ProtoGrpcType as ParticipantProto } from './generated/participant.ts';
 
-/** The package's proto directory (src/grpc → ../../proto, same from dist/grpc). */
-export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
+/** The package's proto directory. */
+export const PROTO_DIR = join(packageRoot(), 'proto');
 
 /** Options shared with proto:gen, so the generated types match what is loaded. */
 export const LOADER_OPTIONS: protoLoader.Options = {

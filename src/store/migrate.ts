@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.ts';
 import pg from 'pg';
 import { isValidSchema } from './pg-pools.ts';
 import { isUniqueViolation } from './pg-errors.ts';
@@ -14,8 +15,8 @@ export interface Migration {
   readonly breaking: boolean;
 }
 
-/** Where the package's migrations live (src/store → ../../migrations, same from dist/store). */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+/** Where the package's migrations live. */
+export const MIGRATIONS_DIR = join(packageRoot(), 'migrations');
 
 const FILE = /^(\d{6})_([a-z0-9_]+)\.sql$/;
 

@@ -12,7 +12,8 @@ describe('npm run bench -- --quick (so the benchmark never rots)', function () {
     const dir = await mkdtemp(join(tmpdir(), 'twopc-bench-test-'));
     try {
       const out = join(dir, 'quick.json');
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--inflight', '8', '--out', out], {
+      // As a user runs it: compiled, then run (npm run bench).
+      const child = spawn('npm', ['run', 'bench', '--', '--quick', '--inflight', '8', '--out', out], {
         cwd: fileURLToPath(new URL('../../', import.meta.url)),
       });
       let text = '';
