@@ -57,14 +57,19 @@ export const SQL = {
   // snapshot; an Enlist that committed while this UPDATE waited for the row
   // lock is missing from it but counted in participant_count (the re-read
   // row version), and the caller then reads the list again.
-  startPreparing: `WITH t AS (
-      UPDATE twopc_transactions
-      SET state = 'PREPARING', one_phase = (participant_count = 1 AND $3::boolean), owner_id = $2, updated_at = now()
-      WHERE txn_id = $1 AND state = 'ACTIVE'
-      RETURNING one_phase, trace_context, participant_count)
-    SELECT t.one_phase, t.trace_context, t.participant_count,
+  // For a batch of transactions (concurrent Commit calls share a statement).
+  startPreparing: `WITH lk AS (
+      SELECT x.txn_id FROM twopc_transactions x
+      WHERE x.txn_id = ANY($1::uuid[]) AND x.state = 'ACTIVE'
+      ORDER BY x.txn_id FOR NO KEY UPDATE OF x),
+    t AS (
+      UPDATE twopc_transactions x
+      SET state = 'PREPARING', one_phase = (x.participant_count = 1 AND $3::boolean), owner_id = $2, updated_at = now()
+      FROM lk WHERE x.txn_id = lk.txn_id
+      RETURNING x.txn_id, x.one_phase, x.trace_context, x.participant_count)
+    SELECT t.txn_id, t.one_phase, t.trace_context, t.participant_count,
       COALESCE((SELECT json_agg(json_build_object('name', p.name, 'endpoint', p.endpoint) ORDER BY p.enlisted_at, p.name)
-                FROM twopc_participants p WHERE p.txn_id = $1), '[]') AS participants
+                FROM twopc_participants p WHERE p.txn_id = t.txn_id), '[]') AS participants
     FROM t`,
 
   participantsOf: `SELECT name, endpoint FROM twopc_participants WHERE txn_id = $1 ORDER BY enlisted_at, name`,

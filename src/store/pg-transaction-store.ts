@@ -18,6 +18,19 @@ import { participantArrays, toTxView } from './pg-rows.ts';
 import type { TxRow } from './pg-rows.ts';
 import type { BeginInput, DecisionInput, ListFilter, TransactionStore, TxView } from './transaction-store.ts';
 
+interface PrepareKey {
+  readonly txnId: TxId;
+  readonly ownerId: string;
+  readonly onePhaseAllowed: boolean;
+}
+
+interface PreparingRow {
+  readonly one_phase: boolean;
+  readonly trace_context: string | null;
+  readonly participant_count: number;
+  readonly participants: { name: string; endpoint: string }[];
+}
+
 /** The two connection pools of the store. */
 export interface StorePools {
   /** synchronous_commit = on: the commit decision. */
@@ -34,6 +47,7 @@ export class PgTransactionStore implements TransactionStore {
   readonly #forcedDecisions = new Batcher<TxRecord, boolean>((txs) => this.#writeDecisions(this.#pools.forced, txs));
   readonly #lazyDecisions = new Batcher<TxRecord, boolean>((txs) => this.#writeDecisions(this.#pools.lazy, txs));
   readonly #enlists = new Batcher<{ txnId: TxId; name: string; endpoint: string }, Date | null>((items) => this.#writeEnlists(items));
+  readonly #preparings = new Batcher<PrepareKey, PreparingRow | null>((items) => this.#writePreparings(items));
   readonly #begins = new Batcher<BeginInput, Date>((items) => this.#writeBegins(items));
   readonly #completions = new Batcher<{ tx: TxRecord; from: TxState }, boolean>((items) => this.#writeCompletions(items));
 
@@ -130,9 +144,8 @@ export class PgTransactionStore implements TransactionStore {
 
   async startPreparing(txnId: TxId, ownerId: string, onePhaseAllowed: boolean): Promise<(TxRecord & { traceContext: string | null }) | null> {
     const lazy = this.#pools.lazy;
-    type Row = { one_phase: boolean; trace_context: string | null; participant_count: number; participants: { name: string; endpoint: string }[] };
-    const row = (await this.#run<Row>(lazy, 'startPreparing', [txnId, ownerId, onePhaseAllowed]))[0];
-    if (row === undefined) {
+    const row = await this.#preparings.submit({ txnId, ownerId, onePhaseAllowed });
+    if (row === null) {
       return null;
     }
     // An Enlist that committed while we waited for the row lock is counted
@@ -148,6 +161,23 @@ export class PgTransactionStore implements TransactionStore {
       participants: parts.map((p) => newParticipant(p.name, p.endpoint)),
       traceContext: row.trace_context,
     };
+  }
+
+  async #writePreparings(batch: PrepareKey[]): Promise<(PreparingRow | null)[]> {
+    // One owner and one setting per process: batches never mix them.
+    const first = batch[0];
+    if (first === undefined) {
+      return [];
+    }
+    const rows = await this.#run<PreparingRow & { txn_id: string }>(this.#pools.lazy, 'startPreparing', [
+      batch.map((b) => b.txnId), first.ownerId, first.onePhaseAllowed,
+    ]);
+    const byId = new Map(rows.map((r) => [r.txn_id, r]));
+    return batch.map((b) => {
+      const row = byId.get(b.txnId) ?? null;
+      byId.delete(b.txnId); // a second Commit of one transaction in a batch finds it taken
+      return row;
+    });
   }
 
   async recordDecision(input: DecisionInput): Promise<boolean> {
