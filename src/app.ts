@@ -70,7 +70,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
     maxConnections: config.dbPoolSize,
     onError: (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
   });
-  const store = new PgTransactionStore(pools);
+  const store = new PgTransactionStore(pools, clock);
   const participants = new GrpcParticipantClient();
   const probe = new GrpcHealthProbe();
   const health = new HealthMonitor(probe, clock, { intervalMs: config.heartbeatIntervalMs, missLimit: config.heartbeatMisses });

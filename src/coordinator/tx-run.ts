@@ -26,7 +26,7 @@ export class TxRun implements RunHandle {
   readonly deps: RunDeps;
   /** Trace context of the transaction: child spans hang off it. */
   readonly ctx: Context;
-  readonly log: Logger;
+  #log: Logger | null = null;
   readonly #span: Span | null;
   readonly #decided = deferred<TxRecord>();
   readonly #finished = deferred<TxRecord>();
@@ -41,9 +41,16 @@ export class TxRun implements RunHandle {
     this.#tx = tx;
     this.ctx = ctx;
     this.#span = ownSpan;
-    const traceId = trace.getSpanContext(ctx)?.traceId;
-    this.log = deps.log.child({ txn_id: tx.txnId, ...(traceId ? { trace_id: traceId } : {}) });
     this.#settle();
+  }
+
+  /** A logger carrying txn_id and trace_id, made on first use (most runs never log). */
+  get log(): Logger {
+    if (this.#log === null) {
+      const traceId = trace.getSpanContext(this.ctx)?.traceId;
+      this.#log = this.deps.log.child({ txn_id: this.#tx.txnId, ...(traceId ? { trace_id: traceId } : {}) });
+    }
+    return this.#log;
   }
 
   /** The record as this run knows it. */

@@ -96,9 +96,10 @@ export const SQL = {
       WHERE y.txn_id = t.txn_id AND p.txn_id = y.txn_id AND p.name = y.name)
     SELECT txn_id FROM t`,
 
-  recordAck: `UPDATE twopc_participants
-      SET acked_at = now(), heuristic = $3, next_attempt_at = NULL
-      WHERE txn_id = $1 AND name = $2 AND acked_at IS NULL`,
+  recordAcks: `UPDATE twopc_participants p
+      SET acked_at = now(), heuristic = x.heuristic, next_attempt_at = NULL
+      FROM unnest($1::uuid[], $2::text[], $3::text[]) AS x(txn_id, name, heuristic)
+      WHERE p.txn_id = x.txn_id AND p.name = x.name AND p.acked_at IS NULL`,
 
   recordDeliveryFailure: `UPDATE twopc_participants
       SET attempts = $3, last_error = $4, next_attempt_at = now() + make_interval(secs => $5::double precision / 1000.0)

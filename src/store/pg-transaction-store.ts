@@ -10,6 +10,8 @@ import type { TxId, TxRecord } from '../core/tx-record.ts';
 import { newParticipant } from '../core/tx-record.ts';
 import { TxState } from '../core/tx-state.ts';
 import type { Outcome } from '../core/tx-state.ts';
+import type { Cancel, Clock } from '../time/clock.ts';
+import { SystemClock } from '../time/system-clock.ts';
 import { Batcher } from './batcher.ts';
 import { classifyStoreError, isRetryable } from './pg-errors.ts';
 import { SQL } from './pg-queries.ts';
@@ -17,6 +19,9 @@ import type { QueryName } from './pg-queries.ts';
 import { participantArrays, toTxView } from './pg-rows.ts';
 import type { TxRow } from './pg-rows.ts';
 import type { BeginInput, DecisionInput, ListFilter, TransactionStore, TxView } from './transaction-store.ts';
+
+/** How long an individual acknowledgement waits for its transaction's completion write. */
+const ACK_FLUSH_MS = 1_000;
 
 interface PrepareKey {
   readonly txnId: TxId;
@@ -51,8 +56,13 @@ export class PgTransactionStore implements TransactionStore {
   readonly #begins = new Batcher<BeginInput, Date>((items) => this.#writeBegins(items));
   readonly #completions = new Batcher<{ tx: TxRecord; from: TxState }, boolean>((items) => this.#writeCompletions(items));
 
-  constructor(pools: StorePools) {
+  readonly #clock: Clock;
+  readonly #pendingAcks = new Map<string, { txnId: TxId; name: string; heuristic: Outcome | null }>();
+  #ackFlush: Cancel | null = null;
+
+  constructor(pools: StorePools, clock: Clock = new SystemClock()) {
     this.#pools = pools;
+    this.#clock = clock;
   }
 
   /**
@@ -197,8 +207,26 @@ export class PgTransactionStore implements TransactionStore {
     return batch.map((t) => written.has(t.txnId));
   }
 
+  /**
+   * Individual acknowledgements are written late, together, and only for
+   * transactions that have not completed meanwhile (the completion write
+   * marks every participant): on the normal path they cost nothing. Losing
+   * one only repeats a phase-2 message after a crash.
+   */
   async recordAck(txnId: TxId, name: string, heuristic: Outcome | null): Promise<void> {
-    await this.#run(this.#pools.lazy, 'recordAck', [txnId, name, heuristic]);
+    this.#pendingAcks.set(`${txnId}/${name}`, { txnId, name, heuristic });
+    this.#ackFlush ??= this.#clock.setTimeout(() => {
+      this.#ackFlush = null;
+      this.#flushAcks().catch(() => undefined);
+    }, ACK_FLUSH_MS);
+  }
+
+  async #flushAcks(): Promise<void> {
+    const acks = [...this.#pendingAcks.values()];
+    this.#pendingAcks.clear();
+    if (acks.length > 0) {
+      await this.#run(this.#pools.lazy, 'recordAcks', [acks.map((a) => a.txnId), acks.map((a) => a.name), acks.map((a) => a.heuristic)]);
+    }
   }
 
   async recordDeliveryFailure(txnId: TxId, name: string, attempts: number, error: string, retryInMs: number): Promise<void> {
@@ -206,6 +234,9 @@ export class PgTransactionStore implements TransactionStore {
   }
 
   async recordCompletion(tx: TxRecord, from: TxState): Promise<boolean> {
+    for (const p of tx.participants) {
+      this.#pendingAcks.delete(`${tx.txnId}/${p.name}`);
+    }
     return this.#completions.submit({ tx, from });
   }
 
@@ -310,6 +341,8 @@ export class PgTransactionStore implements TransactionStore {
   }
 
   async close(): Promise<void> {
+    this.#ackFlush?.();
+    await this.#flushAcks().catch(() => undefined);
     await Promise.all([this.#pools.forced.end(), this.#pools.lazy.end()]);
   }
 }

@@ -41,6 +41,8 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
     await h.client.commit(txnId);
     await down.waitFor((c) => c.method === 'Commit' && c.txnId === txnId);
     await eventually(async () => (await h.client.get(txnId)).stuck, 5_000, 'stuck');
+    // Individual acknowledgements are written within a second (the completion write carries the rest).
+    await eventually(async () => (await h.client.get(txnId)).participants.find((p) => p.name === 'up')?.acknowledged, 5_000, 'ack of up');
 
     const list = await tx('list', '--stuck');
     assert.equal(list.code, 0, list.err);
