@@ -18,29 +18,12 @@ import { failpoint } from '../fault/failpoints.ts';
 import { ATTR, SPAN, endWithError, linkTo, serializeContext, storedContext, tracer } from '../telemetry/tracing.ts';
 import { HeldSpans } from './held-spans.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
+import { raceSignal } from './race-signal.ts';
+import type { BeginInput, LeaseConfig, OutcomeResult } from './coordinator-types.ts';
+
+export type { BeginInput, LeaseConfig, OutcomeResult } from './coordinator-types.ts';
 import type { RunDeps } from './run-deps.ts';
 import { TxRun } from './tx-run.ts';
-
-/** Lease rules for Begin and Heartbeat, and the stuck threshold. */
-export interface LeaseConfig {
-  readonly defaultMs: number;
-  readonly maxMs: number;
-  /** Phase 2 unfinished this long after the decision: stuck. */
-  readonly stuckAfterMs: number;
-}
-
-/** What Commit and Abort answer. */
-export interface OutcomeResult {
-  readonly outcome: Outcome;
-  readonly reason: string | null;
-  readonly state: TxState;
-}
-
-export interface BeginInput {
-  readonly timeoutMs: number;
-  readonly labels: Record<string, string>;
-  readonly participants: readonly { name: string; endpoint: string }[];
-}
 
 /**
  * The coordinator's use cases. Each transaction it commits is driven by a
@@ -248,57 +231,30 @@ export class Coordinator {
     return this.#lease.stuckAfterMs;
   }
 
-  /**
-   * Operator: re-sends phase 2 now. Drives the transaction here if no run of
-   * this process does (phase 2 is idempotent, so a second driver is harmless).
-   * @throws TxNotFoundError, InvalidTransitionError (no decision, or finished)
-   */
-  async retryNow(txnId: TxId): Promise<TxView> {
-    this.#open();
-    const view = await this.get(txnId);
-    if (!isDecided(view.state) || isTerminal(view.state)) {
-      throw new InvalidTransitionError(txnId, view.state, 'only a decided, unfinished transaction has phase 2 to retry');
-    }
-    await this.#deps.store.recordOperatorAction(txnId, 'RETRY', null, '');
-    const run = this.#runs.get(txnId);
-    if (run === undefined) {
-      this.adopt(view);
-    } else {
-      run.wake();
-    }
-    return this.get(txnId);
+
+  /** @internal The run of this process driving a transaction, if any. */
+  runOf(txnId: TxId): TxRun | undefined {
+    return this.#runs.get(txnId);
   }
 
-  /**
-   * Operator: a participant that can never answer was resolved by hand, the
-   * way the log decided; it now counts as acknowledged.
-   * @throws TxNotFoundError, InvalidArgumentError, InvalidTransitionError (contradicts the decision)
-   */
-  async resolveParticipant(txnId: TxId, name: string, outcome: Outcome, note: string): Promise<TxView> {
+  /** @internal Drives a logged transaction here (operator actions). */
+  driveHere(view: TxView): TxRun {
+    return this.#runs.get(view.txnId) ?? this.#newRun(view, view.traceContext);
+  }
+
+  /** @internal Serializes work on one transaction within this process. */
+  exclusive<T>(txnId: TxId, fn: () => Promise<T>): Promise<T> {
+    return this.#mutex.run(txnId, fn);
+  }
+
+  /** @internal The store, for operator actions. */
+  get store(): RunDeps['store'] {
+    return this.#deps.store;
+  }
+
+  /** Fails when the coordinator is shutting down. @throws ShuttingDownError */
+  assertOpen(): void {
     this.#open();
-    return this.#mutex.run(txnId, async () => {
-      const view = await this.get(txnId);
-      if (!view.participants.some((p) => p.name === name)) {
-        throw new InvalidArgumentError('participant', `'${name}' is not a participant of ${txnId}`);
-      }
-      const decided = outcomeOf(view);
-      if (decided === Outcome.PENDING) {
-        throw new InvalidTransitionError(txnId, view.state, 'no decision yet: the coordinator decides, not an operator');
-      }
-      if (decided !== outcome) {
-        throw new InvalidTransitionError(txnId, view.state, `resolving '${name}' as ${outcome} would contradict the logged decision ${decided}`);
-      }
-      await this.#deps.store.recordOperatorAction(txnId, 'RESOLVE', name, `${outcome}${note === '' ? '' : `: ${note}`}`);
-      const run = this.#runs.get(txnId) ?? (isTerminal(view.state) ? null : this.#newRun(view, view.traceContext));
-      await run?.apply({ type: 'ack:received', name, outcome }).catch((err: unknown) => {
-        if (!(err instanceof InvalidTransitionError)) {
-          throw err;
-        }
-      });
-      run?.wake(); // its delivery loop for this participant ends at once
-      void run?.resume();
-      return this.get(txnId);
-    });
   }
 
   /** Takes over a transaction claimed by the lease sweeper or the recovery scan. */
@@ -348,16 +304,4 @@ export class Coordinator {
     }
     this.#runs.clear();
   }
-}
-
-/** Waits for a promise unless the signal fires first. */
-function raceSignal<T>(work: Promise<T>, until: AbortSignal, what: string): Promise<T> {
-  if (until.aborted) {
-    return Promise.reject(new DeadlineExceededError(what));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new DeadlineExceededError(what));
-    until.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => until.removeEventListener('abort', onAbort));
-  });
 }

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Coordinator } from '../coordinator/coordinator.ts';
+import { resolveParticipant, retryNow } from '../coordinator/operator-actions.ts';
 import { InvalidArgumentError, TwopcError } from '../core/errors.ts';
 import { LIMITS, parseEndpoint, parseLabels, parseName, parseReason, parseTxId } from '../core/limits.ts';
 import { Outcome } from '../core/tx-state.ts';
@@ -93,7 +94,7 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
       return wireTransaction(await coordinator.get(parseTxId(req.txnId)), coordinator.stuckAfterMs);
     }),
     RetryNow: unary('RetryNow', async (req) => {
-      return wireTransaction(await coordinator.retryNow(parseTxId(req.txnId)), coordinator.stuckAfterMs);
+      return wireTransaction(await retryNow(coordinator, parseTxId(req.txnId)), coordinator.stuckAfterMs);
     }),
     ResolveParticipant: unary('ResolveParticipant', async (req) => {
       const txnId = parseTxId(req.txnId);
@@ -102,7 +103,7 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
       if (outcome === null) {
         throw new InvalidArgumentError('outcome', 'must be OUTCOME_COMMITTED or OUTCOME_ABORTED');
       }
-      const view = await coordinator.resolveParticipant(txnId, name, outcome, parseReason(req.note, 'note'));
+      const view = await resolveParticipant(coordinator, txnId, name, outcome, parseReason(req.note, 'note'));
       return wireTransaction(view, coordinator.stuckAfterMs);
     }),
     ListTransactions: unary('ListTransactions', async (req) => {

@@ -1,0 +1,22 @@
+import type { Outcome, TxState } from '../core/tx-state.ts';
+
+/** Lease rules for Begin and Heartbeat, and the stuck threshold. */
+export interface LeaseConfig {
+  readonly defaultMs: number;
+  readonly maxMs: number;
+  /** Phase 2 unfinished this long after the decision: stuck. */
+  readonly stuckAfterMs: number;
+}
+
+/** What Commit and Abort answer. */
+export interface OutcomeResult {
+  readonly outcome: Outcome;
+  readonly reason: string | null;
+  readonly state: TxState;
+}
+
+export interface BeginInput {
+  readonly timeoutMs: number;
+  readonly labels: Record<string, string>;
+  readonly participants: readonly { name: string; endpoint: string }[];
+}

@@ -1,0 +1,62 @@
+import { outcomeOf } from '../core/decide.ts';
+import { InvalidArgumentError, InvalidTransitionError } from '../core/errors.ts';
+import type { TxId } from '../core/tx-record.ts';
+import { Outcome, isDecided, isTerminal } from '../core/tx-state.ts';
+import type { TxView } from '../store/transaction-store.ts';
+import type { Coordinator } from './coordinator.ts';
+
+// What an operator may do to a transaction besides Commit and Abort, each
+// recorded in the transaction's audit trail.
+
+/**
+ * Operator: re-sends phase 2 now. Drives the transaction here if no run of
+ * this process does (phase 2 is idempotent, so a second driver is harmless).
+ * @throws TxNotFoundError, InvalidTransitionError (no decision, or finished)
+ */
+export async function retryNow(c: Coordinator, txnId: TxId): Promise<TxView> {
+  c.assertOpen();
+  const view = await c.get(txnId);
+  if (!isDecided(view.state) || isTerminal(view.state)) {
+    throw new InvalidTransitionError(txnId, view.state, 'only a decided, unfinished transaction has phase 2 to retry');
+  }
+  await c.store.recordOperatorAction(txnId, 'RETRY', null, '');
+  const run = c.runOf(txnId);
+  if (run === undefined) {
+    c.adopt(view);
+  } else {
+    run.wake();
+  }
+  return c.get(txnId);
+}
+
+/**
+ * Operator: a participant that can never answer was resolved by hand, the
+ * way the log decided; it now counts as acknowledged.
+ * @throws TxNotFoundError, InvalidArgumentError, InvalidTransitionError (contradicts the decision)
+ */
+export async function resolveParticipant(c: Coordinator, txnId: TxId, name: string, outcome: Outcome, note: string): Promise<TxView> {
+  c.assertOpen();
+  return c.exclusive(txnId, async () => {
+    const view = await c.get(txnId);
+    if (!view.participants.some((p) => p.name === name)) {
+      throw new InvalidArgumentError('participant', `'${name}' is not a participant of ${txnId}`);
+    }
+    const decided = outcomeOf(view);
+    if (decided === Outcome.PENDING) {
+      throw new InvalidTransitionError(txnId, view.state, 'no decision yet: the coordinator decides, not an operator');
+    }
+    if (decided !== outcome) {
+      throw new InvalidTransitionError(txnId, view.state, `resolving '${name}' as ${outcome} would contradict the logged decision ${decided}`);
+    }
+    await c.store.recordOperatorAction(txnId, 'RESOLVE', name, `${outcome}${note === '' ? '' : `: ${note}`}`);
+    const run = c.runOf(txnId) ?? (isTerminal(view.state) ? null : c.driveHere(view));
+    await run?.apply({ type: 'ack:received', name, outcome }).catch((err: unknown) => {
+      if (!(err instanceof InvalidTransitionError)) {
+        throw err;
+      }
+    });
+    run?.wake(); // its delivery loop for this participant ends at once
+    void run?.resume();
+    return c.get(txnId);
+  });
+}

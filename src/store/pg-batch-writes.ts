@@ -1,0 +1,114 @@
+import type { Pool } from 'pg';
+import { LIMITS } from '../core/limits.ts';
+import type { TxId, TxRecord } from '../core/tx-record.ts';
+import type { TxState } from '../core/tx-state.ts';
+import { participantArrays } from './pg-rows.ts';
+import { runQuery } from './pg-run.ts';
+import type { BeginInput } from './transaction-store.ts';
+
+// The batched writes of the store: each takes the items that concurrent
+// calls submitted to a Batcher and writes them in one statement, returning
+// one result per item, in order. Statements that lock several transaction
+// rows lock them in txn_id order, so two batches never deadlock each other.
+
+export interface EnlistKey {
+  readonly txnId: TxId;
+  readonly name: string;
+  readonly endpoint: string;
+}
+
+export interface PrepareKey {
+  readonly txnId: TxId;
+  readonly ownerId: string;
+  readonly onePhaseAllowed: boolean;
+}
+
+export interface PreparingRow {
+  readonly one_phase: boolean;
+  readonly trace_context: string | null;
+  readonly participant_count: number;
+  readonly participants: { name: string; endpoint: string }[];
+}
+
+export interface CompletionItem {
+  readonly tx: TxRecord;
+  readonly from: TxState;
+}
+
+/** Begins: the lease deadline of each. */
+export async function writeBegins(pool: Pool, batch: BeginInput[]): Promise<Date[]> {
+  const ps = batch.flatMap((b) => b.participants.map((p) => ({ txnId: b.txnId, ...p })));
+  const rows = await runQuery<{ txn_id: string; lease_expires_at: Date }>(pool, 'begin', [
+    batch.map((b) => b.txnId), batch.map((b) => JSON.stringify(b.labels)), batch.map((b) => b.leaseMs),
+    batch.map((b) => b.participants.length), batch.map((b) => b.ownerId), batch.map((b) => b.traceContext),
+    ps.map((p) => p.txnId), ps.map((p) => p.name), ps.map((p) => p.endpoint),
+  ]);
+  const at = new Map(rows.map((r) => [r.txn_id, r.lease_expires_at]));
+  return batch.map((b) => {
+    const leaseExpiresAt = at.get(b.txnId);
+    if (leaseExpiresAt === undefined) {
+      throw new Error(`begin of ${b.txnId} returned no row`);
+    }
+    return leaseExpiresAt;
+  });
+}
+
+/** Enlists: the lease deadline of each newly enlisted participant; null for any other (the caller explains it). */
+export async function writeEnlists(pool: Pool, batch: EnlistKey[]): Promise<(Date | null)[]> {
+  const rows = await runQuery<{ txn_id: string; name: string; lease_expires_at: Date }>(pool, 'enlist', [
+    batch.map((b) => b.txnId), batch.map((b) => b.name), batch.map((b) => b.endpoint), LIMITS.PARTICIPANTS_MAX,
+  ]);
+  const inserted = new Map(rows.map((r) => [`${r.txn_id}/${r.name}`, r.lease_expires_at]));
+  // Of two identical requests in one batch only the first counts as new.
+  return batch.map((b) => {
+    const key = `${b.txnId}/${b.name}`;
+    const at = inserted.get(key) ?? null;
+    inserted.delete(key);
+    return at;
+  });
+}
+
+/** Moves to PREPARING: the row of each transaction that was ACTIVE, else null. */
+export async function writePreparings(pool: Pool, batch: PrepareKey[]): Promise<(PreparingRow | null)[]> {
+  // One owner and one setting per process: batches never mix them.
+  const first = batch[0];
+  if (first === undefined) {
+    return [];
+  }
+  const rows = await runQuery<PreparingRow & { txn_id: string }>(pool, 'startPreparing', [
+    batch.map((b) => b.txnId), first.ownerId, first.onePhaseAllowed,
+  ]);
+  const byId = new Map(rows.map((r) => [r.txn_id, r]));
+  return batch.map((b) => {
+    const row = byId.get(b.txnId) ?? null;
+    byId.delete(b.txnId); // a second Commit of one transaction in a batch finds it taken
+    return row;
+  });
+}
+
+/** Conditional decision writes: whether each landed. */
+export async function writeDecisions(pool: Pool, batch: TxRecord[]): Promise<boolean[]> {
+  // Rows are locked in txn_id order, the same in every batch.
+  const txs = [...batch].sort((x, y) => (x.txnId < y.txnId ? -1 : 1));
+  const ps = txs.flatMap((tx) => tx.participants.map((p) => ({ txnId: tx.txnId, p })));
+  const a = participantArrays(ps.map((x) => x.p));
+  const rows = await runQuery<{ txn_id: string }>(pool, 'recordDecisions', [
+    txs.map((t) => t.txnId), txs.map((t) => t.state), txs.map((t) => t.reason), txs.map((t) => t.onePhase),
+    ps.map((x) => x.txnId), a.names, a.votes, a.reasons, a.acked,
+  ]);
+  const written = new Set(rows.map((r) => r.txn_id));
+  return batch.map((t) => written.has(t.txnId));
+}
+
+/** Completions: whether each landed (from its expected state). */
+export async function writeCompletions(pool: Pool, batch: CompletionItem[]): Promise<boolean[]> {
+  const items = [...batch].sort((x, y) => (x.tx.txnId < y.tx.txnId ? -1 : 1));
+  const ps = items.flatMap(({ tx }) => tx.participants.map((p) => ({ txnId: tx.txnId, p })));
+  const a = participantArrays(ps.map((x) => x.p));
+  const rows = await runQuery<{ txn_id: string }>(pool, 'recordCompletions', [
+    items.map((i) => i.tx.txnId), items.map((i) => i.tx.state), items.map((i) => i.from), items.map((i) => i.tx.reason),
+    ps.map((x) => x.txnId), a.names, a.acked, a.heuristics,
+  ]);
+  const written = new Set(rows.map((r) => r.txn_id));
+  return batch.map((i) => written.has(i.tx.txnId));
+}

@@ -1,0 +1,23 @@
+import type { Pool, QueryResultRow } from 'pg';
+import { classifyStoreError, isRetryable } from './pg-errors.ts';
+import { SQL } from './pg-queries.ts';
+import type { QueryName } from './pg-queries.ts';
+
+/**
+ * Runs a named statement (prepared once per connection). A deadlock or
+ * serialization failure (two batches meeting on a row) is retried a few
+ * times: every statement of the store is safe to repeat, being conditional.
+ * Connection failures become StoreUnavailableError.
+ */
+export async function runQuery<R extends QueryResultRow>(pool: Pool, name: QueryName, values: unknown[]): Promise<R[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await pool.query<R>({ name: `twopc_${name}`, text: SQL[name], values });
+      return result.rows;
+    } catch (err) {
+      if (attempt >= 3 || !isRetryable(err)) {
+        throw classifyStoreError(err);
+      }
+    }
+  }
+}
