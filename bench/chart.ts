@@ -10,13 +10,24 @@ export function sweepSvg(points: SweepPoint[], title: string): string {
   const W = 420;
   const H = 260;
   const pad = 50;
-  const panel = (x0: number, label: string, pick: (p: SweepPoint, who: 'floor' | 'twopc') => number): string => {
+  const panel = (
+    x0: number,
+    label: string,
+    pick: (p: SweepPoint, who: 'floor' | 'twopc') => number,
+  ): string => {
     const max = Math.max(1, ...points.flatMap((p) => [pick(p, 'floor'), pick(p, 'twopc')]));
-    const xs = points.map((_, i) => x0 + pad + (i * (W - 2 * pad)) / Math.max(1, points.length - 1));
+    const xs = points.map(
+      (_, i) => x0 + pad + (i * (W - 2 * pad)) / Math.max(1, points.length - 1),
+    );
     const y = (v: number): number => H - pad - (v / max) * (H - 2 * pad);
     const line = (who: 'floor' | 'twopc', color: string): string =>
       `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.map((p, i) => `${xs[i]?.toFixed(1)},${y(pick(p, who)).toFixed(1)}`).join(' ')}"/>`;
-    const ticks = points.map((p, i) => `<text x="${xs[i]?.toFixed(1)}" y="${H - pad + 16}" font-size="10" text-anchor="middle">${p.inflight}</text>`).join('');
+    const ticks = points
+      .map(
+        (p, i) =>
+          `<text x="${xs[i]?.toFixed(1)}" y="${H - pad + 16}" font-size="10" text-anchor="middle">${p.inflight}</text>`,
+      )
+      .join('');
     return `<g><text x="${x0 + W / 2}" y="20" font-size="13" text-anchor="middle">${label}</text>
 <line x1="${x0 + pad}" y1="${H - pad}" x2="${x0 + W - pad}" y2="${H - pad}" stroke="#888"/>
 <line x1="${x0 + pad}" y1="${pad}" x2="${x0 + pad}" y2="${H - pad}" stroke="#888"/>

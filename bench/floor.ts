@@ -10,9 +10,15 @@ import { loadTwopcProto } from '../src/grpc/proto.ts';
 import type { ParticipantClient } from '../src/grpc/generated/twopc/v1/Participant.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as { databaseUrl: string; schema: string };
-const pool = new pg.Pool({ connectionString: spec.databaseUrl, max: 10, options: `-c search_path=${spec.schema} -c synchronous_commit=on` });
+const pool = new pg.Pool({
+  connectionString: spec.databaseUrl,
+  max: 10,
+  options: `-c search_path=${spec.schema} -c synchronous_commit=on`,
+});
 await pool.query(`CREATE SCHEMA IF NOT EXISTS ${spec.schema}`);
-await pool.query('CREATE TABLE IF NOT EXISTS floor_decisions (txn_id uuid PRIMARY KEY, participants text[] NOT NULL)');
+await pool.query(
+  'CREATE TABLE IF NOT EXISTS floor_decisions (txn_id uuid PRIMARY KEY, participants text[] NOT NULL)',
+);
 const proto = loadTwopcProto().twopc.v1;
 const stubs = new Map<string, ParticipantClient>();
 const stub = (endpoint: string): ParticipantClient => {
@@ -34,7 +40,13 @@ server.addService(proto.Coordinator.service, {
     txns.set(txnId, []);
     cb(null, { txnId });
   },
-  Enlist: (c: grpc.ServerUnaryCall<{ txnId: string; participant: { name: string; endpoint: string } }, object>, cb: grpc.sendUnaryData<object>) => {
+  Enlist: (
+    c: grpc.ServerUnaryCall<
+      { txnId: string; participant: { name: string; endpoint: string } },
+      object
+    >,
+    cb: grpc.sendUnaryData<object>,
+  ) => {
     txns.get(c.request.txnId)?.push(c.request.participant);
     cb(null, { newlyEnlisted: true });
   },
@@ -45,9 +57,15 @@ server.addService(proto.Coordinator.service, {
     const req = (p: { name: string }): object => ({ txnId, participantName: p.name });
     (async () => {
       await Promise.all(ps.map((p) => call((done) => stub(p.endpoint).prepare(req(p), done))));
-      await pool.query('INSERT INTO floor_decisions (txn_id, participants) VALUES ($1, $2)', [txnId, ps.map((p) => p.name)]);
+      await pool.query('INSERT INTO floor_decisions (txn_id, participants) VALUES ($1, $2)', [
+        txnId,
+        ps.map((p) => p.name),
+      ]);
       await Promise.all(ps.map((p) => call((done) => stub(p.endpoint).commit(req(p), done))));
-    })().then(() => cb(null, { outcome: 'OUTCOME_COMMITTED', state: 'COMMITTED' }), (err: Error) => cb({ code: grpc.status.INTERNAL, details: err.message }));
+    })().then(
+      () => cb(null, { outcome: 'OUTCOME_COMMITTED', state: 'COMMITTED' }),
+      (err: Error) => cb({ code: grpc.status.INTERNAL, details: err.message }),
+    );
   },
 });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {

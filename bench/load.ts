@@ -14,7 +14,12 @@ export interface LoadResult {
  * `inflight` clients in a loop for `seconds`, each doing what a real client
  * does: Begin, Enlist every participant, Commit.
  */
-export async function runLoad(address: string, participants: { name: string; endpoint: string }[], inflight: number, seconds: number): Promise<LoadResult> {
+export async function runLoad(
+  address: string,
+  participants: { name: string; endpoint: string }[],
+  inflight: number,
+  seconds: number,
+): Promise<LoadResult> {
   const client = new TwopcClient(address, { attempts: 1, callTimeoutMs: 30_000 });
   const latencies: number[] = [];
   let committed = 0;
@@ -47,7 +52,13 @@ export async function runLoad(address: string, participants: { name: string; end
   await Promise.all(Array.from({ length: inflight }, worker));
   const seconds_ = (performance.now() - started) / 1000;
   client.close();
-  return { committed, failed, seconds: seconds_, latenciesMs: latencies.sort((a, b) => a - b), firstError };
+  return {
+    committed,
+    failed,
+    seconds: seconds_,
+    latenciesMs: latencies.sort((a, b) => a - b),
+    firstError,
+  };
 }
 
 /** The q-th quantile of sorted values. */

@@ -6,9 +6,12 @@ import { loadTwopcProto } from '../src/grpc/proto.ts';
 
 const server = new grpc.Server();
 server.addService(loadTwopcProto().twopc.v1.Participant.service, {
-  Prepare: (_call: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { vote: 'VOTE_PREPARED', reason: '' }),
-  Commit: (_call: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { outcome: 'OUTCOME_COMMITTED', reason: '' }),
-  Abort: (_call: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { outcome: 'OUTCOME_ABORTED' }),
+  Prepare: (_call: unknown, cb: grpc.sendUnaryData<object>) =>
+    cb(null, { vote: 'VOTE_PREPARED', reason: '' }),
+  Commit: (_call: unknown, cb: grpc.sendUnaryData<object>) =>
+    cb(null, { outcome: 'OUTCOME_COMMITTED', reason: '' }),
+  Abort: (_call: unknown, cb: grpc.sendUnaryData<object>) =>
+    cb(null, { outcome: 'OUTCOME_ABORTED' }),
 });
 new HealthImplementation({ '': 'SERVING' }).addToServer(server);
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {

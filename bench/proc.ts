@@ -21,11 +21,23 @@ const COMPILED = import.meta.url.endsWith('.js');
  * Starts `<script> [args]` (a path like bench/floor.ts) and waits for it to
  * print {"listening": port} (or match `ready`).
  */
-export async function startChild(args: string[], env: Record<string, string> = {}, ready?: RegExp): Promise<Child> {
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+export async function startChild(
+  args: string[],
+  env: Record<string, string> = {},
+  ready?: RegExp,
+): Promise<Child> {
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
   const [script = '', ...rest] = args;
-  const entry = COMPILED ? [join(ROOT, '.bench-build', script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', script];
-  const child = spawn(process.execPath, [...profile, ...entry, ...rest], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = COMPILED
+    ? [join(ROOT, '.bench-build', script.replace(/\.ts$/, '.js'))]
+    : ['--import', 'tsx', script];
+  const child = spawn(process.execPath, [...profile, ...entry, ...rest], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer): void => {
@@ -37,7 +49,9 @@ export async function startChild(args: string[], env: Record<string, string> = {
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}):\n${out.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${args.join(' ')} exited (${code}):\n${out.slice(-2000)}`)),
+    );
   });
   return {
     child,

@@ -63,49 +63,95 @@ class Done extends Error {}
 
 const dir = await mkdtemp(join(tmpdir(), 'twopc-bench-'));
 const { freePortFor } = await import('./ports.ts');
-const server = await startEmbeddedPostgres({ dataDir: dir, port: await freePortFor(), log: () => undefined });
+const server = await startEmbeddedPostgres({
+  dataDir: dir,
+  port: await freePortFor(),
+  log: () => undefined,
+});
 const db = new pg.Pool({ connectionString: server.url, max: 2 });
 const children: Child[] = [];
 try {
-  const participants = await Promise.all(Array.from({ length: N }, async (_, i) => {
-    const c = await startChild(['bench/participant.ts']);
-    children.push(c);
-    return { name: `p${i}`, endpoint: `127.0.0.1:${c.port}` };
-  }));
+  const participants = await Promise.all(
+    Array.from({ length: N }, async (_, i) => {
+      const c = await startChild(['bench/participant.ts']);
+      children.push(c);
+      return { name: `p${i}`, endpoint: `127.0.0.1:${c.port}` };
+    }),
+  );
   let run = 0;
   const relationBytes = async (schema: string): Promise<number> => {
-    const r = await db.query<{ n: string }>("SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'", [schema]);
+    const r = await db.query<{ n: string }>(
+      "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+      [schema],
+    );
     return Number(r.rows[0]?.n);
   };
   const walLsn = async (): Promise<bigint> => {
-    const r = await db.query<{ b: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS b");
+    const r = await db.query<{ b: string }>(
+      "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS b",
+    );
     return BigInt(r.rows[0]?.b ?? '0');
   };
 
-  async function measure(target: Target, inflight: number, seconds: number, warm: number): Promise<Measure> {
+  async function measure(
+    target: Target,
+    inflight: number,
+    seconds: number,
+    warm: number,
+  ): Promise<Measure> {
     const schema = `bench_${target}_${run++}`;
-    const child = target === 'floor'
-      ? await startChild(['bench/floor.ts', JSON.stringify({ databaseUrl: server.url, schema })])
-      : await startChild(['src/main.ts', 'serve'], {
-          DATABASE_URL: server.url, TWOPC_DB_SCHEMA: schema, TWOPC_LISTEN: '127.0.0.1:0', TWOPC_METRICS_LISTEN: '127.0.0.1:0',
-          TWOPC_LOG_LEVEL: 'info', TWOPC_COORDINATOR_NAME: schema,
-        }, /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/);
+    const child =
+      target === 'floor'
+        ? await startChild(['bench/floor.ts', JSON.stringify({ databaseUrl: server.url, schema })])
+        : await startChild(
+            ['src/main.ts', 'serve'],
+            {
+              DATABASE_URL: server.url,
+              TWOPC_DB_SCHEMA: schema,
+              TWOPC_LISTEN: '127.0.0.1:0',
+              TWOPC_METRICS_LISTEN: '127.0.0.1:0',
+              TWOPC_LOG_LEVEL: 'info',
+              TWOPC_COORDINATOR_NAME: schema,
+            },
+            /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
+          );
     try {
       const address = `127.0.0.1:${child.port}`;
       const pid = child.child.pid ?? 0;
       if (warm > 0) {
         await runLoad(address, participants, inflight, warm);
       }
-      const [cpu0, rss0, bytes0, wal0] = [cpuSeconds(pid), rssMiB(pid), await relationBytes(schema), await walLsn()];
+      const [cpu0, rss0, bytes0, wal0] = [
+        cpuSeconds(pid),
+        rssMiB(pid),
+        await relationBytes(schema),
+        await walLsn(),
+      ];
       const load = await runLoad(address, participants, inflight, seconds);
-      const [cpu1, rss1, bytes1, wal1] = [cpuSeconds(pid), rssMiB(pid), await relationBytes(schema), await walLsn()];
+      const [cpu1, rss1, bytes1, wal1] = [
+        cpuSeconds(pid),
+        rssMiB(pid),
+        await relationBytes(schema),
+        await walLsn(),
+      ];
       const n = Math.max(1, load.committed);
       const l = load.latenciesMs;
       return {
-        target, inflight, committed: load.committed, failed: load.failed, tps: load.committed / load.seconds,
-        p50: quantile(l, 0.5), p90: quantile(l, 0.9), p99: quantile(l, 0.99), max: l.at(-1) ?? NaN,
-        cpuMsPerTxn: ((cpu1 - cpu0) * 1000) / n, rssStartMiB: rss0, rssEndMiB: rss1,
-        logBytesPerTxn: (bytes1 - bytes0) / n, walBytesPerTxn: Number(wal1 - wal0) / n, firstError: load.firstError,
+        target,
+        inflight,
+        committed: load.committed,
+        failed: load.failed,
+        tps: load.committed / load.seconds,
+        p50: quantile(l, 0.5),
+        p90: quantile(l, 0.9),
+        p99: quantile(l, 0.99),
+        max: l.at(-1) ?? NaN,
+        cpuMsPerTxn: ((cpu1 - cpu0) * 1000) / n,
+        rssStartMiB: rss0,
+        rssEndMiB: rss1,
+        logBytesPerTxn: (bytes1 - bytes0) / n,
+        walBytesPerTxn: Number(wal1 - wal0) / n,
+        firstError: load.firstError,
       };
     } finally {
       await child.stop();
@@ -117,11 +163,22 @@ try {
   }
 
   /** Scale: N transactions left ACTIVE at once; coordinator RSS per open transaction. */
-  async function openTransactions(count: number, ps: { name: string; endpoint: string }[]): Promise<void> {
+  async function openTransactions(
+    count: number,
+    ps: { name: string; endpoint: string }[],
+  ): Promise<void> {
     const schema = 'bench_open';
-    const child = await startChild(['src/main.ts', 'serve'], {
-      DATABASE_URL: server.url, TWOPC_DB_SCHEMA: schema, TWOPC_LISTEN: '127.0.0.1:0', TWOPC_METRICS_LISTEN: '127.0.0.1:0', TWOPC_COORDINATOR_NAME: schema,
-    }, /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/);
+    const child = await startChild(
+      ['src/main.ts', 'serve'],
+      {
+        DATABASE_URL: server.url,
+        TWOPC_DB_SCHEMA: schema,
+        TWOPC_LISTEN: '127.0.0.1:0',
+        TWOPC_METRICS_LISTEN: '127.0.0.1:0',
+        TWOPC_COORDINATOR_NAME: schema,
+      },
+      /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
+    );
     try {
       const { TwopcClient } = await import('../src/sdk/twopc-client.ts');
       const client = new TwopcClient(`127.0.0.1:${child.port}`, { attempts: 1 });
@@ -129,16 +186,20 @@ try {
       await runLoad(`127.0.0.1:${child.port}`, ps, 16, 2); // warm up the code paths
       const rss0 = rssMiB(pid);
       let next = 0;
-      await Promise.all(Array.from({ length: 64 }, async () => {
-        while (next++ < count) {
-          const { txnId } = await client.begin({ timeoutMs: 3_600_000 });
-          for (const p of ps) {
-            await client.enlist(txnId, p);
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          while (next++ < count) {
+            const { txnId } = await client.begin({ timeoutMs: 3_600_000 });
+            for (const p of ps) {
+              await client.enlist(txnId, p);
+            }
           }
-        }
-      }));
+        }),
+      );
       const rss1 = rssMiB(pid);
-      console.log(`${count} ACTIVE transactions open: coordinator RSS ${rss0.toFixed(1)} → ${rss1.toFixed(1)} MiB, ${(((rss1 - rss0) * 1024 * 1024) / count).toFixed(0)} bytes per open transaction`);
+      console.log(
+        `${count} ACTIVE transactions open: coordinator RSS ${rss0.toFixed(1)} → ${rss1.toFixed(1)} MiB, ${(((rss1 - rss0) * 1024 * 1024) / count).toFixed(0)} bytes per open transaction`,
+      );
       client.close();
     } finally {
       await child.stop();
@@ -150,7 +211,9 @@ try {
     for (const target of (r % 2 === 0 ? ['floor', 'twopc'] : ['twopc', 'floor']) as Target[]) {
       const m = await measure(target, C, duration, warmup);
       results.push(m);
-      console.error(`  round ${r + 1} ${target}: ${m.tps.toFixed(0)} tx/s, p50 ${m.p50.toFixed(2)} ms, ${m.failed} failed`);
+      console.error(
+        `  round ${r + 1} ${target}: ${m.tps.toFixed(0)} tx/s, p50 ${m.p50.toFixed(2)} ms, ${m.failed} failed`,
+      );
     }
   }
   if (opts.open !== undefined) {
@@ -161,32 +224,58 @@ try {
     return xs.reduce((s, x) => s + x, 0) / xs.length;
   };
   const rows: [string, keyof Measure, number][] = [
-    ['committed transactions/s', 'tps', 0], ['latency p50 (ms)', 'p50', 2], ['latency p90 (ms)', 'p90', 2], ['latency p99 (ms)', 'p99', 2],
-    ['latency max (ms)', 'max', 1], ['coordinator CPU per txn (ms)', 'cpuMsPerTxn', 3], ['coordinator RSS at start (MiB)', 'rssStartMiB', 1],
-    ['coordinator RSS at end (MiB)', 'rssEndMiB', 1], ['log table bytes per txn', 'logBytesPerTxn', 0], ['WAL bytes per txn', 'walBytesPerTxn', 0],
+    ['committed transactions/s', 'tps', 0],
+    ['latency p50 (ms)', 'p50', 2],
+    ['latency p90 (ms)', 'p90', 2],
+    ['latency p99 (ms)', 'p99', 2],
+    ['latency max (ms)', 'max', 1],
+    ['coordinator CPU per txn (ms)', 'cpuMsPerTxn', 3],
+    ['coordinator RSS at start (MiB)', 'rssStartMiB', 1],
+    ['coordinator RSS at end (MiB)', 'rssEndMiB', 1],
+    ['log table bytes per txn', 'logBytesPerTxn', 0],
+    ['WAL bytes per txn', 'walBytesPerTxn', 0],
   ];
-  console.log(`\ntwopc vs floor — ${N} participants, ${C} in flight, ${duration} s × ${rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\n`);
-  console.log(`${'figure'.padEnd(32)}${'floor'.padStart(12)}${'twopc'.padStart(12)}${'twopc/floor'.padStart(14)}`);
+  console.log(
+    `\ntwopc vs floor — ${N} participants, ${C} in flight, ${duration} s × ${rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\n`,
+  );
+  console.log(
+    `${'figure'.padEnd(32)}${'floor'.padStart(12)}${'twopc'.padStart(12)}${'twopc/floor'.padStart(14)}`,
+  );
   for (const [label, key, digits] of rows) {
     const f = avg('floor', key);
     const t = avg('twopc', key);
-    console.log(`${label.padEnd(32)}${f.toFixed(digits).padStart(12)}${t.toFixed(digits).padStart(12)}${(t / f).toFixed(2).padStart(14)}`);
+    console.log(
+      `${label.padEnd(32)}${f.toFixed(digits).padStart(12)}${t.toFixed(digits).padStart(12)}${(t / f).toFixed(2).padStart(14)}`,
+    );
   }
   const failed = results.reduce((s, m) => s + m.failed, 0);
-  console.log(`\nfailed transactions: ${failed}${failed > 0 ? ` (first: ${results.find((m) => m.firstError)?.firstError})` : ''}`);
+  console.log(
+    `\nfailed transactions: ${failed}${failed > 0 ? ` (first: ${results.find((m) => m.firstError)?.firstError})` : ''}`,
+  );
 
   let sweep: SweepPoint[] = [];
   if (opts.chart) {
     for (const inflight of [1, 8, 32, 64, 128, 256]) {
       const f = await measure('floor', inflight, Math.max(3, duration / 2), 1);
       const t = await measure('twopc', inflight, Math.max(3, duration / 2), 1);
-      sweep.push({ inflight, floor: { tps: f.tps, p99: f.p99 }, twopc: { tps: t.tps, p99: t.p99 } });
-      console.error(`  sweep ${inflight}: floor ${f.tps.toFixed(0)} tx/s, twopc ${t.tps.toFixed(0)} tx/s`);
+      sweep.push({
+        inflight,
+        floor: { tps: f.tps, p99: f.p99 },
+        twopc: { tps: t.tps, p99: t.p99 },
+      });
+      console.error(
+        `  sweep ${inflight}: floor ${f.tps.toFixed(0)} tx/s, twopc ${t.tps.toFixed(0)} tx/s`,
+      );
     }
   }
-  const out = opts.out ?? join(ROOT, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const out =
+    opts.out ??
+    join(ROOT, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await mkdir(join(out, '..'), { recursive: true });
-  await writeFile(out, `${JSON.stringify({ participants: N, inflight: C, duration, rounds, results, sweep }, null, 2)}\n`);
+  await writeFile(
+    out,
+    `${JSON.stringify({ participants: N, inflight: C, duration, rounds, results, sweep }, null, 2)}\n`,
+  );
   console.log(`results: ${out}`);
   if (sweep.length > 0) {
     const svg = out.replace(/\.json$/, '.svg');

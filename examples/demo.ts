@@ -18,13 +18,30 @@ import type { ShopName, ShopService } from './shop-service.ts';
 /** A service running elsewhere: its ledger is read from its schema. */
 function remoteShop(name: ShopName, endpoint: string, databaseUrl: string): ShopService {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-  return { name, endpoint, ledger: new Ledger(pool, name, SHOPS[name].unit), stop: () => pool.end() };
+  return {
+    name,
+    endpoint,
+    ledger: new Ledger(pool, name, SHOPS[name].unit),
+    stop: () => pool.end(),
+  };
 }
 
-type Taker = grpc.Client & Record<string, (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => void>;
+type Taker = grpc.Client &
+  Record<
+    string,
+    (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => void
+  >;
 
-function take(stub: Taker, method: string, txnId: string, key: string, amount: number): Promise<void> {
-  return new Promise((resolve, reject) => stub[method]?.({ key, amount }, txnMetadata(txnId), (err) => (err ? reject(err) : resolve())));
+function take(
+  stub: Taker,
+  method: string,
+  txnId: string,
+  key: string,
+  amount: number,
+): Promise<void> {
+  return new Promise((resolve, reject) =>
+    stub[method]?.({ key, amount }, txnMetadata(txnId), (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 async function main(): Promise<void> {
@@ -32,7 +49,19 @@ async function main(): Promise<void> {
   let address = process.env.TWOPC_ADDRESS ?? '';
   let databaseUrl = process.env.DATABASE_URL ?? '';
   if (address === '') {
-    const config = loadConfig(['--listen', '127.0.0.1:0', '--data-dir', process.env.TWOPC_DATA_DIR ?? '.twopc/demo', '--embedded-pg-port', process.env.TWOPC_EMBEDDED_PG_PORT ?? '54339', '--metrics-listen', '127.0.0.1:0'], {});
+    const config = loadConfig(
+      [
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        process.env.TWOPC_DATA_DIR ?? '.twopc/demo',
+        '--embedded-pg-port',
+        process.env.TWOPC_EMBEDDED_PG_PORT ?? '54339',
+        '--metrics-listen',
+        '127.0.0.1:0',
+      ],
+      {},
+    );
     app = await startApp(config, silentLogger(), new SystemClock());
     address = app.address;
     databaseUrl = app.databaseUrl;
@@ -41,24 +70,50 @@ async function main(): Promise<void> {
   // In the compose stack the services run in their own containers.
   const accounts = process.env.ACCOUNTS_ADDRESS
     ? remoteShop('accounts', process.env.ACCOUNTS_ADDRESS, databaseUrl)
-    : await startShopService('accounts', { databaseUrl, coordinator: address, listen: '127.0.0.1:0' });
+    : await startShopService('accounts', {
+        databaseUrl,
+        coordinator: address,
+        listen: '127.0.0.1:0',
+      });
   const inventory = process.env.INVENTORY_ADDRESS
     ? remoteShop('inventory', process.env.INVENTORY_ADDRESS, databaseUrl)
-    : await startShopService('inventory', { databaseUrl, coordinator: address, listen: '127.0.0.1:0' });
-  const shop = (loadShopProto().shop as grpc.GrpcObject).v1 as Record<string, grpc.ServiceClientConstructor>;
-  const bank = new (shop.Accounts as grpc.ServiceClientConstructor)(accounts.endpoint, grpc.credentials.createInsecure()) as Taker;
-  const store = new (shop.Inventory as grpc.ServiceClientConstructor)(inventory.endpoint, grpc.credentials.createInsecure()) as Taker;
+    : await startShopService('inventory', {
+        databaseUrl,
+        coordinator: address,
+        listen: '127.0.0.1:0',
+      });
+  const shop = (loadShopProto().shop as grpc.GrpcObject).v1 as Record<
+    string,
+    grpc.ServiceClientConstructor
+  >;
+  const bank = new (shop.Accounts as grpc.ServiceClientConstructor)(
+    accounts.endpoint,
+    grpc.credentials.createInsecure(),
+  ) as Taker;
+  const store = new (shop.Inventory as grpc.ServiceClientConstructor)(
+    inventory.endpoint,
+    grpc.credentials.createInsecure(),
+  ) as Taker;
   const client = new TwopcClient(address);
   try {
-    console.log(`before: accounts ${JSON.stringify(await accounts.ledger.quantities())}, inventory ${JSON.stringify(await inventory.ledger.quantities())}`);
-    for (const [label, widgets] of [['buy 2 widgets for 30', 2], ['buy 100 widgets for 10', 100]] as const) {
+    console.log(
+      `before: accounts ${JSON.stringify(await accounts.ledger.quantities())}, inventory ${JSON.stringify(await inventory.ledger.quantities())}`,
+    );
+    for (const [label, widgets] of [
+      ['buy 2 widgets for 30', 2],
+      ['buy 100 widgets for 10', 100],
+    ] as const) {
       const { txnId } = await client.begin({ labels: { demo: 'shop' } });
       await take(bank, 'Debit', txnId, 'alice', label.endsWith('30') ? 30 : 10);
       await take(store, 'Reserve', txnId, 'widget', widgets);
       const answer = await client.commit(txnId, { waitForAcks: true });
-      console.log(`${label}: ${answer.outcome}${answer.reason ? ` (${answer.reason})` : ''}  txn ${txnId}`);
+      console.log(
+        `${label}: ${answer.outcome}${answer.reason ? ` (${answer.reason})` : ''}  txn ${txnId}`,
+      );
     }
-    console.log(`after:  accounts ${JSON.stringify(await accounts.ledger.quantities())}, inventory ${JSON.stringify(await inventory.ledger.quantities())}`);
+    console.log(
+      `after:  accounts ${JSON.stringify(await accounts.ledger.quantities())}, inventory ${JSON.stringify(await inventory.ledger.quantities())}`,
+    );
   } finally {
     client.close();
     bank.close();

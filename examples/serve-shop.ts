@@ -14,10 +14,21 @@ const databaseUrl = process.env.DATABASE_URL ?? '';
 const coordinator = process.env.TWOPC_ADDRESS ?? '127.0.0.1:50051';
 const listen = process.env.LISTEN ?? '0.0.0.0:50061';
 const tracing = await startTracingSdk(process.env, name);
-const service = await startShopService(name as ShopName, { databaseUrl, coordinator, listen, ...(process.env.ADVERTISE ? { advertise: process.env.ADVERTISE } : {}) });
+const service = await startShopService(name as ShopName, {
+  databaseUrl,
+  coordinator,
+  listen,
+  ...(process.env.ADVERTISE ? { advertise: process.env.ADVERTISE } : {}),
+});
 console.log(`${name} serving at ${service.endpoint}`);
 const stop = (): void => {
-  service.stop().then(() => tracing?.shutdown()).then(() => process.exit(0), () => process.exit(1));
+  service
+    .stop()
+    .then(() => tracing?.shutdown())
+    .then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -7,8 +7,18 @@ import { Ledger } from './ledger.ts';
 
 /** The two example services: which gRPC service and method each exposes. */
 export const SHOPS = {
-  accounts: { service: 'Accounts', method: 'Debit', unit: 'money in account', initial: { alice: 100, bob: 50 } },
-  inventory: { service: 'Inventory', method: 'Reserve', unit: 'units of', initial: { widget: 5, gadget: 2 } },
+  accounts: {
+    service: 'Accounts',
+    method: 'Debit',
+    unit: 'money in account',
+    initial: { alice: 100, bob: 50 },
+  },
+  inventory: {
+    service: 'Inventory',
+    method: 'Reserve',
+    unit: 'units of',
+    initial: { widget: 5, gadget: 2 },
+  },
 } as const;
 export type ShopName = keyof typeof SHOPS;
 
@@ -35,7 +45,10 @@ export interface ShopService {
  * Starts one example service: its business API and twopc.v1.Participant on
  * one gRPC server, its data in its own schema of `databaseUrl`.
  */
-export async function startShopService(name: ShopName, options: { databaseUrl: string; coordinator: string; listen: string; advertise?: string }): Promise<ShopService> {
+export async function startShopService(
+  name: ShopName,
+  options: { databaseUrl: string; coordinator: string; listen: string; advertise?: string },
+): Promise<ShopService> {
   const shop = SHOPS[name];
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
   pool.on('error', () => undefined);
@@ -43,17 +56,27 @@ export async function startShopService(name: ShopName, options: { databaseUrl: s
   await ledger.setUp(shop.initial);
   const server = new grpc.Server();
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
-  const endpoint = options.advertise ?? `${options.listen.slice(0, options.listen.lastIndexOf(':'))}:${port}`;
-  const participant = new TwopcParticipant({ name, endpoint, coordinator: options.coordinator, handlers: ledger });
+  const endpoint =
+    options.advertise ?? `${options.listen.slice(0, options.listen.lastIndexOf(':'))}:${port}`;
+  const participant = new TwopcParticipant({
+    name,
+    endpoint,
+    coordinator: options.coordinator,
+    handlers: ledger,
+  });
   participant.addTo(server);
   const svc = (loadShopProto().shop as grpc.GrpcObject).v1 as grpc.GrpcObject;
   const definition = (svc[shop.service] as grpc.ServiceClientConstructor).service;
   server.addService(definition, {
     [shop.method]: participant.unary<TakeRequest, object>(async (call, txnId) => {
       if (txnId === null) {
-        throw Object.assign(new Error('call this inside a transaction (metadata twopc-txn-id)'), { code: grpc.status.FAILED_PRECONDITION });
+        throw Object.assign(new Error('call this inside a transaction (metadata twopc-txn-id)'), {
+          code: grpc.status.FAILED_PRECONDITION,
+        });
       }
       await ledger.take(txnId, call.request.key, Number(call.request.amount));
       return {};

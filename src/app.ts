@@ -35,7 +35,10 @@ export function redactUrl(url: string): string {
 }
 
 /** Starts the embedded server unless a URL is configured. */
-export async function openDatabase(config: Config, log: Logger): Promise<{ url: string; embedded: EmbeddedServer | null }> {
+export async function openDatabase(
+  config: Config,
+  log: Logger,
+): Promise<{ url: string; embedded: EmbeddedServer | null }> {
   if (config.databaseUrl !== null) {
     return { url: config.databaseUrl, embedded: null };
   }
@@ -45,7 +48,10 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ url: 
     log: (message) => log.debug({ component: 'embedded-postgres' }, message.trim()),
     warn: (message) => log.warn({ component: 'embedded-postgres' }, message),
   });
-  log.info({ data_dir: config.dataDir, port: config.embeddedPgPort }, 'embedded PostgreSQL started');
+  log.info(
+    { data_dir: config.dataDir, port: config.embeddedPgPort },
+    'embedded PostgreSQL started',
+  );
   return { url: embedded.url, embedded };
 }
 
@@ -73,7 +79,10 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
   const store = new PgTransactionStore(pools, clock);
   const participants = new GrpcParticipantClient();
   const probe = new GrpcHealthProbe();
-  const health = new HealthMonitor(probe, clock, { intervalMs: config.heartbeatIntervalMs, missLimit: config.heartbeatMisses });
+  const health = new HealthMonitor(probe, clock, {
+    intervalMs: config.heartbeatIntervalMs,
+    missLimit: config.heartbeatMisses,
+  });
   const metricsServer = await startMetricsServer(config.metricsListen);
   const metrics = new TwopcMetrics(metricsServer.meter);
   const coordinator = new Coordinator(
@@ -93,21 +102,32 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
         onePhase: config.onePhase,
       },
     },
-    { defaultMs: config.leaseDefaultMs, maxMs: config.leaseMaxMs, stuckAfterMs: config.stuckAfterMs },
+    {
+      defaultMs: config.leaseDefaultMs,
+      maxMs: config.leaseMaxMs,
+      stuckAfterMs: config.stuckAfterMs,
+    },
   );
   let server: CoordinatorServer | null = null;
-  const maintenance = new Maintenance(store, coordinator, clock, log, {
-    sweepIntervalMs: config.sweepIntervalMs,
-    recoveryIntervalMs: config.recoveryIntervalMs,
-    coordinatorLeaseMs: config.coordinatorLeaseMs,
-    retentionMs: config.retentionHours * 3_600_000,
-    retentionIntervalMs: 60_000,
-    coordinatorName: config.coordinatorName,
-    stuckAfterMs: config.stuckAfterMs,
-  }, {
-    storeReachable: (ok) => server?.setServing(ok),
-    recovered: (taken) => metrics.recovery(taken),
-  });
+  const maintenance = new Maintenance(
+    store,
+    coordinator,
+    clock,
+    log,
+    {
+      sweepIntervalMs: config.sweepIntervalMs,
+      recoveryIntervalMs: config.recoveryIntervalMs,
+      coordinatorLeaseMs: config.coordinatorLeaseMs,
+      retentionMs: config.retentionHours * 3_600_000,
+      retentionIntervalMs: 60_000,
+      coordinatorName: config.coordinatorName,
+      stuckAfterMs: config.stuckAfterMs,
+    },
+    {
+      storeReachable: (ok) => server?.setServing(ok),
+      recovered: (taken) => metrics.recovery(taken),
+    },
+  );
   metrics.observe(metricsServer.meter, {
     inFlight: () => coordinator.inFlight,
     backlog: () => maintenance.backlog,

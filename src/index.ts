@@ -3,9 +3,17 @@
 export { TwopcClient, TXN_ID_METADATA, txnMetadata } from './sdk/twopc-client.ts';
 export type { OutcomeAnswer, ParticipantAddress, TwopcClientOptions } from './sdk/twopc-client.ts';
 export { TwopcParticipant } from './sdk/twopc-participant.ts';
-export type { ParticipantHandlers, TwopcParticipantOptions, VoteResult } from './sdk/twopc-participant.ts';
+export type {
+  ParticipantHandlers,
+  TwopcParticipantOptions,
+  VoteResult,
+} from './sdk/twopc-participant.ts';
 export { BranchState, InMemoryBranchStore } from './sdk/branch-store.ts';
-export { PgParticipant, HeuristicCommitError, HeuristicRollbackError } from './sdk/pg-participant.ts';
+export {
+  PgParticipant,
+  HeuristicCommitError,
+  HeuristicRollbackError,
+} from './sdk/pg-participant.ts';
 export type { PgParticipantOptions } from './sdk/pg-participant.ts';
 export type { BranchStore } from './sdk/branch-store.ts';
 export { Outcome, TxState, Vote } from './core/tx-state.ts';

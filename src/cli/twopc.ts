@@ -33,14 +33,34 @@ async function serve(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
   const armed = armFailpoints(process.env.TWOPC_FAILPOINTS ?? '');
   if (armed.length > 0) {
-    log.warn({ failpoints: armed }, 'FAILPOINTS ARMED: this process will fail on purpose (TWOPC_FAILPOINTS); never in production');
+    log.warn(
+      { failpoints: armed },
+      'FAILPOINTS ARMED: this process will fail on purpose (TWOPC_FAILPOINTS); never in production',
+    );
   }
   const tracing = await startTracingSdk(process.env, 'twopc');
   if (tracing !== null) {
-    log.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '' }, 'exporting traces (OTEL_*)');
+    log.info(
+      {
+        endpoint:
+          process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+          process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??
+          '',
+      },
+      'exporting traces (OTEL_*)',
+    );
   }
   const app = await startApp(config, log, new SystemClock());
-  log.info({ address: app.address, metrics: `http://${app.metricsAddress}/metrics`, database: redactUrl(app.databaseUrl), coordinator: config.coordinatorName, id: app.coordinator.id }, 'twopc serving');
+  log.info(
+    {
+      address: app.address,
+      metrics: `http://${app.metricsAddress}/metrics`,
+      database: redactUrl(app.databaseUrl),
+      coordinator: config.coordinatorName,
+      id: app.coordinator.id,
+    },
+    'twopc serving',
+  );
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -51,16 +71,19 @@ async function serve(config: Config): Promise<number> {
       }
       stopping = true;
       log.info({ signal }, 'shutting down');
-      app.stop().then(() => tracing?.shutdown()).then(
-        () => {
-          log.info('stopped');
-          resolve(EXIT.OK);
-        },
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          resolve(EXIT.FAILURE);
-        },
-      );
+      app
+        .stop()
+        .then(() => tracing?.shutdown())
+        .then(
+          () => {
+            log.info('stopped');
+            resolve(EXIT.OK);
+          },
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            resolve(EXIT.FAILURE);
+          },
+        );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -72,7 +95,9 @@ async function runMigrate(config: Config): Promise<number> {
   const { url, embedded } = await openDatabase(config, log);
   try {
     const applied = await migrate(url, config.dbSchema, (m) => log.warn(m));
-    process.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied ${applied.join(', ')}\n`);
+    process.stdout.write(
+      applied.length === 0 ? 'database is up to date\n' : `applied ${applied.join(', ')}\n`,
+    );
     return EXIT.OK;
   } finally {
     await embedded?.stop();
@@ -87,7 +112,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? EXIT.USAGE : EXIT.OK;
   }
   if (command === 'tx') {
-    return txCommand(rest, process.env, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(`${s}\n`));
+    return txCommand(
+      rest,
+      process.env,
+      (s) => process.stdout.write(`${s}\n`),
+      (s) => process.stderr.write(`${s}\n`),
+    );
   }
   if (command !== 'serve' && command !== 'migrate') {
     return fail(EXIT.USAGE, `unknown command '${command}'; see twopc --help`);
@@ -114,8 +144,16 @@ function describeStartupError(err: unknown, config: Config): string {
     return err.message;
   }
   const e = err as NodeJS.ErrnoException;
-  const where = config.databaseUrl === null ? 'the embedded PostgreSQL' : `DATABASE_URL (${redactUrl(config.databaseUrl)})`;
-  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ETIMEDOUT' || /timeout|terminated/i.test(e.message ?? '')) {
+  const where =
+    config.databaseUrl === null
+      ? 'the embedded PostgreSQL'
+      : `DATABASE_URL (${redactUrl(config.databaseUrl)})`;
+  if (
+    e.code === 'ECONNREFUSED' ||
+    e.code === 'ENOTFOUND' ||
+    e.code === 'ETIMEDOUT' ||
+    /timeout|terminated/i.test(e.message ?? '')
+  ) {
     return `cannot reach ${where}: ${e.code ?? e.message}`;
   }
   if (e.code === '28P01' || e.code === '3D000') {

@@ -38,7 +38,9 @@ const OPTIONS = {
 /** A usage problem, told in one line (exit 2). */
 class UsageError extends Error {}
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+type Values = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
+>['values'];
 
 function parse(args: readonly string[]): { values: Values; positionals: string[] } {
   try {
@@ -49,13 +51,15 @@ function parse(args: readonly string[]): { values: Values; positionals: string[]
 }
 
 function labels(values: readonly string[] | undefined): Record<string, string> {
-  return Object.fromEntries((values ?? []).map((l) => {
-    const eq = l.indexOf('=');
-    if (eq <= 0) {
-      throw new UsageError(`--label ${l}: expected key=value`);
-    }
-    return [l.slice(0, eq), l.slice(eq + 1)];
-  }));
+  return Object.fromEntries(
+    (values ?? []).map((l) => {
+      const eq = l.indexOf('=');
+      if (eq <= 0) {
+        throw new UsageError(`--label ${l}: expected key=value`);
+      }
+      return [l.slice(0, eq), l.slice(eq + 1)];
+    }),
+  );
 }
 
 function states(values: readonly string[] | undefined): TxState[] {
@@ -78,19 +82,30 @@ function whole(value: string | undefined, flag: string, fallback: number): numbe
   return Number(value);
 }
 
-async function run(client: TwopcClient, sub: string, id: string | undefined, v: Values, out: (s: string) => void): Promise<void> {
+async function run(
+  client: TwopcClient,
+  sub: string,
+  id: string | undefined,
+  v: Values,
+  out: (s: string) => void,
+): Promise<void> {
   const need = (): string => {
     if (id === undefined) {
       throw new UsageError(`twopc tx ${sub} needs a transaction id`);
     }
     return id;
   };
-  const print = (value: unknown, text: () => string): void => out(v.json ? JSON.stringify(value, null, 2) : text());
+  const print = (value: unknown, text: () => string): void =>
+    out(v.json ? JSON.stringify(value, null, 2) : text());
   switch (sub) {
     case 'list': {
       const { transactions } = await client.list({
-        states: states(v.state), stuckOnly: v.stuck ?? false, heuristicOnly: v.heuristic ?? false, labels: labels(v.label),
-        minAgeSeconds: whole(v['min-age'], '--min-age', 0), pageSize: whole(v.limit, '--limit', 50),
+        states: states(v.state),
+        stuckOnly: v.stuck ?? false,
+        heuristicOnly: v.heuristic ?? false,
+        labels: labels(v.label),
+        minAgeSeconds: whole(v['min-age'], '--min-age', 0),
+        pageSize: whole(v.limit, '--limit', 50),
       });
       print(transactions, () => formatList(transactions, new Date()));
       return;
@@ -116,7 +131,11 @@ async function run(client: TwopcClient, sub: string, id: string | undefined, v: 
         throw new UsageError('twopc tx resolve needs --participant P and --as committed|aborted');
       }
       const tx = await client.resolveParticipant(need(), v.participant, as, v.note ?? '');
-      print(tx, () => `${v.participant} of ${tx.txnId} recorded as resolved (${as}); transaction ${tx.state}`);
+      print(
+        tx,
+        () =>
+          `${v.participant} of ${tx.txnId} recorded as resolved (${as}); transaction ${tx.state}`,
+      );
       return;
     }
     default:
@@ -125,7 +144,12 @@ async function run(client: TwopcClient, sub: string, id: string | undefined, v: 
 }
 
 /** `twopc tx …`: resolves to the exit code. */
-export async function txCommand(args: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function txCommand(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === '--help' || sub === '-h') {
     out(TX_USAGE);
@@ -138,7 +162,10 @@ export async function txCommand(args: readonly string[], env: NodeJS.ProcessEnv,
       out(TX_USAGE);
       return 0;
     }
-    client = new TwopcClient(values.address ?? env.TWOPC_ADDRESS ?? '127.0.0.1:50051', { attempts: 2, callTimeoutMs: 10_000 });
+    client = new TwopcClient(values.address ?? env.TWOPC_ADDRESS ?? '127.0.0.1:50051', {
+      attempts: 2,
+      callTimeoutMs: 10_000,
+    });
     await run(client, sub, positionals[0], values, out);
     return 0;
   } catch (e) {
@@ -147,7 +174,9 @@ export async function txCommand(args: readonly string[], env: NodeJS.ProcessEnv,
       return 2;
     }
     const g = e as grpc.ServiceError;
-    err(`twopc: ${g.details ?? g.message}${typeof g.code === 'number' ? ` (${grpc.status[g.code]})` : ''}`);
+    err(
+      `twopc: ${g.details ?? g.message}${typeof g.code === 'number' ? ` (${grpc.status[g.code]})` : ''}`,
+    );
     return g.code === grpc.status.NOT_FOUND ? 4 : 1;
   } finally {
     client?.close();

@@ -7,7 +7,14 @@ const vote = (v: string): string => (v === 'VOTE_UNSPECIFIED' ? '-' : v.replace(
 /** Aligns rows into columns. */
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function age(from: Date | null, now: Date): string {
@@ -19,7 +26,10 @@ function age(from: Date | null, now: Date): string {
 }
 
 function flags(tx: Transaction__Output): string {
-  return [tx.stuck ? 'STUCK' : '', tx.heuristic ? 'HEURISTIC' : ''].filter((f) => f !== '').join(',') || '-';
+  return (
+    [tx.stuck ? 'STUCK' : '', tx.heuristic ? 'HEURISTIC' : ''].filter((f) => f !== '').join(',') ||
+    '-'
+  );
 }
 
 /** `twopc tx list` as a table. */
@@ -27,7 +37,15 @@ export function formatList(txs: Transaction__Output[], now: Date): string {
   const rows = [['TXN_ID', 'STATE', 'OUTCOME', 'AGE', 'ACKED', 'FLAGS', 'REASON']];
   for (const tx of txs) {
     const acked = tx.participants.filter((p) => p.acknowledged).length;
-    rows.push([tx.txnId, tx.state, outcome(tx.outcome), age(fromTimestamp(tx.createdAt), now), `${acked}/${tx.participants.length}`, flags(tx), tx.reason || '-']);
+    rows.push([
+      tx.txnId,
+      tx.state,
+      outcome(tx.outcome),
+      age(fromTimestamp(tx.createdAt), now),
+      `${acked}/${tx.participants.length}`,
+      flags(tx),
+      tx.reason || '-',
+    ]);
   }
   return table(rows);
 }
@@ -50,22 +68,43 @@ export function timeline(tx: Transaction__Output): Entry[] {
   add(tx.createdAt, 'begun');
   for (const p of tx.participants) {
     add(p.enlistedAt, `enlisted ${p.name} (${p.endpoint})`);
-    add(p.votedAt, `${p.name} voted ${vote(p.vote)}${p.voteReason ? `: ${p.voteReason}` : ''} (logged with the decision)`);
+    add(
+      p.votedAt,
+      `${p.name} voted ${vote(p.vote)}${p.voteReason ? `: ${p.voteReason}` : ''} (logged with the decision)`,
+    );
     const acked = fromTimestamp(p.acknowledgedAt);
-    const after = acked !== null && decided !== null ? `, ${acked.getTime() - decided.getTime()} ms after the decision` : '';
-    add(p.acknowledgedAt, `${p.name} acknowledged${p.attempts > 0 ? ` after ${p.attempts} failed attempts` : ''}${after}`);
+    const after =
+      acked !== null && decided !== null
+        ? `, ${acked.getTime() - decided.getTime()} ms after the decision`
+        : '';
+    add(
+      p.acknowledgedAt,
+      `${p.name} acknowledged${p.attempts > 0 ? ` after ${p.attempts} failed attempts` : ''}${after}`,
+    );
     if (!p.acknowledged && p.attempts > 0) {
-      add(p.nextAttemptAt, `${p.name}: ${p.attempts} attempts failed, last: ${p.lastError}; next retry`);
+      add(
+        p.nextAttemptAt,
+        `${p.name}: ${p.attempts} attempts failed, last: ${p.lastError}; next retry`,
+      );
     }
     if (p.heuristicOutcome !== 'OUTCOME_UNSPECIFIED') {
-      add(p.acknowledgedAt, `${p.name} reported a HEURISTIC outcome: ${outcome(p.heuristicOutcome)}`);
+      add(
+        p.acknowledgedAt,
+        `${p.name} reported a HEURISTIC outcome: ${outcome(p.heuristicOutcome)}`,
+      );
     }
   }
   const begun = fromTimestamp(tx.createdAt);
-  const took = decided !== null && begun !== null ? ` (${decided.getTime() - begun.getTime()} ms after begin)` : '';
+  const took =
+    decided !== null && begun !== null
+      ? ` (${decided.getTime() - begun.getTime()} ms after begin)`
+      : '';
   add(tx.decidedAt, `decided ${outcome(tx.outcome)}${tx.reason ? `: ${tx.reason}` : ''}${took}`);
   for (const a of tx.operatorActions) {
-    add(a.at, `operator ${a.action}${a.participant ? ` ${a.participant}` : ''}${a.detail ? `: ${a.detail}` : ''}`);
+    add(
+      a.at,
+      `operator ${a.action}${a.participant ? ` ${a.participant}` : ''}${a.detail ? `: ${a.detail}` : ''}`,
+    );
   }
   add(tx.finishedAt, `finished ${tx.state}`);
   return entries.sort((x, y) => x.at.getTime() - y.at.getTime());
@@ -73,7 +112,10 @@ export function timeline(tx: Transaction__Output): Entry[] {
 
 /** `twopc tx show` as text. */
 export function formatShow(tx: Transaction__Output): string {
-  const labels = Object.entries(tx.labels).map(([k, v]) => `${k}=${v}`).join(' ') || '-';
+  const labels =
+    Object.entries(tx.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ') || '-';
   const head = [
     `transaction ${tx.txnId}`,
     `  state    ${tx.state} (outcome ${outcome(tx.outcome)})${tx.stuck ? '  STUCK' : ''}${tx.heuristic ? '  HEURISTIC' : ''}`,
@@ -84,9 +126,27 @@ export function formatShow(tx: Transaction__Output): string {
   ];
   const parts = [['NAME', 'ENDPOINT', 'VOTE', 'ACK', 'ATTEMPTS', 'HEURISTIC', 'LAST ERROR']];
   for (const p of tx.participants) {
-    parts.push([p.name, p.endpoint, vote(p.vote), p.acknowledged ? 'yes' : 'no', String(p.attempts), p.heuristicOutcome === 'OUTCOME_UNSPECIFIED' ? '-' : outcome(p.heuristicOutcome), p.lastError || '-']);
+    parts.push([
+      p.name,
+      p.endpoint,
+      vote(p.vote),
+      p.acknowledged ? 'yes' : 'no',
+      String(p.attempts),
+      p.heuristicOutcome === 'OUTCOME_UNSPECIFIED' ? '-' : outcome(p.heuristicOutcome),
+      p.lastError || '-',
+    ]);
   }
   const begun = fromTimestamp(tx.createdAt)?.getTime() ?? 0;
-  const lines = timeline(tx).map((e) => `  +${String(e.at.getTime() - begun).padStart(7)} ms  ${e.at.toISOString()}  ${e.text}`);
-  return [...head, '', 'participants', table(parts).replace(/^/gm, '  '), '', 'timeline', ...lines].join('\n');
+  const lines = timeline(tx).map(
+    (e) => `  +${String(e.at.getTime() - begun).padStart(7)} ms  ${e.at.toISOString()}  ${e.text}`,
+  );
+  return [
+    ...head,
+    '',
+    'participants',
+    table(parts).replace(/^/gm, '  '),
+    '',
+    'timeline',
+    ...lines,
+  ].join('\n');
 }

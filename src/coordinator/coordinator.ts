@@ -3,11 +3,9 @@ import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import { outcomeOf } from '../core/decide.ts';
 import {
-  DeadlineExceededError,
   InvalidArgumentError,
   InvalidTransitionError,
   ShuttingDownError,
-  StoreUnavailableError,
   TxNotFoundError,
 } from '../core/errors.ts';
 import type { TxId, TxRecord } from '../core/tx-record.ts';
@@ -15,9 +13,18 @@ import { AbortReason, Outcome, TxState, isDecided, isTerminal } from '../core/tx
 import type { ListFilter, TxView } from '../store/transaction-store.ts';
 import { sleep } from '../time/clock.ts';
 import { failpoint } from '../fault/failpoints.ts';
-import { ATTR, SPAN, endWithError, linkTo, serializeContext, storedContext, tracer } from '../telemetry/tracing.ts';
+import {
+  ATTR,
+  SPAN,
+  endWithError,
+  linkTo,
+  serializeContext,
+  storedContext,
+  tracer,
+} from '../telemetry/tracing.ts';
 import { HeldSpans } from './held-spans.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
+import { awaitDecision, pollLog } from './commit-wait.ts';
 import { raceSignal } from './race-signal.ts';
 import type { BeginInput, LeaseConfig, OutcomeResult } from './coordinator-types.ts';
 
@@ -58,18 +65,30 @@ export class Coordinator {
   }
 
   /** Starts a transaction. @throws InvalidArgumentError */
-  async begin(input: BeginInput, parent: Context = ROOT_CONTEXT): Promise<{ txnId: TxId; leaseExpiresAt: Date }> {
+  async begin(
+    input: BeginInput,
+    parent: Context = ROOT_CONTEXT,
+  ): Promise<{ txnId: TxId; leaseExpiresAt: Date }> {
     this.#open();
     const leaseMs = this.#leaseMs(input.timeoutMs, 'timeout_ms');
     const txnId = randomUUID() as TxId;
     // The transaction's span lives from Begin to the final outcome; its
     // context is stored so that later work (another process, recovery)
     // joins or links to the same trace.
-    const span = tracer().startSpan(SPAN.TRANSACTION, { attributes: { [ATTR.TXN_ID]: txnId } }, parent);
+    const span = tracer().startSpan(
+      SPAN.TRANSACTION,
+      { attributes: { [ATTR.TXN_ID]: txnId } },
+      parent,
+    );
     const traceContext = serializeContext(trace.setSpan(parent, span));
     try {
       const { leaseExpiresAt } = await this.#deps.store.begin({
-        txnId, leaseMs, labels: input.labels, participants: input.participants, ownerId: this.id, traceContext,
+        txnId,
+        leaseMs,
+        labels: input.labels,
+        participants: input.participants,
+        ownerId: this.id,
+        traceContext,
       });
       this.#spans.hold(txnId, span);
       this.#deps.metrics.begun();
@@ -94,19 +113,29 @@ export class Coordinator {
 
   #leaseMs(requested: number, field: string): number {
     if (requested > this.#lease.maxMs) {
-      throw new InvalidArgumentError(field, `${requested} ms is over the maximum lease of ${this.#lease.maxMs} ms`);
+      throw new InvalidArgumentError(
+        field,
+        `${requested} ms is over the maximum lease of ${this.#lease.maxMs} ms`,
+      );
     }
     return requested === 0 ? this.#lease.defaultMs : requested;
   }
 
   /** Adds a participant. @throws TxNotFoundError, InvalidTransitionError, ParticipantConflictError */
-  async enlist(txnId: TxId, name: string, endpoint: string): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
+  async enlist(
+    txnId: TxId,
+    name: string,
+    endpoint: string,
+  ): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
     this.#open();
     return this.#deps.store.enlist(txnId, name, endpoint);
   }
 
   /** Extends a lease. @throws TxNotFoundError, InvalidTransitionError */
-  async heartbeat(txnId: TxId, extendMs: number): Promise<{ state: TxState; leaseExpiresAt: Date }> {
+  async heartbeat(
+    txnId: TxId,
+    extendMs: number,
+  ): Promise<{ state: TxState; leaseExpiresAt: Date }> {
     this.#open();
     const ms = extendMs === 0 ? null : this.#leaseMs(extendMs, 'extend_ms');
     return this.#deps.store.heartbeat(txnId, ms);
@@ -120,7 +149,10 @@ export class Coordinator {
   async commit(txnId: TxId, waitForAcks: boolean, until: AbortSignal): Promise<OutcomeResult> {
     this.#open();
     const run = await this.#mutex.run(txnId, () => this.#runForCommit(txnId));
-    let tx = run === null ? await this.#pollLog(txnId, until, (v) => outcomeOf(v) !== Outcome.PENDING) : await this.#awaitDecision(run, until);
+    let tx =
+      run === null
+        ? await pollLog(this.#deps, txnId, until, (v) => outcomeOf(v) !== Outcome.PENDING)
+        : await awaitDecision(run, until);
     if (waitForAcks && !isTerminal(tx.state)) {
       tx = await this.#awaitFinish(txnId, until).catch(() => tx);
     }
@@ -141,15 +173,12 @@ export class Coordinator {
       return null;
     }
     const run = this.#newRun(tx, tx.traceContext);
-    run.apply({ type: 'commit:requested', onePhaseAllowed: this.#deps.config.onePhase }).catch((err: unknown) => {
-      this.#deps.log.error({ err, txn_id: txnId }, 'starting the commit failed');
-    });
+    run
+      .apply({ type: 'commit:requested', onePhaseAllowed: this.#deps.config.onePhase })
+      .catch((err: unknown) => {
+        this.#deps.log.error({ err, txn_id: txnId }, 'starting the commit failed');
+      });
     return run;
-  }
-
-  async #awaitDecision(run: TxRun, until: AbortSignal): Promise<TxRecord> {
-    const stalled = run.nextStall().then((err) => Promise.reject(new StoreUnavailableError(err)));
-    return raceSignal(Promise.race([run.decided, stalled]), until, 'the decision is not durable yet; call Commit again');
   }
 
   async #awaitFinish(txnId: TxId, until: AbortSignal): Promise<TxRecord> {
@@ -157,23 +186,7 @@ export class Coordinator {
     if (run !== undefined) {
       return raceSignal(run.finished, until, 'not every participant has acknowledged yet');
     }
-    return this.#pollLog(txnId, until, (v) => isTerminal(v.state));
-  }
-
-  /** Reads the log until `done` or `until` fires (work driven elsewhere). */
-  async #pollLog(txnId: TxId, until: AbortSignal, done: (v: TxView) => boolean): Promise<TxView> {
-    for (let attempt = 1; ; attempt++) {
-      const view = await this.#deps.store.get(txnId);
-      if (view === null) {
-        throw new TxNotFoundError(txnId);
-      }
-      if (done(view)) {
-        return view;
-      }
-      if (!(await sleep(this.#deps.clock, Math.min(1000, 50 * attempt), until))) {
-        throw new DeadlineExceededError(`transaction ${txnId} is ${view.state} and driven by another coordinator; ask again`);
-      }
-    }
+    return pollLog(this.#deps, txnId, until, (v) => isTerminal(v.state));
   }
 
   /**
@@ -187,15 +200,21 @@ export class Coordinator {
       const view = await this.get(txnId);
       return { outcome: outcomeOf(view), reason: view.reason, state: view.state };
     }
-    await run.apply({ type: 'abort:requested', reason: reason === '' ? AbortReason.CLIENT_ABORT : reason }).catch((err: unknown) => {
-      if (err instanceof InvalidTransitionError) {
-        throw new InvalidTransitionError(txnId, err.state, 'a commit decision cannot be aborted');
-      }
-      throw err;
-    });
-    const tx = await this.#awaitDecision(run, until);
+    await run
+      .apply({ type: 'abort:requested', reason: reason === '' ? AbortReason.CLIENT_ABORT : reason })
+      .catch((err: unknown) => {
+        if (err instanceof InvalidTransitionError) {
+          throw new InvalidTransitionError(txnId, err.state, 'a commit decision cannot be aborted');
+        }
+        throw err;
+      });
+    const tx = await awaitDecision(run, until);
     if (outcomeOf(tx) === Outcome.COMMITTED) {
-      throw new InvalidTransitionError(txnId, tx.state, 'the participant had already committed in one phase');
+      throw new InvalidTransitionError(
+        txnId,
+        tx.state,
+        'the participant had already committed in one phase',
+      );
     }
     return { outcome: outcomeOf(tx), reason: tx.reason, state: tx.state };
   }
@@ -223,14 +242,16 @@ export class Coordinator {
 
   /** Transactions, newest first. */
   async list(filter: Omit<ListFilter, 'stuckAfterMs'> & { stuckOnly: boolean }): Promise<TxView[]> {
-    return this.#deps.store.list({ ...filter, stuckAfterMs: filter.stuckOnly ? this.#lease.stuckAfterMs : null });
+    return this.#deps.store.list({
+      ...filter,
+      stuckAfterMs: filter.stuckOnly ? this.#lease.stuckAfterMs : null,
+    });
   }
 
   /** The stuck threshold (ms). */
   get stuckAfterMs(): number {
     return this.#lease.stuckAfterMs;
   }
-
 
   /** @internal The run of this process driving a transaction, if any. */
   runOf(txnId: TxId): TxRun | undefined {
@@ -265,14 +286,24 @@ export class Coordinator {
     if (view.state === TxState.ACTIVE) {
       return; // adopted by ownership alone: its lease keeps running in the log
     }
-    const run = this.#spans.has(view.txnId) ? this.#newRun(view, view.traceContext) : this.#recoveryRun(view);
-    run.resume().catch((err: unknown) => this.#deps.log.error({ err, txn_id: view.txnId }, 'resuming a transaction failed'));
+    const run = this.#spans.has(view.txnId)
+      ? this.#newRun(view, view.traceContext)
+      : this.#recoveryRun(view);
+    run
+      .resume()
+      .catch((err: unknown) =>
+        this.#deps.log.error({ err, txn_id: view.txnId }, 'resuming a transaction failed'),
+      );
   }
 
   /** Work taken over from a dead coordinator: a new trace, linked to the original one. */
   #recoveryRun(view: TxView): TxRun {
     const attributes = { [ATTR.TXN_ID]: view.txnId, [ATTR.STATE]: view.state };
-    const span = tracer().startSpan(SPAN.RECOVERY, { attributes, links: linkTo(view.traceContext) }, ROOT_CONTEXT);
+    const span = tracer().startSpan(
+      SPAN.RECOVERY,
+      { attributes, links: linkTo(view.traceContext) },
+      ROOT_CONTEXT,
+    );
     return this.#register(new TxRun(this.#deps, view, trace.setSpan(ROOT_CONTEXT, span), span));
   }
 

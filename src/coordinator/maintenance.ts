@@ -51,7 +51,14 @@ export class Maintenance {
   #backlog = { stuck: 0, inDoubt: 0 };
   readonly #hooks: MaintenanceHooks;
 
-  constructor(store: TransactionStore, coordinator: Coordinator, clock: Clock, log: Logger, config: MaintenanceConfig, hooks: MaintenanceHooks) {
+  constructor(
+    store: TransactionStore,
+    coordinator: Coordinator,
+    clock: Clock,
+    log: Logger,
+    config: MaintenanceConfig,
+    hooks: MaintenanceHooks,
+  ) {
     this.#hooks = hooks;
     this.#store = store;
     this.#coordinator = coordinator;
@@ -67,7 +74,11 @@ export class Maintenance {
    */
   async start(): Promise<void> {
     const { coordinatorName, coordinatorLeaseMs } = this.#config;
-    await this.#store.registerCoordinator(this.#coordinator.id, coordinatorName, coordinatorLeaseMs);
+    await this.#store.registerCoordinator(
+      this.#coordinator.id,
+      coordinatorName,
+      coordinatorLeaseMs,
+    );
     this.#loop('liveness', coordinatorLeaseMs / 3, () => this.#renew());
     this.#loop('lease sweep', this.#config.sweepIntervalMs, () => this.#sweepAndReport());
     this.#loop('backlog', this.#config.recoveryIntervalMs, async () => {
@@ -110,8 +121,15 @@ export class Maintenance {
   async #renew(): Promise<void> {
     const { coordinatorName, coordinatorLeaseMs } = this.#config;
     if (!(await this.#store.renewCoordinator(this.#coordinator.id, coordinatorLeaseMs))) {
-      this.#log.error({ coordinator: coordinatorName }, 'this coordinator was declared dead (lease lapsed or a second process uses the same name); registering again');
-      await this.#store.registerCoordinator(this.#coordinator.id, coordinatorName, coordinatorLeaseMs);
+      this.#log.error(
+        { coordinator: coordinatorName },
+        'this coordinator was declared dead (lease lapsed or a second process uses the same name); registering again',
+      );
+      await this.#store.registerCoordinator(
+        this.#coordinator.id,
+        coordinatorName,
+        coordinatorLeaseMs,
+      );
     }
   }
 
@@ -153,7 +171,10 @@ export class Maintenance {
       const orphans = await this.#store.claimOrphans(this.#coordinator.id, BATCH);
       for (const tx of orphans) {
         await failpoint('in_recovery_loop');
-        this.#log.info({ txn_id: tx.txnId, state: tx.state }, 'recovering a transaction of a dead coordinator');
+        this.#log.info(
+          { txn_id: tx.txnId, state: tx.state },
+          'recovering a transaction of a dead coordinator',
+        );
         this.#coordinator.adopt(tx);
       }
       total += orphans.length;

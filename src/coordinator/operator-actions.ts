@@ -17,7 +17,11 @@ export async function retryNow(c: Coordinator, txnId: TxId): Promise<TxView> {
   c.assertOpen();
   const view = await c.get(txnId);
   if (!isDecided(view.state) || isTerminal(view.state)) {
-    throw new InvalidTransitionError(txnId, view.state, 'only a decided, unfinished transaction has phase 2 to retry');
+    throw new InvalidTransitionError(
+      txnId,
+      view.state,
+      'only a decided, unfinished transaction has phase 2 to retry',
+    );
   }
   await c.store.recordOperatorAction(txnId, 'RETRY', null, '');
   const run = c.runOf(txnId);
@@ -34,7 +38,13 @@ export async function retryNow(c: Coordinator, txnId: TxId): Promise<TxView> {
  * way the log decided; it now counts as acknowledged.
  * @throws TxNotFoundError, InvalidArgumentError, InvalidTransitionError (contradicts the decision)
  */
-export async function resolveParticipant(c: Coordinator, txnId: TxId, name: string, outcome: Outcome, note: string): Promise<TxView> {
+export async function resolveParticipant(
+  c: Coordinator,
+  txnId: TxId,
+  name: string,
+  outcome: Outcome,
+  note: string,
+): Promise<TxView> {
   c.assertOpen();
   return c.exclusive(txnId, async () => {
     const view = await c.get(txnId);
@@ -43,12 +53,25 @@ export async function resolveParticipant(c: Coordinator, txnId: TxId, name: stri
     }
     const decided = outcomeOf(view);
     if (decided === Outcome.PENDING) {
-      throw new InvalidTransitionError(txnId, view.state, 'no decision yet: the coordinator decides, not an operator');
+      throw new InvalidTransitionError(
+        txnId,
+        view.state,
+        'no decision yet: the coordinator decides, not an operator',
+      );
     }
     if (decided !== outcome) {
-      throw new InvalidTransitionError(txnId, view.state, `resolving '${name}' as ${outcome} would contradict the logged decision ${decided}`);
+      throw new InvalidTransitionError(
+        txnId,
+        view.state,
+        `resolving '${name}' as ${outcome} would contradict the logged decision ${decided}`,
+      );
     }
-    await c.store.recordOperatorAction(txnId, 'RESOLVE', name, `${outcome}${note === '' ? '' : `: ${note}`}`);
+    await c.store.recordOperatorAction(
+      txnId,
+      'RESOLVE',
+      name,
+      `${outcome}${note === '' ? '' : `: ${note}`}`,
+    );
     const run = c.runOf(txnId) ?? (isTerminal(view.state) ? null : c.driveHere(view));
     await run?.apply({ type: 'ack:received', name, outcome }).catch((err: unknown) => {
       if (!(err instanceof InvalidTransitionError)) {

@@ -36,11 +36,17 @@ export async function persistPlan(
       return null;
     case 'decision': {
       await failpoint('after_votes_before_decision');
-      const adopted = await retryUntilKnown(deps, onStall, next, (s) => !isDecided(s), async () => {
-        const written = deps.store.recordDecision({ tx: next, forced: plan.forced });
-        await failpoint('during_decision_write');
-        return written;
-      });
+      const adopted = await retryUntilKnown(
+        deps,
+        onStall,
+        next,
+        (s) => !isDecided(s),
+        async () => {
+          const written = deps.store.recordDecision({ tx: next, forced: plan.forced });
+          await failpoint('during_decision_write');
+          return written;
+        },
+      );
       if (adopted === null) {
         await failpoint('after_decision_logged');
       }
@@ -48,8 +54,12 @@ export async function persistPlan(
     }
     case 'completion':
       await failpoint('before_completion_logged');
-      return retryUntilKnown(deps, onStall, next, (s) => s === plan.from, () =>
-        deps.store.recordCompletion(next, plan.from),
+      return retryUntilKnown(
+        deps,
+        onStall,
+        next,
+        (s) => s === plan.from,
+        () => deps.store.recordCompletion(next, plan.from),
       );
   }
 }
@@ -71,10 +81,20 @@ async function retryUntilKnown(
       onStall(coerceError(err));
       const suppressed = deps.warnings.allow('log-write');
       if (suppressed !== null) {
-        deps.log.warn({ txn_id: next.txnId, attempt, err: coerceError(err).message, similar_suppressed: suppressed }, 'log write failed; will re-read before sending anything');
+        deps.log.warn(
+          {
+            txn_id: next.txnId,
+            attempt,
+            err: coerceError(err).message,
+            similar_suppressed: suppressed,
+          },
+          'log write failed; will re-read before sending anything',
+        );
       }
     }
-    if (!(await sleep(deps.clock, backoffMs(deps.config.retry, attempt, deps.random), deps.signal))) {
+    if (
+      !(await sleep(deps.clock, backoffMs(deps.config.retry, attempt, deps.random), deps.signal))
+    ) {
       throw new Error('shutting down with a log write unresolved; recovery will finish it');
     }
     const stored = await deps.store.get(next.txnId).catch(() => undefined);
@@ -90,6 +110,9 @@ async function readWinner(deps: RunDeps, next: TxRecord): Promise<TxRecord> {
   if (stored === null) {
     throw new Error(`transaction ${next.txnId} vanished from the log`);
   }
-  deps.log.info({ txn_id: next.txnId, ours: next.state, logged: stored.state }, 'another decision was logged first; adopting it');
+  deps.log.info(
+    { txn_id: next.txnId, ours: next.state, logged: stored.state },
+    'another decision was logged first; adopting it',
+  );
   return stored;
 }

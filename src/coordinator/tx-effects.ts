@@ -31,15 +31,29 @@ export interface RunHandle {
 type PhaseTwo = Effect & { type: 'send:commit' | 'send:abort' };
 
 /** Starts a child span for a participant call and builds the call with its trace headers. */
-function callSpan(run: RunHandle, name: string, spanName: string, timeoutMs: number, attempt: number): { span: Span; call: ParticipantCall } {
+function callSpan(
+  run: RunHandle,
+  name: string,
+  spanName: string,
+  timeoutMs: number,
+  attempt: number,
+): { span: Span; call: ParticipantCall } {
   const p = run.tx.participants.find((x) => x.name === name);
   if (p === undefined) {
     throw new Error(`unknown participant ${name}`);
   }
-  const attributes = { [ATTR.TXN_ID]: run.tx.txnId, [ATTR.PARTICIPANT]: name, [ATTR.ENDPOINT]: p.endpoint, [ATTR.ATTEMPT]: attempt };
+  const attributes = {
+    [ATTR.TXN_ID]: run.tx.txnId,
+    [ATTR.PARTICIPANT]: name,
+    [ATTR.ENDPOINT]: p.endpoint,
+    [ATTR.ATTEMPT]: attempt,
+  };
   const span = tracer().startSpan(spanName, { attributes }, run.ctx);
   const traceHeaders = headersFor(trace.setSpan(run.ctx, span));
-  return { span, call: { endpoint: p.endpoint, txnId: run.tx.txnId, name, timeoutMs, traceHeaders } };
+  return {
+    span,
+    call: { endpoint: p.endpoint, txnId: run.tx.txnId, name, timeoutMs, traceHeaders },
+  };
 }
 
 /** Rejects when the watched participant goes DOWN. */
@@ -72,7 +86,11 @@ export async function prepare(run: RunHandle, name: string): Promise<void> {
       trace.getSpan(run.ctx)?.addEvent('participant.down', { [ATTR.PARTICIPANT]: name });
     }
     endWithError(span, err);
-    await run.safeApply({ type: 'prepare:failed', name, reason: truncateReason(coerceError(err).message) });
+    await run.safeApply({
+      type: 'prepare:failed',
+      name,
+      reason: truncateReason(coerceError(err).message),
+    });
   } finally {
     watch.release();
   }
@@ -93,7 +111,11 @@ export async function commitOnePhase(run: RunHandle, name: string): Promise<void
         span.setAttribute(ATTR.OUTCOME, ack.outcome ?? Outcome.COMMITTED);
         span.end();
         // An answer without an outcome is a plain acknowledgement: committed.
-        await run.safeApply({ type: 'onephase:answered', outcome: ack.outcome ?? Outcome.COMMITTED, reason: ack.reason });
+        await run.safeApply({
+          type: 'onephase:answered',
+          outcome: ack.outcome ?? Outcome.COMMITTED,
+          reason: ack.reason,
+        });
         return;
       } catch (err) {
         endWithError(span, err);
@@ -134,13 +156,27 @@ export async function deliver(run: RunHandle, effect: PhaseTwo): Promise<void> {
   }
 }
 
-async function attemptPhaseTwo(run: RunHandle, effect: PhaseTwo, attempt: number, watch: Watch): Promise<boolean> {
+async function attemptPhaseTwo(
+  run: RunHandle,
+  effect: PhaseTwo,
+  attempt: number,
+  watch: Watch,
+): Promise<boolean> {
   const { participants, config, clock, signal, store, random, metrics } = run.deps;
   const phase = effect.type === 'send:commit' ? 'commit' : 'abort';
-  const { span, call } = callSpan(run, effect.name, phase === 'commit' ? SPAN.COMMIT : SPAN.ABORT, config.callTimeoutMs, attempt);
+  const { span, call } = callSpan(
+    run,
+    effect.name,
+    phase === 'commit' ? SPAN.COMMIT : SPAN.ABORT,
+    config.callTimeoutMs,
+    attempt,
+  );
   const started = clock.now();
   try {
-    const sent = phase === 'commit' ? participants.commit(call, false) : participants.abort(call, run.tx.reason ?? '');
+    const sent =
+      phase === 'commit'
+        ? participants.commit(call, false)
+        : participants.abort(call, run.tx.reason ?? '');
     await failpoint(phase === 'commit' ? 'after_commit_sent' : 'after_abort_sent');
     const ack = await sent;
     metrics.phase(phase, (clock.now() - started) / 1000, true);
@@ -156,9 +192,22 @@ async function attemptPhaseTwo(run: RunHandle, effect: PhaseTwo, attempt: number
     const wait = backoffMs(config.retry, attempt, random);
     const suppressed = run.deps.warnings.allow(`phase2:${call.endpoint}`);
     if (suppressed !== null) {
-      run.log.warn({ participant: effect.name, endpoint: call.endpoint, attempt, retry_in_ms: wait, down: watch.down, err: message, similar_suppressed: suppressed }, 'phase-2 delivery failed; retrying');
+      run.log.warn(
+        {
+          participant: effect.name,
+          endpoint: call.endpoint,
+          attempt,
+          retry_in_ms: wait,
+          down: watch.down,
+          err: message,
+          similar_suppressed: suppressed,
+        },
+        'phase-2 delivery failed; retrying',
+      );
     }
-    store.recordDeliveryFailure(run.tx.txnId, effect.name, attempt, message, wait).catch(() => undefined);
+    store
+      .recordDeliveryFailure(run.tx.txnId, effect.name, attempt, message, wait)
+      .catch(() => undefined);
     const wakeable = AbortSignal.any([signal, run.wakeSignal]);
     if (watch.down) {
       await untilAborted(watch.whenUp(), wakeable);
@@ -173,8 +222,13 @@ function reportHeuristic(run: RunHandle, name: string): void {
   const heuristic = run.tx.participants.find((x) => x.name === name)?.heuristic ?? null;
   if (heuristic !== null) {
     run.deps.metrics.heuristic(heuristic);
-    trace.getSpan(run.ctx)?.addEvent('heuristic', { [ATTR.PARTICIPANT]: name, [ATTR.OUTCOME]: heuristic });
-    run.log.error({ participant: name, decided: run.tx.state, reported: heuristic }, 'heuristic outcome: a participant ended its branch against the decision');
+    trace
+      .getSpan(run.ctx)
+      ?.addEvent('heuristic', { [ATTR.PARTICIPANT]: name, [ATTR.OUTCOME]: heuristic });
+    run.log.error(
+      { participant: name, decided: run.tx.state, reported: heuristic },
+      'heuristic outcome: a participant ended its branch against the decision',
+    );
   }
 }
 

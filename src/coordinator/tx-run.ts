@@ -48,7 +48,10 @@ export class TxRun implements RunHandle {
   get log(): Logger {
     if (this.#log === null) {
       const traceId = trace.getSpanContext(this.ctx)?.traceId;
-      this.#log = this.deps.log.child({ txn_id: this.#tx.txnId, ...(traceId ? { trace_id: traceId } : {}) });
+      this.#log = this.deps.log.child({
+        txn_id: this.#tx.txnId,
+        ...(traceId ? { trace_id: traceId } : {}),
+      });
     }
     return this.#log;
   }
@@ -119,7 +122,11 @@ export class TxRun implements RunHandle {
     if (plan.kind !== 'decision') {
       return persistPlan(this.deps, plan, next, (err) => this.#stalled(err));
     }
-    const span = tracer().startSpan(SPAN.DECISION, { attributes: { [ATTR.STATE]: next.state, [ATTR.FORCED]: plan.forced } }, this.ctx);
+    const span = tracer().startSpan(
+      SPAN.DECISION,
+      { attributes: { [ATTR.STATE]: next.state, [ATTR.FORCED]: plan.forced } },
+      this.ctx,
+    );
     const started = this.deps.clock.now();
     try {
       const adopted = await persistPlan(this.deps, plan, next, (err) => this.#stalled(err));
@@ -127,7 +134,9 @@ export class TxRun implements RunHandle {
       const logged = adopted ?? next;
       span.setAttribute('twopc.adopted', adopted !== null);
       span.end();
-      trace.getSpan(this.ctx)?.addEvent('decision', { [ATTR.STATE]: logged.state, [ATTR.REASON]: logged.reason ?? '' });
+      trace
+        .getSpan(this.ctx)
+        ?.addEvent('decision', { [ATTR.STATE]: logged.state, [ATTR.REASON]: logged.reason ?? '' });
       return adopted;
     } catch (err) {
       endWithError(span, err);
@@ -157,7 +166,12 @@ export class TxRun implements RunHandle {
       // Every acknowledgement is in but the final state was not logged.
       const final = this.#tx.state === TxState.COMMITTING ? TxState.COMMITTED : TxState.ABORTED;
       const done = { ...this.#tx, state: final };
-      await persistPlan(this.deps, { kind: 'completion', from: this.#tx.state }, done, () => undefined);
+      await persistPlan(
+        this.deps,
+        { kind: 'completion', from: this.#tx.state },
+        done,
+        () => undefined,
+      );
       this.#tx = done;
       this.#settle();
       return;
@@ -181,7 +195,11 @@ export class TxRun implements RunHandle {
       if (!adopted) {
         this.deps.metrics.finished(outcome, this.#tx.reason);
       }
-      this.#span?.setAttributes({ [ATTR.OUTCOME]: outcome, [ATTR.REASON]: this.#tx.reason ?? '', [ATTR.ONE_PHASE]: this.#tx.onePhase });
+      this.#span?.setAttributes({
+        [ATTR.OUTCOME]: outcome,
+        [ATTR.REASON]: this.#tx.reason ?? '',
+        [ATTR.ONE_PHASE]: this.#tx.onePhase,
+      });
       this.#span?.end();
     }
   }

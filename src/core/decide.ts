@@ -115,7 +115,11 @@ function decideCommit(tx: TxRecord): Decision {
   if (prepared.length === 0) {
     return { ok: true, next: { ...tx, state: TxState.COMMITTED }, effects: [] };
   }
-  const effects = prepared.map((p): Effect => ({ type: 'send:commit', name: p.name, onePhase: false }));
+  const effects = prepared.map((p): Effect => ({
+    type: 'send:commit',
+    name: p.name,
+    onePhase: false,
+  }));
   return { ok: true, next: { ...tx, state: TxState.COMMITTING }, effects };
 }
 
@@ -125,7 +129,11 @@ function applyOnePhaseAnswer(tx: TxRecord, outcome: Outcome, why: string | null)
   }
   const acked = tx.participants.map((p) => ({ ...p, acked: true }));
   if (outcome === Outcome.COMMITTED) {
-    return { ok: true, next: { ...tx, participants: acked, state: TxState.COMMITTED }, effects: [] };
+    return {
+      ok: true,
+      next: { ...tx, participants: acked, state: TxState.COMMITTED },
+      effects: [],
+    };
   }
   if (outcome === Outcome.ABORTED) {
     const name = tx.participants[0]?.name ?? '';
@@ -178,7 +186,8 @@ function applyAck(tx: TxRecord, name: string, outcome: Outcome | null): Decision
     return { ok: true, next: { ...acked, state: TxState.COMMITTED, reason: null }, effects: [] };
   }
   const decided = tx.state === TxState.COMMITTING ? Outcome.COMMITTED : Outcome.ABORTED;
-  const heuristic = outcome !== null && outcome !== decided && outcome !== Outcome.PENDING ? outcome : null;
+  const heuristic =
+    outcome !== null && outcome !== decided && outcome !== Outcome.PENDING ? outcome : null;
   const next = withParticipant(tx, name, { acked: true, heuristic });
   const done = next.participants.every((p) => p.acked || !needsPhaseTwo(next, p));
   if (!done) {

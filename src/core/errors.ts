@@ -36,7 +36,10 @@ export class InvalidArgumentError extends TwopcError {
 export class TxNotFoundError extends TwopcError {
   readonly txnId: string;
   constructor(txnId: string) {
-    super(ErrorCode.TX_NOT_FOUND, `transaction ${txnId} not found (unknown transactions are aborted)`);
+    super(
+      ErrorCode.TX_NOT_FOUND,
+      `transaction ${txnId} not found (unknown transactions are aborted)`,
+    );
     this.txnId = txnId;
   }
 }
@@ -65,7 +68,9 @@ export class ParticipantConflictError extends TwopcError {
 /** The log store cannot be reached: the coordinator fails closed. */
 export class StoreUnavailableError extends TwopcError {
   constructor(cause: unknown) {
-    super(ErrorCode.STORE_UNAVAILABLE, 'the transaction log is unreachable; retry later', { cause });
+    super(ErrorCode.STORE_UNAVAILABLE, 'the transaction log is unreachable; retry later', {
+      cause,
+    });
   }
 }
 

@@ -15,7 +15,8 @@ export const LIMITS = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 
 /**
  * Checks a transaction id (a UUID, as the coordinator hands out) and returns
@@ -42,10 +43,16 @@ export function parseName(value: string, field = 'participant.name'): string {
     throw new InvalidArgumentError(field, 'is required');
   }
   if (value.length > LIMITS.NAME_MAX) {
-    throw new InvalidArgumentError(field, `is ${value.length} characters; the limit is ${LIMITS.NAME_MAX}`);
+    throw new InvalidArgumentError(
+      field,
+      `is ${value.length} characters; the limit is ${LIMITS.NAME_MAX}`,
+    );
   }
   if (!NAME.test(value)) {
-    throw new InvalidArgumentError(field, `'${clip(value)}' may hold only [A-Za-z0-9._-] and must start with a letter or digit`);
+    throw new InvalidArgumentError(
+      field,
+      `'${clip(value)}' may hold only [A-Za-z0-9._-] and must start with a letter or digit`,
+    );
   }
   return value;
 }
@@ -59,7 +66,10 @@ export function parseEndpoint(value: string, field = 'participant.endpoint'): st
     throw new InvalidArgumentError(field, 'is required (host:port)');
   }
   if (value.length > LIMITS.ENDPOINT_MAX) {
-    throw new InvalidArgumentError(field, `is ${value.length} characters; the limit is ${LIMITS.ENDPOINT_MAX}`);
+    throw new InvalidArgumentError(
+      field,
+      `is ${value.length} characters; the limit is ${LIMITS.ENDPOINT_MAX}`,
+    );
   }
   const colon = value.lastIndexOf(':');
   const host = value.slice(0, colon);
@@ -78,14 +88,23 @@ export function parseEndpoint(value: string, field = 'participant.endpoint'): st
 export function parseLabels(labels: Record<string, string>): Record<string, string> {
   const entries = Object.entries(labels);
   if (entries.length > LIMITS.LABELS_MAX) {
-    throw new InvalidArgumentError('labels', `has ${entries.length} entries; the limit is ${LIMITS.LABELS_MAX}`);
+    throw new InvalidArgumentError(
+      'labels',
+      `has ${entries.length} entries; the limit is ${LIMITS.LABELS_MAX}`,
+    );
   }
   for (const [key, value] of entries) {
     if (key.length === 0 || key.length > LIMITS.LABEL_KEY_MAX || !NAME.test(key)) {
-      throw new InvalidArgumentError('labels', `key '${clip(key)}' must be 1-${LIMITS.LABEL_KEY_MAX} characters of [A-Za-z0-9._-]`);
+      throw new InvalidArgumentError(
+        'labels',
+        `key '${clip(key)}' must be 1-${LIMITS.LABEL_KEY_MAX} characters of [A-Za-z0-9._-]`,
+      );
     }
     if (value.length > LIMITS.LABEL_VALUE_MAX) {
-      throw new InvalidArgumentError(`labels[${key}]`, `is ${value.length} characters; the limit is ${LIMITS.LABEL_VALUE_MAX}`);
+      throw new InvalidArgumentError(
+        `labels[${key}]`,
+        `is ${value.length} characters; the limit is ${LIMITS.LABEL_VALUE_MAX}`,
+      );
     }
   }
   return labels;
@@ -97,7 +116,10 @@ export function parseLabels(labels: Record<string, string>): Record<string, stri
  */
 export function parseReason(value: string, field = 'reason'): string {
   if (value.length > LIMITS.REASON_MAX) {
-    throw new InvalidArgumentError(field, `is ${value.length} characters; the limit is ${LIMITS.REASON_MAX}`);
+    throw new InvalidArgumentError(
+      field,
+      `is ${value.length} characters; the limit is ${LIMITS.REASON_MAX}`,
+    );
   }
   return value;
 }

@@ -17,7 +17,8 @@ export const FAILPOINTS = [
 ] as const;
 export type FailpointName = (typeof FAILPOINTS)[number];
 
-type Action = { kind: 'kill' } | { kind: 'throw' } | { kind: 'pause' } | { kind: 'delay'; ms: number };
+type Action =
+  { kind: 'kill' } | { kind: 'throw' } | { kind: 'pause' } | { kind: 'delay'; ms: number };
 
 interface Armed {
   readonly action: Action;
@@ -49,14 +50,23 @@ function parseAction(text: string, entry: string): Action {
  */
 export function armFailpoints(spec: string): string[] {
   armed.clear();
-  const entries = spec.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = spec
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   for (const entry of entries) {
     const m = /^([a-z_]+)(?::(\d+))?=(.+)$/.exec(entry);
     const name = m?.[1] as FailpointName | undefined;
     if (m === null || name === undefined || !FAILPOINTS.includes(name)) {
-      throw new Error(`failpoint '${entry}': expected name[:N]=action with a name among ${FAILPOINTS.join(', ')}`);
+      throw new Error(
+        `failpoint '${entry}': expected name[:N]=action with a name among ${FAILPOINTS.join(', ')}`,
+      );
     }
-    armed.set(name, { action: parseAction(m[3] ?? '', entry), nth: m[2] === undefined ? null : Number(m[2]), hits: 0 });
+    armed.set(name, {
+      action: parseAction(m[3] ?? '', entry),
+      nth: m[2] === undefined ? null : Number(m[2]),
+      hits: 0,
+    });
   }
   return entries;
 }

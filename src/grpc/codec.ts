@@ -67,7 +67,11 @@ function wireParticipant(p: ParticipantView): ParticipantStatus {
 /** Whether phase 2 is unfinished `stuckAfterMs` after the decision (judged on the database clock). */
 export function isStuck(tx: TxView, stuckAfterMs: number): boolean {
   const delivering = tx.state === TxState.COMMITTING || tx.state === TxState.ABORTING;
-  return delivering && tx.decidedAt !== null && tx.dbNow.getTime() - tx.decidedAt.getTime() > stuckAfterMs;
+  return (
+    delivering &&
+    tx.decidedAt !== null &&
+    tx.dbNow.getTime() - tx.decidedAt.getTime() > stuckAfterMs
+  );
 }
 
 /** A logged transaction → wire message. */
@@ -87,11 +91,24 @@ export function wireTransaction(tx: TxView, stuckAfterMs: number): Transaction {
     traceId: traceIdOf(tx.traceContext),
     stuck: isStuck(tx, stuckAfterMs),
     heuristic: tx.participants.some((p) => p.heuristic !== null),
-    operatorActions: tx.operatorActions.map((a) => ({ at: toTimestamp(a.at), action: a.action, participant: a.participant ?? '', detail: a.detail })),
+    operatorActions: tx.operatorActions.map((a) => ({
+      at: toTimestamp(a.at),
+      action: a.action,
+      participant: a.participant ?? '',
+      detail: a.detail,
+    })),
   };
 }
 
 /** Commit/Abort answer → wire message. */
-export function wireOutcomeResult(result: OutcomeResult): { outcome: Outcome__Output; reason: string; state: TransactionState__Output } {
-  return { outcome: wireOutcome(result.outcome), reason: result.reason ?? '', state: wireState(result.state) };
+export function wireOutcomeResult(result: OutcomeResult): {
+  outcome: Outcome__Output;
+  reason: string;
+  state: TransactionState__Output;
+} {
+  return {
+    outcome: wireOutcome(result.outcome),
+    reason: result.reason ?? '',
+    state: wireState(result.state),
+  };
 }

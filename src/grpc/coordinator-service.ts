@@ -2,7 +2,14 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import { resolveParticipant, retryNow } from '../coordinator/operator-actions.ts';
 import { InvalidArgumentError, TwopcError } from '../core/errors.ts';
-import { LIMITS, parseEndpoint, parseLabels, parseName, parseReason, parseTxId } from '../core/limits.ts';
+import {
+  LIMITS,
+  parseEndpoint,
+  parseLabels,
+  parseName,
+  parseReason,
+  parseTxId,
+} from '../core/limits.ts';
 import { Outcome } from '../core/tx-state.ts';
 import type { TxState } from '../core/tx-state.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -26,7 +33,11 @@ type Unary<Req, Res> = (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promi
  * The twopc.v1.Coordinator handlers: decode and validate, call the
  * coordinator, encode. No protocol logic lives here.
  */
-export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log: Logger): CoordinatorHandlers {
+export function coordinatorHandlers(
+  coordinator: Coordinator,
+  clock: Clock,
+  log: Logger,
+): CoordinatorHandlers {
   function unary<Req, Res>(method: string, fn: Unary<Req, Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       fn(call.request, call).then(
@@ -46,10 +57,18 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
     return Number.isFinite(left) ? left - DEADLINE_MARGIN_MS : fallback;
   }
 
-  async function withDeadline<T>(call: grpc.ServerUnaryCall<unknown, unknown>, fallback: number, fn: (s: AbortSignal) => Promise<T>): Promise<T> {
+  async function withDeadline<T>(
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+    fallback: number,
+    fn: (s: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const cancelled = new AbortController();
     call.once('cancelled', () => cancelled.abort());
-    const { signal, dispose } = deadlineSignal(clock, remainingMs(call, fallback), cancelled.signal);
+    const { signal, dispose } = deadlineSignal(
+      clock,
+      remainingMs(call, fallback),
+      cancelled.signal,
+    );
     try {
       return await fn(signal);
     } finally {
@@ -61,7 +80,10 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
     Begin: unary('Begin', async (req, call) => {
       const participants = parseParticipants(req.participants);
       const labels = parseLabels(req.labels);
-      const { txnId, leaseExpiresAt } = await coordinator.begin({ timeoutMs: req.timeoutMs, labels, participants }, contextFromMetadata(call.metadata));
+      const { txnId, leaseExpiresAt } = await coordinator.begin(
+        { timeoutMs: req.timeoutMs, labels, participants },
+        contextFromMetadata(call.metadata),
+      );
       return { txnId, leaseExpiresAt: toTimestamp(leaseExpiresAt) };
     }),
     Enlist: unary('Enlist', async (req) => {
@@ -81,7 +103,9 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
     Commit: unary('Commit', async (req, call) => {
       const txnId = parseTxId(req.txnId);
       const fallback = req.waitForAcks ? ACK_WAIT_DEFAULT_MS : Infinity;
-      const result = await withDeadline(call, fallback, (s) => coordinator.commit(txnId, req.waitForAcks, s));
+      const result = await withDeadline(call, fallback, (s) =>
+        coordinator.commit(txnId, req.waitForAcks, s),
+      );
       return wireOutcomeResult(result);
     }),
     Abort: unary('Abort', async (req, call) => {
@@ -94,16 +118,30 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
       return wireTransaction(await coordinator.get(parseTxId(req.txnId)), coordinator.stuckAfterMs);
     }),
     RetryNow: unary('RetryNow', async (req) => {
-      return wireTransaction(await retryNow(coordinator, parseTxId(req.txnId)), coordinator.stuckAfterMs);
+      return wireTransaction(
+        await retryNow(coordinator, parseTxId(req.txnId)),
+        coordinator.stuckAfterMs,
+      );
     }),
     ResolveParticipant: unary('ResolveParticipant', async (req) => {
       const txnId = parseTxId(req.txnId);
       const name = parseName(req.participant, 'participant');
-      const outcome = req.outcome === 'OUTCOME_COMMITTED' ? Outcome.COMMITTED : req.outcome === 'OUTCOME_ABORTED' ? Outcome.ABORTED : null;
+      const outcome =
+        req.outcome === 'OUTCOME_COMMITTED'
+          ? Outcome.COMMITTED
+          : req.outcome === 'OUTCOME_ABORTED'
+            ? Outcome.ABORTED
+            : null;
       if (outcome === null) {
         throw new InvalidArgumentError('outcome', 'must be OUTCOME_COMMITTED or OUTCOME_ABORTED');
       }
-      const view = await resolveParticipant(coordinator, txnId, name, outcome, parseReason(req.note, 'note'));
+      const view = await resolveParticipant(
+        coordinator,
+        txnId,
+        name,
+        outcome,
+        parseReason(req.note, 'note'),
+      );
       return wireTransaction(view, coordinator.stuckAfterMs);
     }),
     ListTransactions: unary('ListTransactions', async (req) => {
@@ -116,11 +154,24 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
       });
       const limit = req.pageSize === 0 ? 50 : req.pageSize;
       if (limit > LIMITS.PAGE_SIZE_MAX) {
-        throw new InvalidArgumentError('page_size', `${limit} is over the limit of ${LIMITS.PAGE_SIZE_MAX}`);
+        throw new InvalidArgumentError(
+          'page_size',
+          `${limit} is over the limit of ${LIMITS.PAGE_SIZE_MAX}`,
+        );
       }
       const after = parsePageToken(req.pageToken);
-      const filter = { stuckOnly: req.stuckOnly, heuristicOnly: req.heuristicOnly, labels: parseLabels(req.labels) };
-      const rows = await coordinator.list({ states: states as TxState[], minAgeSeconds: req.minAgeSeconds, limit: limit + 1, after, ...filter });
+      const filter = {
+        stuckOnly: req.stuckOnly,
+        heuristicOnly: req.heuristicOnly,
+        labels: parseLabels(req.labels),
+      };
+      const rows = await coordinator.list({
+        states: states as TxState[],
+        minAgeSeconds: req.minAgeSeconds,
+        limit: limit + 1,
+        after,
+        ...filter,
+      });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       const more = rows.length > limit && last !== undefined;
@@ -134,7 +185,10 @@ export function coordinatorHandlers(coordinator: Coordinator, clock: Clock, log:
 
 function parseParticipants(refs: ParticipantRef__Output[]): { name: string; endpoint: string }[] {
   if (refs.length > LIMITS.PARTICIPANTS_MAX) {
-    throw new InvalidArgumentError('participants', `has ${refs.length} entries; the limit is ${LIMITS.PARTICIPANTS_MAX}`);
+    throw new InvalidArgumentError(
+      'participants',
+      `has ${refs.length} entries; the limit is ${LIMITS.PARTICIPANTS_MAX}`,
+    );
   }
   const seen = new Set<string>();
   return refs.map((ref, i) => {
@@ -149,7 +203,9 @@ function parseParticipants(refs: ParticipantRef__Output[]): { name: string; endp
 
 /** Page tokens are opaque to clients: base64url of the last row's sort key. */
 export function encodePageToken(createdAt: Date, txnId: string): string {
-  return Buffer.from(JSON.stringify({ c: createdAt.toISOString(), t: txnId })).toString('base64url');
+  return Buffer.from(JSON.stringify({ c: createdAt.toISOString(), t: txnId })).toString(
+    'base64url',
+  );
 }
 
 function parsePageToken(token: string): { createdAt: Date; txnId: string } | null {
@@ -157,7 +213,10 @@ function parsePageToken(token: string): { createdAt: Date; txnId: string } | nul
     return null;
   }
   try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { c?: unknown; t?: unknown };
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+      c?: unknown;
+      t?: unknown;
+    };
     const createdAt = new Date(String(parsed.c));
     if (Number.isNaN(createdAt.getTime()) || typeof parsed.t !== 'string') {
       throw new Error('bad token');

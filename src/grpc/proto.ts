@@ -23,13 +23,17 @@ let definition: protoLoader.PackageDefinition | undefined;
 
 /** The package definition of twopc.v1 and grpc.health.v1 (what reflection serves). */
 export function twopcDefinition(): protoLoader.PackageDefinition {
-  definition ??= protoLoader.loadSync(['twopc/v1/coordinator.proto', 'twopc/v1/participant.proto', healthProtoPath], LOADER_OPTIONS);
+  definition ??= protoLoader.loadSync(
+    ['twopc/v1/coordinator.proto', 'twopc/v1/participant.proto', healthProtoPath],
+    LOADER_OPTIONS,
+  );
   return definition;
 }
 
 /** Loads twopc.v1 (both services) once. */
 export function loadTwopcProto(): CoordinatorProto & ParticipantProto {
-  cached ??= grpc.loadPackageDefinition(twopcDefinition()) as unknown as CoordinatorProto & ParticipantProto;
+  cached ??= grpc.loadPackageDefinition(twopcDefinition()) as unknown as CoordinatorProto &
+    ParticipantProto;
   return cached;
 }
 
@@ -43,7 +47,9 @@ export function toTimestamp(date: Date | null): { seconds: string; nanos: number
 }
 
 /** Converts a protobuf Timestamp (longs as strings) to a Date. */
-export function fromTimestamp(ts: { seconds: string; nanos: number } | null | undefined): Date | null {
+export function fromTimestamp(
+  ts: { seconds: string; nanos: number } | null | undefined,
+): Date | null {
   if (ts === null || ts === undefined) {
     return null;
   }

@@ -32,13 +32,18 @@ export async function startCoordinatorServer(
   log: Logger,
 ): Promise<CoordinatorServer> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  server.addService(loadTwopcProto().twopc.v1.Coordinator.service, coordinatorHandlers(coordinator, clock, log));
+  server.addService(
+    loadTwopcProto().twopc.v1.Coordinator.service,
+    coordinatorHandlers(coordinator, clock, log),
+  );
   const health = new HealthImplementation({ '': 'SERVING', [COORDINATOR_SERVICE]: 'SERVING' });
   health.addToServer(server);
   // Reflection: grpcurl and friends work without the proto files.
   new ReflectionService(twopcDefinition()).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
   });
   const host = listen.slice(0, listen.lastIndexOf(':'));
   return {

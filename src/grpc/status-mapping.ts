@@ -36,5 +36,9 @@ export function toStatus(err: unknown): StatusObject {
     return { code: statusOf(err.code), details: err.message, metadata };
   }
   metadata.set('twopc-error-code', 'TWOPC_INTERNAL');
-  return { code: grpc.status.INTERNAL, details: 'internal error; see the coordinator log', metadata };
+  return {
+    code: grpc.status.INTERNAL,
+    details: 'internal error; see the coordinator log',
+    metadata,
+  };
 }

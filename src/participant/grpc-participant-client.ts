@@ -8,7 +8,12 @@ import type { ParticipantClient as ParticipantStub } from '../grpc/generated/two
 import type { ParticipantAbortResponse__Output } from '../grpc/generated/twopc/v1/ParticipantAbortResponse.ts';
 import type { ParticipantCommitResponse__Output } from '../grpc/generated/twopc/v1/ParticipantCommitResponse.ts';
 import type { PrepareResponse__Output } from '../grpc/generated/twopc/v1/PrepareResponse.ts';
-import type { AckResult, ParticipantCall, ParticipantClient, PrepareResult } from './participant-client.ts';
+import type {
+  AckResult,
+  ParticipantCall,
+  ParticipantClient,
+  PrepareResult,
+} from './participant-client.ts';
 
 const VOTES: Record<string, Vote | undefined> = {
   VOTE_PREPARED: Vote.PREPARED,
@@ -48,7 +53,13 @@ export class GrpcParticipantClient implements ParticipantClient {
   #unary<Req, Res>(
     call: ParticipantCall,
     what: string,
-    invoke: (stub: ParticipantStub, req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown,
+    invoke: (
+      stub: ParticipantStub,
+      req: Req,
+      md: grpc.Metadata,
+      opts: grpc.CallOptions,
+      cb: grpc.requestCallback<Res>,
+    ) => unknown,
     req: Req,
   ): Promise<Res> {
     const md = new grpc.Metadata();
@@ -71,11 +82,16 @@ export class GrpcParticipantClient implements ParticipantClient {
 
   async prepare(call: ParticipantCall): Promise<PrepareResult> {
     const deadline = toTimestamp(deadlineIn(call.timeoutMs));
-    const res = await this.#unary<object, PrepareResponse__Output>(call, 'Prepare', (s, r, m, o, cb) => s.prepare(r, m, o, cb), {
-      txnId: call.txnId,
-      participantName: call.name,
-      deadline,
-    });
+    const res = await this.#unary<object, PrepareResponse__Output>(
+      call,
+      'Prepare',
+      (s, r, m, o, cb) => s.prepare(r, m, o, cb),
+      {
+        txnId: call.txnId,
+        participantName: call.name,
+        deadline,
+      },
+    );
     const vote = VOTES[res.vote];
     if (vote === undefined) {
       return { vote: Vote.ABORT, reason: `invalid vote ${res.vote}` };
@@ -84,20 +100,30 @@ export class GrpcParticipantClient implements ParticipantClient {
   }
 
   async commit(call: ParticipantCall, onePhase: boolean): Promise<AckResult> {
-    const res = await this.#unary<object, ParticipantCommitResponse__Output>(call, 'Commit', (s, r, m, o, cb) => s.commit(r, m, o, cb), {
-      txnId: call.txnId,
-      participantName: call.name,
-      onePhase,
-    });
+    const res = await this.#unary<object, ParticipantCommitResponse__Output>(
+      call,
+      'Commit',
+      (s, r, m, o, cb) => s.commit(r, m, o, cb),
+      {
+        txnId: call.txnId,
+        participantName: call.name,
+        onePhase,
+      },
+    );
     return { outcome: fromWireOutcome(res.outcome), reason: res.reason === '' ? null : res.reason };
   }
 
   async abort(call: ParticipantCall, reason: string): Promise<AckResult> {
-    const res = await this.#unary<object, ParticipantAbortResponse__Output>(call, 'Abort', (s, r, m, o, cb) => s.abort(r, m, o, cb), {
-      txnId: call.txnId,
-      participantName: call.name,
-      reason,
-    });
+    const res = await this.#unary<object, ParticipantAbortResponse__Output>(
+      call,
+      'Abort',
+      (s, r, m, o, cb) => s.abort(r, m, o, cb),
+      {
+        txnId: call.txnId,
+        participantName: call.name,
+        reason,
+      },
+    );
     return { outcome: fromWireOutcome(res.outcome), reason: null };
   }
 

@@ -83,7 +83,8 @@ export class HealthMonitor {
         return entry.down;
       },
       whenDown,
-      whenUp: () => (entry.down ? new Promise<void>((resolve) => entry.onUp.push(resolve)) : Promise.resolve()),
+      whenUp: () =>
+        entry.down ? new Promise<void>((resolve) => entry.onUp.push(resolve)) : Promise.resolve(),
       release: () => {
         if (!released) {
           released = true;

@@ -11,7 +11,11 @@ export interface HealthProbe {
 }
 
 interface HealthStub extends grpc.Client {
-  check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
+  check(
+    req: { service: string },
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
+  ): void;
 }
 
 /** grpc.health.v1.Health/Check over one cached channel per endpoint. */
@@ -20,8 +24,14 @@ export class GrpcHealthProbe implements HealthProbe {
   readonly #Ctor: new (address: string, credentials: grpc.ChannelCredentials) => HealthStub;
 
   constructor() {
-    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { enums: String, defaults: true })) as unknown as {
-      grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthStub } } };
+    const pkg = grpc.loadPackageDefinition(
+      protoLoader.loadSync(protoPath, { enums: String, defaults: true }),
+    ) as unknown as {
+      grpc: {
+        health: {
+          v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthStub };
+        };
+      };
     };
     this.#Ctor = pkg.grpc.health.v1.Health;
   }
@@ -34,7 +44,9 @@ export class GrpcHealthProbe implements HealthProbe {
     }
     const s = stub;
     return new Promise((resolve) => {
-      s.check({ service: '' }, { deadline: deadlineIn(timeoutMs) }, (err, res) => resolve(err === null && res?.status === 'SERVING'));
+      s.check({ service: '' }, { deadline: deadlineIn(timeoutMs) }, (err, res) =>
+        resolve(err === null && res?.status === 'SERVING'),
+      );
     });
   }
 

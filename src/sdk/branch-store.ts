@@ -43,7 +43,8 @@ export class InMemoryBranchStore implements BranchStore {
 
   async set(txnId: string, state: BranchState): Promise<void> {
     const before = this.#branches.get(txnId);
-    const finished = (s: BranchState | undefined): boolean => s === 'COMMITTED' || s === 'ABORTED' || s === 'READ_ONLY';
+    const finished = (s: BranchState | undefined): boolean =>
+      s === 'COMMITTED' || s === 'ABORTED' || s === 'READ_ONLY';
     this.#finished += (finished(state) ? 1 : 0) - (finished(before) ? 1 : 0);
     this.#branches.delete(txnId);
     this.#branches.set(txnId, state);

@@ -46,7 +46,8 @@ export class PgParticipant implements ParticipantHandlers {
 
   /** Creates the bookkeeping tables (idempotent). */
   async setUp(): Promise<void> {
-    await this.#pool.query(`CREATE TABLE IF NOT EXISTS ${this.#schema}.twopc_committed (gid text PRIMARY KEY, committed_at timestamptz NOT NULL DEFAULT now());
+    await this.#pool
+      .query(`CREATE TABLE IF NOT EXISTS ${this.#schema}.twopc_committed (gid text PRIMARY KEY, committed_at timestamptz NOT NULL DEFAULT now());
       CREATE TABLE IF NOT EXISTS ${this.#schema}.twopc_branches (txn_id uuid PRIMARY KEY, state text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
   }
 
@@ -83,11 +84,16 @@ export class PgParticipant implements ParticipantHandlers {
       if ((await this.preparedInDatabase()).includes(parseTxId(txnId))) {
         return { vote: 'PREPARED' };
       }
-      return { vote: 'ABORT', reason: 'no open branch here: its work was lost in a restart or never done' };
+      return {
+        vote: 'ABORT',
+        reason: 'no open branch here: its work was lost in a restart or never done',
+      };
     }
     this.#open.delete(txnId);
     try {
-      await client.query(`INSERT INTO ${this.#schema}.twopc_committed (gid) VALUES ($1)`, [this.gid(txnId)]);
+      await client.query(`INSERT INTO ${this.#schema}.twopc_committed (gid) VALUES ($1)`, [
+        this.gid(txnId),
+      ]);
       await client.query(`PREPARE TRANSACTION ${this.#literal(txnId)}`);
       return { vote: 'PREPARED' };
     } catch (err) {
@@ -132,14 +138,20 @@ export class PgParticipant implements ParticipantHandlers {
   }
 
   async #committed(txnId: string): Promise<boolean> {
-    const r = await this.#pool.query(`SELECT 1 FROM ${this.#schema}.twopc_committed WHERE gid = $1`, [this.gid(txnId)]);
+    const r = await this.#pool.query(
+      `SELECT 1 FROM ${this.#schema}.twopc_committed WHERE gid = $1`,
+      [this.gid(txnId)],
+    );
     return r.rowCount === 1;
   }
 
   /** Transaction ids of this participant's branches prepared in the database. */
   async preparedInDatabase(): Promise<string[]> {
     const prefix = `twopc:${this.#name}:`;
-    const rows = await this.#pool.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE gid LIKE $1 AND database = current_database()', [`${prefix}%`]);
+    const rows = await this.#pool.query<{ gid: string }>(
+      'SELECT gid FROM pg_prepared_xacts WHERE gid LIKE $1 AND database = current_database()',
+      [`${prefix}%`],
+    );
     return rows.rows.map((r) => r.gid.slice(prefix.length));
   }
 
@@ -148,9 +160,17 @@ export class PgParticipant implements ParticipantHandlers {
     const pool = this.#pool;
     const table = `${this.#schema}.twopc_branches`;
     return {
-      get: async (txnId) => (await pool.query<{ state: BranchState }>(`SELECT state FROM ${table} WHERE txn_id = $1`, [txnId])).rows[0]?.state ?? null,
+      get: async (txnId) =>
+        (
+          await pool.query<{ state: BranchState }>(`SELECT state FROM ${table} WHERE txn_id = $1`, [
+            txnId,
+          ])
+        ).rows[0]?.state ?? null,
       set: async (txnId, state) => {
-        await pool.query(`INSERT INTO ${table} (txn_id, state) VALUES ($1, $2) ON CONFLICT (txn_id) DO UPDATE SET state = $2, updated_at = now()`, [txnId, state]);
+        await pool.query(
+          `INSERT INTO ${table} (txn_id, state) VALUES ($1, $2) ON CONFLICT (txn_id) DO UPDATE SET state = $2, updated_at = now()`,
+          [txnId, state],
+        );
       },
       // The database is the truth about prepared branches: a crash between
       // PREPARE TRANSACTION and the branch record leaves only the former.

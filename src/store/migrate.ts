@@ -63,7 +63,9 @@ export async function migrate(
   migrations?: Migration[],
 ): Promise<string[]> {
   if (!isValidSchema(schema)) {
-    throw new MigrationError(`invalid schema name '${schema}': use lowercase letters, digits and _`);
+    throw new MigrationError(
+      `invalid schema name '${schema}': use lowercase letters, digits and _`,
+    );
   }
   const files = migrations ?? (await loadMigrations());
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
@@ -76,7 +78,11 @@ export async function migrate(
     await client.query(`CREATE TABLE IF NOT EXISTS twopc_migrations (
       id integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,
       breaking boolean NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const applied = (await client.query<AppliedRow>('SELECT id, name, sha256, breaking FROM twopc_migrations ORDER BY id')).rows;
+    const applied = (
+      await client.query<AppliedRow>(
+        'SELECT id, name, sha256, breaking FROM twopc_migrations ORDER BY id',
+      )
+    ).rows;
     checkApplied(applied, files, warn);
     const done = new Set(applied.map((a) => a.id));
     const now: string[] = [];
@@ -92,19 +98,29 @@ export async function migrate(
   }
 }
 
-function checkApplied(applied: AppliedRow[], files: Migration[], warn: (message: string) => void): void {
+function checkApplied(
+  applied: AppliedRow[],
+  files: Migration[],
+  warn: (message: string) => void,
+): void {
   const byId = new Map(files.map((f) => [f.id, f]));
   const latest = files.at(-1)?.id ?? 0;
   for (const row of applied) {
     const file = byId.get(row.id);
     if (file !== undefined && file.sha256 !== row.sha256) {
-      throw new MigrationError(`migration ${row.id} (${row.name}) changed since it was applied; migrations are never edited once released`);
+      throw new MigrationError(
+        `migration ${row.id} (${row.name}) changed since it was applied; migrations are never edited once released`,
+      );
     }
     if (file === undefined && row.id > latest && row.breaking) {
-      throw new MigrationError(`the database holds breaking migration ${row.id} (${row.name}), newer than this code; upgrade twopc`);
+      throw new MigrationError(
+        `the database holds breaking migration ${row.id} (${row.name}), newer than this code; upgrade twopc`,
+      );
     }
     if (file === undefined && row.id > latest) {
-      warn(`the database holds migration ${row.id} (${row.name}), newer than this code; continuing (not breaking)`);
+      warn(
+        `the database holds migration ${row.id} (${row.name}), newer than this code; continuing (not breaking)`,
+      );
     }
   }
 }
@@ -113,9 +129,10 @@ function checkApplied(applied: AppliedRow[], files: Migration[], warn: (message:
 async function applyOne(client: pg.Client, m: Migration): Promise<boolean> {
   await client.query('BEGIN');
   try {
-    await client.query('INSERT INTO twopc_migrations (id, name, sha256, breaking) VALUES ($1, $2, $3, $4)', [
-      m.id, m.name, m.sha256, m.breaking,
-    ]);
+    await client.query(
+      'INSERT INTO twopc_migrations (id, name, sha256, breaking) VALUES ($1, $2, $3, $4)',
+      [m.id, m.name, m.sha256, m.breaking],
+    );
     await client.query(m.sql);
     await client.query('COMMIT');
     return true;

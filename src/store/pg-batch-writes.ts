@@ -39,9 +39,15 @@ export interface CompletionItem {
 export async function writeBegins(pool: Pool, batch: BeginInput[]): Promise<Date[]> {
   const ps = batch.flatMap((b) => b.participants.map((p) => ({ txnId: b.txnId, ...p })));
   const rows = await runQuery<{ txn_id: string; lease_expires_at: Date }>(pool, 'begin', [
-    batch.map((b) => b.txnId), batch.map((b) => JSON.stringify(b.labels)), batch.map((b) => b.leaseMs),
-    batch.map((b) => b.participants.length), batch.map((b) => b.ownerId), batch.map((b) => b.traceContext),
-    ps.map((p) => p.txnId), ps.map((p) => p.name), ps.map((p) => p.endpoint),
+    batch.map((b) => b.txnId),
+    batch.map((b) => JSON.stringify(b.labels)),
+    batch.map((b) => b.leaseMs),
+    batch.map((b) => b.participants.length),
+    batch.map((b) => b.ownerId),
+    batch.map((b) => b.traceContext),
+    ps.map((p) => p.txnId),
+    ps.map((p) => p.name),
+    ps.map((p) => p.endpoint),
   ]);
   const at = new Map(rows.map((r) => [r.txn_id, r.lease_expires_at]));
   return batch.map((b) => {
@@ -55,9 +61,16 @@ export async function writeBegins(pool: Pool, batch: BeginInput[]): Promise<Date
 
 /** Enlists: the lease deadline of each newly enlisted participant; null for any other (the caller explains it). */
 export async function writeEnlists(pool: Pool, batch: EnlistKey[]): Promise<(Date | null)[]> {
-  const rows = await runQuery<{ txn_id: string; name: string; lease_expires_at: Date }>(pool, 'enlist', [
-    batch.map((b) => b.txnId), batch.map((b) => b.name), batch.map((b) => b.endpoint), LIMITS.PARTICIPANTS_MAX,
-  ]);
+  const rows = await runQuery<{ txn_id: string; name: string; lease_expires_at: Date }>(
+    pool,
+    'enlist',
+    [
+      batch.map((b) => b.txnId),
+      batch.map((b) => b.name),
+      batch.map((b) => b.endpoint),
+      LIMITS.PARTICIPANTS_MAX,
+    ],
+  );
   const inserted = new Map(rows.map((r) => [`${r.txn_id}/${r.name}`, r.lease_expires_at]));
   // Of two identical requests in one batch only the first counts as new.
   return batch.map((b) => {
@@ -69,14 +82,19 @@ export async function writeEnlists(pool: Pool, batch: EnlistKey[]): Promise<(Dat
 }
 
 /** Moves to PREPARING: the row of each transaction that was ACTIVE, else null. */
-export async function writePreparings(pool: Pool, batch: PrepareKey[]): Promise<(PreparingRow | null)[]> {
+export async function writePreparings(
+  pool: Pool,
+  batch: PrepareKey[],
+): Promise<(PreparingRow | null)[]> {
   // One owner and one setting per process: batches never mix them.
   const first = batch[0];
   if (first === undefined) {
     return [];
   }
   const rows = await runQuery<PreparingRow & { txn_id: string }>(pool, 'startPreparing', [
-    batch.map((b) => b.txnId), first.ownerId, first.onePhaseAllowed,
+    batch.map((b) => b.txnId),
+    first.ownerId,
+    first.onePhaseAllowed,
   ]);
   const byId = new Map(rows.map((r) => [r.txn_id, r]));
   return batch.map((b) => {
@@ -93,8 +111,15 @@ export async function writeDecisions(pool: Pool, batch: TxRecord[]): Promise<boo
   const ps = txs.flatMap((tx) => tx.participants.map((p) => ({ txnId: tx.txnId, p })));
   const a = participantArrays(ps.map((x) => x.p));
   const rows = await runQuery<{ txn_id: string }>(pool, 'recordDecisions', [
-    txs.map((t) => t.txnId), txs.map((t) => t.state), txs.map((t) => t.reason), txs.map((t) => t.onePhase),
-    ps.map((x) => x.txnId), a.names, a.votes, a.reasons, a.acked,
+    txs.map((t) => t.txnId),
+    txs.map((t) => t.state),
+    txs.map((t) => t.reason),
+    txs.map((t) => t.onePhase),
+    ps.map((x) => x.txnId),
+    a.names,
+    a.votes,
+    a.reasons,
+    a.acked,
   ]);
   const written = new Set(rows.map((r) => r.txn_id));
   return batch.map((t) => written.has(t.txnId));
@@ -106,8 +131,14 @@ export async function writeCompletions(pool: Pool, batch: CompletionItem[]): Pro
   const ps = items.flatMap(({ tx }) => tx.participants.map((p) => ({ txnId: tx.txnId, p })));
   const a = participantArrays(ps.map((x) => x.p));
   const rows = await runQuery<{ txn_id: string }>(pool, 'recordCompletions', [
-    items.map((i) => i.tx.txnId), items.map((i) => i.tx.state), items.map((i) => i.from), items.map((i) => i.tx.reason),
-    ps.map((x) => x.txnId), a.names, a.acked, a.heuristics,
+    items.map((i) => i.tx.txnId),
+    items.map((i) => i.tx.state),
+    items.map((i) => i.from),
+    items.map((i) => i.tx.reason),
+    ps.map((x) => x.txnId),
+    a.names,
+    a.acked,
+    a.heuristics,
   ]);
   const written = new Set(rows.map((r) => r.txn_id));
   return batch.map((i) => written.has(i.tx.txnId));

@@ -79,7 +79,12 @@ export function toTxView(row: TxRow): TxView {
     ownerId: row.owner_id,
     traceContext: row.trace_context,
     dbNow: row.db_now,
-    operatorActions: row.operator_actions.map((a) => ({ at: new Date(a.at), action: a.action, participant: a.participant, detail: a.detail })),
+    operatorActions: row.operator_actions.map((a) => ({
+      at: new Date(a.at),
+      action: a.action,
+      participant: a.participant,
+      detail: a.detail,
+    })),
   };
 }
 

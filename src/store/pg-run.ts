@@ -9,7 +9,11 @@ import type { QueryName } from './pg-queries.ts';
  * times: every statement of the store is safe to repeat, being conditional.
  * Connection failures become StoreUnavailableError.
  */
-export async function runQuery<R extends QueryResultRow>(pool: Pool, name: QueryName, values: unknown[]): Promise<R[]> {
+export async function runQuery<R extends QueryResultRow>(
+  pool: Pool,
+  name: QueryName,
+  values: unknown[],
+): Promise<R[]> {
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await pool.query<R>({ name: `twopc_${name}`, text: SQL[name], values });

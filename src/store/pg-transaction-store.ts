@@ -10,20 +10,30 @@ import type { TxId, TxRecord } from '../core/tx-record.ts';
 import { newParticipant } from '../core/tx-record.ts';
 import { TxState } from '../core/tx-state.ts';
 import type { Outcome } from '../core/tx-state.ts';
-import type { Cancel, Clock } from '../time/clock.ts';
+import type { Clock } from '../time/clock.ts';
 import { SystemClock } from '../time/system-clock.ts';
+import { AckQueue } from './ack-queue.ts';
 import { Batcher } from './batcher.ts';
 import { classifyStoreError } from './pg-errors.ts';
-import { writeBegins, writeCompletions, writeDecisions, writeEnlists, writePreparings } from './pg-batch-writes.ts';
+import {
+  writeBegins,
+  writeCompletions,
+  writeDecisions,
+  writeEnlists,
+  writePreparings,
+} from './pg-batch-writes.ts';
 import type { CompletionItem, EnlistKey, PrepareKey, PreparingRow } from './pg-batch-writes.ts';
 import { runQuery } from './pg-run.ts';
 import { SQL } from './pg-queries.ts';
 import { toTxView } from './pg-rows.ts';
 import type { TxRow } from './pg-rows.ts';
-import type { BeginInput, DecisionInput, ListFilter, TransactionStore, TxView } from './transaction-store.ts';
-
-/** How long an individual acknowledgement waits for its transaction's completion write. */
-const ACK_FLUSH_MS = 1_000;
+import type {
+  BeginInput,
+  DecisionInput,
+  ListFilter,
+  TransactionStore,
+  TxView,
+} from './transaction-store.ts';
 
 /** The two connection pools of the store. */
 export interface StorePools {
@@ -39,30 +49,39 @@ export class PgTransactionStore implements TransactionStore {
   // Group commit: concurrent calls share one statement (and, for commit
   // decisions, one fsync). Each flushes at once when idle, so a lone
   // transaction waits for nothing.
-  readonly #forcedDecisions = new Batcher<TxRecord, boolean>((txs) => writeDecisions(this.#pools.forced, txs));
-  readonly #lazyDecisions = new Batcher<TxRecord, boolean>((txs) => writeDecisions(this.#pools.lazy, txs));
-  readonly #enlists = new Batcher<EnlistKey, Date | null>((items) => writeEnlists(this.#pools.lazy, items));
-  readonly #preparings = new Batcher<PrepareKey, PreparingRow | null>((items) => writePreparings(this.#pools.lazy, items));
+  readonly #forcedDecisions = new Batcher<TxRecord, boolean>((txs) =>
+    writeDecisions(this.#pools.forced, txs),
+  );
+  readonly #lazyDecisions = new Batcher<TxRecord, boolean>((txs) =>
+    writeDecisions(this.#pools.lazy, txs),
+  );
+  readonly #enlists = new Batcher<EnlistKey, Date | null>((items) =>
+    writeEnlists(this.#pools.lazy, items),
+  );
+  readonly #preparings = new Batcher<PrepareKey, PreparingRow | null>((items) =>
+    writePreparings(this.#pools.lazy, items),
+  );
   readonly #begins = new Batcher<BeginInput, Date>((items) => writeBegins(this.#pools.lazy, items));
-  readonly #completions = new Batcher<CompletionItem, boolean>((items) => writeCompletions(this.#pools.lazy, items));
+  readonly #completions = new Batcher<CompletionItem, boolean>((items) =>
+    writeCompletions(this.#pools.lazy, items),
+  );
 
-  readonly #clock: Clock;
-  readonly #pendingAcks = new Map<string, { txnId: TxId; name: string; heuristic: Outcome | null }>();
-  #ackFlush: Cancel | null = null;
+  readonly #acks: AckQueue;
 
   constructor(pools: StorePools, clock: Clock = new SystemClock()) {
     this.#pools = pools;
-    this.#clock = clock;
+    this.#acks = new AckQueue(pools.lazy, clock);
   }
-
-
 
   async begin(input: BeginInput): Promise<{ leaseExpiresAt: Date }> {
     return { leaseExpiresAt: await this.#begins.submit(input) };
   }
 
-
-  async enlist(txnId: TxId, name: string, endpoint: string): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
+  async enlist(
+    txnId: TxId,
+    name: string,
+    endpoint: string,
+  ): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
     const leaseExpiresAt = await this.#enlists.submit({ txnId, name, endpoint });
     if (leaseExpiresAt !== null) {
       return { newlyEnlisted: true, leaseExpiresAt };
@@ -71,8 +90,11 @@ export class PgTransactionStore implements TransactionStore {
     return this.#explainEnlist(txnId, name, endpoint);
   }
 
-
-  async #explainEnlist(txnId: TxId, name: string, endpoint: string): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
+  async #explainEnlist(
+    txnId: TxId,
+    name: string,
+    endpoint: string,
+  ): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
     const tx = await this.#require(txnId);
     const existing = tx.participants.find((p) => p.name === name);
     if (existing !== undefined && existing.endpoint !== endpoint) {
@@ -82,22 +104,40 @@ export class PgTransactionStore implements TransactionStore {
       return { newlyEnlisted: false, leaseExpiresAt: tx.leaseExpiresAt };
     }
     if (tx.state === TxState.ACTIVE && tx.participants.length >= LIMITS.PARTICIPANTS_MAX) {
-      throw new InvalidArgumentError('participant', `transaction ${txnId} already has ${LIMITS.PARTICIPANTS_MAX} participants, the limit`);
+      throw new InvalidArgumentError(
+        'participant',
+        `transaction ${txnId} already has ${LIMITS.PARTICIPANTS_MAX} participants, the limit`,
+      );
     }
     throw new InvalidTransitionError(txnId, tx.state, 'participants can enlist only while ACTIVE');
   }
 
-  async heartbeat(txnId: TxId, extendMs: number | null): Promise<{ state: TxState; leaseExpiresAt: Date }> {
-    const rows = await runQuery<{ state: TxState; lease_expires_at: Date }>(this.#pools.lazy, 'heartbeat', [txnId, extendMs]);
+  async heartbeat(
+    txnId: TxId,
+    extendMs: number | null,
+  ): Promise<{ state: TxState; leaseExpiresAt: Date }> {
+    const rows = await runQuery<{ state: TxState; lease_expires_at: Date }>(
+      this.#pools.lazy,
+      'heartbeat',
+      [txnId, extendMs],
+    );
     const row = rows[0];
     if (row !== undefined) {
       return { state: row.state, leaseExpiresAt: row.lease_expires_at };
     }
     const tx = await this.#require(txnId);
-    throw new InvalidTransitionError(txnId, tx.state, 'only an ACTIVE transaction has a lease to extend');
+    throw new InvalidTransitionError(
+      txnId,
+      tx.state,
+      'only an ACTIVE transaction has a lease to extend',
+    );
   }
 
-  async startPreparing(txnId: TxId, ownerId: string, onePhaseAllowed: boolean): Promise<(TxRecord & { traceContext: string | null }) | null> {
+  async startPreparing(
+    txnId: TxId,
+    ownerId: string,
+    onePhaseAllowed: boolean,
+  ): Promise<(TxRecord & { traceContext: string | null }) | null> {
     const lazy = this.#pools.lazy;
     const row = await this.#preparings.submit({ txnId, ownerId, onePhaseAllowed });
     if (row === null) {
@@ -105,9 +145,10 @@ export class PgTransactionStore implements TransactionStore {
     }
     // An Enlist that committed while we waited for the row lock is counted
     // but not listed: read again, in a statement that sees it.
-    const parts = row.participants.length === row.participant_count
-      ? row.participants
-      : await runQuery<{ name: string; endpoint: string }>(lazy, 'participantsOf', [txnId]);
+    const parts =
+      row.participants.length === row.participant_count
+        ? row.participants
+        : await runQuery<{ name: string; endpoint: string }>(lazy, 'participantsOf', [txnId]);
     return {
       txnId,
       state: TxState.ACTIVE,
@@ -118,45 +159,38 @@ export class PgTransactionStore implements TransactionStore {
     };
   }
 
-
   async recordDecision(input: DecisionInput): Promise<boolean> {
     return (input.forced ? this.#forcedDecisions : this.#lazyDecisions).submit(input.tx);
   }
 
-
-  /**
-   * Individual acknowledgements are written late, together, and only for
-   * transactions that have not completed meanwhile (the completion write
-   * marks every participant): on the normal path they cost nothing. Losing
-   * one only repeats a phase-2 message after a crash.
-   */
+  /** Queued: see AckQueue. */
   async recordAck(txnId: TxId, name: string, heuristic: Outcome | null): Promise<void> {
-    this.#pendingAcks.set(`${txnId}/${name}`, { txnId, name, heuristic });
-    this.#ackFlush ??= this.#clock.setTimeout(() => {
-      this.#ackFlush = null;
-      this.#flushAcks().catch(() => undefined);
-    }, ACK_FLUSH_MS);
+    this.#acks.add({ txnId, name, heuristic });
   }
 
-  async #flushAcks(): Promise<void> {
-    const acks = [...this.#pendingAcks.values()];
-    this.#pendingAcks.clear();
-    if (acks.length > 0) {
-      await runQuery(this.#pools.lazy, 'recordAcks', [acks.map((a) => a.txnId), acks.map((a) => a.name), acks.map((a) => a.heuristic)]);
-    }
-  }
-
-  async recordDeliveryFailure(txnId: TxId, name: string, attempts: number, error: string, retryInMs: number): Promise<void> {
-    await runQuery(this.#pools.lazy, 'recordDeliveryFailure', [txnId, name, attempts, error.slice(0, 1000), retryInMs]);
+  async recordDeliveryFailure(
+    txnId: TxId,
+    name: string,
+    attempts: number,
+    error: string,
+    retryInMs: number,
+  ): Promise<void> {
+    await runQuery(this.#pools.lazy, 'recordDeliveryFailure', [
+      txnId,
+      name,
+      attempts,
+      error.slice(0, 1000),
+      retryInMs,
+    ]);
   }
 
   async recordCompletion(tx: TxRecord, from: TxState): Promise<boolean> {
-    for (const p of tx.participants) {
-      this.#pendingAcks.delete(`${tx.txnId}/${p.name}`);
-    }
+    this.#acks.drop(
+      tx.txnId,
+      tx.participants.map((p) => p.name),
+    );
     return this.#completions.submit({ tx, from });
   }
-
 
   async get(txnId: TxId): Promise<TxView | null> {
     const rows = await runQuery<TxRow>(this.#pools.lazy, 'get', [txnId]);
@@ -173,19 +207,31 @@ export class PgTransactionStore implements TransactionStore {
 
   async list(filter: ListFilter): Promise<TxView[]> {
     const rows = await runQuery<TxRow>(this.#pools.lazy, 'list', [
-      filter.states, filter.minAgeSeconds, filter.limit, filter.after?.createdAt ?? null, filter.after?.txnId ?? null,
-      filter.stuckAfterMs, filter.heuristicOnly, JSON.stringify(filter.labels),
+      filter.states,
+      filter.minAgeSeconds,
+      filter.limit,
+      filter.after?.createdAt ?? null,
+      filter.after?.txnId ?? null,
+      filter.stuckAfterMs,
+      filter.heuristicOnly,
+      JSON.stringify(filter.labels),
     ]);
     return rows.map(toTxView);
   }
 
   async expireLeases(ownerId: string, limit: number): Promise<TxView[]> {
-    const ids = await runQuery<{ txn_id: string }>(this.#pools.lazy, 'expireLeases', [ownerId, limit]);
+    const ids = await runQuery<{ txn_id: string }>(this.#pools.lazy, 'expireLeases', [
+      ownerId,
+      limit,
+    ]);
     return this.#getMany(ids.map((r) => r.txn_id));
   }
 
   async claimOrphans(ownerId: string, limit: number): Promise<TxView[]> {
-    const ids = await runQuery<{ txn_id: string }>(this.#pools.lazy, 'claimOrphans', [ownerId, limit]);
+    const ids = await runQuery<{ txn_id: string }>(this.#pools.lazy, 'claimOrphans', [
+      ownerId,
+      limit,
+    ]);
     return this.#getMany(ids.map((r) => r.txn_id));
   }
 
@@ -202,7 +248,11 @@ export class PgTransactionStore implements TransactionStore {
 
   async renewCoordinator(id: string, leaseMs: number): Promise<boolean> {
     try {
-      const result = await this.#pools.lazy.query({ name: 'twopc_renewCoordinator', text: SQL.renewCoordinator, values: [id, leaseMs] });
+      const result = await this.#pools.lazy.query({
+        name: 'twopc_renewCoordinator',
+        text: SQL.renewCoordinator,
+        values: [id, leaseMs],
+      });
       return result.rowCount === 1;
     } catch (err) {
       throw classifyStoreError(err);
@@ -215,19 +265,30 @@ export class PgTransactionStore implements TransactionStore {
 
   async deleteFinished(retentionMs: number, limit: number): Promise<number> {
     try {
-      const result = await this.#pools.lazy.query({ name: 'twopc_deleteFinished', text: SQL.deleteFinished, values: [retentionMs, limit] });
+      const result = await this.#pools.lazy.query({
+        name: 'twopc_deleteFinished',
+        text: SQL.deleteFinished,
+        values: [retentionMs, limit],
+      });
       return result.rowCount ?? 0;
     } catch (err) {
       throw classifyStoreError(err);
     }
   }
 
-  async recordOperatorAction(txnId: TxId, action: 'RETRY' | 'ABORT' | 'RESOLVE', participant: string | null, detail: string): Promise<void> {
+  async recordOperatorAction(
+    txnId: TxId,
+    action: 'RETRY' | 'ABORT' | 'RESOLVE',
+    participant: string | null,
+    detail: string,
+  ): Promise<void> {
     await runQuery(this.#pools.lazy, 'recordOperatorAction', [txnId, action, participant, detail]);
   }
 
   async backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }> {
-    const rows = await runQuery<{ stuck: number; in_doubt: number }>(this.#pools.lazy, 'backlog', [stuckAfterMs]);
+    const rows = await runQuery<{ stuck: number; in_doubt: number }>(this.#pools.lazy, 'backlog', [
+      stuckAfterMs,
+    ]);
     return { stuck: rows[0]?.stuck ?? 0, inDoubt: rows[0]?.in_doubt ?? 0 };
   }
 
@@ -247,8 +308,7 @@ export class PgTransactionStore implements TransactionStore {
   }
 
   async close(): Promise<void> {
-    this.#ackFlush?.();
-    await this.#flushAcks().catch(() => undefined);
+    await this.#acks.close();
     await Promise.all([this.#pools.forced.end(), this.#pools.lazy.end()]);
   }
 }

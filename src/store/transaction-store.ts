@@ -77,17 +77,28 @@ export interface TransactionStore {
    * Adds a participant to an ACTIVE transaction; idempotent per name.
    * @throws TxNotFoundError, InvalidTransitionError, ParticipantConflictError
    */
-  enlist(txnId: TxId, name: string, endpoint: string): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }>;
+  enlist(
+    txnId: TxId,
+    name: string,
+    endpoint: string,
+  ): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }>;
   /**
    * Extends the lease of an ACTIVE transaction (never shortens it).
    * @throws TxNotFoundError, InvalidTransitionError
    */
-  heartbeat(txnId: TxId, extendMs: number | null): Promise<{ state: TxState; leaseExpiresAt: Date }>;
+  heartbeat(
+    txnId: TxId,
+    extendMs: number | null,
+  ): Promise<{ state: TxState; leaseExpiresAt: Date }>;
   /**
    * Moves ACTIVE to PREPARING and returns the participants to prepare, or
    * null when the transaction is not ACTIVE (read it to learn why).
    */
-  startPreparing(txnId: TxId, ownerId: string, onePhaseAllowed: boolean): Promise<(TxRecord & { traceContext: string | null }) | null>;
+  startPreparing(
+    txnId: TxId,
+    ownerId: string,
+    onePhaseAllowed: boolean,
+  ): Promise<(TxRecord & { traceContext: string | null }) | null>;
   /**
    * The conditional decision write: it lands only while the transaction is
    * ACTIVE or PREPARING. Returns false when another decision won.
@@ -96,7 +107,13 @@ export interface TransactionStore {
   /** Marks one participant's phase-2 acknowledgement (not forced). */
   recordAck(txnId: TxId, name: string, heuristic: Outcome | null): Promise<void>;
   /** Stores a failed phase-2 attempt and when it is retried (not forced). */
-  recordDeliveryFailure(txnId: TxId, name: string, attempts: number, error: string, retryInMs: number): Promise<void>;
+  recordDeliveryFailure(
+    txnId: TxId,
+    name: string,
+    attempts: number,
+    error: string,
+    retryInMs: number,
+  ): Promise<void>;
   /** Moves a transaction from `from` to its final state with all acks (not forced). */
   recordCompletion(tx: TxRecord, from: TxState): Promise<boolean>;
   /** One transaction, or null. */
@@ -116,7 +133,12 @@ export interface TransactionStore {
   /** Deletes up to `limit` transactions finished more than `retentionMs` ago. */
   deleteFinished(retentionMs: number, limit: number): Promise<number>;
   /** Appends to the audit trail of operator actions. */
-  recordOperatorAction(txnId: TxId, action: 'RETRY' | 'ABORT' | 'RESOLVE', participant: string | null, detail: string): Promise<void>;
+  recordOperatorAction(
+    txnId: TxId,
+    action: 'RETRY' | 'ABORT' | 'RESOLVE',
+    participant: string | null,
+    detail: string,
+  ): Promise<void>;
   /** Stuck (phase 2 unfinished `stuckAfterMs` after the decision) and in-doubt (PREPARING) counts. */
   backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }>;
   /** Pool usage, for metrics. */

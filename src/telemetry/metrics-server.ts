@@ -19,7 +19,10 @@ export interface MetricsServer {
  */
 export async function startMetricsServer(listen: string): Promise<MetricsServer> {
   const exporter = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [exporter], resource: resourceFromAttributes({ 'service.name': 'twopc' }) });
+  const provider = new MeterProvider({
+    readers: [exporter],
+    resource: resourceFromAttributes({ 'service.name': 'twopc' }),
+  });
   const server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
       exporter.getMetricsRequestHandler(req, res);

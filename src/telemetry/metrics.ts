@@ -1,6 +1,8 @@
 import type { Attributes, Histogram, Meter, Counter } from '@opentelemetry/api';
 
-const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const LATENCY_BUCKETS_S = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
 
 /** Live values read when metrics are scraped. */
 export interface MetricSources {
@@ -28,36 +30,71 @@ export class TwopcMetrics {
   readonly #decision: Histogram;
 
   constructor(meter: Meter) {
-    this.#begun = meter.createCounter('twopc_transactions_begun', { description: 'Transactions begun' });
-    this.#finished = meter.createCounter('twopc_transactions_finished', { description: 'Transactions decided, by outcome and reason' });
-    this.#retries = meter.createCounter('twopc_phase2_retries', { description: 'Phase-2 deliveries that failed and will be retried' });
-    this.#heuristics = meter.createCounter('twopc_heuristic_outcomes', { description: 'Participants that reported an outcome against the decision' });
-    this.#recoveries = meter.createCounter('twopc_recovery_runs', { description: 'Recovery scans run' });
-    this.#recovered = meter.createCounter('twopc_recovered_transactions', { description: 'Transactions taken over from dead coordinators' });
+    this.#begun = meter.createCounter('twopc_transactions_begun', {
+      description: 'Transactions begun',
+    });
+    this.#finished = meter.createCounter('twopc_transactions_finished', {
+      description: 'Transactions decided, by outcome and reason',
+    });
+    this.#retries = meter.createCounter('twopc_phase2_retries', {
+      description: 'Phase-2 deliveries that failed and will be retried',
+    });
+    this.#heuristics = meter.createCounter('twopc_heuristic_outcomes', {
+      description: 'Participants that reported an outcome against the decision',
+    });
+    this.#recoveries = meter.createCounter('twopc_recovery_runs', {
+      description: 'Recovery scans run',
+    });
+    this.#recovered = meter.createCounter('twopc_recovered_transactions', {
+      description: 'Transactions taken over from dead coordinators',
+    });
     const advice = { explicitBucketBoundaries: LATENCY_BUCKETS_S };
-    this.#phase = meter.createHistogram('twopc_phase_duration_seconds', { description: 'Participant call latency by phase', unit: 's', advice });
-    this.#decision = meter.createHistogram('twopc_decision_write_seconds', { description: 'Decision write latency (forced: commit)', unit: 's', advice });
+    this.#phase = meter.createHistogram('twopc_phase_duration_seconds', {
+      description: 'Participant call latency by phase',
+      unit: 's',
+      advice,
+    });
+    this.#decision = meter.createHistogram('twopc_decision_write_seconds', {
+      description: 'Decision write latency (forced: commit)',
+      unit: 's',
+      advice,
+    });
   }
 
   /** Registers the gauges read at scrape time. */
   observe(meter: Meter, sources: MetricSources): void {
-    meter.createObservableGauge('twopc_transactions_in_flight', { description: 'Transactions driven by this coordinator now' })
+    meter
+      .createObservableGauge('twopc_transactions_in_flight', {
+        description: 'Transactions driven by this coordinator now',
+      })
       .addCallback((r) => r.observe(sources.inFlight()));
-    const backlog = meter.createObservableGauge('twopc_transactions_backlog', { description: 'Stuck (phase 2 unfinished past the threshold) and in-doubt (PREPARING) transactions' });
+    const backlog = meter.createObservableGauge('twopc_transactions_backlog', {
+      description:
+        'Stuck (phase 2 unfinished past the threshold) and in-doubt (PREPARING) transactions',
+    });
     backlog.addCallback((r) => {
       const b = sources.backlog();
       r.observe(b.stuck, { kind: 'stuck' });
       r.observe(b.inDoubt, { kind: 'in_doubt' });
     });
-    meter.createObservableGauge('twopc_participant_up', { description: '1 when a participant answers heartbeats, 0 when DOWN' })
-      .addCallback((r) => sources.participantHealth().forEach((up, endpoint) => r.observe(up ? 1 : 0, { endpoint })));
-    meter.createObservableGauge('twopc_store_connections', { description: 'PostgreSQL pool connections by state' }).addCallback((r) => {
-      for (const p of sources.pools()) {
-        r.observe(p.total - p.idle, { pool: p.pool, state: 'busy' });
-        r.observe(p.idle, { pool: p.pool, state: 'idle' });
-        r.observe(p.waiting, { pool: p.pool, state: 'waiting_clients' });
-      }
-    });
+    meter
+      .createObservableGauge('twopc_participant_up', {
+        description: '1 when a participant answers heartbeats, 0 when DOWN',
+      })
+      .addCallback((r) =>
+        sources.participantHealth().forEach((up, endpoint) => r.observe(up ? 1 : 0, { endpoint })),
+      );
+    meter
+      .createObservableGauge('twopc_store_connections', {
+        description: 'PostgreSQL pool connections by state',
+      })
+      .addCallback((r) => {
+        for (const p of sources.pools()) {
+          r.observe(p.total - p.idle, { pool: p.pool, state: 'busy' });
+          r.observe(p.idle, { pool: p.pool, state: 'idle' });
+          r.observe(p.waiting, { pool: p.pool, state: 'waiting_clients' });
+        }
+      });
   }
 
   begun(): void {

@@ -20,14 +20,20 @@ export function tracingConfigured(env: NodeJS.ProcessEnv): boolean {
  * stderr, so the SDK's metric and log exporters default to none. Only the
  * entry points call this: library code uses @opentelemetry/api alone.
  */
-export async function startTracingSdk(env: NodeJS.ProcessEnv, serviceName: string): Promise<TracingSdk | null> {
+export async function startTracingSdk(
+  env: NodeJS.ProcessEnv,
+  serviceName: string,
+): Promise<TracingSdk | null> {
   if (!tracingConfigured(env)) {
     return null;
   }
   process.env.OTEL_METRICS_EXPORTER ??= 'none';
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
-  const sdk = new NodeSDK({ serviceName: env.OTEL_SERVICE_NAME ?? serviceName, instrumentations: [] });
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME ?? serviceName,
+    instrumentations: [],
+  });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };
 }

@@ -84,13 +84,18 @@ export function traceIdOf(stored: string | null): string {
 /** A link to the stored context of a transaction's original trace. */
 export function linkTo(stored: string | null): Link[] {
   const sc = trace.getSpanContext(storedContext(stored));
-  return sc === undefined ? [] : [{ context: sc, attributes: { 'twopc.link': 'original transaction' } }];
+  return sc === undefined
+    ? []
+    : [{ context: sc, attributes: { 'twopc.link': 'original transaction' } }];
 }
 
 /** Ends a span with an error status. */
 export function endWithError(span: Span, err: unknown): void {
   span.recordException(err instanceof Error ? err : String(err));
-  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: err instanceof Error ? err.message : String(err),
+  });
   span.end();
 }
 

@@ -4,9 +4,15 @@ import type { Clock } from './clock.ts';
  * An AbortSignal that fires after `ms` on the clock (never when `ms` is
  * Infinity), or when `also` fires. `dispose` cancels the timer.
  */
-export function deadlineSignal(clock: Clock, ms: number, also?: AbortSignal): { signal: AbortSignal; dispose: () => void } {
+export function deadlineSignal(
+  clock: Clock,
+  ms: number,
+  also?: AbortSignal,
+): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
-  const cancel = Number.isFinite(ms) ? clock.setTimeout(() => controller.abort(), Math.max(0, ms)) : () => undefined;
+  const cancel = Number.isFinite(ms)
+    ? clock.setTimeout(() => controller.abort(), Math.max(0, ms))
+    : () => undefined;
   const onAlso = (): void => controller.abort();
   also?.addEventListener('abort', onAlso, { once: true });
   return {

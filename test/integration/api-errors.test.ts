@@ -44,7 +44,11 @@ describe('Coordinator API errors and idempotency', function () {
     const { txnId } = await h.client.begin();
     await h.client.enlist(txnId, p.ref);
     await h.client.commit(txnId);
-    await expectStatus(h.client.enlist(txnId, { name: 'late', endpoint: '127.0.0.1:1' }), grpc.status.FAILED_PRECONDITION, /only while ACTIVE/);
+    await expectStatus(
+      h.client.enlist(txnId, { name: 'late', endpoint: '127.0.0.1:1' }),
+      grpc.status.FAILED_PRECONDITION,
+      /only while ACTIVE/,
+    );
     await expectStatus(h.client.heartbeat(txnId), grpc.status.FAILED_PRECONDITION);
   });
 
@@ -52,34 +56,101 @@ describe('Coordinator API errors and idempotency', function () {
     const { txnId } = await h.client.begin();
     assert.equal((await h.client.enlist(txnId, p.ref)).newlyEnlisted, true);
     assert.equal((await h.client.enlist(txnId, p.ref)).newlyEnlisted, false);
-    await expectStatus(h.client.enlist(txnId, { name: 'p', endpoint: '127.0.0.1:9' }), grpc.status.ALREADY_EXISTS, /already enlisted/);
+    await expectStatus(
+      h.client.enlist(txnId, { name: 'p', endpoint: '127.0.0.1:9' }),
+      grpc.status.ALREADY_EXISTS,
+      /already enlisted/,
+    );
     assert.equal((await h.client.get(txnId)).participants.length, 1);
   });
 
   it('enlists concurrently without duplicates', async function () {
     const { txnId } = await h.client.begin();
-    const results = await Promise.all(Array.from({ length: 10 }, () => h.client.enlist(txnId, p.ref)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => h.client.enlist(txnId, p.ref)),
+    );
     assert.equal(results.filter((r) => r.newlyEnlisted).length, 1);
     assert.equal((await h.client.get(txnId)).participants.length, 1);
   });
 
   const invalid: [string, (txnId: string) => Promise<unknown>, RegExp][] = [
-    ['a malformed txn_id', () => h.client.commit('not-a-uuid'), /txn_id: 'not-a-uuid' is not a transaction id/],
+    [
+      'a malformed txn_id',
+      () => h.client.commit('not-a-uuid'),
+      /txn_id: 'not-a-uuid' is not a transaction id/,
+    ],
     ['an empty txn_id', () => h.client.get(''), /txn_id: is required/],
     ['a txn_id in braces', () => h.client.get(`{${UNKNOWN}}`), /not a transaction id/],
-    ['an empty participant name', (t) => h.client.enlist(t, { name: '', endpoint: '127.0.0.1:1' }), /participant.name: is required/],
-    ['a participant name with spaces', (t) => h.client.enlist(t, { name: 'a b', endpoint: '127.0.0.1:1' }), /may hold only/],
-    ['an oversized participant name', (t) => h.client.enlist(t, { name: 'x'.repeat(65), endpoint: '127.0.0.1:1' }), /limit is 64/],
-    ['an endpoint without a port', (t) => h.client.enlist(t, { name: 'a', endpoint: 'localhost' }), /participant.endpoint: 'localhost' is not host:port/],
-    ['an endpoint with port 0', (t) => h.client.enlist(t, { name: 'a', endpoint: 'localhost:0' }), /not host:port/],
-    ['an empty endpoint', (t) => h.client.enlist(t, { name: 'a', endpoint: '' }), /participant.endpoint: is required/],
-    ['a lease over the maximum', () => h.client.begin({ timeoutMs: 4_000_000 }), /timeout_ms: 4000000 ms is over the maximum lease/],
-    ['too many labels', () => h.client.begin({ labels: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }), /labels: has 17 entries/],
-    ['an oversized label value', () => h.client.begin({ labels: { k: 'v'.repeat(300) } }), /labels\[k\]: is 300 characters/],
-    ['duplicate participants at Begin', () => h.client.begin({ participants: [{ name: 'a', endpoint: 'h:1' }, { name: 'a', endpoint: 'h:2' }] }), /'a' appears twice/],
-    ['an oversized abort reason', (t) => h.client.abort(t, 'r'.repeat(600)), /reason: is 600 characters/],
+    [
+      'an empty participant name',
+      (t) => h.client.enlist(t, { name: '', endpoint: '127.0.0.1:1' }),
+      /participant.name: is required/,
+    ],
+    [
+      'a participant name with spaces',
+      (t) => h.client.enlist(t, { name: 'a b', endpoint: '127.0.0.1:1' }),
+      /may hold only/,
+    ],
+    [
+      'an oversized participant name',
+      (t) => h.client.enlist(t, { name: 'x'.repeat(65), endpoint: '127.0.0.1:1' }),
+      /limit is 64/,
+    ],
+    [
+      'an endpoint without a port',
+      (t) => h.client.enlist(t, { name: 'a', endpoint: 'localhost' }),
+      /participant.endpoint: 'localhost' is not host:port/,
+    ],
+    [
+      'an endpoint with port 0',
+      (t) => h.client.enlist(t, { name: 'a', endpoint: 'localhost:0' }),
+      /not host:port/,
+    ],
+    [
+      'an empty endpoint',
+      (t) => h.client.enlist(t, { name: 'a', endpoint: '' }),
+      /participant.endpoint: is required/,
+    ],
+    [
+      'a lease over the maximum',
+      () => h.client.begin({ timeoutMs: 4_000_000 }),
+      /timeout_ms: 4000000 ms is over the maximum lease/,
+    ],
+    [
+      'too many labels',
+      () =>
+        h.client.begin({
+          labels: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])),
+        }),
+      /labels: has 17 entries/,
+    ],
+    [
+      'an oversized label value',
+      () => h.client.begin({ labels: { k: 'v'.repeat(300) } }),
+      /labels\[k\]: is 300 characters/,
+    ],
+    [
+      'duplicate participants at Begin',
+      () =>
+        h.client.begin({
+          participants: [
+            { name: 'a', endpoint: 'h:1' },
+            { name: 'a', endpoint: 'h:2' },
+          ],
+        }),
+      /'a' appears twice/,
+    ],
+    [
+      'an oversized abort reason',
+      (t) => h.client.abort(t, 'r'.repeat(600)),
+      /reason: is 600 characters/,
+    ],
     ['a bad page token', () => h.client.list({ pageToken: 'garbage' }), /page_token/],
-    ['a page size over the limit', () => h.client.list({ pageSize: 501 }), /page_size: 501 is over the limit/],
+    [
+      'a page size over the limit',
+      () => h.client.list({ pageSize: 501 }),
+      /page_size: 501 is over the limit/,
+    ],
   ];
   for (const [what, call, message] of invalid) {
     it(`answers INVALID_ARGUMENT with a message for ${what}, and loses nothing`, async function () {
@@ -97,7 +168,9 @@ describe('Coordinator API errors and idempotency', function () {
     const raw = new Ctor(h.app.address, grpc.credentials.createInsecure());
     try {
       await expectStatus(
-        new Promise((resolve, reject) => raw.enlist({ txnId }, (err, res) => (err ? reject(err) : resolve(res)))),
+        new Promise((resolve, reject) =>
+          raw.enlist({ txnId }, (err, res) => (err ? reject(err) : resolve(res))),
+        ),
         grpc.status.INVALID_ARGUMENT,
         /participant: is required/,
       );
@@ -113,8 +186,15 @@ describe('Coordinator API errors and idempotency', function () {
     assert.equal(first.outcome, 'ABORTED');
     assert.equal(first.reason, 'changed my mind');
     await p.waitFor((c) => c.method === 'Abort' && c.txnId === txnId);
-    const again = await Promise.all([h.client.abort(txnId), h.client.abort(txnId), h.client.commit(txnId)]);
-    assert.deepEqual(again.map((a) => a.outcome), ['ABORTED', 'ABORTED', 'ABORTED']);
+    const again = await Promise.all([
+      h.client.abort(txnId),
+      h.client.abort(txnId),
+      h.client.commit(txnId),
+    ]);
+    assert.deepEqual(
+      again.map((a) => a.outcome),
+      ['ABORTED', 'ABORTED', 'ABORTED'],
+    );
     assert.equal(p.callsOf('Prepare', txnId).length, 0);
   });
 
@@ -123,7 +203,11 @@ describe('Coordinator API errors and idempotency', function () {
     try {
       const { txnId } = await h.client.begin({ participants: [p.ref, q.ref] });
       await h.client.commit(txnId);
-      await expectStatus(h.client.abort(txnId), grpc.status.FAILED_PRECONDITION, /commit decision cannot be aborted/);
+      await expectStatus(
+        h.client.abort(txnId),
+        grpc.status.FAILED_PRECONDITION,
+        /commit decision cannot be aborted/,
+      );
       assert.equal((await h.client.commit(txnId)).outcome, 'COMMITTED');
     } finally {
       await q.stop();

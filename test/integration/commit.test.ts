@@ -9,7 +9,10 @@ describe('Commit (integration: real PostgreSQL, real gRPC participants)', functi
   let h: Harness;
   const fakes: FakeParticipant[] = [];
 
-  async function fake(name: string, behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {}): Promise<FakeParticipant> {
+  async function fake(
+    name: string,
+    behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {},
+  ): Promise<FakeParticipant> {
     const f = await new FakeParticipant(name, behaviour).start();
     fakes.push(f);
     return f;
@@ -40,14 +43,21 @@ describe('Commit (integration: real PostgreSQL, real gRPC participants)', functi
       const answer = await h.client.commit(txnId, { waitForAcks: true });
       assert.equal(answer.outcome, 'COMMITTED');
       assert.equal(answer.state, 'COMMITTED');
-      const lastPrepare = Math.max(...ps.map((p) => p.callsOf('Prepare', txnId)[0]?.seq ?? Infinity));
-      const firstCommit = Math.min(...ps.map((p) => p.callsOf('Commit', txnId)[0]?.seq ?? -Infinity));
+      const lastPrepare = Math.max(
+        ...ps.map((p) => p.callsOf('Prepare', txnId)[0]?.seq ?? Infinity),
+      );
+      const firstCommit = Math.min(
+        ...ps.map((p) => p.callsOf('Commit', txnId)[0]?.seq ?? -Infinity),
+      );
       assert.ok(lastPrepare < firstCommit, 'a Commit left before every Prepare was answered');
       ps.forEach((p) => assert.equal(p.callsOf('Commit', txnId).length, 1));
       const tx = await h.client.get(txnId);
       assert.equal(tx.state, 'COMMITTED');
       assert.equal(tx.outcome, 'OUTCOME_COMMITTED');
-      assert.deepEqual(tx.participants.map((p) => [p.name, p.vote, p.acknowledged]), ps.map((p) => [p.name, 'VOTE_PREPARED', true]));
+      assert.deepEqual(
+        tx.participants.map((p) => [p.name, p.vote, p.acknowledged]),
+        ps.map((p) => [p.name, 'VOTE_PREPARED', true]),
+      );
       assert.ok(tx.decidedAt !== null && tx.finishedAt !== null);
     });
   }
@@ -74,7 +84,10 @@ describe('Commit (integration: real PostgreSQL, real gRPC participants)', functi
     assert.equal((await h.client.commit(txnId, { waitForAcks: true })).outcome, 'COMMITTED');
     assert.equal(a.callsOf('Commit', txnId).length, 1);
     assert.equal(r.callsOf('Commit', txnId).length + r.callsOf('Abort', txnId).length, 0);
-    assert.equal((await h.client.get(txnId)).participants.find((p) => p.name === 'reader')?.vote, 'VOTE_READ_ONLY');
+    assert.equal(
+      (await h.client.get(txnId)).participants.find((p) => p.name === 'reader')?.vote,
+      'VOTE_READ_ONLY',
+    );
   });
 
   it('commits a single participant in one phase: no Prepare, one Commit(one_phase)', async function () {
@@ -82,7 +95,10 @@ describe('Commit (integration: real PostgreSQL, real gRPC participants)', functi
     const txnId = await begin(only);
     assert.equal((await h.client.commit(txnId)).outcome, 'COMMITTED');
     assert.equal(only.callsOf('Prepare', txnId).length, 0);
-    assert.deepEqual(only.callsOf('Commit', txnId).map((c) => c.onePhase), [true]);
+    assert.deepEqual(
+      only.callsOf('Commit', txnId).map((c) => c.onePhase),
+      [true],
+    );
     const tx = await h.client.get(txnId);
     assert.equal(tx.onePhase, true);
     assert.equal(tx.state, 'COMMITTED');

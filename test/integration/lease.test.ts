@@ -24,7 +24,11 @@ describe('Transaction lease', function () {
     const { txnId } = await h.client.begin({ timeoutMs: 60_000 });
     await h.client.enlist(txnId, p.ref);
     // Backdate the lease rather than wait for it: expiry is the database's now().
-    await sql(schema, `UPDATE twopc_transactions SET lease_expires_at = now() - interval '1 second' WHERE txn_id = $1`, [txnId]);
+    await sql(
+      schema,
+      `UPDATE twopc_transactions SET lease_expires_at = now() - interval '1 second' WHERE txn_id = $1`,
+      [txnId],
+    );
     const tx = await eventually(async () => {
       const t = await h.client.get(txnId);
       return t.state === 'ABORTED' ? t : null;
@@ -40,7 +44,9 @@ describe('Transaction lease', function () {
     const { txnId, leaseExpiresAt } = await h.client.begin({ timeoutMs: 2_000 });
     const beat = await h.client.heartbeat(txnId, 30_000);
     assert.equal(beat.state, 'ACTIVE');
-    assert.ok((beat.leaseExpiresAt?.getTime() ?? 0) > (leaseExpiresAt?.getTime() ?? Infinity) + 20_000);
+    assert.ok(
+      (beat.leaseExpiresAt?.getTime() ?? 0) > (leaseExpiresAt?.getTime() ?? Infinity) + 20_000,
+    );
     const shorter = await h.client.heartbeat(txnId, 1_000);
     assert.equal(shorter.leaseExpiresAt?.getTime(), beat.leaseExpiresAt?.getTime());
   });
@@ -53,7 +59,11 @@ describe('Transaction lease', function () {
       await h.client.heartbeat(txnId);
     }
     assert.equal((await h.client.get(txnId)).state, 'ACTIVE');
-    await eventually(async () => (await h.client.get(txnId)).state === 'ABORTED', 5_000, 'lease expiry');
+    await eventually(
+      async () => (await h.client.get(txnId)).state === 'ABORTED',
+      5_000,
+      'lease expiry',
+    );
   });
 
   it('does not expire a transaction once Commit has started', async function () {
@@ -62,7 +72,11 @@ describe('Transaction lease', function () {
       const { txnId } = await h.client.begin({ timeoutMs: 60_000, participants: [p.ref, q.ref] });
       const commit = h.client.commit(txnId);
       await q.waitFor((c) => c.method === 'Prepare' && c.txnId === txnId);
-      await sql(schema, `UPDATE twopc_transactions SET lease_expires_at = now() - interval '1 second' WHERE txn_id = $1`, [txnId]);
+      await sql(
+        schema,
+        `UPDATE twopc_transactions SET lease_expires_at = now() - interval '1 second' WHERE txn_id = $1`,
+        [txnId],
+      );
       assert.equal((await commit).outcome, 'COMMITTED');
     } finally {
       await q.stop();

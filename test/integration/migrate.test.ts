@@ -6,7 +6,13 @@ import { freshSchema, sql, testDatabaseUrl } from '../support/db.ts';
 
 function extra(id: number, body: string, breaking = false): Migration {
   const text = `${breaking ? '--! breaking\n' : ''}${body}`;
-  return { id, name: `extra_${id}`, sql: text, sha256: createHash('sha256').update(text).digest('hex'), breaking };
+  return {
+    id,
+    name: `extra_${id}`,
+    sql: text,
+    sha256: createHash('sha256').update(text).digest('hex'),
+    breaking,
+  };
 }
 
 describe('migrations', function () {
@@ -14,11 +20,30 @@ describe('migrations', function () {
     const schema = await freshSchema(import.meta.url, 'fresh');
     const applied = await migrate(await testDatabaseUrl(), schema, () => undefined);
     const files = await loadMigrations();
-    assert.deepEqual(applied, files.map((f) => `${String(f.id).padStart(6, '0')}_${f.name}`));
+    assert.deepEqual(
+      applied,
+      files.map((f) => `${String(f.id).padStart(6, '0')}_${f.name}`),
+    );
     const rows = await sql<{ id: number }>(schema, 'SELECT id FROM twopc_migrations ORDER BY id');
-    assert.deepEqual(rows.map((r) => r.id), files.map((f) => f.id));
-    const tables = await sql<{ table_name: string }>(schema, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema]);
-    assert.deepEqual(tables.map((t) => t.table_name), ['twopc_coordinators', 'twopc_migrations', 'twopc_operator_actions', 'twopc_participants', 'twopc_transactions']);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      files.map((f) => f.id),
+    );
+    const tables = await sql<{ table_name: string }>(
+      schema,
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+      [schema],
+    );
+    assert.deepEqual(
+      tables.map((t) => t.table_name),
+      [
+        'twopc_coordinators',
+        'twopc_migrations',
+        'twopc_operator_actions',
+        'twopc_participants',
+        'twopc_transactions',
+      ],
+    );
   });
 
   it('is a no-op when run again', async function () {
@@ -30,9 +55,14 @@ describe('migrations', function () {
   it('migrates once when several coordinators start together', async function () {
     const schema = await freshSchema(import.meta.url, 'concurrent');
     const url = await testDatabaseUrl();
-    const results = await Promise.all(Array.from({ length: 4 }, () => migrate(url, schema, () => undefined)));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => migrate(url, schema, () => undefined)),
+    );
     assert.equal(results.filter((r) => r.length > 0).length, 1);
-    const rows = await sql<{ n: number }>(schema, 'SELECT count(*)::int AS n FROM twopc_migrations');
+    const rows = await sql<{ n: number }>(
+      schema,
+      'SELECT count(*)::int AS n FROM twopc_migrations',
+    );
     assert.equal(rows[0]?.n, (await loadMigrations()).length);
   });
 
@@ -40,7 +70,10 @@ describe('migrations', function () {
     const schema = await freshSchema(import.meta.url, 'edited');
     const url = await testDatabaseUrl();
     const files = await loadMigrations();
-    await migrate(url, schema, () => undefined, [...files, extra(900, 'CREATE TABLE t900 (x int);')]);
+    await migrate(url, schema, () => undefined, [
+      ...files,
+      extra(900, 'CREATE TABLE t900 (x int);'),
+    ]);
     await assert.rejects(
       migrate(url, schema, () => undefined, [...files, extra(900, 'CREATE TABLE t900 (y int);')]),
       (e: Error) => e instanceof MigrationError && /changed since it was applied/.test(e.message),
@@ -57,15 +90,28 @@ describe('migrations', function () {
     assert.match(warnings.join('\n'), /newer than this code; continuing/);
     const breaking = await freshSchema(import.meta.url, 'breaking');
     await migrate(url, breaking, () => undefined, [...files, extra(902, 'SELECT 1;', true)]);
-    await assert.rejects(migrate(url, breaking, () => undefined, files), /breaking migration 902 .* newer than this code/);
+    await assert.rejects(
+      migrate(url, breaking, () => undefined, files),
+      /breaking migration 902 .* newer than this code/,
+    );
   });
 
   it('rolls a failing migration back whole', async function () {
     const schema = await freshSchema(import.meta.url, 'failing');
     const url = await testDatabaseUrl();
     const files = await loadMigrations();
-    await assert.rejects(migrate(url, schema, () => undefined, [...files, extra(903, 'CREATE TABLE ok903 (x int); SELECT nope;')]), /migration 903 .* failed/);
-    const rows = await sql<{ n: number }>(schema, `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'ok903'`, [schema]);
+    await assert.rejects(
+      migrate(url, schema, () => undefined, [
+        ...files,
+        extra(903, 'CREATE TABLE ok903 (x int); SELECT nope;'),
+      ]),
+      /migration 903 .* failed/,
+    );
+    const rows = await sql<{ n: number }>(
+      schema,
+      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'ok903'`,
+      [schema],
+    );
     assert.equal(rows[0]?.n, 0);
     assert.deepEqual(await migrate(url, schema, () => undefined, files), []);
   });

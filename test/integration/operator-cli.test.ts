@@ -15,11 +15,19 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
   async function tx(...args: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
-    const code = await txCommand([...args, '--address', h.app.address], {}, (s) => (out += `${s}\n`), (s) => (err += `${s}\n`));
+    const code = await txCommand(
+      [...args, '--address', h.app.address],
+      {},
+      (s) => (out += `${s}\n`),
+      (s) => (err += `${s}\n`),
+    );
     return { code, out, err };
   }
 
-  async function fake(name: string, behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {}): Promise<FakeParticipant> {
+  async function fake(
+    name: string,
+    behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {},
+  ): Promise<FakeParticipant> {
     const f = await new FakeParticipant(name, behaviour).start();
     fakes.push(f);
     return f;
@@ -27,7 +35,12 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
 
   before(async function () {
     // A long backoff: only `tx retry` can make phase 2 happen soon.
-    h = await startCoordinator(await migratedSchema(import.meta.url), { stuckAfterMs: 200, retryBaseMs: 30_000, retryCapMs: 60_000, callTimeoutMs: 500 });
+    h = await startCoordinator(await migratedSchema(import.meta.url), {
+      stuckAfterMs: 200,
+      retryBaseMs: 30_000,
+      retryCapMs: 60_000,
+      callTimeoutMs: 500,
+    });
   });
   after(async function () {
     await Promise.all(fakes.map((f) => f.stop()));
@@ -37,12 +50,20 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
   it('lists a stuck transaction, shows its timeline, and retries it now', async function () {
     const down = await fake('down', { failCommitTimes: 1_000_000 });
     const up = await fake('up');
-    const { txnId } = await h.client.begin({ labels: { team: 'ops' }, participants: [down.ref, up.ref] });
+    const { txnId } = await h.client.begin({
+      labels: { team: 'ops' },
+      participants: [down.ref, up.ref],
+    });
     await h.client.commit(txnId);
     await down.waitFor((c) => c.method === 'Commit' && c.txnId === txnId);
     await eventually(async () => (await h.client.get(txnId)).stuck, 5_000, 'stuck');
     // Individual acknowledgements are written within a second (the completion write carries the rest).
-    await eventually(async () => (await h.client.get(txnId)).participants.find((p) => p.name === 'up')?.acknowledged, 5_000, 'ack of up');
+    await eventually(
+      async () =>
+        (await h.client.get(txnId)).participants.find((p) => p.name === 'up')?.acknowledged,
+      5_000,
+      'ack of up',
+    );
 
     const list = await tx('list', '--stuck');
     assert.equal(list.code, 0, list.err);
@@ -59,13 +80,20 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
     assert.match(show.out, /down voted PREPARED/);
     assert.match(show.out, /decided COMMITTED \(\d+ ms after begin\)/);
     assert.match(show.out, /up acknowledged, \d+ ms after the decision/);
-    assert.match(show.out, /down: 1 attempts failed, last: .*injected commit failure\); next retry/);
+    assert.match(
+      show.out,
+      /down: 1 attempts failed, last: .*injected commit failure\); next retry/,
+    );
 
     down.behaviour = {};
     const calls = down.callsOf('Commit', txnId).length;
     const retry = await tx('retry', txnId);
     assert.equal(retry.code, 0, retry.err);
-    await eventually(async () => (await h.client.get(txnId)).state === 'COMMITTED', 10_000, 'commit after retry');
+    await eventually(
+      async () => (await h.client.get(txnId)).state === 'COMMITTED',
+      10_000,
+      'commit after retry',
+    );
     assert.equal(down.callsOf('Commit', txnId).length, calls + 1);
     assert.match((await tx('show', txnId)).out, /operator RETRY/);
     assert.equal((await tx('retry', txnId)).code, 1, 'a finished transaction has nothing to retry');
@@ -78,8 +106,20 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
     await h.client.commit(txnId);
     const wrong = await tx('resolve', txnId, '--participant', 'gone', '--as', 'aborted');
     assert.equal(wrong.code, 1);
-    assert.match(wrong.err, /would contradict the logged decision COMMITTED \(FAILED_PRECONDITION\)/);
-    const right = await tx('resolve', txnId, '--participant', 'gone', '--as', 'committed', '--note', 'restored by hand, ticket 42');
+    assert.match(
+      wrong.err,
+      /would contradict the logged decision COMMITTED \(FAILED_PRECONDITION\)/,
+    );
+    const right = await tx(
+      'resolve',
+      txnId,
+      '--participant',
+      'gone',
+      '--as',
+      'committed',
+      '--note',
+      'restored by hand, ticket 42',
+    );
     assert.equal(right.code, 0, right.err);
     await eventually(async () => (await h.client.get(txnId)).state === 'COMMITTED');
     const show = (await tx('show', txnId)).out;

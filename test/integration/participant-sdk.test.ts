@@ -38,18 +38,34 @@ describe('participant SDK (TwopcParticipant)', function () {
 
   async function service(name: string): Promise<Service> {
     const server = new grpc.Server();
-    const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    const port = await new Promise<number>((res, rej) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? rej(e) : res(p),
+      ),
+    );
     const handlers = new Counter();
-    const participant = new TwopcParticipant({ name, endpoint: `127.0.0.1:${port}`, coordinator: h.app.address, handlers });
+    const participant = new TwopcParticipant({
+      name,
+      endpoint: `127.0.0.1:${port}`,
+      coordinator: h.app.address,
+      handlers,
+    });
     participant.addTo(server);
     const Ctor = loadTwopcProto().twopc.v1.Participant;
-    const s = { participant, handlers, server, stub: new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) };
+    const s = {
+      participant,
+      handlers,
+      server,
+      stub: new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()),
+    };
     services.push(s);
     return s;
   }
 
   function call<T>(fn: (cb: (err: grpc.ServiceError | null, res?: T) => void) => void): Promise<T> {
-    return new Promise((resolve, reject) => fn((err, res) => (err || res === undefined ? reject(err) : resolve(res))));
+    return new Promise((resolve, reject) =>
+      fn((err, res) => (err || res === undefined ? reject(err) : resolve(res))),
+    );
   }
 
   before(async function () {
@@ -82,28 +98,47 @@ describe('participant SDK (TwopcParticipant)', function () {
     const { txnId } = await h.client.begin();
     await a.participant.join(txnMetadata(txnId));
     await call((cb) => a.stub.prepare({ txnId, participantName: 'dedupe' }, cb));
-    const acks = await Promise.all(Array.from({ length: 5 }, () => call<{ outcome: string }>((cb) => a.stub.commit({ txnId, participantName: 'dedupe' }, cb))));
+    const acks = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        call<{ outcome: string }>((cb) => a.stub.commit({ txnId, participantName: 'dedupe' }, cb)),
+      ),
+    );
     assert.deepEqual(new Set(acks.map((x) => x.outcome)), new Set(['OUTCOME_COMMITTED']));
     assert.equal(a.handlers.log.filter((l) => l.startsWith('commit')).length, 1);
-    const late = await call<{ outcome: string }>((cb) => a.stub.abort({ txnId, participantName: 'dedupe', reason: 'late' }, cb));
-    assert.equal(late.outcome, 'OUTCOME_COMMITTED', 'an abort after commit reports the real outcome');
+    const late = await call<{ outcome: string }>((cb) =>
+      a.stub.abort({ txnId, participantName: 'dedupe', reason: 'late' }, cb),
+    );
+    assert.equal(
+      late.outcome,
+      'OUTCOME_COMMITTED',
+      'an abort after commit reports the real outcome',
+    );
   });
 
   it('acknowledges an Abort before Prepare and refuses the late Prepare (suspension)', async function () {
     const a = await service('suspended');
     const txnId = '22222222-2222-4222-8222-222222222222';
-    const ack = await call<{ outcome: string }>((cb) => a.stub.abort({ txnId, participantName: 'suspended', reason: 'timeout' }, cb));
+    const ack = await call<{ outcome: string }>((cb) =>
+      a.stub.abort({ txnId, participantName: 'suspended', reason: 'timeout' }, cb),
+    );
     assert.equal(ack.outcome, 'OUTCOME_ABORTED');
-    const vote = await call<{ vote: string; reason: string }>((cb) => a.stub.prepare({ txnId, participantName: 'suspended' }, cb));
+    const vote = await call<{ vote: string; reason: string }>((cb) =>
+      a.stub.prepare({ txnId, participantName: 'suspended' }, cb),
+    );
     assert.equal(vote.vote, 'VOTE_ABORT');
     assert.match(vote.reason, /aborted before prepare/);
-    assert.ok(!a.handlers.log.some((l) => l.startsWith('prepare')), 'the late Prepare reached the application');
+    assert.ok(
+      !a.handlers.log.some((l) => l.startsWith('prepare')),
+      'the late Prepare reached the application',
+    );
   });
 
   it('acknowledges Commit of a transaction it does not remember, through the idempotent handler', async function () {
     const a = await service('forgetful');
     const txnId = '33333333-3333-4333-8333-333333333333';
-    const ack = await call<{ outcome: string }>((cb) => a.stub.commit({ txnId, participantName: 'forgetful' }, cb));
+    const ack = await call<{ outcome: string }>((cb) =>
+      a.stub.commit({ txnId, participantName: 'forgetful' }, cb),
+    );
     assert.equal(ack.outcome, 'OUTCOME_COMMITTED');
     assert.deepEqual(a.handlers.log, [`commit ${txnId}`]);
   });
@@ -138,9 +173,27 @@ describe('participant SDK (TwopcParticipant)', function () {
     // The coordinator's heartbeats call this service; a real client proves it answers.
     const { loadSync } = await import('@grpc/proto-loader');
     const { protoPath } = await import('grpc-health-check');
-    const def = grpc.loadPackageDefinition(loadSync(protoPath, { enums: String })) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { check: (r: object, cb: (e: Error | null, r?: { status: string }) => void) => void } } } } };
-    const health = new def.grpc.health.v1.Health(a.participant.endpoint, grpc.credentials.createInsecure());
-    const res = await new Promise<{ status: string } | undefined>((resolve, reject) => health.check({ service: '' }, (e, r) => (e ? reject(e) : resolve(r))));
+    const def = grpc.loadPackageDefinition(loadSync(protoPath, { enums: String })) as unknown as {
+      grpc: {
+        health: {
+          v1: {
+            Health: new (
+              a: string,
+              c: grpc.ChannelCredentials,
+            ) => grpc.Client & {
+              check: (r: object, cb: (e: Error | null, r?: { status: string }) => void) => void;
+            };
+          };
+        };
+      };
+    };
+    const health = new def.grpc.health.v1.Health(
+      a.participant.endpoint,
+      grpc.credentials.createInsecure(),
+    );
+    const res = await new Promise<{ status: string } | undefined>((resolve, reject) =>
+      health.check({ service: '' }, (e, r) => (e ? reject(e) : resolve(r))),
+    );
     health.close();
     assert.equal(res?.status, 'SERVING');
   });

@@ -27,7 +27,9 @@ class Bank {
 
   async setUp(): Promise<void> {
     await this.pool.query('DROP TABLE IF EXISTS accounts, twopc_committed, twopc_branches');
-    await this.pool.query('CREATE TABLE accounts (id text PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))');
+    await this.pool.query(
+      'CREATE TABLE accounts (id text PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))',
+    );
     await this.pool.query("INSERT INTO accounts VALUES ('x', 100)");
     await this.pg.setUp();
   }
@@ -35,8 +37,18 @@ class Bank {
   /** (Re)starts its gRPC server, on the same port as before if it had one. */
   async serve(coordinator: string): Promise<void> {
     const server = new grpc.Server();
-    this.port = await new Promise<number>((res, rej) => server.bindAsync(`127.0.0.1:${this.port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-    this.participant = new TwopcParticipant({ name: this.name, endpoint: `127.0.0.1:${this.port}`, coordinator, handlers: this.pg, branches: this.pg.branchStore() });
+    this.port = await new Promise<number>((res, rej) =>
+      server.bindAsync(`127.0.0.1:${this.port}`, grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? rej(e) : res(p),
+      ),
+    );
+    this.participant = new TwopcParticipant({
+      name: this.name,
+      endpoint: `127.0.0.1:${this.port}`,
+      coordinator,
+      handlers: this.pg,
+      branches: this.pg.branchStore(),
+    });
     this.participant.addTo(server);
     this.server = server;
   }
@@ -48,11 +60,18 @@ class Bank {
   }
 
   async balance(): Promise<number> {
-    return Number((await this.pool.query<{ balance: string }>("SELECT balance FROM accounts WHERE id = 'x'")).rows[0]?.balance);
+    return Number(
+      (await this.pool.query<{ balance: string }>("SELECT balance FROM accounts WHERE id = 'x'"))
+        .rows[0]?.balance,
+    );
   }
 
   async prepared(): Promise<string[]> {
-    return (await this.pool.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database()')).rows.map((r) => r.gid);
+    return (
+      await this.pool.query<{ gid: string }>(
+        'SELECT gid FROM pg_prepared_xacts WHERE database = current_database()',
+      )
+    ).rows.map((r) => r.gid);
   }
 }
 
@@ -80,11 +99,16 @@ describe('PostgreSQL participant (PREPARE TRANSACTION)', function () {
 
   async function transfer(from: Bank, to: Bank, amount: number): Promise<string> {
     const { txnId } = await h.client.begin();
-    for (const [b, delta] of [[from, -amount], [to, amount]] as const) {
+    for (const [b, delta] of [
+      [from, -amount],
+      [to, amount],
+    ] as const) {
       const md = new grpc.Metadata();
       md.set('twopc-txn-id', txnId);
       await b.participant?.join(md);
-      await b.pg.work(txnId, (c) => c.query("UPDATE accounts SET balance = balance + $1 WHERE id = 'x'", [delta]));
+      await b.pg.work(txnId, (c) =>
+        c.query("UPDATE accounts SET balance = balance + $1 WHERE id = 'x'", [delta]),
+      );
     }
     return txnId;
   }
@@ -120,7 +144,10 @@ describe('PostgreSQL participant (PREPARE TRANSACTION)', function () {
 
   it('builds the gid only from validated ids', function () {
     const p = new PgParticipant({ pool: new pg.Pool(), name: 'bank-1' });
-    assert.equal(p.gid('ABCDEF01-2345-4678-89AB-CDEF01234567'), 'twopc:bank-1:abcdef01-2345-4678-89ab-cdef01234567');
+    assert.equal(
+      p.gid('ABCDEF01-2345-4678-89AB-CDEF01234567'),
+      'twopc:bank-1:abcdef01-2345-4678-89ab-cdef01234567',
+    );
     assert.throws(() => p.gid("x'; COMMIT PREPARED 'y"), /not a transaction id/);
     assert.throws(() => new PgParticipant({ pool: new pg.Pool(), name: "a'b" }), /may hold only/);
   });
@@ -137,8 +164,14 @@ describe('PostgreSQL participant (PREPARE TRANSACTION)', function () {
       await a.pool.query(`ROLLBACK PREPARED '${a.pg.gid(txnId)}'`); // an operator's hand
       assert.equal((await answer).outcome, 'COMMITTED');
       const tx = await h.client.get(txnId);
-      assert.equal(tx.participants.find((p) => p.name === 'pe')?.heuristicOutcome, 'OUTCOME_ABORTED');
-      assert.equal(tx.participants.find((p) => p.name === 'pf')?.heuristicOutcome, 'OUTCOME_UNSPECIFIED');
+      assert.equal(
+        tx.participants.find((p) => p.name === 'pe')?.heuristicOutcome,
+        'OUTCOME_ABORTED',
+      );
+      assert.equal(
+        tx.participants.find((p) => p.name === 'pf')?.heuristicOutcome,
+        'OUTCOME_UNSPECIFIED',
+      );
     } finally {
       await slow.stop();
     }
@@ -152,7 +185,9 @@ describe('PostgreSQL participant (PREPARE TRANSACTION)', function () {
       const txnId = await transfer(a, b, 25);
       await h.client.enlist(txnId, slow.ref);
       const answer = h.client.commit(txnId);
-      await eventually(async () => (await a.prepared()).length === 1 && (await b.prepared()).length === 1);
+      await eventually(
+        async () => (await a.prepared()).length === 1 && (await b.prepared()).length === 1,
+      );
       a.crash();
       b.crash();
       assert.equal((await answer).outcome, 'COMMITTED');
@@ -167,7 +202,11 @@ describe('PostgreSQL participant (PREPARE TRANSACTION)', function () {
       a.port = port;
       // b restarts on its old address: the coordinator's retries reach it.
       await b.serve(h.app.address);
-      await eventually(async () => (await b.prepared()).length === 0, 15_000, 'phase 2 re-sent to b');
+      await eventually(
+        async () => (await b.prepared()).length === 0,
+        15_000,
+        'phase 2 re-sent to b',
+      );
       assert.equal(await b.balance(), 125);
     } finally {
       await slow.stop();

@@ -8,7 +8,10 @@ import { migratedSchema } from '../support/db.ts';
 import { FakeParticipant } from '../support/fake-participant.ts';
 
 // A client that knows nothing of this package but its proto files.
-type Unary = (req: object, cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void) => void;
+type Unary = (
+  req: object,
+  cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void,
+) => void;
 
 describe('a client written against proto/ alone (no SDK)', function () {
   let h: Harness;
@@ -17,9 +20,20 @@ describe('a client written against proto/ alone (no SDK)', function () {
   before(async function () {
     h = await startCoordinator(await migratedSchema(import.meta.url));
     const protoDir = fileURLToPath(new URL('../../proto/', import.meta.url));
-    const def = protoLoader.loadSync('twopc/v1/coordinator.proto', { includeDirs: [protoDir], keepCase: true, enums: String, longs: String, defaults: true });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { twopc: { v1: { Coordinator: grpc.ServiceClientConstructor } } };
-    client = new pkg.twopc.v1.Coordinator(h.app.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Unary>;
+    const def = protoLoader.loadSync('twopc/v1/coordinator.proto', {
+      includeDirs: [protoDir],
+      keepCase: true,
+      enums: String,
+      longs: String,
+      defaults: true,
+    });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      twopc: { v1: { Coordinator: grpc.ServiceClientConstructor } };
+    };
+    client = new pkg.twopc.v1.Coordinator(
+      h.app.address,
+      grpc.credentials.createInsecure(),
+    ) as unknown as grpc.Client & Record<string, Unary>;
   });
   after(async function () {
     client.close();
@@ -27,7 +41,9 @@ describe('a client written against proto/ alone (no SDK)', function () {
   });
 
   function call(method: string, req: object): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => client[method]?.call(client, req, (err, res) => (err || !res ? reject(err) : resolve(res))));
+    return new Promise((resolve, reject) =>
+      client[method]?.call(client, req, (err, res) => (err || !res ? reject(err) : resolve(res))),
+    );
   }
 
   it('begins, enlists two participants, commits: Prepare on both before Commit on both; GetTransaction shows votes and acks', async function () {
@@ -42,8 +58,16 @@ describe('a client written against proto/ alone (no SDK)', function () {
       const prepares = [a, b].map((p) => p.callsOf('Prepare', txnId)[0]?.seq ?? Infinity);
       const commits = [a, b].map((p) => p.callsOf('Commit', txnId)[0]?.seq ?? -Infinity);
       assert.ok(Math.max(...prepares) < Math.min(...commits));
-      const tx = (await call('GetTransaction', { txn_id: txnId })) as { participants: { name: string; vote: string; acknowledged: boolean }[] };
-      assert.deepEqual(tx.participants.map((p) => [p.name, p.vote, p.acknowledged]), [['a', 'VOTE_PREPARED', true], ['b', 'VOTE_PREPARED', true]]);
+      const tx = (await call('GetTransaction', { txn_id: txnId })) as {
+        participants: { name: string; vote: string; acknowledged: boolean }[];
+      };
+      assert.deepEqual(
+        tx.participants.map((p) => [p.name, p.vote, p.acknowledged]),
+        [
+          ['a', 'VOTE_PREPARED', true],
+          ['b', 'VOTE_PREPARED', true],
+        ],
+      );
     } finally {
       await a.stop();
       await b.stop();

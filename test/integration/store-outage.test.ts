@@ -27,11 +27,18 @@ describe('PostgreSQL outage (the link cut by a proxy)', function () {
   it('fails closed: Begin and Commit answer UNAVAILABLE, then work again once the store is back', async function () {
     const { txnId } = await h.client.begin();
     proxy.cut();
-    const err = await expectStatus(h.client.begin(), grpc.status.UNAVAILABLE, /transaction log is unreachable/);
+    const err = await expectStatus(
+      h.client.begin(),
+      grpc.status.UNAVAILABLE,
+      /transaction log is unreachable/,
+    );
     assert.deepEqual(err.metadata.get('twopc-error-code'), ['TWOPC_STORE_UNAVAILABLE']);
     await expectStatus(h.client.commit(txnId), grpc.status.UNAVAILABLE);
     proxy.heal();
-    assert.equal((await eventually(() => h.client.commit(txnId).catch(() => null))).outcome, 'COMMITTED');
+    assert.equal(
+      (await eventually(() => h.client.commit(txnId).catch(() => null))).outcome,
+      'COMMITTED',
+    );
   });
 
   it('sends nothing while the decision write is in doubt, then finishes once the store answers', async function () {
@@ -39,14 +46,25 @@ describe('PostgreSQL outage (the link cut by a proxy)', function () {
     const b = await new FakeParticipant('b', { prepareDelayMs: 400 }).start();
     try {
       const { txnId } = await h.client.begin({ participants: [a.ref, b.ref] });
-      const first = h.client.commit(txnId).then((x) => x.outcome, (e: grpc.ServiceError) => grpc.status[e.code]);
+      const first = h.client.commit(txnId).then(
+        (x) => x.outcome,
+        (e: grpc.ServiceError) => grpc.status[e.code],
+      );
       await b.waitFor((c) => c.method === 'Prepare' && c.txnId === txnId);
       proxy.cut(); // the decision write will fail: the store is gone when the votes are in
       assert.equal(await first, 'UNAVAILABLE');
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(a.callsOf('Commit', txnId).length + a.callsOf('Abort', txnId).length, 0, 'a phase-2 message left without a durable decision');
+      assert.equal(
+        a.callsOf('Commit', txnId).length + a.callsOf('Abort', txnId).length,
+        0,
+        'a phase-2 message left without a durable decision',
+      );
       proxy.heal();
-      const answer = await eventually(() => h.client.commit(txnId).catch(() => null), 15_000, 'an answer after the outage');
+      const answer = await eventually(
+        () => h.client.commit(txnId).catch(() => null),
+        15_000,
+        'an answer after the outage',
+      );
       assert.equal(answer.outcome, 'COMMITTED');
       await eventually(async () => (await h.client.get(txnId)).state === 'COMMITTED', 15_000);
       for (const p of [a, b]) {

@@ -13,16 +13,22 @@ describe('npm run bench -- --quick (so the benchmark never rots)', function () {
     try {
       const out = join(dir, 'quick.json');
       // As a user runs it: compiled, then run (npm run bench).
-      const child = spawn('npm', ['run', 'bench', '--', '--quick', '--inflight', '8', '--out', out], {
-        cwd: fileURLToPath(new URL('../../', import.meta.url)),
-      });
+      const child = spawn(
+        'npm',
+        ['run', 'bench', '--', '--quick', '--inflight', '8', '--out', out],
+        {
+          cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        },
+      );
       let text = '';
       child.stdout.on('data', (d: Buffer) => (text += d.toString()));
       child.stderr.on('data', (d: Buffer) => (text += d.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       assert.equal(code, 0, text);
       assert.match(text, /committed transactions\/s\s+\d+\s+\d+\s+[\d.]+/);
-      const report = JSON.parse(await readFile(out, 'utf8')) as { results: { target: string; committed: number; failed: number }[] };
+      const report = JSON.parse(await readFile(out, 'utf8')) as {
+        results: { target: string; committed: number; failed: number }[];
+      };
       assert.deepEqual(report.results.map((r) => r.target).sort(), ['floor', 'twopc']);
       for (const r of report.results) {
         assert.ok(r.committed > 0, `${r.target} committed nothing`);

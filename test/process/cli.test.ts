@@ -33,9 +33,14 @@ describe('twopc CLI (real processes)', function () {
 
   it('exits 1 with one line when DATABASE_URL is unreachable', async function () {
     const port = await freePort();
-    const { code, output } = await runTwopc(['serve'], { DATABASE_URL: `postgres://u:secret@127.0.0.1:${port}/x` });
+    const { code, output } = await runTwopc(['serve'], {
+      DATABASE_URL: `postgres://u:secret@127.0.0.1:${port}/x`,
+    });
     assert.equal(code, 1, output);
-    assert.match(output, /cannot reach DATABASE_URL \(postgres:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/x\): ECONNREFUSED/);
+    assert.match(
+      output,
+      /cannot reach DATABASE_URL \(postgres:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/x\): ECONNREFUSED/,
+    );
     assert.doesNotMatch(output, /secret/);
   });
 
@@ -51,7 +56,10 @@ describe('twopc CLI (real processes)', function () {
 
   it('serves against DATABASE_URL and exits 0 on SIGTERM', async function () {
     const schema = await freshSchema(import.meta.url, 'cli-serve');
-    const p = new TwopcProcess(['serve', '--listen', `127.0.0.1:${await freePort()}`], { DATABASE_URL: await testDatabaseUrl(), TWOPC_DB_SCHEMA: schema });
+    const p = new TwopcProcess(['serve', '--listen', `127.0.0.1:${await freePort()}`], {
+      DATABASE_URL: await testDatabaseUrl(),
+      TWOPC_DB_SCHEMA: schema,
+    });
     const address = await p.serving();
     const client = new TwopcClient(address);
     const { txnId } = await client.begin();
@@ -64,7 +72,11 @@ describe('twopc CLI (real processes)', function () {
 
   it('starts embedded PostgreSQL on a fresh directory, and again after being killed with SIGKILL', async function () {
     const dir = await mkdtemp(join(tmpdir(), 'twopc-cli-'));
-    const env = { TWOPC_DATA_DIR: dir, TWOPC_EMBEDDED_PG_PORT: String(await freePort()), TWOPC_LISTEN: `127.0.0.1:${await freePort()}` };
+    const env = {
+      TWOPC_DATA_DIR: dir,
+      TWOPC_EMBEDDED_PG_PORT: String(await freePort()),
+      TWOPC_LISTEN: `127.0.0.1:${await freePort()}`,
+    };
     try {
       const first = new TwopcProcess(['serve'], env);
       const address = await first.serving(60_000);
@@ -72,8 +84,13 @@ describe('twopc CLI (real processes)', function () {
       const { txnId } = await client.begin();
       client.close();
       await first.kill('SIGKILL');
-      const leftover = Number((await readFile(join(dir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0]);
-      assert.doesNotThrow(() => process.kill(leftover, 0), 'the killed coordinator left its PostgreSQL running');
+      const leftover = Number(
+        (await readFile(join(dir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0],
+      );
+      assert.doesNotThrow(
+        () => process.kill(leftover, 0),
+        'the killed coordinator left its PostgreSQL running',
+      );
 
       const second = new TwopcProcess(['serve'], env);
       const again = await second.serving(60_000);
@@ -82,7 +99,10 @@ describe('twopc CLI (real processes)', function () {
       assert.equal((await client2.get(txnId)).state, 'ACTIVE', 'the log survived the kill');
       client2.close();
       assert.equal((await second.kill('SIGTERM')).code, 0, second.output);
-      assert.ok(!existsSync(join(dir, 'pgdata', 'postmaster.pid')), 'PostgreSQL was stopped on exit');
+      assert.ok(
+        !existsSync(join(dir, 'pgdata', 'postmaster.pid')),
+        'PostgreSQL was stopped on exit',
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -19,7 +19,13 @@ describe('crash recovery: the coordinator killed with SIGKILL', function () {
   }
 
   async function stateOf(txnId: string): Promise<string | undefined> {
-    return (await sql<{ state: string }>(schema, 'SELECT state FROM twopc_transactions WHERE txn_id = $1', [txnId]))[0]?.state;
+    return (
+      await sql<{ state: string }>(
+        schema,
+        'SELECT state FROM twopc_transactions WHERE txn_id = $1',
+        [txnId],
+      )
+    )[0]?.state;
   }
 
   beforeEach(async function () {
@@ -40,7 +46,10 @@ describe('crash recovery: the coordinator killed with SIGKILL', function () {
     await Promise.all(fakes.splice(0).map((f) => f.stop()));
   });
 
-  async function fake(name: string, behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {}): Promise<FakeParticipant> {
+  async function fake(
+    name: string,
+    behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {},
+  ): Promise<FakeParticipant> {
     const f = await new FakeParticipant(name, behaviour).start();
     fakes.push(f);
     return f;
@@ -55,15 +64,22 @@ describe('crash recovery: the coordinator killed with SIGKILL', function () {
     const pending = client.commit(txnId).catch((err: Error) => err);
     await c.waitFor((x) => x.method === 'Prepare' && x.txnId === txnId);
     await current?.kill('SIGKILL');
-    assert.ok((await pending) instanceof Error, 'the client got no outcome from the dead coordinator');
+    assert.ok(
+      (await pending) instanceof Error,
+      'the client got no outcome from the dead coordinator',
+    );
     assert.equal(await stateOf(txnId), 'PREPARING');
     client.close();
 
     const again = await startCoordinator();
-    const tx = await eventually(async () => {
-      const t = await again.get(txnId);
-      return t.state === 'ABORTED' ? t : null;
-    }, 20_000, 'recovery abort');
+    const tx = await eventually(
+      async () => {
+        const t = await again.get(txnId);
+        return t.state === 'ABORTED' ? t : null;
+      },
+      20_000,
+      'recovery abort',
+    );
     assert.equal(tx.reason, 'COORDINATOR_RECOVERY');
     for (const p of [a, b, c]) {
       assert.ok(p.callsOf('Abort', txnId).length >= 1, `${p.name} was not told to abort`);
@@ -87,14 +103,22 @@ describe('crash recovery: the coordinator killed with SIGKILL', function () {
 
     c.behaviour = {};
     const again = await startCoordinator();
-    const tx = await eventually(async () => {
-      const t = await again.get(txnId);
-      return t.state === 'COMMITTED' ? t : null;
-    }, 20_000, 'recovery commit');
+    const tx = await eventually(
+      async () => {
+        const t = await again.get(txnId);
+        return t.state === 'COMMITTED' ? t : null;
+      },
+      20_000,
+      'recovery commit',
+    );
     assert.ok(tx.participants.every((p) => p.acknowledged));
     for (const p of [a, b, c]) {
       assert.ok(p.callsOf('Commit', txnId).length >= 1, `${p.name} was not told to commit`);
-      assert.equal(p.callsOf('Abort', txnId).length, 0, `${p.name} was told to abort a committed transaction`);
+      assert.equal(
+        p.callsOf('Abort', txnId).length,
+        0,
+        `${p.name} was told to abort a committed transaction`,
+      );
     }
     const repeat = await again.commit(txnId, { waitForAcks: true });
     assert.deepEqual([repeat.outcome, repeat.state], ['COMMITTED', 'COMMITTED']);

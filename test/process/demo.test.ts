@@ -14,7 +14,11 @@ describe('npm run demo', function () {
     try {
       const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], {
         cwd: fileURLToPath(new URL('../../', import.meta.url)),
-        env: { ...process.env, TWOPC_DATA_DIR: dir, TWOPC_EMBEDDED_PG_PORT: String(await freePort()) },
+        env: {
+          ...process.env,
+          TWOPC_DATA_DIR: dir,
+          TWOPC_EMBEDDED_PG_PORT: String(await freePort()),
+        },
       });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -22,8 +26,14 @@ describe('npm run demo', function () {
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       assert.equal(code, 0, out);
       assert.match(out, /buy 2 widgets for 30: COMMITTED/);
-      assert.match(out, /buy 100 widgets for 10: ABORTED \(participant 'inventory' voted ABORT: only 3 units of 'widget' available, 100 asked\)/);
-      assert.match(out, /after: {2}accounts \{"alice":70,"bob":50\}, inventory \{"gadget":2,"widget":3\}/);
+      assert.match(
+        out,
+        /buy 100 widgets for 10: ABORTED \(participant 'inventory' voted ABORT: only 3 units of 'widget' available, 100 asked\)/,
+      );
+      assert.match(
+        out,
+        /after: {2}accounts \{"alice":70,"bob":50\}, inventory \{"gadget":2,"widget":3\}/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -54,7 +54,13 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
   }
 
   async function loggedState(txnId: string): Promise<string | undefined> {
-    return (await sql<{ state: string }>(schema, 'SELECT state FROM twopc_transactions WHERE txn_id = $1', [txnId]))[0]?.state;
+    return (
+      await sql<{ state: string }>(
+        schema,
+        'SELECT state FROM twopc_transactions WHERE txn_id = $1',
+        [txnId],
+      )
+    )[0]?.state;
   }
 
   /** The invariants of DESIGN §6, checked on the participants' own records. */
@@ -74,14 +80,19 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
 
   for (const c of CASES) {
     it(`${c.point}=kill: ${c.decided ? 'commits' : 'aborts'} everywhere after the restart`, async function () {
-      const ps = await Promise.all(['a', 'b', 'c'].map((n, i) => new FakeParticipant(n, i === 2 && c.vote ? { vote: c.vote } : {}).start()));
+      const ps = await Promise.all(
+        ['a', 'b', 'c'].map((n, i) =>
+          new FakeParticipant(n, i === 2 && c.vote ? { vote: c.vote } : {}).start(),
+        ),
+      );
       fakes.push(...ps);
       const client = await serve({ TWOPC_FAILPOINTS: `${c.point}=kill` });
       assert.match(proc?.output ?? '', /FAILPOINTS ARMED/);
       let told: string | null = null;
       let txnId = '';
       try {
-        txnId = (await client.begin({ timeoutMs: 1_500, participants: ps.map((p) => p.ref) })).txnId;
+        txnId = (await client.begin({ timeoutMs: 1_500, participants: ps.map((p) => p.ref) }))
+          .txnId;
         told = (await client.commit(txnId)).outcome;
       } catch {
         // the coordinator died before answering
@@ -90,19 +101,30 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
       assert.equal(exit?.signal, 'SIGKILL', `the failpoint did not fire:\n${proc?.output}`);
       client.close();
       if (txnId === '') {
-        const [row] = await sql<{ txn_id: string }>(schema, 'SELECT txn_id FROM twopc_transactions');
+        const [row] = await sql<{ txn_id: string }>(
+          schema,
+          'SELECT txn_id FROM twopc_transactions',
+        );
         txnId = row?.txn_id ?? '';
       }
       const atKill = await loggedState(txnId);
       const decidedAtKill = atKill === 'COMMITTING' || atKill === 'COMMITTED';
 
       const again = await serve();
-      const tx = await eventually(async () => {
-        const t = await again.get(txnId);
-        return t.state === 'COMMITTED' || t.state === 'ABORTED' ? t : null;
-      }, 30_000, 'a final state');
+      const tx = await eventually(
+        async () => {
+          const t = await again.get(txnId);
+          return t.state === 'COMMITTED' || t.state === 'ABORTED' ? t : null;
+        },
+        30_000,
+        'a final state',
+      );
       const outcome = tx.state;
-      assert.equal(outcome === 'COMMITTED', decidedAtKill, `logged ${atKill} at the kill, ended ${outcome}`);
+      assert.equal(
+        outcome === 'COMMITTED',
+        decidedAtKill,
+        `logged ${atKill} at the kill, ended ${outcome}`,
+      );
       if (c.point !== 'during_decision_write') {
         assert.equal(outcome === 'COMMITTED', c.decided);
       }
@@ -117,7 +139,11 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
   }
 
   it('converges when killed again inside the recovery loop', async function () {
-    const ps = await Promise.all(['a', 'b', 'c'].map((n, i) => new FakeParticipant(n, i === 0 ? { failCommitTimes: 1_000_000 } : {}).start()));
+    const ps = await Promise.all(
+      ['a', 'b', 'c'].map((n, i) =>
+        new FakeParticipant(n, i === 0 ? { failCommitTimes: 1_000_000 } : {}).start(),
+      ),
+    );
     fakes.push(...ps);
     const client = await serve({ TWOPC_FAILPOINTS: 'after_commit_sent:1=kill' });
     const { txnId } = await client.begin({ participants: ps.map((p) => p.ref) });
@@ -130,7 +156,11 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
     second.close();
     (ps[0] as FakeParticipant).behaviour = {};
     const third = await serve();
-    await eventually(async () => (await third.get(txnId)).state === 'COMMITTED', 30_000, 'commit after two kills');
+    await eventually(
+      async () => (await third.get(txnId)).state === 'COMMITTED',
+      30_000,
+      'commit after two kills',
+    );
     assertConsistent(txnId, 'COMMITTED', ps);
     third.close();
   });

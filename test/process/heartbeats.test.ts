@@ -48,9 +48,16 @@ describe('heartbeats and timeouts (real processes, real time)', function () {
     const answer = await h.client.commit(txnId);
     assert.equal(answer.outcome, 'ABORTED');
     // The reason proves the heartbeat rule decided, not the 10 s prepare timeout.
-    assert.match(answer.reason, /participant 'frozen' failed to prepare: no heartbeat: 3 heartbeats missed in a row/);
+    assert.match(
+      answer.reason,
+      /participant 'frozen' failed to prepare: no heartbeat: 3 heartbeats missed in a row/,
+    );
     frozen.signal('SIGCONT');
-    await eventually(async () => frozen.callsOf('Abort', txnId).length > 0, 15_000, 'Abort after SIGCONT');
+    await eventually(
+      async () => frozen.callsOf('Abort', txnId).length > 0,
+      15_000,
+      'Abort after SIGCONT',
+    );
     assert.equal((await h.client.get(txnId)).state, 'ABORTED');
   });
 
@@ -77,10 +84,18 @@ describe('heartbeats and timeouts (real processes, real time)', function () {
     b.signal('SIGSTOP');
     await new Promise((r) => setTimeout(r, INTERVAL_MS * MISSES * 4));
     const held = await h.client.get(txnId);
-    assert.equal(held.state, 'COMMITTING', 'a DOWN participant after the decision is retried, never aborted');
+    assert.equal(
+      held.state,
+      'COMMITTING',
+      'a DOWN participant after the decision is retried, never aborted',
+    );
     b.signal('SIGCONT');
     b.signal('SIGUSR1');
-    await eventually(async () => (await h.client.get(txnId)).state === 'COMMITTED', 15_000, 'delivery after SIGCONT');
+    await eventually(
+      async () => (await h.client.get(txnId)).state === 'COMMITTED',
+      15_000,
+      'delivery after SIGCONT',
+    );
     assert.equal(b.callsOf('Abort', txnId).length + a.callsOf('Abort', txnId).length, 0);
   });
 
@@ -88,10 +103,14 @@ describe('heartbeats and timeouts (real processes, real time)', function () {
     const a = await child('a');
     const { txnId } = await h.client.begin({ timeoutMs: 700 });
     await h.client.enlist(txnId, a.ref);
-    const tx = await eventually(async () => {
-      const t = await h.client.get(txnId);
-      return t.state === 'ABORTED' ? t : null;
-    }, 10_000, 'lease expiry');
+    const tx = await eventually(
+      async () => {
+        const t = await h.client.get(txnId);
+        return t.state === 'ABORTED' ? t : null;
+      },
+      10_000,
+      'lease expiry',
+    );
     assert.equal(tx.reason, 'LEASE_EXPIRED');
     assert.ok(a.callsOf('Abort', txnId).length > 0);
   });
@@ -102,7 +121,13 @@ describe('a coordinator restarted while a lease runs', function () {
 
   it('still expires the lease on time (the deadline lives in the log)', async function () {
     const schema = await migratedSchema(import.meta.url, 'restart-lease');
-    const env = { DATABASE_URL: await testDatabaseUrl(), TWOPC_DB_SCHEMA: schema, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'lease-test', TWOPC_SWEEP_INTERVAL_MS: '100' };
+    const env = {
+      DATABASE_URL: await testDatabaseUrl(),
+      TWOPC_DB_SCHEMA: schema,
+      TWOPC_LISTEN: `127.0.0.1:${await freePort()}`,
+      TWOPC_COORDINATOR_NAME: 'lease-test',
+      TWOPC_SWEEP_INTERVAL_MS: '100',
+    };
     const first = new TwopcProcess(['serve'], env);
     const client = new TwopcClient(await first.serving());
     const { txnId, leaseExpiresAt } = await client.begin({ timeoutMs: 3_000 });
@@ -112,14 +137,25 @@ describe('a coordinator restarted while a lease runs', function () {
     const again = new TwopcClient(await second.serving());
     try {
       assert.equal((await again.get(txnId)).state, 'ACTIVE', 'not aborted early by the restart');
-      const tx = await eventually(async () => {
-        const t = await again.get(txnId);
-        return t.state === 'ABORTED' ? t : null;
-      }, 15_000, 'lease expiry after restart');
+      const tx = await eventually(
+        async () => {
+          const t = await again.get(txnId);
+          return t.state === 'ABORTED' ? t : null;
+        },
+        15_000,
+        'lease expiry after restart',
+      );
       assert.equal(tx.reason, 'LEASE_EXPIRED');
-      const [row] = await sql<{ late_ms: number }>(schema, 'SELECT extract(epoch FROM decided_at - lease_expires_at) * 1000 AS late_ms FROM twopc_transactions WHERE txn_id = $1', [txnId]);
+      const [row] = await sql<{ late_ms: number }>(
+        schema,
+        'SELECT extract(epoch FROM decided_at - lease_expires_at) * 1000 AS late_ms FROM twopc_transactions WHERE txn_id = $1',
+        [txnId],
+      );
       assert.ok((row?.late_ms ?? -1) >= 0, 'aborted before its lease ran out');
-      assert.ok((row?.late_ms ?? Infinity) < 3_000, `aborted ${row?.late_ms} ms after the lease ran out`);
+      assert.ok(
+        (row?.late_ms ?? Infinity) < 3_000,
+        `aborted ${row?.late_ms} ms after the lease ran out`,
+      );
       assert.ok(leaseExpiresAt !== null);
     } finally {
       again.close();

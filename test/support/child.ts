@@ -31,7 +31,9 @@ export class TwopcProcess {
     });
     this.child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
   }
 
   /** Waits until the output matches (or the process exits first). */
@@ -43,10 +45,20 @@ export class TwopcProcess {
         return m;
       }
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new ChildProcessError(`exited before printing ${pattern}`, this.child.exitCode, this.child.signalCode, this.output);
+        throw new ChildProcessError(
+          `exited before printing ${pattern}`,
+          this.child.exitCode,
+          this.child.signalCode,
+          this.output,
+        );
       }
       if (Date.now() - start > timeoutMs) {
-        throw new ChildProcessError(`did not print ${pattern} within ${timeoutMs} ms`, null, null, this.output);
+        throw new ChildProcessError(
+          `did not print ${pattern} within ${timeoutMs} ms`,
+          null,
+          null,
+          this.output,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -59,14 +71,19 @@ export class TwopcProcess {
   }
 
   /** Sends a signal and waits for the exit. */
-  async kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async kill(
+    signal: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     this.child.kill(signal);
     return this.exited;
   }
 }
 
 /** Runs the CLI to completion. */
-export async function runTwopc(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+export async function runTwopc(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
   const p = new TwopcProcess(args, env);
   const { code } = await p.exited;
   return { code, output: p.output };

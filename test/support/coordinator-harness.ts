@@ -18,7 +18,10 @@ export interface Harness {
  * A real coordinator in this process on a free loopback port, against the
  * test PostgreSQL in its own schema. Set TWOPC_TEST_LOG=debug to see its log.
  */
-export async function startCoordinator(schema: string, overrides: Partial<Config> = {}): Promise<Harness> {
+export async function startCoordinator(
+  schema: string,
+  overrides: Partial<Config> = {},
+): Promise<Harness> {
   const base = loadConfig([], {});
   const config: Config = {
     ...base,

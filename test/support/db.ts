@@ -14,7 +14,10 @@ export function testDatabaseUrl(): Promise<string> {
  * inspect).
  */
 export async function freshSchema(fileUrl: string, suffix = ''): Promise<string> {
-  const schema = `twopc_${createHash('sha1').update(fileUrl + suffix).digest('hex').slice(0, 16)}`;
+  const schema = `twopc_${createHash('sha1')
+    .update(fileUrl + suffix)
+    .digest('hex')
+    .slice(0, 16)}`;
   await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
   return schema;
 }
@@ -39,7 +42,11 @@ export async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T
 }
 
 /** Runs one query in a schema. */
-export async function sql<R extends pg.QueryResultRow>(schema: string, text: string, values: unknown[] = []): Promise<R[]> {
+export async function sql<R extends pg.QueryResultRow>(
+  schema: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
   return withClient(async (c) => {
     await c.query(`SET search_path TO ${schema}`);
     return (await c.query<R>(text, values)).rows;

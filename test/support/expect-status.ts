@@ -2,12 +2,20 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 
 /** Asserts that a call fails with a gRPC status, a message matching `pattern`, and an error code trailer. */
-export async function expectStatus(call: Promise<unknown>, code: grpc.status, pattern?: RegExp): Promise<grpc.ServiceError> {
+export async function expectStatus(
+  call: Promise<unknown>,
+  code: grpc.status,
+  pattern?: RegExp,
+): Promise<grpc.ServiceError> {
   try {
     await call;
   } catch (err) {
     const e = err as grpc.ServiceError;
-    assert.equal(grpc.status[e.code], grpc.status[code], `expected ${grpc.status[code]}, got ${grpc.status[e.code]}: ${e.details}`);
+    assert.equal(
+      grpc.status[e.code],
+      grpc.status[code],
+      `expected ${grpc.status[code]}, got ${grpc.status[e.code]}: ${e.details}`,
+    );
     if (pattern !== undefined) {
       assert.match(e.details, pattern);
     }
@@ -17,7 +25,11 @@ export async function expectStatus(call: Promise<unknown>, code: grpc.status, pa
 }
 
 /** Polls `fn` until it returns a truthy value (real-time tests only). */
-export async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const value = await fn();

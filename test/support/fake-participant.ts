@@ -58,7 +58,9 @@ export class FakeParticipant extends EventEmitter {
 
   /** Calls of one method (optionally for one transaction). */
   callsOf(method: RecordedCall['method'], txnId?: string): RecordedCall[] {
-    return this.calls.filter((c) => c.method === method && (txnId === undefined || c.txnId === txnId));
+    return this.calls.filter(
+      (c) => c.method === method && (txnId === undefined || c.txnId === txnId),
+    );
   }
 
   /** Resolves when a call matching `pred` has been recorded. */
@@ -68,7 +70,10 @@ export class FakeParticipant extends EventEmitter {
       return Promise.resolve(found);
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: no matching call within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name}: no matching call within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const onCall = (c: RecordedCall): void => {
         if (pred(c)) {
           clearTimeout(timer);
@@ -80,8 +85,17 @@ export class FakeParticipant extends EventEmitter {
     });
   }
 
-  #record(method: RecordedCall['method'], call: grpc.ServerUnaryCall<{ txnId: string; onePhase?: boolean }, unknown>): void {
-    const c = { method, txnId: call.request.txnId, onePhase: call.request.onePhase ?? false, seq: ++globalSeq, metadata: call.metadata };
+  #record(
+    method: RecordedCall['method'],
+    call: grpc.ServerUnaryCall<{ txnId: string; onePhase?: boolean }, unknown>,
+  ): void {
+    const c = {
+      method,
+      txnId: call.request.txnId,
+      onePhase: call.request.onePhase ?? false,
+      seq: ++globalSeq,
+      metadata: call.metadata,
+    };
     this.calls.push(c);
     this.emit('call', c);
   }
@@ -95,7 +109,14 @@ export class FakeParticipant extends EventEmitter {
         if (vote === 'hang') {
           return;
         }
-        setTimeout(() => cb(null, { vote: `VOTE_${vote}`, reason: vote === 'ABORT' ? (b().abortReason ?? 'no') : '' }), b().prepareDelayMs ?? 0);
+        setTimeout(
+          () =>
+            cb(null, {
+              vote: `VOTE_${vote}`,
+              reason: vote === 'ABORT' ? (b().abortReason ?? 'no') : '',
+            }),
+          b().prepareDelayMs ?? 0,
+        );
       },
       Commit: (call, cb) => {
         this.#record('Commit', call);
@@ -124,7 +145,11 @@ export class FakeParticipant extends EventEmitter {
     server.addService(loadTwopcProto().twopc.v1.Participant.service, this.#handlers());
     new HealthImplementation({ '': 'SERVING' }).addToServer(server);
     this.#port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${this.#port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      server.bindAsync(
+        `127.0.0.1:${this.#port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
+      ),
     );
     this.#server = server;
     return this;

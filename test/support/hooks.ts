@@ -34,7 +34,11 @@ export function ensureDatabase(): Promise<string> {
       return external;
     }
     dir = await mkdtemp(join(tmpdir(), 'twopc-test-'));
-    server = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), log: () => undefined });
+    server = await startEmbeddedPostgres({
+      dataDir: dir,
+      port: await freePort(),
+      log: () => undefined,
+    });
     return server.url;
   })();
   return starting;

@@ -25,10 +25,19 @@ export class ParticipantChild {
   }
 
   async start(behaviour: FakeBehaviour = {}): Promise<this> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/participant-process.ts', JSON.stringify({ name: this.name, behaviour })], {
-      cwd: fileURLToPath(new URL('../../', import.meta.url)),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/support/participant-process.ts',
+        JSON.stringify({ name: this.name, behaviour }),
+      ],
+      {
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     this.#child = child;
     let buffer = '';
     const listening = new Promise<number>((resolve, reject) => {

@@ -3,10 +3,15 @@
 // line when listening ({"listening": port}) and one per call received.
 import { FakeParticipant } from './fake-participant.ts';
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as { name: string; behaviour?: ConstructorParameters<typeof FakeParticipant>[1] };
+const spec = JSON.parse(process.argv[2] ?? '{}') as {
+  name: string;
+  behaviour?: ConstructorParameters<typeof FakeParticipant>[1];
+};
 const fake = new FakeParticipant(spec.name, spec.behaviour ?? {});
 fake.on('call', (c: { method: string; txnId: string; onePhase: boolean }) => {
-  process.stdout.write(`${JSON.stringify({ method: c.method, txnId: c.txnId, onePhase: c.onePhase })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ method: c.method, txnId: c.txnId, onePhase: c.onePhase })}\n`,
+  );
 });
 // SIGUSR1 heals: every injected failure stops.
 process.on('SIGUSR1', () => {

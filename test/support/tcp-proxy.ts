@@ -63,6 +63,8 @@ export class TcpProxy {
 
   async stop(): Promise<void> {
     this.cut();
-    await new Promise<void>((resolve) => (this.#server === null ? resolve() : this.#server.close(() => resolve())));
+    await new Promise<void>((resolve) =>
+      this.#server === null ? resolve() : this.#server.close(() => resolve()),
+    );
   }
 }

@@ -13,16 +13,34 @@ describe('loadConfig()', function () {
   });
 
   it('takes flags over environment variables', function () {
-    const c = loadConfig(['--listen', '0.0.0.0:7000'], { TWOPC_LISTEN: '127.0.0.1:1', TWOPC_PREPARE_TIMEOUT_MS: '250' });
+    const c = loadConfig(['--listen', '0.0.0.0:7000'], {
+      TWOPC_LISTEN: '127.0.0.1:1',
+      TWOPC_PREPARE_TIMEOUT_MS: '250',
+    });
     assert.equal(c.listen, '0.0.0.0:7000');
     assert.equal(c.prepareTimeoutMs, 250);
   });
 
   it('names the flag or variable to fix', function () {
-    assert.throws(() => loadConfig(['--nope'], {}), (e: Error) => e instanceof ConfigError && /Unknown option '--nope'/.test(e.message));
-    assert.throws(() => loadConfig(['--listen', 'localhost:99999'], {}), /--listen: 'localhost:99999' is not host:port/);
-    assert.throws(() => loadConfig([], { TWOPC_PREPARE_TIMEOUT_MS: 'soon' }), /TWOPC_PREPARE_TIMEOUT_MS: 'soon' is not a whole number/);
-    assert.throws(() => loadConfig([], { DATABASE_URL: 'mysql://x' }), /DATABASE_URL: 'mysql:\/\/x' is not a postgres:\/\/ URL/);
-    assert.throws(() => loadConfig([], { TWOPC_LEASE_DEFAULT_MS: '10', TWOPC_LEASE_MAX_MS: '5' }), /over the maximum/);
+    assert.throws(
+      () => loadConfig(['--nope'], {}),
+      (e: Error) => e instanceof ConfigError && /Unknown option '--nope'/.test(e.message),
+    );
+    assert.throws(
+      () => loadConfig(['--listen', 'localhost:99999'], {}),
+      /--listen: 'localhost:99999' is not host:port/,
+    );
+    assert.throws(
+      () => loadConfig([], { TWOPC_PREPARE_TIMEOUT_MS: 'soon' }),
+      /TWOPC_PREPARE_TIMEOUT_MS: 'soon' is not a whole number/,
+    );
+    assert.throws(
+      () => loadConfig([], { DATABASE_URL: 'mysql://x' }),
+      /DATABASE_URL: 'mysql:\/\/x' is not a postgres:\/\/ URL/,
+    );
+    assert.throws(
+      () => loadConfig([], { TWOPC_LEASE_DEFAULT_MS: '10', TWOPC_LEASE_MAX_MS: '5' }),
+      /over the maximum/,
+    );
   });
 });

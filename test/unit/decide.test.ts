@@ -11,7 +11,14 @@ import type { TxState } from '../../src/core/tx-state.ts';
 const ID = '11111111-1111-4111-8111-111111111111' as TxId;
 
 function tx(state: TxState, patch: Partial<TxRecord> = {}): TxRecord {
-  return { txnId: ID, state, reason: null, onePhase: false, participants: [newParticipant('a', 'h:1'), newParticipant('b', 'h:2')], ...patch };
+  return {
+    txnId: ID,
+    state,
+    reason: null,
+    onePhase: false,
+    participants: [newParticipant('a', 'h:1'), newParticipant('b', 'h:2')],
+    ...patch,
+  };
 }
 
 /** A representative event of each type. */
@@ -30,7 +37,12 @@ const EVENTS: Record<TxEventType, TxEvent> = {
 const AT: Record<TxState, TxRecord> = {
   ACTIVE: tx('ACTIVE'),
   PREPARING: tx('PREPARING'),
-  COMMITTING: tx('COMMITTING', { participants: [{ ...newParticipant('a', 'h:1'), vote: 'PREPARED' }, { ...newParticipant('b', 'h:2'), vote: 'PREPARED' }] }),
+  COMMITTING: tx('COMMITTING', {
+    participants: [
+      { ...newParticipant('a', 'h:1'), vote: 'PREPARED' },
+      { ...newParticipant('b', 'h:2'), vote: 'PREPARED' },
+    ],
+  }),
   ABORTING: tx('ABORTING', { reason: 'x' }),
   COMMITTED: tx('COMMITTED'),
   ABORTED: tx('ABORTED', { reason: 'x' }),
@@ -42,28 +54,64 @@ const AT: Record<TxState, TxRecord> = {
  */
 const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
   ACTIVE: {
-    'commit:requested': 'PREPARING', 'abort:requested': 'ABORTING', 'vote:received': 'invalid', 'prepare:failed': 'invalid',
-    'onephase:answered': 'invalid', 'ack:received': 'invalid', 'lease:expired': 'ABORTING', 'tx:recovered': '=',
+    'commit:requested': 'PREPARING',
+    'abort:requested': 'ABORTING',
+    'vote:received': 'invalid',
+    'prepare:failed': 'invalid',
+    'onephase:answered': 'invalid',
+    'ack:received': 'invalid',
+    'lease:expired': 'ABORTING',
+    'tx:recovered': '=',
   },
   PREPARING: {
-    'commit:requested': '=', 'abort:requested': 'ABORTING', 'vote:received': '=', 'prepare:failed': 'ABORTING',
-    'onephase:answered': 'invalid', 'ack:received': 'invalid', 'lease:expired': 'invalid', 'tx:recovered': 'ABORTING',
+    'commit:requested': '=',
+    'abort:requested': 'ABORTING',
+    'vote:received': '=',
+    'prepare:failed': 'ABORTING',
+    'onephase:answered': 'invalid',
+    'ack:received': 'invalid',
+    'lease:expired': 'invalid',
+    'tx:recovered': 'ABORTING',
   },
   COMMITTING: {
-    'commit:requested': '=', 'abort:requested': 'invalid', 'vote:received': '=', 'prepare:failed': '=',
-    'onephase:answered': '=', 'ack:received': '=', 'lease:expired': '=', 'tx:recovered': '=',
+    'commit:requested': '=',
+    'abort:requested': 'invalid',
+    'vote:received': '=',
+    'prepare:failed': '=',
+    'onephase:answered': '=',
+    'ack:received': '=',
+    'lease:expired': '=',
+    'tx:recovered': '=',
   },
   ABORTING: {
-    'commit:requested': '=', 'abort:requested': '=', 'vote:received': '=', 'prepare:failed': '=',
-    'onephase:answered': '=', 'ack:received': '=', 'lease:expired': '=', 'tx:recovered': '=',
+    'commit:requested': '=',
+    'abort:requested': '=',
+    'vote:received': '=',
+    'prepare:failed': '=',
+    'onephase:answered': '=',
+    'ack:received': '=',
+    'lease:expired': '=',
+    'tx:recovered': '=',
   },
   COMMITTED: {
-    'commit:requested': '=', 'abort:requested': 'invalid', 'vote:received': '=', 'prepare:failed': '=',
-    'onephase:answered': 'invalid', 'ack:received': '=', 'lease:expired': '=', 'tx:recovered': '=',
+    'commit:requested': '=',
+    'abort:requested': 'invalid',
+    'vote:received': '=',
+    'prepare:failed': '=',
+    'onephase:answered': 'invalid',
+    'ack:received': '=',
+    'lease:expired': '=',
+    'tx:recovered': '=',
   },
   ABORTED: {
-    'commit:requested': '=', 'abort:requested': '=', 'vote:received': '=', 'prepare:failed': '=',
-    'onephase:answered': 'invalid', 'ack:received': '=', 'lease:expired': '=', 'tx:recovered': '=',
+    'commit:requested': '=',
+    'abort:requested': '=',
+    'vote:received': '=',
+    'prepare:failed': '=',
+    'onephase:answered': 'invalid',
+    'ack:received': '=',
+    'lease:expired': '=',
+    'tx:recovered': '=',
   },
 };
 
@@ -88,7 +136,10 @@ describe('decide()', function () {
   it('prepares every participant in parallel on commit', function () {
     const d = decide(AT.ACTIVE, { type: 'commit:requested', onePhaseAllowed: true });
     assert.ok(d.ok);
-    assert.deepEqual(d.effects, [{ type: 'send:prepare', name: 'a' }, { type: 'send:prepare', name: 'b' }]);
+    assert.deepEqual(d.effects, [
+      { type: 'send:prepare', name: 'a' },
+      { type: 'send:prepare', name: 'b' },
+    ]);
   });
 
   it('commits a lone participant in one phase only when allowed', function () {
@@ -111,7 +162,10 @@ describe('decide()', function () {
 
   it('decides commit when the last vote is in, telling only PREPARED voters', function () {
     let cur = AT.PREPARING;
-    for (const [name, vote] of [['a', 'READ_ONLY'], ['b', 'PREPARED']] as const) {
+    for (const [name, vote] of [
+      ['a', 'READ_ONLY'],
+      ['b', 'PREPARED'],
+    ] as const) {
       const d = decide(cur, { type: 'vote:received', name, vote, reason: null });
       assert.ok(d.ok);
       cur = d.next;
@@ -121,16 +175,31 @@ describe('decide()', function () {
   });
 
   it('commits without phase 2 when every vote is READ_ONLY', function () {
-    const first = decide(AT.PREPARING, { type: 'vote:received', name: 'a', vote: 'READ_ONLY', reason: null });
+    const first = decide(AT.PREPARING, {
+      type: 'vote:received',
+      name: 'a',
+      vote: 'READ_ONLY',
+      reason: null,
+    });
     assert.ok(first.ok);
-    const second = decide(first.next, { type: 'vote:received', name: 'b', vote: 'READ_ONLY', reason: null });
+    const second = decide(first.next, {
+      type: 'vote:received',
+      name: 'b',
+      vote: 'READ_ONLY',
+      reason: null,
+    });
     assert.ok(second.ok);
     assert.equal(second.next.state, 'COMMITTED');
     assert.deepEqual(second.effects, []);
   });
 
   it('aborts on an ABORT vote, telling everyone but the ABORT voter', function () {
-    const d = decide(AT.PREPARING, { type: 'vote:received', name: 'b', vote: 'ABORT', reason: 'no stock' });
+    const d = decide(AT.PREPARING, {
+      type: 'vote:received',
+      name: 'b',
+      vote: 'ABORT',
+      reason: 'no stock',
+    });
     assert.ok(d.ok);
     assert.equal(d.next.state, 'ABORTING');
     assert.equal(d.next.reason, "participant 'b' voted ABORT: no stock");
@@ -138,10 +207,17 @@ describe('decide()', function () {
   });
 
   it('aborts on a failed prepare and still tells that participant (it may have prepared late)', function () {
-    const d = decide(AT.PREPARING, { type: 'prepare:failed', name: 'a', reason: 'DEADLINE_EXCEEDED' });
+    const d = decide(AT.PREPARING, {
+      type: 'prepare:failed',
+      name: 'a',
+      reason: 'DEADLINE_EXCEEDED',
+    });
     assert.ok(d.ok);
     assert.equal(d.next.reason, "participant 'a' failed to prepare: DEADLINE_EXCEEDED");
-    assert.deepEqual(d.effects.map((e) => e.name), ['a', 'b']);
+    assert.deepEqual(
+      d.effects.map((e) => e.name),
+      ['a', 'b'],
+    );
   });
 
   it('ignores a repeated vote', function () {
@@ -153,7 +229,11 @@ describe('decide()', function () {
   });
 
   it('rejects a vote from a participant that was never asked', function () {
-    assert.equal(decide(AT.PREPARING, { type: 'vote:received', name: 'zz', vote: 'PREPARED', reason: null }).ok, false);
+    assert.equal(
+      decide(AT.PREPARING, { type: 'vote:received', name: 'zz', vote: 'PREPARED', reason: null })
+        .ok,
+      false,
+    );
   });
 
   it('finishes after the last acknowledgement and records a heuristic outcome', function () {
@@ -167,8 +247,12 @@ describe('decide()', function () {
     assert.equal(d2.next.participants[1]?.heuristic, null);
   });
 
-  it('takes a one-phase participant\'s word that it committed before the abort reached it', function () {
-    const one = tx('ABORTING', { onePhase: true, reason: 'timeout', participants: [newParticipant('a', 'h:1')] });
+  it("takes a one-phase participant's word that it committed before the abort reached it", function () {
+    const one = tx('ABORTING', {
+      onePhase: true,
+      reason: 'timeout',
+      participants: [newParticipant('a', 'h:1')],
+    });
     assert.equal(outcomeOf(one), 'PENDING');
     const d = decide(one, { type: 'ack:received', name: 'a', outcome: 'COMMITTED' });
     assert.ok(d.ok);
@@ -177,7 +261,11 @@ describe('decide()', function () {
   });
 
   it('never lets an expired lease or a late vote undo a commit decision', function () {
-    for (const event of [EVENTS['lease:expired'], EVENTS['prepare:failed'], { type: 'vote:received', name: 'a', vote: 'ABORT', reason: 'late' } as const]) {
+    for (const event of [
+      EVENTS['lease:expired'],
+      EVENTS['prepare:failed'],
+      { type: 'vote:received', name: 'a', vote: 'ABORT', reason: 'late' } as const,
+    ]) {
       const d = decide(AT.COMMITTING, event);
       assert.ok(d.ok);
       assert.equal(d.next.state, 'COMMITTING');
@@ -186,14 +274,20 @@ describe('decide()', function () {
   });
 
   it('replays the stored state into the same phase-2 effects (recovery is replay)', function () {
-    const stored = { ...AT.COMMITTING, participants: AT.COMMITTING.participants.map((p, i) => ({ ...p, acked: i === 0 })) };
+    const stored = {
+      ...AT.COMMITTING,
+      participants: AT.COMMITTING.participants.map((p, i) => ({ ...p, acked: i === 0 })),
+    };
     const d = decide(stored, EVENTS['tx:recovered']);
     assert.ok(d.ok);
     assert.deepEqual(d.effects, [{ type: 'send:commit', name: 'b', onePhase: false }]);
     assert.deepEqual(decide(stored, EVENTS['tx:recovered']), d);
     const aborting = decide(AT.ABORTING, EVENTS['tx:recovered']);
     assert.ok(aborting.ok);
-    assert.deepEqual(aborting.effects.map((e) => e.type), ['send:abort', 'send:abort']);
+    assert.deepEqual(
+      aborting.effects.map((e) => e.type),
+      ['send:abort', 'send:abort'],
+    );
   });
 
   it('aborts an undecided PREPARING transaction on recovery (presumed abort)', function () {
@@ -203,6 +297,9 @@ describe('decide()', function () {
   });
 
   it('reports outcomes: pending before the decision, then the decision', function () {
-    assert.deepEqual(TX_STATES.map((s) => outcomeOf(AT[s])), ['PENDING', 'PENDING', 'COMMITTED', 'ABORTED', 'COMMITTED', 'ABORTED']);
+    assert.deepEqual(
+      TX_STATES.map((s) => outcomeOf(AT[s])),
+      ['PENDING', 'PENDING', 'COMMITTED', 'ABORTED', 'COMMITTED', 'ABORTED'],
+    );
   });
 });

@@ -1,16 +1,37 @@
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
-import { parseEndpoint, parseLabels, parseName, parseTxId, truncateReason } from '../../src/core/limits.ts';
+import {
+  parseEndpoint,
+  parseLabels,
+  parseName,
+  parseTxId,
+  truncateReason,
+} from '../../src/core/limits.ts';
 
 describe('request validation', function () {
   it('accepts host:port endpoints of names, IPv4 and IPv6', function () {
-    for (const ok of ['localhost:50051', '127.0.0.1:1', 'svc.ns.cluster.local:65535', '[::1]:8080']) {
+    for (const ok of [
+      'localhost:50051',
+      '127.0.0.1:1',
+      'svc.ns.cluster.local:65535',
+      '[::1]:8080',
+    ]) {
       assert.equal(parseEndpoint(ok), ok);
     }
   });
 
   it('rejects malformed endpoints', function () {
-    for (const bad of ['', 'localhost', ':80', 'host:', 'host:65536', 'host:0', 'ho st:1', 'http://h:1', 'h:1a']) {
+    for (const bad of [
+      '',
+      'localhost',
+      ':80',
+      'host:',
+      'host:65536',
+      'host:0',
+      'ho st:1',
+      'http://h:1',
+      'h:1a',
+    ]) {
       assert.throws(() => parseEndpoint(bad), InvalidArgumentError, bad);
     }
   });
@@ -23,7 +44,10 @@ describe('request validation', function () {
   });
 
   it('normalizes transaction ids to lowercase and rejects anything else', function () {
-    assert.equal(parseTxId('ABCDEF01-2345-4678-89AB-CDEF01234567'), 'abcdef01-2345-4678-89ab-cdef01234567');
+    assert.equal(
+      parseTxId('ABCDEF01-2345-4678-89AB-CDEF01234567'),
+      'abcdef01-2345-4678-89ab-cdef01234567',
+    );
     assert.throws(() => parseTxId('abcdef01-2345-4678-89ab-cdef0123456'), /not a transaction id/);
   });
 

@@ -7,8 +7,14 @@ import { FakeClock } from '../../src/time/fake-clock.ts';
 describe('backoff, clock and mutex', function () {
   it('backs off exponentially with jitter, up to the cap', function () {
     const policy = { baseMs: 100, capMs: 1_000 };
-    assert.deepEqual([1, 2, 3, 4, 5, 50].map((a) => backoffMs(policy, a, () => 0)), [50, 100, 200, 400, 500, 500]);
-    assert.deepEqual([1, 2, 3, 4, 5, 50].map((a) => backoffMs(policy, a, () => 1)), [100, 200, 400, 800, 1000, 1000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 50].map((a) => backoffMs(policy, a, () => 0)),
+      [50, 100, 200, 400, 500, 500],
+    );
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 50].map((a) => backoffMs(policy, a, () => 1)),
+      [100, 200, 400, 800, 1000, 1000],
+    );
   });
 
   it('runs fake-clock callbacks in time order only when advanced', async function () {

@@ -1,0 +1,54 @@
+// ESLint (type-aware) for the rules of STYLE.md that a compiler does not check.
+import importX from 'eslint-plugin-import-x';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.bench-build/',
+      '.twopc/',
+      'bench/results/',
+      'src/grpc/generated/',
+      'eslint.config.js',
+      'bin/',
+    ],
+  },
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { '@typescript-eslint': tseslint.plugin, 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      curly: 'error',
+      'import-x/no-cycle': 'error',
+    },
+  },
+  {
+    // The core is pure: no I/O, no clock, nothing outside src/core.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', 'node:*', 'pg', '@grpc/*', '@opentelemetry/*', 'pino'],
+              message: 'src/core imports nothing outside src/core.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

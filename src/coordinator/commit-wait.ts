@@ -1,0 +1,43 @@
+import { DeadlineExceededError, StoreUnavailableError, TxNotFoundError } from '../core/errors.ts';
+import type { TxId, TxRecord } from '../core/tx-record.ts';
+import type { TxView } from '../store/transaction-store.ts';
+import { sleep } from '../time/clock.ts';
+import { raceSignal } from './race-signal.ts';
+import type { RunDeps } from './run-deps.ts';
+import type { TxRun } from './tx-run.ts';
+
+/**
+ * Waits for a run's durable decision; a store error that holds it up answers
+ * UNAVAILABLE at once (the run keeps trying), and `until` DEADLINE_EXCEEDED.
+ */
+export async function awaitDecision(run: TxRun, until: AbortSignal): Promise<TxRecord> {
+  const stalled = run.nextStall().then((err) => Promise.reject(new StoreUnavailableError(err)));
+  return raceSignal(
+    Promise.race([run.decided, stalled]),
+    until,
+    'the decision is not durable yet; call Commit again',
+  );
+}
+
+/** Reads the log until `done` or `until` fires (work driven elsewhere). */
+export async function pollLog(
+  deps: Pick<RunDeps, 'store' | 'clock'>,
+  txnId: TxId,
+  until: AbortSignal,
+  done: (v: TxView) => boolean,
+): Promise<TxView> {
+  for (let attempt = 1; ; attempt++) {
+    const view = await deps.store.get(txnId);
+    if (view === null) {
+      throw new TxNotFoundError(txnId);
+    }
+    if (done(view)) {
+      return view;
+    }
+    if (!(await sleep(deps.clock, Math.min(1000, 50 * attempt), until))) {
+      throw new DeadlineExceededError(
+        `transaction ${txnId} is ${view.state} and driven by another coordinator; ask again`,
+      );
+    }
+  }
+}
