@@ -7,6 +7,8 @@ export interface LoadResult {
   readonly failed: number;
   readonly seconds: number;
   readonly latenciesMs: number[];
+  /** [seconds since start, latency ms] of each committed transaction, in completion order. */
+  readonly timeline: [number, number][];
   readonly firstError: string | null;
 }
 
@@ -22,6 +24,7 @@ export async function runLoad(
 ): Promise<LoadResult> {
   const client = new TwopcClient(address, { attempts: 1, callTimeoutMs: 30_000 });
   const latencies: number[] = [];
+  const timeline: [number, number][] = [];
   let committed = 0;
   let failed = 0;
   let firstError: string | null = null;
@@ -38,7 +41,9 @@ export async function runLoad(
         const answer = await client.commit(txnId);
         if (answer.outcome === 'COMMITTED') {
           committed++;
-          latencies.push(performance.now() - t0);
+          const now = performance.now();
+          latencies.push(now - t0);
+          timeline.push([(now - started) / 1000, now - t0]);
         } else {
           failed++;
           firstError ??= `outcome ${answer.outcome}: ${answer.reason}`;
@@ -57,6 +62,7 @@ export async function runLoad(
     failed,
     seconds: seconds_,
     latenciesMs: latencies.sort((a, b) => a - b),
+    timeline,
     firstError,
   };
 }

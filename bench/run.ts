@@ -26,6 +26,7 @@ const { values: opts } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     open: { type: 'string' },
+    only: { type: 'string' },
   },
 });
 const quick = opts.quick ?? false;
@@ -55,6 +56,9 @@ interface Measure {
   rssEndMiB: number;
   logBytesPerTxn: number;
   walBytesPerTxn: number;
+  /** p99 of the first and the last minute (runs of two minutes or more). */
+  p99FirstMinute: number;
+  p99LastMinute: number;
   firstError: string | null;
 }
 
@@ -136,6 +140,11 @@ try {
       ];
       const n = Math.max(1, load.committed);
       const l = load.latenciesMs;
+      const minute = (from: number, to: number): number[] =>
+        load.timeline
+          .filter(([t]) => t >= from && t < to)
+          .map(([, ms]) => ms)
+          .sort((a, b) => a - b);
       return {
         target,
         inflight,
@@ -152,6 +161,8 @@ try {
         logBytesPerTxn: (bytes1 - bytes0) / n,
         walBytesPerTxn: Number(wal1 - wal0) / n,
         firstError: load.firstError,
+        p99FirstMinute: seconds >= 120 ? quantile(minute(0, 60), 0.99) : NaN,
+        p99LastMinute: seconds >= 120 ? quantile(minute(seconds - 60, Infinity), 0.99) : NaN,
       };
     } finally {
       await child.stop();
@@ -208,7 +219,8 @@ try {
 
   const results: Measure[] = [];
   for (let r = 0; r < (opts.open === undefined ? rounds : 0); r++) {
-    for (const target of (r % 2 === 0 ? ['floor', 'twopc'] : ['twopc', 'floor']) as Target[]) {
+    const order = (r % 2 === 0 ? ['floor', 'twopc'] : ['twopc', 'floor']) as Target[];
+    for (const target of order.filter((t) => opts.only === undefined || t === opts.only)) {
       const m = await measure(target, C, duration, warmup);
       results.push(m);
       console.error(
@@ -234,6 +246,12 @@ try {
     ['coordinator RSS at end (MiB)', 'rssEndMiB', 1],
     ['log table bytes per txn', 'logBytesPerTxn', 0],
     ['WAL bytes per txn', 'walBytesPerTxn', 0],
+    ...(duration >= 120
+      ? ([
+          ['p99 first minute (ms)', 'p99FirstMinute', 2],
+          ['p99 last minute (ms)', 'p99LastMinute', 2],
+        ] as [string, keyof Measure, number][])
+      : []),
   ];
   console.log(
     `\ntwopc vs floor — ${N} participants, ${C} in flight, ${duration} s × ${rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\n`,
