@@ -195,6 +195,10 @@ export class TxRun implements RunHandle {
       if (!adopted) {
         this.deps.metrics.finished(outcome, this.#tx.reason);
       }
+      const reason = this.#tx.reason ?? '';
+      if (/^LEASE_EXPIRED$|DEADLINE_EXCEEDED|no heartbeat|did not answer/.test(reason)) {
+        this.#span?.addEvent('timeout', { [ATTR.REASON]: reason });
+      }
       this.#span?.setAttributes({
         [ATTR.OUTCOME]: outcome,
         [ATTR.REASON]: this.#tx.reason ?? '',
