@@ -196,7 +196,10 @@ describe('observability: traces, metrics, health', function () {
       spansOf((await h.client.get(txnId)).traceId).find((s) => s.name === 'twopc.transaction'),
     );
     assert.equal(root.attributes['twopc.reason'], 'LEASE_EXPIRED');
-    assert.ok(root.events.some((e) => e.name === 'timeout'), 'no timeout event');
+    assert.ok(
+      root.events.some((e) => e.name === 'timeout'),
+      'no timeout event',
+    );
   });
 
   it('links recovery work to the original trace', async function () {
