@@ -105,7 +105,11 @@ export const SQL = {
       SET attempts = $3, last_error = $4, next_attempt_at = now() + make_interval(secs => $5::double precision / 1000.0)
       WHERE txn_id = $1 AND name = $2 AND acked_at IS NULL`,
 
-  // Final states for a batch of transactions, each only from its expected state.
+  // Final states for a batch of transactions, each only from its expected
+  // state. Participant rows are written only to record a heuristic outcome:
+  // in a finished transaction every participant that owed an
+  // acknowledgement gave it (the store derives that), so the normal path
+  // writes one row, not one per participant.
   recordCompletions: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(txn_id, state, from_state, reason)),
     lk AS (
@@ -120,7 +124,7 @@ export const SQL = {
       UPDATE twopc_participants p
       SET acked_at = COALESCE(p.acked_at, now()), heuristic = y.heuristic, next_attempt_at = NULL
       FROM t, unnest($5::uuid[], $6::text[], $7::boolean[], $8::text[]) AS y(txn_id, name, acked, heuristic)
-      WHERE y.txn_id = t.txn_id AND p.txn_id = y.txn_id AND p.name = y.name AND y.acked)
+      WHERE y.txn_id = t.txn_id AND p.txn_id = y.txn_id AND p.name = y.name AND y.acked AND y.heuristic IS NOT NULL)
     SELECT txn_id FROM t`,
 
   get: `SELECT ${TX_COLUMNS} FROM twopc_transactions t WHERE t.txn_id = $1`,

@@ -62,6 +62,37 @@ function toParticipant(p: ParticipantJson): ParticipantView {
   };
 }
 
+/**
+ * Whether a participant owed an acknowledgement in a finished transaction:
+ * every PREPARED voter of a commit; for an abort everyone but the ABORT and
+ * READ_ONLY voters; the single participant of a one-phase commit.
+ */
+function owedAck(row: TxRow, p: ParticipantView): boolean {
+  if (row.one_phase) {
+    return true;
+  }
+  return row.state === 'COMMITTED'
+    ? p.vote === 'PREPARED'
+    : p.vote !== 'ABORT' && p.vote !== 'READ_ONLY';
+}
+
+/**
+ * A finished transaction's completion write does not touch participant rows
+ * (see recordCompletions): those that owed an acknowledgement gave it, at
+ * the latest when the transaction finished.
+ */
+function withDerivedAcks(row: TxRow, participants: ParticipantView[]): ParticipantView[] {
+  if ((row.state !== 'COMMITTED' && row.state !== 'ABORTED') || row.finished_at === null) {
+    return participants;
+  }
+  const finishedAt = row.finished_at;
+  return participants.map((p) =>
+    p.acked || !owedAck(row, p)
+      ? p
+      : { ...p, acked: true, ackedAt: finishedAt, nextAttemptAt: null },
+  );
+}
+
 /** Maps a TxRow to the store's view. */
 export function toTxView(row: TxRow): TxView {
   return {
@@ -69,7 +100,7 @@ export function toTxView(row: TxRow): TxView {
     state: row.state,
     reason: row.reason,
     onePhase: row.one_phase,
-    participants: row.participants.map(toParticipant),
+    participants: withDerivedAcks(row, row.participants.map(toParticipant)),
     labels: row.labels,
     leaseMs: row.lease_ms,
     leaseExpiresAt: row.lease_expires_at,
