@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../src/package-root.ts';
 
@@ -70,6 +70,32 @@ export async function startChild(
 export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds used by a process tree: the root's own and reaped children's
+ * time, plus the time of its live children (PostgreSQL's backends).
+ */
+export function treeCpuSeconds(rootPid: number): number {
+  const stat = (pid: number | string): string[] =>
+    readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const root = stat(rootPid);
+  let total =
+    (Number(root[11]) + Number(root[12]) + Number(root[13]) + Number(root[14])) / TICKS_PER_SECOND;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
+    try {
+      const s = stat(entry);
+      if (Number(s[1]) === rootPid) {
+        total += (Number(s[11]) + Number(s[12])) / TICKS_PER_SECOND;
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 /** Resident set size of a process in MiB. */

@@ -3,7 +3,7 @@
 // Runs twopc and the floor (bench/floor.ts) back to back, alternating, on the
 // same PostgreSQL and participant processes, and prints each figure with the
 // ratio twopc ÷ floor. Forced decision writes as in production.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,7 +12,7 @@ import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts'
 import { sweepSvg } from './chart.ts';
 import type { SweepPoint } from './chart.ts';
 import { quantile, runLoad } from './load.ts';
-import { ROOT, cpuSeconds, rssMiB, startChild } from './proc.ts';
+import { ROOT, cpuSeconds, rssMiB, startChild, treeCpuSeconds } from './proc.ts';
 import type { Child } from './proc.ts';
 
 const { values: opts } = parseArgs({
@@ -56,6 +56,7 @@ interface Measure {
   rssEndMiB: number;
   logBytesPerTxn: number;
   walBytesPerTxn: number;
+  pgCpuMsPerTxn: number;
   /** p99 of the first and the last minute (runs of two minutes or more). */
   p99FirstMinute: number;
   p99LastMinute: number;
@@ -73,6 +74,9 @@ const server = await startEmbeddedPostgres({
   log: () => undefined,
 });
 const db = new pg.Pool({ connectionString: server.url, max: 2 });
+const postmaster = Number(
+  (await readFile(join(dir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0],
+);
 const children: Child[] = [];
 try {
   const participants = await Promise.all(
@@ -125,6 +129,7 @@ try {
       if (warm > 0) {
         await runLoad(address, participants, inflight, warm);
       }
+      const pg0 = treeCpuSeconds(postmaster);
       const [cpu0, rss0, bytes0, wal0] = [
         cpuSeconds(pid),
         rssMiB(pid),
@@ -132,6 +137,7 @@ try {
         await walLsn(),
       ];
       const load = await runLoad(address, participants, inflight, seconds);
+      const pg1 = treeCpuSeconds(postmaster);
       const [cpu1, rss1, bytes1, wal1] = [
         cpuSeconds(pid),
         rssMiB(pid),
@@ -161,6 +167,7 @@ try {
         logBytesPerTxn: (bytes1 - bytes0) / n,
         walBytesPerTxn: Number(wal1 - wal0) / n,
         firstError: load.firstError,
+        pgCpuMsPerTxn: ((pg1 - pg0) * 1000) / n,
         p99FirstMinute: seconds >= 120 ? quantile(minute(0, 60), 0.99) : NaN,
         p99LastMinute: seconds >= 120 ? quantile(minute(seconds - 60, Infinity), 0.99) : NaN,
       };
@@ -242,6 +249,7 @@ try {
     ['latency p99 (ms)', 'p99', 2],
     ['latency max (ms)', 'max', 1],
     ['coordinator CPU per txn (ms)', 'cpuMsPerTxn', 3],
+    ['PostgreSQL CPU per txn (ms)', 'pgCpuMsPerTxn', 3],
     ['coordinator RSS at start (MiB)', 'rssStartMiB', 1],
     ['coordinator RSS at end (MiB)', 'rssEndMiB', 1],
     ['log table bytes per txn', 'logBytesPerTxn', 0],
