@@ -148,18 +148,23 @@ export class Coordinator {
    */
   async commit(txnId: TxId, waitForAcks: boolean, until: AbortSignal): Promise<OutcomeResult> {
     this.#open();
-    const run = await this.#mutex.run(txnId, () => this.#runForCommit(txnId));
-    let tx =
-      run === null
-        ? await pollLog(this.#deps, txnId, until, (v) => outcomeOf(v) !== Outcome.PENDING)
-        : await awaitDecision(run, until);
+    const found = await this.#mutex.run(txnId, () => this.#runForCommit(txnId));
+    const decided = (v: TxView): boolean => outcomeOf(v) !== Outcome.PENDING;
+    let tx: TxRecord;
+    if (found instanceof TxRun) {
+      tx = await awaitDecision(found, until);
+    } else {
+      // A repeated Commit usually finds the decision in the row just read.
+      tx = decided(found) ? found : await pollLog(this.#deps, txnId, until, decided);
+    }
     if (waitForAcks && !isTerminal(tx.state)) {
       tx = await this.#awaitFinish(txnId, until).catch(() => tx);
     }
     return { outcome: outcomeOf(tx), reason: tx.reason, state: tx.state };
   }
 
-  async #runForCommit(txnId: TxId): Promise<TxRun | null> {
+  /** The run to wait on, or (not ACTIVE) the row as logged. */
+  async #runForCommit(txnId: TxId): Promise<TxRun | TxView> {
     const existing = this.#runs.get(txnId);
     if (existing !== undefined) {
       return existing;
@@ -167,10 +172,11 @@ export class Coordinator {
     const tx = await this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase);
     if (tx === null) {
       // Not ACTIVE: decided already, or another coordinator is preparing it.
-      if ((await this.#deps.store.get(txnId)) === null) {
+      const view = await this.#deps.store.get(txnId);
+      if (view === null) {
         throw new TxNotFoundError(txnId);
       }
-      return null;
+      return view;
     }
     const run = this.#newRun(tx, tx.traceContext);
     run

@@ -2,6 +2,7 @@ import { coerceError } from '../core/errors.ts';
 import { failpoint } from '../fault/failpoints.ts';
 import type { TransactionStore } from '../store/transaction-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { WarnLimiter } from '../telemetry/warn-limiter.ts';
 import type { Cancel, Clock } from '../time/clock.ts';
 import type { Coordinator } from './coordinator.ts';
 
@@ -47,7 +48,7 @@ export class Maintenance {
   readonly #config: MaintenanceConfig;
   readonly #timers = new Set<Cancel>();
   #stopped = false;
-  #lastWarnAt = -Infinity;
+  readonly #warnings: WarnLimiter;
   #backlog = { stuck: 0, inDoubt: 0 };
   readonly #hooks: MaintenanceHooks;
 
@@ -60,6 +61,7 @@ export class Maintenance {
     hooks: MaintenanceHooks,
   ) {
     this.#hooks = hooks;
+    this.#warnings = new WarnLimiter(clock);
     this.#store = store;
     this.#coordinator = coordinator;
     this.#clock = clock;
@@ -112,9 +114,9 @@ export class Maintenance {
 
   /** Warnings from loops are rate limited: an outage logs once every 10 s, not every tick. */
   #warn(message: string, err: unknown): void {
-    if (this.#clock.now() - this.#lastWarnAt >= 10_000) {
-      this.#lastWarnAt = this.#clock.now();
-      this.#log.warn({ err: coerceError(err).message }, message);
+    const suppressed = this.#warnings.allow('maintenance');
+    if (suppressed !== null) {
+      this.#log.warn({ err: coerceError(err).message, similar_suppressed: suppressed }, message);
     }
   }
 

@@ -72,14 +72,18 @@ export async function resolveParticipant(
       name,
       `${outcome}${note === '' ? '' : `: ${note}`}`,
     );
-    const run = c.runOf(txnId) ?? (isTerminal(view.state) ? null : c.driveHere(view));
+    const existing = c.runOf(txnId);
+    const run = existing ?? (isTerminal(view.state) ? null : c.driveHere(view));
     await run?.apply({ type: 'ack:received', name, outcome }).catch((err: unknown) => {
       if (!(err instanceof InvalidTransitionError)) {
         throw err;
       }
     });
-    run?.wake(); // its delivery loop for this participant ends at once
-    void run?.resume();
+    if (existing !== undefined) {
+      existing.wake(); // its delivery loop for this participant ends at once
+    } else {
+      void run?.resume(); // a run made here delivers what the others still owe
+    }
     return c.get(txnId);
   });
 }
