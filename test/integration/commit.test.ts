@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { FakeParticipant } from '../support/fake-participant.ts';
+import { FakeFleet } from '../support/fake-participant.ts';
+import type { FakeBehaviour, FakeParticipant } from '../support/fake-participant.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';
@@ -7,16 +8,10 @@ import { eventually } from '../support/expect-status.ts';
 
 describe('Commit (integration: real PostgreSQL, real gRPC participants)', function () {
   let h: Harness;
-  const fakes: FakeParticipant[] = [];
+  const fleet = new FakeFleet();
 
-  async function fake(
-    name: string,
-    behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {},
-  ): Promise<FakeParticipant> {
-    const f = await new FakeParticipant(name, behaviour).start();
-    fakes.push(f);
-    return f;
-  }
+  const fake = (name: string, behaviour: FakeBehaviour = {}): Promise<FakeParticipant> =>
+    fleet.start(name, behaviour);
 
   async function begin(...participants: FakeParticipant[]): Promise<string> {
     const { txnId } = await h.client.begin();
@@ -33,7 +28,7 @@ describe('Commit (integration: real PostgreSQL, real gRPC participants)', functi
     await h.stop();
   });
   afterEach(async function () {
-    await Promise.all(fakes.splice(0).map((f) => f.stop()));
+    await fleet.stopAll();
   });
 
   for (const n of [2, 3]) {

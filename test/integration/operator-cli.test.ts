@@ -4,12 +4,13 @@ import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';
 import { eventually } from '../support/expect-status.ts';
-import { FakeParticipant } from '../support/fake-participant.ts';
+import { FakeFleet } from '../support/fake-participant.ts';
+import type { FakeBehaviour, FakeParticipant } from '../support/fake-participant.ts';
 
 describe('operator CLI: twopc tx against a real coordinator', function () {
   this.timeout(30_000);
   let h: Harness;
-  const fakes: FakeParticipant[] = [];
+  const fleet = new FakeFleet();
 
   /** Runs `twopc tx …` in process; returns the exit code and what it printed. */
   async function tx(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -24,14 +25,8 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
     return { code, out, err };
   }
 
-  async function fake(
-    name: string,
-    behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {},
-  ): Promise<FakeParticipant> {
-    const f = await new FakeParticipant(name, behaviour).start();
-    fakes.push(f);
-    return f;
-  }
+  const fake = (name: string, behaviour: FakeBehaviour = {}): Promise<FakeParticipant> =>
+    fleet.start(name, behaviour);
 
   before(async function () {
     // A long backoff: only `tx retry` can make phase 2 happen soon.
@@ -43,7 +38,7 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
     });
   });
   after(async function () {
-    await Promise.all(fakes.map((f) => f.stop()));
+    await fleet.stopAll();
     await h.stop();
   });
 

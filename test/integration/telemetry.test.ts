@@ -14,7 +14,8 @@ import { freePort } from '../support/hooks.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
 import { eventually } from '../support/expect-status.ts';
-import { FakeParticipant } from '../support/fake-participant.ts';
+import { FakeFleet } from '../support/fake-participant.ts';
+import type { FakeBehaviour, FakeParticipant } from '../support/fake-participant.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { childrenOf, memorySpans, spansOf } from '../support/tracing.ts';
 
@@ -43,16 +44,10 @@ describe('observability: traces, metrics, health', function () {
   let schema: string;
   let proxy: TcpProxy;
   const exporter = memorySpans();
-  const fakes: FakeParticipant[] = [];
+  const fleet = new FakeFleet();
 
-  async function fake(
-    name: string,
-    behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {},
-  ): Promise<FakeParticipant> {
-    const f = await new FakeParticipant(name, behaviour).start();
-    fakes.push(f);
-    return f;
-  }
+  const fake = (name: string, behaviour: FakeBehaviour = {}): Promise<FakeParticipant> =>
+    fleet.start(name, behaviour);
 
   before(async function () {
     schema = await migratedSchema(import.meta.url);
@@ -64,7 +59,7 @@ describe('observability: traces, metrics, health', function () {
     });
   });
   after(async function () {
-    await Promise.all(fakes.map((f) => f.stop()));
+    await fleet.stopAll();
     await h.stop();
     await proxy.stop();
   });

@@ -1,59 +1,35 @@
 import assert from 'node:assert/strict';
 import { TwopcClient } from '../../src/sdk/twopc-client.ts';
-import { TwopcProcess } from '../support/child.ts';
-import { migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
+import { TwopcProcess, restartableEnv } from '../support/child.ts';
+import { loggedState, migratedSchema } from '../support/db.ts';
 import { eventually } from '../support/expect-status.ts';
-import { FakeParticipant } from '../support/fake-participant.ts';
-import { freePort } from '../support/hooks.ts';
+import { FakeFleet } from '../support/fake-participant.ts';
+import type { FakeBehaviour, FakeParticipant } from '../support/fake-participant.ts';
 
 describe('crash recovery: the coordinator killed with SIGKILL', function () {
   this.timeout(90_000);
   let schema: string;
   let env: Record<string, string>;
   let current: TwopcProcess | null = null;
-  const fakes: FakeParticipant[] = [];
+  const fleet = new FakeFleet();
 
   async function startCoordinator(): Promise<TwopcClient> {
     current = new TwopcProcess(['serve'], env);
     return new TwopcClient(await current.serving(), { attempts: 1 });
   }
 
-  async function stateOf(txnId: string): Promise<string | undefined> {
-    return (
-      await sql<{ state: string }>(
-        schema,
-        'SELECT state FROM twopc_transactions WHERE txn_id = $1',
-        [txnId],
-      )
-    )[0]?.state;
-  }
-
   beforeEach(async function () {
     schema = await migratedSchema(import.meta.url, this.currentTest?.title ?? '');
-    env = {
-      DATABASE_URL: await testDatabaseUrl(),
-      TWOPC_DB_SCHEMA: schema,
-      TWOPC_LISTEN: `127.0.0.1:${await freePort()}`,
-      TWOPC_COORDINATOR_NAME: 'crash-test',
-      TWOPC_RETRY_BASE_MS: '20',
-      TWOPC_RETRY_CAP_MS: '200',
-      TWOPC_PREPARE_TIMEOUT_MS: '30000',
-    };
+    env = await restartableEnv(schema, 'crash-test', { TWOPC_PREPARE_TIMEOUT_MS: '30000' });
   });
   afterEach(async function () {
     await current?.kill('SIGKILL');
     current = null;
-    await Promise.all(fakes.splice(0).map((f) => f.stop()));
+    await fleet.stopAll();
   });
 
-  async function fake(
-    name: string,
-    behaviour: ConstructorParameters<typeof FakeParticipant>[1] = {},
-  ): Promise<FakeParticipant> {
-    const f = await new FakeParticipant(name, behaviour).start();
-    fakes.push(f);
-    return f;
-  }
+  const fake = (name: string, behaviour: FakeBehaviour = {}): Promise<FakeParticipant> =>
+    fleet.start(name, behaviour);
 
   it('before the decision: the restarted coordinator aborts (presumed abort) and tells everyone', async function () {
     const a = await fake('a');
@@ -68,7 +44,7 @@ describe('crash recovery: the coordinator killed with SIGKILL', function () {
       (await pending) instanceof Error,
       'the client got no outcome from the dead coordinator',
     );
-    assert.equal(await stateOf(txnId), 'PREPARING');
+    assert.equal(await loggedState(schema, txnId), 'PREPARING');
     client.close();
 
     const again = await startCoordinator();
@@ -98,7 +74,7 @@ describe('crash recovery: the coordinator killed with SIGKILL', function () {
     assert.equal((await client.commit(txnId)).outcome, 'COMMITTED');
     await c.waitFor((x) => x.method === 'Commit' && x.txnId === txnId);
     await current?.kill('SIGKILL');
-    assert.equal(await stateOf(txnId), 'COMMITTING', 'the decision is durable');
+    assert.equal(await loggedState(schema, txnId), 'COMMITTING', 'the decision is durable');
     client.close();
 
     c.behaviour = {};

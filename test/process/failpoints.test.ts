@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { TwopcClient } from '../../src/sdk/twopc-client.ts';
-import { TwopcProcess } from '../support/child.ts';
-import { migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
+import { TwopcProcess, restartableEnv } from '../support/child.ts';
+import { loggedState, migratedSchema, sql } from '../support/db.ts';
 import { eventually } from '../support/expect-status.ts';
-import { FakeParticipant } from '../support/fake-participant.ts';
-import { freePort } from '../support/hooks.ts';
+import { FakeFleet } from '../support/fake-participant.ts';
+import type { FakeParticipant } from '../support/fake-participant.ts';
 
 /**
  * Every failpoint armed with `kill`, on a transaction with 3 participants:
@@ -27,40 +27,24 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
   let schema: string;
   let env: Record<string, string>;
   let proc: TwopcProcess | null = null;
-  const fakes: FakeParticipant[] = [];
+  const fleet = new FakeFleet();
 
   beforeEach(async function () {
     schema = await migratedSchema(import.meta.url, this.currentTest?.title ?? '');
-    env = {
-      DATABASE_URL: await testDatabaseUrl(),
-      TWOPC_DB_SCHEMA: schema,
-      TWOPC_LISTEN: `127.0.0.1:${await freePort()}`,
-      TWOPC_COORDINATOR_NAME: 'failpoint-test',
-      TWOPC_RETRY_BASE_MS: '20',
-      TWOPC_RETRY_CAP_MS: '200',
+    env = await restartableEnv(schema, 'failpoint-test', {
       TWOPC_SWEEP_INTERVAL_MS: '100',
       TWOPC_RECOVERY_INTERVAL_MS: '300',
-    };
+    });
   });
   afterEach(async function () {
     await proc?.kill('SIGKILL');
     proc = null;
-    await Promise.all(fakes.splice(0).map((f) => f.stop()));
+    await fleet.stopAll();
   });
 
   async function serve(extra: Record<string, string> = {}): Promise<TwopcClient> {
     proc = new TwopcProcess(['serve'], { ...env, ...extra });
     return new TwopcClient(await proc.serving(), { attempts: 1 });
-  }
-
-  async function loggedState(txnId: string): Promise<string | undefined> {
-    return (
-      await sql<{ state: string }>(
-        schema,
-        'SELECT state FROM twopc_transactions WHERE txn_id = $1',
-        [txnId],
-      )
-    )[0]?.state;
   }
 
   /** The invariants of DESIGN §6, checked on the participants' own records. */
@@ -81,11 +65,8 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
   for (const c of CASES) {
     it(`${c.point}=kill: ${c.decided ? 'commits' : 'aborts'} everywhere after the restart`, async function () {
       const ps = await Promise.all(
-        ['a', 'b', 'c'].map((n, i) =>
-          new FakeParticipant(n, i === 2 && c.vote ? { vote: c.vote } : {}).start(),
-        ),
+        ['a', 'b', 'c'].map((n, i) => fleet.start(n, i === 2 && c.vote ? { vote: c.vote } : {})),
       );
-      fakes.push(...ps);
       const client = await serve({ TWOPC_FAILPOINTS: `${c.point}=kill` });
       assert.match(proc?.output ?? '', /FAILPOINTS ARMED/);
       let told: string | null = null;
@@ -107,7 +88,7 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
         );
         txnId = row?.txn_id ?? '';
       }
-      const atKill = await loggedState(txnId);
+      const atKill = await loggedState(schema, txnId);
       const decidedAtKill = atKill === 'COMMITTING' || atKill === 'COMMITTED';
 
       const again = await serve();
@@ -140,17 +121,14 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
 
   it('converges when killed again inside the recovery loop', async function () {
     const ps = await Promise.all(
-      ['a', 'b', 'c'].map((n, i) =>
-        new FakeParticipant(n, i === 0 ? { failCommitTimes: 1_000_000 } : {}).start(),
-      ),
+      ['a', 'b', 'c'].map((n, i) => fleet.start(n, i === 0 ? { failCommitTimes: 1_000_000 } : {})),
     );
-    fakes.push(...ps);
     const client = await serve({ TWOPC_FAILPOINTS: 'after_commit_sent:1=kill' });
     const { txnId } = await client.begin({ participants: ps.map((p) => p.ref) });
     await client.commit(txnId).catch(() => undefined);
     await proc?.exited;
     client.close();
-    assert.equal(await loggedState(txnId), 'COMMITTING');
+    assert.equal(await loggedState(schema, txnId), 'COMMITTING');
     const second = await serve({ TWOPC_FAILPOINTS: 'in_recovery_loop=kill' });
     assert.equal((await proc?.exited)?.signal, 'SIGKILL');
     second.close();

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { testDatabaseUrl } from './db.ts';
+import { freePort } from './hooks.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -87,4 +89,25 @@ export async function runTwopc(
   const p = new TwopcProcess(args, env);
   const { code } = await p.exited;
   return { code, output: p.output };
+}
+
+/**
+ * Environment of a coordinator process that tests kill and restart: one
+ * schema, one address and one name across restarts (so a restart takes over
+ * at once), fast retries.
+ */
+export async function restartableEnv(
+  schema: string,
+  name: string,
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  return {
+    DATABASE_URL: await testDatabaseUrl(),
+    TWOPC_DB_SCHEMA: schema,
+    TWOPC_LISTEN: `127.0.0.1:${await freePort()}`,
+    TWOPC_COORDINATOR_NAME: name,
+    TWOPC_RETRY_BASE_MS: '20',
+    TWOPC_RETRY_CAP_MS: '200',
+    ...extra,
+  };
 }

@@ -52,3 +52,13 @@ export async function sql<R extends pg.QueryResultRow>(
     return (await c.query<R>(text, values)).rows;
   });
 }
+
+/** A transaction's state as the log holds it (undefined: no row). */
+export async function loggedState(schema: string, txnId: string): Promise<string | undefined> {
+  const rows = await sql<{ state: string }>(
+    schema,
+    'SELECT state FROM twopc_transactions WHERE txn_id = $1',
+    [txnId],
+  );
+  return rows[0]?.state;
+}

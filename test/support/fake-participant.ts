@@ -160,3 +160,19 @@ export class FakeParticipant extends EventEmitter {
     this.#server = null;
   }
 }
+
+/** The fake participants of a test file: started on demand, all stopped together. */
+export class FakeFleet {
+  readonly #fakes: FakeParticipant[] = [];
+
+  /** Starts a fake participant that stopAll() will stop. */
+  async start(name: string, behaviour: FakeBehaviour = {}): Promise<FakeParticipant> {
+    const f = await new FakeParticipant(name, behaviour).start();
+    this.#fakes.push(f);
+    return f;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.#fakes.splice(0).map((f) => f.stop()));
+  }
+}
