@@ -90,7 +90,9 @@ export class Coordinator {
         ownerId: this.id,
         traceContext,
       });
-      this.#spans.hold(txnId, span);
+      if (span.isRecording()) {
+        this.#spans.hold(txnId, span); // without an SDK it is a no-op span: nothing to keep
+      }
       this.#deps.metrics.begun();
       await failpoint('after_begin_logged');
       return { txnId, leaseExpiresAt };
