@@ -35,9 +35,15 @@ const call = (fn: (cb: (err: grpc.ServiceError | null) => void) => void): Promis
 
 const server = new grpc.Server();
 server.addService(proto.Coordinator.service, {
-  Begin: (_c: unknown, cb: grpc.sendUnaryData<object>) => {
+  Begin: (
+    c: grpc.ServerUnaryCall<{ participants: { name: string; endpoint: string }[] }, object>,
+    cb: grpc.sendUnaryData<object>,
+  ) => {
     const txnId = randomUUID();
-    txns.set(txnId, []);
+    txns.set(
+      txnId,
+      c.request.participants.map((p) => ({ name: p.name, endpoint: p.endpoint })),
+    );
     cb(null, { txnId });
   },
   Enlist: (

@@ -13,14 +13,22 @@ export interface LoadResult {
 }
 
 /**
+ * How a client names its participants: in Begin (one call, as a client that
+ * knows them does) or by one Enlist call each (as services that enlist
+ * themselves do).
+ */
+export type EnlistMode = 'begin' | 'calls';
+
+/**
  * `inflight` clients in a loop for `seconds`, each doing what a real client
- * does: Begin, Enlist every participant, Commit.
+ * does: Begin, enlist every participant, Commit.
  */
 export async function runLoad(
   address: string,
   participants: { name: string; endpoint: string }[],
   inflight: number,
   seconds: number,
+  enlist: EnlistMode = 'begin',
 ): Promise<LoadResult> {
   const client = new TwopcClient(address, { attempts: 1, callTimeoutMs: 30_000 });
   const latencies: number[] = [];
@@ -34,8 +42,8 @@ export async function runLoad(
     while (performance.now() < until) {
       const t0 = performance.now();
       try {
-        const { txnId } = await client.begin();
-        for (const p of participants) {
+        const { txnId } = await client.begin(enlist === 'begin' ? { participants } : {});
+        for (const p of enlist === 'calls' ? participants : []) {
           await client.enlist(txnId, p);
         }
         const answer = await client.commit(txnId);

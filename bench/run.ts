@@ -1,4 +1,4 @@
-// npm run bench [-- --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 2 --chart --quick]
+// npm run bench [-- --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 2 --enlist begin|calls --chart --quick]
 //
 // Runs twopc and the floor (bench/floor.ts) back to back, alternating, on the
 // same PostgreSQL and participant processes, and prints each figure with the
@@ -12,6 +12,7 @@ import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts'
 import { sweepSvg } from './chart.ts';
 import type { SweepPoint } from './chart.ts';
 import { quantile, runLoad } from './load.ts';
+import type { EnlistMode } from './load.ts';
 import { ROOT, cpuSeconds, rssMiB, startChild, treeCpuSeconds } from './proc.ts';
 import type { Child } from './proc.ts';
 
@@ -27,6 +28,7 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     open: { type: 'string' },
     only: { type: 'string' },
+    enlist: { type: 'string', default: 'begin' },
   },
 });
 const quick = opts.quick ?? false;
@@ -35,8 +37,9 @@ const C = Number(opts.inflight);
 const duration = quick ? 3 : Number(opts.duration);
 const warmup = quick ? 1 : Number(opts.warmup);
 const rounds = quick ? 1 : Number(opts.rounds);
-if (!(N >= 1 && N <= 5) || !(C >= 1 && C <= 256)) {
-  console.error('--participants must be 1-5 and --inflight 1-256');
+const enlist = opts.enlist as EnlistMode;
+if (!(N >= 1 && N <= 5) || !(C >= 1 && C <= 256) || !['begin', 'calls'].includes(enlist)) {
+  console.error('--participants must be 1-5, --inflight 1-256 and --enlist begin or calls');
   process.exit(2);
 }
 
@@ -127,7 +130,7 @@ try {
       const address = `127.0.0.1:${child.port}`;
       const pid = child.child.pid ?? 0;
       if (warm > 0) {
-        await runLoad(address, participants, inflight, warm);
+        await runLoad(address, participants, inflight, warm, enlist);
       }
       const pg0 = treeCpuSeconds(postmaster);
       const [cpu0, rss0, bytes0, wal0] = [
@@ -136,7 +139,7 @@ try {
         await relationBytes(schema),
         await walLsn(),
       ];
-      const load = await runLoad(address, participants, inflight, seconds);
+      const load = await runLoad(address, participants, inflight, seconds, enlist);
       const pg1 = treeCpuSeconds(postmaster);
       const [cpu1, rss1, bytes1, wal1] = [
         cpuSeconds(pid),
@@ -262,7 +265,7 @@ try {
       : []),
   ];
   console.log(
-    `\ntwopc vs floor — ${N} participants, ${C} in flight, ${duration} s × ${rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\n`,
+    `\ntwopc vs floor — ${N} participants, ${C} in flight, participants ${enlist === 'begin' ? 'named in Begin' : 'enlisted by Enlist calls'}, ${duration} s × ${rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\n`,
   );
   console.log(
     `${'figure'.padEnd(32)}${'floor'.padStart(12)}${'twopc'.padStart(12)}${'twopc/floor'.padStart(14)}`,
