@@ -1,8 +1,9 @@
 import type { Pool } from 'pg';
 import { LIMITS } from '../core/limits.ts';
-import type { TxId, TxRecord } from '../core/tx-record.ts';
+import type { ParticipantRecord, TxId, TxRecord } from '../core/tx-record.ts';
+import { Vote } from '../core/tx-state.ts';
 import type { TxState } from '../core/tx-state.ts';
-import { participantArrays } from './pg-rows.ts';
+import { isCommitDecision, participantArrays } from './pg-rows.ts';
 import { runQuery } from './pg-run.ts';
 import type { BeginInput } from './transaction-store.ts';
 
@@ -108,7 +109,9 @@ export async function writePreparings(
 export async function writeDecisions(pool: Pool, batch: TxRecord[]): Promise<boolean[]> {
   // Rows are locked in txn_id order, the same in every batch.
   const txs = [...batch].sort((x, y) => (x.txnId < y.txnId ? -1 : 1));
-  const ps = txs.flatMap((tx) => tx.participants.map((p) => ({ txnId: tx.txnId, p })));
+  const ps = txs.flatMap((tx) =>
+    tx.participants.filter((p) => !impliedByDecision(tx, p)).map((p) => ({ txnId: tx.txnId, p })),
+  );
   const a = participantArrays(ps.map((x) => x.p));
   const rows = await runQuery<{ txn_id: string }>(pool, 'recordDecisions', [
     txs.map((t) => t.txnId),
@@ -123,6 +126,21 @@ export async function writeDecisions(pool: Pool, batch: TxRecord[]): Promise<boo
   ]);
   const written = new Set(rows.map((r) => r.txn_id));
   return batch.map((t) => written.has(t.txnId));
+}
+
+/**
+ * Whether a participant's row need not be written with a decision: a plain
+ * PREPARED vote in a two-phase commit decision is what the decision itself
+ * says (every voter voted PREPARED or READ_ONLY), so the store derives it
+ * (pg-rows.ts). The usual commit then writes only its transaction row.
+ */
+function impliedByDecision(tx: TxRecord, p: ParticipantRecord): boolean {
+  return (
+    isCommitDecision(tx.state, tx.onePhase) &&
+    p.vote === Vote.PREPARED &&
+    p.voteReason === null &&
+    !p.acked
+  );
 }
 
 /** Completions: whether each landed (from its expected state). */

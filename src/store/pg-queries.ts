@@ -75,8 +75,9 @@ export const SQL = {
   participantsOf: `SELECT name, endpoint FROM twopc_participants WHERE txn_id = $1 ORDER BY enlisted_at, name`,
 
   // The decision write for a batch of transactions (group commit):
-  // conditional on no decision yet (rules 3 and 8), votes folded in. Returns
-  // the transactions whose decision landed.
+  // conditional on no decision yet (rules 3 and 8), votes folded in (only
+  // those the decision does not imply: see writeDecisions). Returns the
+  // transactions whose decision landed.
   recordDecisions: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS d(txn_id, state, reason, one_phase)),
     lk AS (

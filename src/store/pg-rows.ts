@@ -1,5 +1,6 @@
 import type { ParticipantRecord, TxId } from '../core/tx-record.ts';
-import type { Outcome, TxState, Vote } from '../core/tx-state.ts';
+import { TxState, Vote } from '../core/tx-state.ts';
+import type { Outcome } from '../core/tx-state.ts';
 import type { ParticipantView, TxView } from './transaction-store.ts';
 
 /** A transaction row joined with its participants as JSON (see TX_COLUMNS). */
@@ -62,6 +63,26 @@ function toParticipant(p: ParticipantJson): ParticipantView {
   };
 }
 
+/** A two-phase commit decision: every participant voted PREPARED or READ_ONLY. */
+export function isCommitDecision(state: TxState, onePhase: boolean): boolean {
+  return !onePhase && (state === TxState.COMMITTING || state === TxState.COMMITTED);
+}
+
+/**
+ * The decision write leaves plain PREPARED votes of a commit unwritten
+ * (writeDecisions): an unrecorded vote under a two-phase commit decision is
+ * PREPARED, cast at the latest when the decision was logged.
+ */
+function withDerivedVotes(row: TxRow, participants: ParticipantView[]): ParticipantView[] {
+  if (!isCommitDecision(row.state, row.one_phase) || row.decided_at === null) {
+    return participants;
+  }
+  const decidedAt = row.decided_at;
+  return participants.map((p) =>
+    p.vote === null ? { ...p, vote: Vote.PREPARED, votedAt: decidedAt } : p,
+  );
+}
+
 /**
  * Whether a participant owed an acknowledgement in a finished transaction:
  * every PREPARED voter of a commit; for an abort everyone but the ABORT and
@@ -100,7 +121,7 @@ export function toTxView(row: TxRow): TxView {
     state: row.state,
     reason: row.reason,
     onePhase: row.one_phase,
-    participants: withDerivedAcks(row, row.participants.map(toParticipant)),
+    participants: withDerivedAcks(row, withDerivedVotes(row, row.participants.map(toParticipant))),
     labels: row.labels,
     leaseMs: row.lease_ms,
     leaseExpiresAt: row.lease_expires_at,
