@@ -63,6 +63,9 @@ interface Measure {
   /** p99 of the first and the last minute (runs of two minutes or more). */
   p99FirstMinute: number;
   p99LastMinute: number;
+  /** RSS one minute in (runs of two minutes or more), and every 10 s. */
+  rssAfterMinuteMiB: number;
+  rssTimeline: [number, number][];
   firstError: string | null;
 }
 
@@ -139,7 +142,17 @@ try {
         await relationBytes(schema),
         await walLsn(),
       ];
-      const load = await runLoad(address, participants, inflight, seconds, enlist);
+      // Long runs: RSS every 10 s, to tell warm-up growth from a leak.
+      const rssTimeline: [number, number][] = [];
+      const sampler =
+        seconds >= 120
+          ? setInterval(() => rssTimeline.push([rssTimeline.length * 10 + 10, rssMiB(pid)]), 10_000)
+          : null;
+      const load = await runLoad(address, participants, inflight, seconds, enlist).finally(() => {
+        if (sampler !== null) {
+          clearInterval(sampler);
+        }
+      });
       const pg1 = treeCpuSeconds(postmaster);
       const [cpu1, rss1, bytes1, wal1] = [
         cpuSeconds(pid),
@@ -173,6 +186,8 @@ try {
         pgCpuMsPerTxn: ((pg1 - pg0) * 1000) / n,
         p99FirstMinute: seconds >= 120 ? quantile(minute(0, 60), 0.99) : NaN,
         p99LastMinute: seconds >= 120 ? quantile(minute(seconds - 60, Infinity), 0.99) : NaN,
+        rssAfterMinuteMiB: rssTimeline.find(([t]) => t >= 60)?.[1] ?? NaN,
+        rssTimeline,
       };
     } finally {
       await child.stop();
@@ -261,6 +276,7 @@ try {
       ? ([
           ['p99 first minute (ms)', 'p99FirstMinute', 2],
           ['p99 last minute (ms)', 'p99LastMinute', 2],
+          ['coordinator RSS after 1 min (MiB)', 'rssAfterMinuteMiB', 1],
         ] as [string, keyof Measure, number][])
       : []),
   ];

@@ -8,14 +8,20 @@ import { fileURLToPath } from 'node:url';
 describe('npm run bench -- --quick (so the benchmark never rots)', function () {
   this.timeout(120_000);
 
-  it('runs the floor and twopc back to back and commits every transaction', async function () {
+  for (const enlist of ['begin', 'calls']) {
+    it(`runs the floor and twopc back to back and commits every transaction (--enlist ${enlist})`, async function () {
+      await quickRun(enlist);
+    });
+  }
+
+  async function quickRun(enlist: string): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'twopc-bench-test-'));
     try {
       const out = join(dir, 'quick.json');
       // As a user runs it: compiled, then run (npm run bench).
       const child = spawn(
         'npm',
-        ['run', 'bench', '--', '--quick', '--inflight', '8', '--out', out],
+        ['run', 'bench', '--', '--quick', '--inflight', '8', '--enlist', enlist, '--out', out],
         {
           cwd: fileURLToPath(new URL('../../', import.meta.url)),
         },
@@ -37,5 +43,5 @@ describe('npm run bench -- --quick (so the benchmark never rots)', function () {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }
 });
