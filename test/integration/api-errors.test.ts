@@ -73,6 +73,50 @@ describe('Coordinator API errors and idempotency', function () {
     assert.equal((await h.client.get(txnId)).participants.length, 1);
   });
 
+  it('orders Enlist against a concurrent Commit: a participant told it is enlisted is prepared and told the outcome; otherwise it is refused', async function () {
+    const late = await new FakeParticipant('late').start();
+    try {
+      const tally = { included: 0, refused: 0 };
+      for (let i = 0; i < 40; i++) {
+        const { txnId } = await h.client.begin({ participants: [p.ref] });
+        // Enlist a little before, with or a little after Commit.
+        const lead = i % 3;
+        const enlisted = (async () => {
+          for (let k = 0; k < lead; k++) {
+            await new Promise((r) => setImmediate(r));
+          }
+          return h.client.enlist(txnId, late.ref).then(
+            () => true,
+            (err: grpc.ServiceError) => {
+              assert.equal(err.code, grpc.status.FAILED_PRECONDITION, err.message);
+              return false;
+            },
+          );
+        })();
+        const answer = await h.client.commit(txnId, { waitForAcks: true });
+        const included = await enlisted;
+        assert.equal(answer.outcome, 'COMMITTED');
+        const listed = (await h.client.get(txnId)).participants.map((x) => x.name).sort();
+        if (included) {
+          tally.included++;
+          assert.deepEqual(listed, ['late', 'p'], `txn ${txnId}`);
+          assert.equal(late.callsOf('Prepare', txnId).length, 1, `txn ${txnId}: no Prepare`);
+          assert.equal(late.callsOf('Commit', txnId).length, 1, `txn ${txnId}: no Commit`);
+        } else {
+          tally.refused++;
+          assert.deepEqual(listed, ['p'], `txn ${txnId}`);
+          assert.equal(late.callsOf('Prepare', txnId).length, 0, `txn ${txnId}`);
+        }
+      }
+      assert.ok(
+        tally.refused > 0 && tally.included > 0,
+        `the race went one way only: ${JSON.stringify(tally)}`,
+      );
+    } finally {
+      await late.stop();
+    }
+  });
+
   const invalid: [string, (txnId: string) => Promise<unknown>, RegExp][] = [
     [
       'a malformed txn_id',
