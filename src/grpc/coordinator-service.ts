@@ -63,7 +63,8 @@ export function coordinatorHandlers(
     fn: (s: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const cancelled = new AbortController();
-    call.once('cancelled', () => cancelled.abort());
+    const onCancelled = (): void => cancelled.abort();
+    call.once('cancelled', onCancelled);
     const { signal, dispose } = deadlineSignal(
       clock,
       remainingMs(call, fallback),
@@ -73,6 +74,8 @@ export function coordinatorHandlers(
       return await fn(signal);
     } finally {
       dispose();
+      // grpc-js also reports a call that ended normally as cancelled.
+      call.off('cancelled', onCancelled);
     }
   }
 
