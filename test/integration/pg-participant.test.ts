@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
+import type { TxId } from '../../src/core/tx-record.ts';
 import { PgParticipant } from '../../src/sdk/pg-participant.ts';
 import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
@@ -185,9 +186,15 @@ describe('PostgreSQL participant (PREPARE TRANSACTION)', function () {
       const txnId = await transfer(a, b, 25);
       await h.client.enlist(txnId, slow.ref);
       const answer = h.client.commit(txnId);
-      await eventually(
-        async () => (await a.prepared()).length === 1 && (await b.prepared()).length === 1,
-      );
+      // Both branches prepared and both PREPARED answers received (a crash
+      // before its answer arrives is a failed Prepare: an abort).
+      await eventually(async () => {
+        const ps = h.app.coordinator.runOf(txnId as TxId)?.tx.participants ?? [];
+        const voted = (name: string): boolean =>
+          ps.find((p) => p.name === name)?.vote === 'PREPARED';
+        return voted('pg') && voted('ph');
+      });
+      assert.equal((await a.prepared()).length + (await b.prepared()).length, 2);
       a.crash();
       b.crash();
       assert.equal((await answer).outcome, 'COMMITTED');
