@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 
 /** A free TCP port on loopback. */
-export function freePortFor(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

@@ -12,6 +12,7 @@ import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts'
 import { sweepSvg } from './chart.ts';
 import type { SweepPoint } from './chart.ts';
 import { quantile, runLoad } from './load.ts';
+import { freePort } from './ports.ts';
 import type { EnlistMode } from './load.ts';
 import { ROOT, cpuSeconds, rssMiB, startChild, treeCpuSeconds } from './proc.ts';
 import type { Child } from './proc.ts';
@@ -73,10 +74,9 @@ interface Measure {
 class Done extends Error {}
 
 const dir = await mkdtemp(join(tmpdir(), 'twopc-bench-'));
-const { freePortFor } = await import('./ports.ts');
 const server = await startEmbeddedPostgres({
   dataDir: dir,
-  port: await freePortFor(),
+  port: await freePort(),
   log: () => undefined,
 });
 const db = new pg.Pool({ connectionString: server.url, max: 2 });
@@ -135,13 +135,20 @@ try {
       if (warm > 0) {
         await runLoad(address, participants, inflight, warm, enlist);
       }
-      const pg0 = treeCpuSeconds(postmaster);
-      const [cpu0, rss0, bytes0, wal0] = [
-        cpuSeconds(pid),
-        rssMiB(pid),
-        await relationBytes(schema),
-        await walLsn(),
-      ];
+      const sample = async (): Promise<{
+        pg: number;
+        cpu: number;
+        rss: number;
+        bytes: number;
+        wal: bigint;
+      }> => ({
+        pg: treeCpuSeconds(postmaster),
+        cpu: cpuSeconds(pid),
+        rss: rssMiB(pid),
+        bytes: await relationBytes(schema),
+        wal: await walLsn(),
+      });
+      const s0 = await sample();
       // Long runs: RSS every 10 s, to tell warm-up growth from a leak.
       const rssTimeline: [number, number][] = [];
       const sampler =
@@ -153,13 +160,7 @@ try {
           clearInterval(sampler);
         }
       });
-      const pg1 = treeCpuSeconds(postmaster);
-      const [cpu1, rss1, bytes1, wal1] = [
-        cpuSeconds(pid),
-        rssMiB(pid),
-        await relationBytes(schema),
-        await walLsn(),
-      ];
+      const s1 = await sample();
       const n = Math.max(1, load.committed);
       const l = load.latenciesMs;
       const minute = (from: number, to: number): number[] =>
@@ -177,13 +178,13 @@ try {
         p90: quantile(l, 0.9),
         p99: quantile(l, 0.99),
         max: l.at(-1) ?? NaN,
-        cpuMsPerTxn: ((cpu1 - cpu0) * 1000) / n,
-        rssStartMiB: rss0,
-        rssEndMiB: rss1,
-        logBytesPerTxn: (bytes1 - bytes0) / n,
-        walBytesPerTxn: Number(wal1 - wal0) / n,
+        cpuMsPerTxn: ((s1.cpu - s0.cpu) * 1000) / n,
+        rssStartMiB: s0.rss,
+        rssEndMiB: s1.rss,
+        logBytesPerTxn: (s1.bytes - s0.bytes) / n,
+        walBytesPerTxn: Number(s1.wal - s0.wal) / n,
         firstError: load.firstError,
-        pgCpuMsPerTxn: ((pg1 - pg0) * 1000) / n,
+        pgCpuMsPerTxn: ((s1.pg - s0.pg) * 1000) / n,
         p99FirstMinute: seconds >= 120 ? quantile(minute(0, 60), 0.99) : NaN,
         p99LastMinute: seconds >= 120 ? quantile(minute(seconds - 60, Infinity), 0.99) : NaN,
         rssAfterMinuteMiB: rssTimeline.find(([t]) => t >= 60)?.[1] ?? NaN,

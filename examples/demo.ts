@@ -68,20 +68,12 @@ async function main(): Promise<void> {
   }
   console.log(`coordinator at ${address}`);
   // In the compose stack the services run in their own containers.
-  const accounts = process.env.ACCOUNTS_ADDRESS
-    ? remoteShop('accounts', process.env.ACCOUNTS_ADDRESS, databaseUrl)
-    : await startShopService('accounts', {
-        databaseUrl,
-        coordinator: address,
-        listen: '127.0.0.1:0',
-      });
-  const inventory = process.env.INVENTORY_ADDRESS
-    ? remoteShop('inventory', process.env.INVENTORY_ADDRESS, databaseUrl)
-    : await startShopService('inventory', {
-        databaseUrl,
-        coordinator: address,
-        listen: '127.0.0.1:0',
-      });
+  const service = async (name: ShopName, remote: string | undefined): Promise<ShopService> =>
+    remote
+      ? remoteShop(name, remote, databaseUrl)
+      : await startShopService(name, { databaseUrl, coordinator: address, listen: '127.0.0.1:0' });
+  const accounts = await service('accounts', process.env.ACCOUNTS_ADDRESS);
+  const inventory = await service('inventory', process.env.INVENTORY_ADDRESS);
   const shop = (loadShopProto().shop as grpc.GrpcObject).v1 as Record<
     string,
     grpc.ServiceClientConstructor

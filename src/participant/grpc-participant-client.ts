@@ -50,18 +50,20 @@ export class GrpcParticipantClient implements ParticipantClient {
     return stub;
   }
 
-  #unary<Req, Res>(
+  #unary<Res>(
     call: ParticipantCall,
     what: string,
     invoke: (
       stub: ParticipantStub,
-      req: Req,
+      req: object,
       md: grpc.Metadata,
       opts: grpc.CallOptions,
       cb: grpc.requestCallback<Res>,
     ) => unknown,
-    req: Req,
+    fields: object,
   ): Promise<Res> {
+    // Every participant request names the transaction and the participant.
+    const req = { txnId: call.txnId, participantName: call.name, ...fields };
     const md = new grpc.Metadata();
     md.set('twopc-txn-id', call.txnId);
     for (const [key, value] of Object.entries(call.traceHeaders ?? {})) {
@@ -82,15 +84,11 @@ export class GrpcParticipantClient implements ParticipantClient {
 
   async prepare(call: ParticipantCall): Promise<PrepareResult> {
     const deadline = toTimestamp(deadlineIn(call.timeoutMs));
-    const res = await this.#unary<object, PrepareResponse__Output>(
+    const res = await this.#unary<PrepareResponse__Output>(
       call,
       'Prepare',
       (s, r, m, o, cb) => s.prepare(r, m, o, cb),
-      {
-        txnId: call.txnId,
-        participantName: call.name,
-        deadline,
-      },
+      { deadline },
     );
     const vote = VOTES[res.vote];
     if (vote === undefined) {
@@ -100,29 +98,21 @@ export class GrpcParticipantClient implements ParticipantClient {
   }
 
   async commit(call: ParticipantCall, onePhase: boolean): Promise<AckResult> {
-    const res = await this.#unary<object, ParticipantCommitResponse__Output>(
+    const res = await this.#unary<ParticipantCommitResponse__Output>(
       call,
       'Commit',
       (s, r, m, o, cb) => s.commit(r, m, o, cb),
-      {
-        txnId: call.txnId,
-        participantName: call.name,
-        onePhase,
-      },
+      { onePhase },
     );
     return { outcome: fromWireOutcome(res.outcome), reason: res.reason === '' ? null : res.reason };
   }
 
   async abort(call: ParticipantCall, reason: string): Promise<AckResult> {
-    const res = await this.#unary<object, ParticipantAbortResponse__Output>(
+    const res = await this.#unary<ParticipantAbortResponse__Output>(
       call,
       'Abort',
       (s, r, m, o, cb) => s.abort(r, m, o, cb),
-      {
-        txnId: call.txnId,
-        participantName: call.name,
-        reason,
-      },
+      { reason },
     );
     return { outcome: fromWireOutcome(res.outcome), reason: null };
   }

@@ -1,25 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../bench/ports.ts';
 import { startEmbeddedPostgres } from '../../src/store/embedded-postgres-server.ts';
 import type { EmbeddedServer } from '../../src/store/embedded-postgres-server.ts';
 
 let server: EmbeddedServer | null = null;
 let dir: string | null = null;
 
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on loopback (shared with the benchmark). */
+export { freePort };
 
 let starting: Promise<string> | null = null;
 
