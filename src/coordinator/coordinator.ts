@@ -8,6 +8,7 @@ import {
   ShuttingDownError,
   TxNotFoundError,
 } from '../core/errors.ts';
+import type { TxEvent } from '../core/tx-event.ts';
 import type { TxId, TxRecord } from '../core/tx-record.ts';
 import { AbortReason, Outcome, TxState, isDecided, isTerminal } from '../core/tx-state.ts';
 import type { ListFilter, TxView } from '../store/transaction-store.ts';
@@ -181,11 +182,14 @@ export class Coordinator {
       return view;
     }
     const run = this.#newRun(tx, tx.traceContext);
-    run
-      .apply({ type: 'commit:requested', onePhaseAllowed: this.#deps.config.onePhase })
-      .catch((err: unknown) => {
-        this.#deps.log.error({ err, txn_id: txnId }, 'starting the commit failed');
-      });
+    // Begun before the store last restarted: a write its client was told of
+    // may be lost, so it aborts without a single Prepare.
+    const event: TxEvent = tx.storeIntact
+      ? { type: 'commit:requested', onePhaseAllowed: this.#deps.config.onePhase }
+      : { type: 'abort:requested', reason: AbortReason.LOG_STORE_RESTARTED };
+    run.apply(event).catch((err: unknown) => {
+      this.#deps.log.error({ err, txn_id: txnId }, 'starting the commit failed');
+    });
     return run;
   }
 
@@ -286,13 +290,16 @@ export class Coordinator {
     this.#open();
   }
 
-  /** Takes over a transaction claimed by the lease sweeper or the recovery scan. */
-  adopt(view: TxView): void {
+  /**
+   * Takes over a transaction claimed by the lease sweeper or the recovery
+   * scan. Returns whether a run was started for it.
+   */
+  adopt(view: TxView): boolean {
     if (this.#closing || this.#runs.has(view.txnId) || isTerminal(view.state)) {
-      return;
+      return false;
     }
     if (view.state === TxState.ACTIVE) {
-      return; // adopted by ownership alone: its lease keeps running in the log
+      return false; // adopted by ownership alone: its lease keeps running in the log
     }
     const run = this.#spans.has(view.txnId)
       ? this.#newRun(view, view.traceContext)
@@ -302,6 +309,7 @@ export class Coordinator {
       .catch((err: unknown) =>
         this.#deps.log.error({ err, txn_id: view.txnId }, 'resuming a transaction failed'),
       );
+    return true;
   }
 
   /** Work taken over from a dead coordinator: a new trace, linked to the original one. */

@@ -51,6 +51,8 @@ export class Maintenance {
   readonly #warnings: WarnLimiter;
   #backlog = { stuck: 0, inDoubt: 0 };
   readonly #hooks: MaintenanceHooks;
+  #storeOk = true;
+  #incarnation: string | null = null;
 
   constructor(
     store: TransactionStore,
@@ -143,10 +145,18 @@ export class Maintenance {
   async #sweepAndReport(): Promise<void> {
     try {
       await this.sweepLeases();
-      this.#hooks.storeReachable(true);
     } catch (err) {
+      this.#storeOk = false;
       this.#hooks.storeReachable(false);
       throw err;
+    }
+    this.#hooks.storeReachable(true);
+    if (!this.#storeOk) {
+      // Back from an outage: what the log says is owed may differ from what
+      // this process believes (writes lost in a crash), so re-read it now.
+      this.#storeOk = true;
+      this.#log.info('the log store answers again; re-reading unfinished work');
+      await this.recover();
     }
   }
 
@@ -166,8 +176,26 @@ export class Maintenance {
     }
   }
 
-  /** Takes over unfinished transactions of dead coordinators and finishes them. */
+  /**
+   * Takes over unfinished transactions of dead coordinators, and re-drives
+   * this coordinator's own that no run here is driving (the log, not memory,
+   * is the truth: a completion lost in a store crash leaves one behind).
+   */
   async recover(): Promise<number> {
+    await this.#checkIncarnation();
+    const own = await this.#store.ownStale(
+      this.#coordinator.id,
+      this.#config.recoveryIntervalMs,
+      BATCH,
+    );
+    for (const tx of own) {
+      if (this.#coordinator.adopt(tx)) {
+        this.#log.info(
+          { txn_id: tx.txnId, state: tx.state },
+          're-driving unfinished work of this coordinator',
+        );
+      }
+    }
     let total = 0;
     for (;;) {
       const orphans = await this.#store.claimOrphans(this.#coordinator.id, BATCH);
@@ -185,6 +213,17 @@ export class Maintenance {
         return total;
       }
     }
+  }
+
+  /** Notices (and says) when the log's PostgreSQL restarted or was promoted. */
+  async #checkIncarnation(): Promise<void> {
+    const token = await this.#store.incarnation();
+    if (this.#incarnation !== null && token !== this.#incarnation) {
+      this.#log.warn(
+        'the log store restarted after a crash or was promoted: transactions begun before it can only abort (LOG_STORE_RESTARTED)',
+      );
+    }
+    this.#incarnation = token;
   }
 
   /** Deletes finished transactions past retention, in small batches. */

@@ -3,55 +3,62 @@ import type { TxRecord } from '../core/tx-record.ts';
 import { isDecided } from '../core/tx-state.ts';
 import type { TxState } from '../core/tx-state.ts';
 import { failpoint } from '../fault/failpoints.ts';
+import { DecisionWrite } from '../store/transaction-store.ts';
+import type { TxView } from '../store/transaction-store.ts';
 import { sleep } from '../time/clock.ts';
 import { backoffMs } from './backoff.ts';
 import type { RunDeps } from './run-deps.ts';
 import type { WritePlan } from './write-plan.ts';
 
+/** What became of the write a transition needed. */
+export type Persisted =
+  /** Written (or nothing to write): the transition's messages may go. */
+  | { readonly kind: 'written' }
+  /** Another decider logged first: adopt its record and send nothing. */
+  | { readonly kind: 'adopted'; readonly tx: TxRecord }
+  /**
+   * A commit refused because the store restarted since Begin (a write told
+   * to the client may have been lost): the transaction can only abort.
+   */
+  | { readonly kind: 'refused' };
+
+const WRITTEN: Persisted = { kind: 'written' };
+const REFUSED: Persisted = { kind: 'refused' };
+
+/** One attempt at a write: its result, or `null` to re-read the row and decide from it. */
+type Attempt = () => Promise<Persisted | null>;
+
 /**
- * Writes what a transition needs. Returns null when the caller may go on to
- * send its messages, or the record another decider logged first (the
- * caller adopts it and sends nothing).
+ * Writes what a transition needs.
  *
- * A decision write whose answer is lost (connection failure) is ambiguous:
- * nothing is sent until the store answers again and the row is re-read.
- * Present: go on. Still undecided: the write did not land and nobody was told
- * anything, so the same conditional write is issued again.
+ * A write whose answer is lost (connection failure) is ambiguous: nothing
+ * is sent until the store answers again and the row is re-read. Present:
+ * made durable (a forced barrier: rule 9, and a synchronous standby may not
+ * have it yet), then acted on. Still undecided: the write did not land and
+ * nobody was told anything, so the same conditional write is issued again.
  */
 export async function persistPlan(
   deps: RunDeps,
   plan: WritePlan,
   next: TxRecord,
   onStall: (err: Error) => void,
-): Promise<TxRecord | null> {
+): Promise<Persisted> {
   switch (plan.kind) {
     case 'none':
-      return null;
+      return WRITTEN;
     case 'ack':
       for (const name of plan.names) {
         const p = next.participants.find((x) => x.name === name);
         // Safe to lose: recovery re-sends phase 2 to an unrecorded ack.
         deps.store.recordAck(next.txnId, name, p?.heuristic ?? null).catch(() => undefined);
       }
-      return null;
-    case 'decision': {
-      await failpoint('after_votes_before_decision');
-      const adopted = await retryUntilKnown(
-        deps,
-        onStall,
-        next,
-        (s) => !isDecided(s),
-        async () => {
-          const written = deps.store.recordDecision({ tx: next, forced: plan.forced });
-          await failpoint('during_decision_write');
-          return written;
-        },
+      return WRITTEN;
+    case 'confirm-one-phase':
+      return retryUntilKnown(deps, onStall, next, isUndecided, async () =>
+        (await deps.store.confirmOnePhase(next.txnId)) ? WRITTEN : onePhaseRefused(deps, next),
       );
-      if (adopted === null) {
-        await failpoint('after_decision_logged');
-      }
-      return adopted;
-    }
+    case 'decision':
+      return persistDecision(deps, next, onStall);
     case 'completion':
       await failpoint('before_completion_logged');
       return retryUntilKnown(
@@ -59,9 +66,46 @@ export async function persistPlan(
         onStall,
         next,
         (s) => s === plan.from,
-        () => deps.store.recordCompletion(next, plan.from),
+        async () =>
+          (await deps.store.recordCompletion(next, plan.from, plan.forced)) ? WRITTEN : null,
       );
   }
+}
+
+const isUndecided = (s: TxState): boolean => !isDecided(s);
+
+async function persistDecision(
+  deps: RunDeps,
+  next: TxRecord,
+  onStall: (err: Error) => void,
+): Promise<Persisted> {
+  await failpoint('after_votes_before_decision');
+  const result = await retryUntilKnown(deps, onStall, next, isUndecided, async () => {
+    const written = deps.store.recordDecision({ tx: next, forced: true });
+    await failpoint('during_decision_write');
+    switch (await written) {
+      case DecisionWrite.LANDED:
+        return WRITTEN;
+      case DecisionWrite.REFUSED:
+        return REFUSED;
+      case DecisionWrite.LOST:
+        return null;
+    }
+  });
+  if (result.kind === 'written') {
+    await failpoint('after_decision_logged');
+  }
+  return result;
+}
+
+/**
+ * The one-phase claim could not be confirmed. Decided meanwhile by someone
+ * else: adopt that. Otherwise (still undecided, or the row lost with the
+ * store's crash) the store restarted since Begin: refuse.
+ */
+async function onePhaseRefused(deps: RunDeps, next: TxRecord): Promise<Persisted | null> {
+  const stored = await deps.store.get(next.txnId);
+  return stored !== null && isDecided(stored.state) ? null : REFUSED;
 }
 
 async function retryUntilKnown(
@@ -69,50 +113,64 @@ async function retryUntilKnown(
   onStall: (err: Error) => void,
   next: TxRecord,
   stillOwed: (logged: TxState) => boolean,
-  write: () => Promise<boolean>,
-): Promise<TxRecord | null> {
-  for (let attempt = 1; ; attempt++) {
+  attempt: Attempt,
+): Promise<Persisted> {
+  for (let n = 1; ; n++) {
     try {
-      if (await write()) {
-        return null;
-      }
-      return await readWinner(deps, next);
+      return (await attempt()) ?? (await readBack(deps, next, false));
     } catch (err) {
       onStall(coerceError(err));
-      const suppressed = deps.warnings.allow('log-write');
-      if (suppressed !== null) {
-        deps.log.warn(
-          {
-            txn_id: next.txnId,
-            attempt,
-            err: coerceError(err).message,
-            similar_suppressed: suppressed,
-          },
-          'log write failed; will re-read before sending anything',
-        );
-      }
+      warnStalled(deps, next, n, err);
     }
-    if (
-      !(await sleep(deps.clock, backoffMs(deps.config.retry, attempt, deps.random), deps.signal))
-    ) {
+    if (!(await sleep(deps.clock, backoffMs(deps.config.retry, n, deps.random), deps.signal))) {
       throw new Error('shutting down with a log write unresolved; recovery will finish it');
     }
     const stored = await deps.store.get(next.txnId).catch(() => undefined);
     if (stored === undefined || stored === null || stillOwed(stored.state)) {
       continue;
     }
-    return stored.state === next.state ? null : stored;
+    try {
+      return await readBack(deps, next, true);
+    } catch (err) {
+      onStall(coerceError(err));
+    }
   }
 }
 
-async function readWinner(deps: RunDeps, next: TxRecord): Promise<TxRecord> {
-  const stored = await deps.store.get(next.txnId);
+function warnStalled(deps: RunDeps, next: TxRecord, attempt: number, err: unknown): void {
+  const suppressed = deps.warnings.allow('log-write');
+  if (suppressed !== null) {
+    deps.log.warn(
+      {
+        txn_id: next.txnId,
+        attempt,
+        err: coerceError(err).message,
+        similar_suppressed: suppressed,
+      },
+      'log write failed; will re-read before sending anything',
+    );
+  }
+}
+
+/**
+ * Reads the logged record after a write that did not land, or may not have
+ * (`inDoubt`: then the record in our state is taken to be ours), and makes
+ * it durable before anyone is told of it.
+ */
+async function readBack(deps: RunDeps, next: TxRecord, inDoubt: boolean): Promise<Persisted> {
+  const state = await deps.store.makeDurable(next.txnId);
+  const stored: TxView | null = state === null ? null : await deps.store.get(next.txnId);
   if (stored === null) {
     throw new Error(`transaction ${next.txnId} vanished from the log`);
   }
+  if (inDoubt && stored.state === next.state) {
+    return WRITTEN;
+  }
   deps.log.info(
     { txn_id: next.txnId, ours: next.state, logged: stored.state },
-    'another decision was logged first; adopting it',
+    inDoubt
+      ? 'the write was in doubt; adopting what the log holds'
+      : 'another decision was logged first; adopting it',
   );
-  return stored;
+  return { kind: 'adopted', tx: stored };
 }

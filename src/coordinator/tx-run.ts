@@ -5,13 +5,14 @@ import type { Effect } from '../core/effect.ts';
 import { InvalidTransitionError } from '../core/errors.ts';
 import type { TxRecord } from '../core/tx-record.ts';
 import type { TxEvent } from '../core/tx-event.ts';
-import { Outcome, TxState, isTerminal } from '../core/tx-state.ts';
+import { AbortReason, Outcome, TxState, isTerminal } from '../core/tx-state.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { ATTR, SPAN, endWithError, tracer } from '../telemetry/tracing.ts';
 import { deferred } from './deferred.ts';
 import type { Deferred } from './deferred.ts';
 import type { RunDeps } from './run-deps.ts';
 import { persistPlan } from './persist.ts';
+import type { Persisted } from './persist.ts';
 import { commitOnePhase, deliver, prepare } from './tx-effects.ts';
 import type { RunHandle } from './tx-effects.ts';
 import { planWrite } from './write-plan.ts';
@@ -107,37 +108,53 @@ export class TxRun implements RunHandle {
       return before;
     }
     this.#tx = decision.next;
-    const adopted = await this.#persist(planWrite(before, decision.next), decision.next);
-    if (adopted !== null) {
-      this.#tx = adopted;
-      this.#settle(true);
-      return adopted;
+    const persisted = await this.#persist(planWrite(before, decision.next), decision.next);
+    switch (persisted.kind) {
+      case 'adopted':
+        this.#tx = persisted.tx;
+        this.#settle(true);
+        return persisted.tx;
+      case 'refused':
+        // The store restarted since Begin: what the client was told may be
+        // lost (an Enlist, an Abort), so this transaction can only abort.
+        this.#tx = before;
+        this.log.warn(
+          { event: event.type },
+          'the log store restarted since this transaction began; aborting it',
+        );
+        return this.apply({ type: 'abort:requested', reason: AbortReason.LOG_STORE_RESTARTED });
+      case 'written':
+        break;
     }
     this.#settle();
     decision.effects.forEach((e) => this.#launch(e));
     return this.#tx;
   }
 
-  async #persist(plan: WritePlan, next: TxRecord): Promise<TxRecord | null> {
+  async #persist(plan: WritePlan, next: TxRecord): Promise<Persisted> {
     if (plan.kind !== 'decision') {
       return persistPlan(this.deps, plan, next, (err) => this.#stalled(err));
     }
     const span = tracer().startSpan(
       SPAN.DECISION,
-      { attributes: { [ATTR.STATE]: next.state, [ATTR.FORCED]: plan.forced } },
+      { attributes: { [ATTR.STATE]: next.state, [ATTR.FORCED]: true } },
       this.ctx,
     );
     const started = this.deps.clock.now();
     try {
-      const adopted = await persistPlan(this.deps, plan, next, (err) => this.#stalled(err));
-      this.deps.metrics.decisionWrite((this.deps.clock.now() - started) / 1000, plan.forced);
-      const logged = adopted ?? next;
-      span.setAttribute('twopc.adopted', adopted !== null);
+      const persisted = await persistPlan(this.deps, plan, next, (err) => this.#stalled(err));
+      this.deps.metrics.decisionWrite((this.deps.clock.now() - started) / 1000, plan.commit);
+      const logged = persisted.kind === 'adopted' ? persisted.tx : next;
+      span.setAttribute('twopc.adopted', persisted.kind === 'adopted');
+      span.setAttribute('twopc.refused', persisted.kind === 'refused');
       span.end();
-      trace
-        .getSpan(this.ctx)
-        ?.addEvent('decision', { [ATTR.STATE]: logged.state, [ATTR.REASON]: logged.reason ?? '' });
-      return adopted;
+      if (persisted.kind !== 'refused') {
+        trace.getSpan(this.ctx)?.addEvent('decision', {
+          [ATTR.STATE]: logged.state,
+          [ATTR.REASON]: logged.reason ?? '',
+        });
+      }
+      return persisted;
     } catch (err) {
       endWithError(span, err);
       throw err;
@@ -166,14 +183,14 @@ export class TxRun implements RunHandle {
       // Every acknowledgement is in but the final state was not logged.
       const final = this.#tx.state === TxState.COMMITTING ? TxState.COMMITTED : TxState.ABORTED;
       const done = { ...this.#tx, state: final };
-      await persistPlan(
+      const persisted = await persistPlan(
         this.deps,
-        { kind: 'completion', from: this.#tx.state },
+        { kind: 'completion', from: this.#tx.state, forced: done.onePhase },
         done,
         () => undefined,
       );
-      this.#tx = done;
-      this.#settle();
+      this.#tx = persisted.kind === 'adopted' ? persisted.tx : done;
+      this.#settle(persisted.kind === 'adopted');
       return;
     }
     effects.forEach((e) => this.#launch(e));

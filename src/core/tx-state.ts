@@ -46,4 +46,10 @@ export const AbortReason = {
   LEASE_EXPIRED: 'LEASE_EXPIRED',
   COORDINATOR_RECOVERY: 'COORDINATOR_RECOVERY',
   CLIENT_ABORT: 'CLIENT_ABORT',
+  /**
+   * The log's PostgreSQL restarted after a crash, or a standby was promoted,
+   * since the transaction began: a write acknowledged to its client may have
+   * been lost, so it cannot commit.
+   */
+  LOG_STORE_RESTARTED: 'LOG_STORE_RESTARTED',
 } as const;

@@ -8,7 +8,8 @@ import { sleep } from '../time/clock.ts';
 import { deadlineIn } from '../time/deadline-signal.ts';
 import { SystemClock } from '../time/system-clock.ts';
 
-const CLOCK = new SystemClock();
+// The caller awaits every back-off: its timer must keep the process alive.
+const CLOCK = new SystemClock({ holdProcess: true });
 
 /** The gRPC metadata key that carries the transaction id to participants. */
 export const TXN_ID_METADATA = 'twopc-txn-id';

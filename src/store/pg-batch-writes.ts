@@ -5,6 +5,7 @@ import { Vote } from '../core/tx-state.ts';
 import type { TxState } from '../core/tx-state.ts';
 import { isCommitDecision, participantArrays } from './pg-rows.ts';
 import { runQuery } from './pg-run.ts';
+import { DecisionWrite } from './transaction-store.ts';
 import type { BeginInput } from './transaction-store.ts';
 
 // The batched writes of the store: each takes the items that concurrent
@@ -26,6 +27,7 @@ export interface PrepareKey {
 
 export interface PreparingRow {
   readonly one_phase: boolean;
+  readonly token_ok: boolean;
   readonly trace_context: string | null;
   readonly participant_count: number;
   readonly participants: { name: string; endpoint: string }[];
@@ -105,15 +107,15 @@ export async function writePreparings(
   });
 }
 
-/** Conditional decision writes: whether each landed. */
-export async function writeDecisions(pool: Pool, batch: TxRecord[]): Promise<boolean[]> {
+/** Conditional decision writes: what became of each. */
+export async function writeDecisions(pool: Pool, batch: TxRecord[]): Promise<DecisionWrite[]> {
   // Rows are locked in txn_id order, the same in every batch.
   const txs = [...batch].sort((x, y) => (x.txnId < y.txnId ? -1 : 1));
   const ps = txs.flatMap((tx) =>
     tx.participants.filter((p) => !impliedByDecision(tx, p)).map((p) => ({ txnId: tx.txnId, p })),
   );
   const a = participantArrays(ps.map((x) => x.p));
-  const rows = await runQuery<{ txn_id: string }>(pool, 'recordDecisions', [
+  const rows = await runQuery<{ txn_id: string; allowed: boolean }>(pool, 'recordDecisions', [
     txs.map((t) => t.txnId),
     txs.map((t) => t.state),
     txs.map((t) => t.reason),
@@ -124,8 +126,15 @@ export async function writeDecisions(pool: Pool, batch: TxRecord[]): Promise<boo
     a.reasons,
     a.acked,
   ]);
-  const written = new Set(rows.map((r) => r.txn_id));
-  return batch.map((t) => written.has(t.txnId));
+  const found = new Map(rows.map((r) => [r.txn_id, r.allowed]));
+  return batch.map((t) => {
+    const allowed = found.get(t.txnId);
+    return allowed === undefined
+      ? DecisionWrite.LOST
+      : allowed
+        ? DecisionWrite.LANDED
+        : DecisionWrite.REFUSED;
+  });
 }
 
 /**

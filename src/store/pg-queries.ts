@@ -9,11 +9,12 @@ export const SQL = {
   begin: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::integer[], $4::integer[], $5::uuid[], $6::text[])
         AS d(txn_id, labels, lease_ms, participant_count, owner_id, trace_context)),
+    tok AS MATERIALIZED (SELECT twopc_store_token() AS token),
     t AS (
       INSERT INTO twopc_transactions
-        (txn_id, state, labels, lease_ms, lease_expires_at, participant_count, owner_id, trace_context)
-      SELECT txn_id, 'ACTIVE', labels, lease_ms, now() + make_interval(secs => lease_ms / 1000.0), participant_count, owner_id, trace_context
-      FROM d
+        (txn_id, state, labels, lease_ms, lease_expires_at, participant_count, owner_id, trace_context, store_token)
+      SELECT txn_id, 'ACTIVE', labels, lease_ms, now() + make_interval(secs => lease_ms / 1000.0), participant_count, owner_id, trace_context, tok.token
+      FROM d, tok
       RETURNING txn_id, lease_expires_at),
     p AS (
       INSERT INTO twopc_participants (txn_id, name, endpoint)
@@ -58,6 +59,8 @@ export const SQL = {
   // lock is missing from it but counted in participant_count (the re-read
   // row version), and the caller then reads the list again.
   // For a batch of transactions (concurrent Commit calls share a statement).
+  // token_ok: the store has not restarted since the transaction began (see
+  // migration 000005); a transaction without it can only abort.
   startPreparing: `WITH lk AS (
       SELECT x.txn_id FROM twopc_transactions x
       WHERE x.txn_id = ANY($1::uuid[]) AND x.state = 'ACTIVE'
@@ -66,8 +69,9 @@ export const SQL = {
       UPDATE twopc_transactions x
       SET state = 'PREPARING', one_phase = (x.participant_count = 1 AND $3::boolean), owner_id = $2, updated_at = now()
       FROM lk WHERE x.txn_id = lk.txn_id
-      RETURNING x.txn_id, x.one_phase, x.trace_context, x.participant_count)
+      RETURNING x.txn_id, x.one_phase, x.trace_context, x.participant_count, x.store_token)
     SELECT t.txn_id, t.one_phase, t.trace_context, t.participant_count,
+      COALESCE(t.store_token = (SELECT token FROM twopc_store_incarnation), false) AS token_ok,
       COALESCE((SELECT json_agg(json_build_object('name', p.name, 'endpoint', p.endpoint) ORDER BY p.enlisted_at, p.name)
                 FROM twopc_participants p WHERE p.txn_id = t.txn_id), '[]') AS participants
     FROM t`,
@@ -76,18 +80,25 @@ export const SQL = {
 
   // The decision write for a batch of transactions (group commit):
   // conditional on no decision yet (rules 3 and 8), votes folded in (only
-  // those the decision does not imply: see writeDecisions). Returns the
-  // transactions whose decision landed.
+  // those the decision does not imply: see writeDecisions). A commit decision
+  // also needs the store's incarnation to be the one the transaction began
+  // in: otherwise writes acknowledged to the client (an Enlist, an Abort)
+  // may have been lost, and it is refused (allowed = false). Returns each
+  // undecided transaction found, and whether its decision was allowed (and so
+  // landed).
   recordDecisions: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS d(txn_id, state, reason, one_phase)),
+    cur AS MATERIALIZED (SELECT (SELECT token FROM twopc_store_incarnation) AS token),
     lk AS (
-      SELECT x.txn_id FROM twopc_transactions x JOIN d USING (txn_id)
+      SELECT x.txn_id,
+        d.state NOT IN ('COMMITTING', 'COMMITTED') OR COALESCE(x.store_token = cur.token, false) AS allowed
+      FROM twopc_transactions x JOIN d USING (txn_id), cur
       WHERE x.state IN ('ACTIVE', 'PREPARING') ORDER BY x.txn_id FOR NO KEY UPDATE OF x),
     t AS (
       UPDATE twopc_transactions x
       SET state = d.state, reason = d.reason, one_phase = d.one_phase, decided_at = now(), updated_at = now(),
           finished_at = CASE WHEN d.state IN ('COMMITTED', 'ABORTED') THEN now() END
-      FROM d, lk WHERE x.txn_id = d.txn_id AND x.txn_id = lk.txn_id
+      FROM d, lk WHERE x.txn_id = d.txn_id AND x.txn_id = lk.txn_id AND lk.allowed
       RETURNING x.txn_id),
     v AS (
       UPDATE twopc_participants p
@@ -95,7 +106,23 @@ export const SQL = {
           voted_at = CASE WHEN y.vote IS NOT NULL THEN now() END
       FROM t, unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::boolean[]) AS y(txn_id, name, vote, reason, acked)
       WHERE y.txn_id = t.txn_id AND p.txn_id = y.txn_id AND p.name = y.name)
-    SELECT txn_id FROM t`,
+    SELECT txn_id, allowed FROM lk`,
+
+  // Forced, after the move to PREPARING of a one-phase commit and before its
+  // Commit leaves: makes the claim durable (a forced commit flushes every
+  // earlier WAL record) and checks that the store has not restarted since
+  // Begin. The lone participant's answer is then the outcome, and no other
+  // decider may take the transaction for an ACTIVE one.
+  confirmOnePhase: `UPDATE twopc_transactions SET updated_at = now()
+      WHERE txn_id = $1 AND state = 'PREPARING' AND one_phase
+        AND store_token = (SELECT token FROM twopc_store_incarnation)
+      RETURNING txn_id`,
+
+  // Forced: a durability barrier for a state read back from the log before
+  // it is acted on or reported (rule 9; a synchronous standby's wait that was
+  // cancelled leaves a commit visible before it is replicated). Touching the
+  // row writes WAL, so its forced commit flushes everything before it.
+  touch: `UPDATE twopc_transactions SET updated_at = now() WHERE txn_id = $1 RETURNING state`,
 
   recordAcks: `UPDATE twopc_participants p
       SET acked_at = now(), heuristic = x.heuristic, next_attempt_at = NULL
@@ -169,6 +196,20 @@ export const SQL = {
       FROM orphan WHERE x.txn_id = orphan.txn_id
       RETURNING x.txn_id)
     SELECT txn_id FROM t`,
+
+  // This coordinator's own unfinished work that no run of it has touched
+  // for a while: after the store lost a completion or an acknowledgement in
+  // a crash (or anything else left it behind), the log is the truth and the
+  // work is driven again. ACTIVE transactions are left to their lease.
+  ownStale: `SELECT t.txn_id FROM twopc_transactions t
+      WHERE t.finished_at IS NULL AND t.owner_id = $1
+        AND t.state IN ('PREPARING', 'COMMITTING', 'ABORTING')
+        AND t.updated_at < now() - make_interval(secs => $2::double precision / 1000.0)
+      ORDER BY t.updated_at LIMIT $3`,
+
+  // The store's incarnation (created if the table was emptied): a change
+  // means PostgreSQL restarted after a crash or a standby was promoted.
+  incarnation: `SELECT twopc_store_token()::text AS token`,
 
   recordOperatorAction: `INSERT INTO twopc_operator_actions (txn_id, action, participant, detail) VALUES ($1, $2, $3, $4)`,
 

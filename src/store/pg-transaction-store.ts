@@ -30,16 +30,21 @@ import type { TxRow } from './pg-rows.ts';
 import type {
   BeginInput,
   DecisionInput,
+  DecisionWrite,
   ListFilter,
+  PreparingTx,
   TransactionStore,
   TxView,
 } from './transaction-store.ts';
 
 /** The two connection pools of the store. */
 export interface StorePools {
-  /** synchronous_commit = on: the commit decision. */
+  /** synchronous_commit = on: decisions and outcomes, durable before anyone is told. */
   readonly forced: Pool;
-  /** synchronous_commit = off: every write that presumed abort makes safe to lose. */
+  /**
+   * synchronous_commit = off: writes whose loss can never let a transaction
+   * commit (the store's incarnation check) and that tell nobody an outcome.
+   */
   readonly lazy: Pool;
 }
 
@@ -49,11 +54,8 @@ export class PgTransactionStore implements TransactionStore {
   // Group commit: concurrent calls share one statement (and, for commit
   // decisions, one fsync). Each flushes at once when idle, so a lone
   // transaction waits for nothing.
-  readonly #forcedDecisions = new Batcher<TxRecord, boolean>((txs) =>
+  readonly #decisions = new Batcher<TxRecord, DecisionWrite>((txs) =>
     writeDecisions(this.#pools.forced, txs),
-  );
-  readonly #lazyDecisions = new Batcher<TxRecord, boolean>((txs) =>
-    writeDecisions(this.#pools.lazy, txs),
   );
   readonly #enlists = new Batcher<EnlistKey, Date | null>((items) =>
     writeEnlists(this.#pools.lazy, items),
@@ -64,6 +66,9 @@ export class PgTransactionStore implements TransactionStore {
   readonly #begins = new Batcher<BeginInput, Date>((items) => writeBegins(this.#pools.lazy, items));
   readonly #completions = new Batcher<CompletionItem, boolean>((items) =>
     writeCompletions(this.#pools.lazy, items),
+  );
+  readonly #forcedCompletions = new Batcher<CompletionItem, boolean>((items) =>
+    writeCompletions(this.#pools.forced, items),
   );
 
   readonly #acks: AckQueue;
@@ -137,7 +142,7 @@ export class PgTransactionStore implements TransactionStore {
     txnId: TxId,
     ownerId: string,
     onePhaseAllowed: boolean,
-  ): Promise<(TxRecord & { traceContext: string | null }) | null> {
+  ): Promise<PreparingTx | null> {
     const lazy = this.#pools.lazy;
     const row = await this.#preparings.submit({ txnId, ownerId, onePhaseAllowed });
     if (row === null) {
@@ -156,11 +161,36 @@ export class PgTransactionStore implements TransactionStore {
       onePhase: false,
       participants: parts.map((p) => newParticipant(p.name, p.endpoint)),
       traceContext: row.trace_context,
+      storeIntact: row.token_ok,
     };
   }
 
-  async recordDecision(input: DecisionInput): Promise<boolean> {
-    return (input.forced ? this.#forcedDecisions : this.#lazyDecisions).submit(input.tx);
+  async recordDecision(input: DecisionInput): Promise<DecisionWrite> {
+    return this.#decisions.submit(input.tx);
+  }
+
+  async confirmOnePhase(txnId: TxId): Promise<boolean> {
+    const rows = await runQuery(this.#pools.forced, 'confirmOnePhase', [txnId]);
+    return rows.length === 1;
+  }
+
+  async makeDurable(txnId: TxId): Promise<TxState | null> {
+    const rows = await runQuery<{ state: TxState }>(this.#pools.forced, 'touch', [txnId]);
+    return rows[0]?.state ?? null;
+  }
+
+  async ownStale(ownerId: string, idleMs: number, limit: number): Promise<TxView[]> {
+    const ids = await runQuery<{ txn_id: string }>(this.#pools.lazy, 'ownStale', [
+      ownerId,
+      idleMs,
+      limit,
+    ]);
+    return this.#getMany(ids.map((r) => r.txn_id));
+  }
+
+  async incarnation(): Promise<string> {
+    const rows = await runQuery<{ token: string }>(this.#pools.lazy, 'incarnation', []);
+    return rows[0]?.token ?? '';
   }
 
   /** Queued: see AckQueue. */
@@ -184,12 +214,12 @@ export class PgTransactionStore implements TransactionStore {
     ]);
   }
 
-  async recordCompletion(tx: TxRecord, from: TxState): Promise<boolean> {
+  async recordCompletion(tx: TxRecord, from: TxState, forced: boolean): Promise<boolean> {
     this.#acks.drop(
       tx.txnId,
       tx.participants.map((p) => p.name),
     );
-    return this.#completions.submit({ tx, from });
+    return (forced ? this.#forcedCompletions : this.#completions).submit({ tx, from });
   }
 
   async get(txnId: TxId): Promise<TxView | null> {
@@ -219,8 +249,9 @@ export class PgTransactionStore implements TransactionStore {
     return rows.map(toTxView);
   }
 
+  /** Forced: the abort is told to participants and to a client that asks. */
   async expireLeases(ownerId: string, limit: number): Promise<TxView[]> {
-    const ids = await runQuery<{ txn_id: string }>(this.#pools.lazy, 'expireLeases', [
+    const ids = await runQuery<{ txn_id: string }>(this.#pools.forced, 'expireLeases', [
       ownerId,
       limit,
     ]);
@@ -242,13 +273,18 @@ export class PgTransactionStore implements TransactionStore {
     return (await runQuery<TxRow>(this.#pools.lazy, 'getMany', [ids])).map(toTxView);
   }
 
+  /**
+   * Forced, like renewals: a registration lost in a crash would let other
+   * coordinators take this one's live work over (safe, but every such
+   * transaction in PREPARING would abort).
+   */
   async registerCoordinator(id: string, name: string, leaseMs: number): Promise<void> {
-    await runQuery(this.#pools.lazy, 'registerCoordinator', [id, name, leaseMs]);
+    await runQuery(this.#pools.forced, 'registerCoordinator', [id, name, leaseMs]);
   }
 
   async renewCoordinator(id: string, leaseMs: number): Promise<boolean> {
     try {
-      const result = await this.#pools.lazy.query({
+      const result = await this.#pools.forced.query({
         name: 'twopc_renewCoordinator',
         text: SQL.renewCoordinator,
         values: [id, leaseMs],

@@ -48,11 +48,33 @@ export interface BeginInput {
 export interface DecisionInput {
   readonly tx: TxRecord;
   /**
-   * Force the write to disk before answering (synchronous_commit = on). Only
-   * a commit decision needs it: presumed abort makes every other write safe
-   * to lose.
+   * Force the write to disk before answering (synchronous_commit = on):
+   * every decision is told to someone (participants, the client) once it is
+   * logged, so it must be durable first (DESIGN §3 rule 2).
    */
   readonly forced: boolean;
+}
+
+/** What became of a conditional decision write. */
+export const DecisionWrite = {
+  /** The decision is logged. */
+  LANDED: 'LANDED',
+  /** Another decision was logged first (read it). */
+  LOST: 'LOST',
+  /**
+   * A commit decision refused: the store restarted (or was promoted) since
+   * the transaction began, so a write acknowledged to its client may have
+   * been lost. The transaction can only abort.
+   */
+  REFUSED: 'REFUSED',
+} as const;
+export type DecisionWrite = (typeof DecisionWrite)[keyof typeof DecisionWrite];
+
+/** A transaction moved to PREPARING, as the claim read it. */
+export interface PreparingTx extends TxRecord {
+  readonly traceContext: string | null;
+  /** False when the store restarted since Begin: the transaction can only abort. */
+  readonly storeIntact: boolean;
 }
 
 export interface ListFilter {
@@ -71,7 +93,7 @@ export interface ListFilter {
  * round trip unless it says otherwise.
  */
 export interface TransactionStore {
-  /** Logs a new ACTIVE transaction (not forced). */
+  /** Logs a new ACTIVE transaction with the store's incarnation (not forced). */
   begin(input: BeginInput): Promise<{ leaseExpiresAt: Date }>;
   /**
    * Adds a participant to an ACTIVE transaction; idempotent per name.
@@ -98,12 +120,30 @@ export interface TransactionStore {
     txnId: TxId,
     ownerId: string,
     onePhaseAllowed: boolean,
-  ): Promise<(TxRecord & { traceContext: string | null }) | null>;
+  ): Promise<PreparingTx | null>;
   /**
    * The conditional decision write: it lands only while the transaction is
-   * ACTIVE or PREPARING. Returns false when another decision won.
+   * ACTIVE or PREPARING, and a commit only while the store has not restarted
+   * since the transaction began.
    */
-  recordDecision(input: DecisionInput): Promise<boolean>;
+  recordDecision(input: DecisionInput): Promise<DecisionWrite>;
+  /**
+   * Forced: makes a one-phase PREPARING claim durable before its Commit
+   * leaves. False when the store restarted since Begin or the claim is gone.
+   */
+  confirmOnePhase(txnId: TxId): Promise<boolean>;
+  /**
+   * Forced durability barrier for a state read back from the log: returns
+   * the state, now durable, or null when the transaction is unknown.
+   */
+  makeDurable(txnId: TxId): Promise<TxState | null>;
+  /**
+   * This coordinator's unfinished, undecided-or-delivering transactions that
+   * nothing touched for `idleMs`: work the log says is owed.
+   */
+  ownStale(ownerId: string, idleMs: number, limit: number): Promise<TxView[]>;
+  /** The store's incarnation: it changes when PostgreSQL restarts after a crash or is promoted. */
+  incarnation(): Promise<string>;
   /** Marks one participant's phase-2 acknowledgement (not forced). */
   recordAck(txnId: TxId, name: string, heuristic: Outcome | null): Promise<void>;
   /** Stores a failed phase-2 attempt and when it is retried (not forced). */
@@ -114,8 +154,12 @@ export interface TransactionStore {
     error: string,
     retryInMs: number,
   ): Promise<void>;
-  /** Moves a transaction from `from` to its final state with all acks (not forced). */
-  recordCompletion(tx: TxRecord, from: TxState): Promise<boolean>;
+  /**
+   * Moves a transaction from `from` to its final state with all acks. Not
+   * forced unless `forced`: after a durable decision, losing it only repeats
+   * phase 2; a one-phase outcome is first recorded here, so it is forced.
+   */
+  recordCompletion(tx: TxRecord, from: TxState, forced: boolean): Promise<boolean>;
   /** One transaction, or null. */
   get(txnId: TxId): Promise<TxView | null>;
   /** Transactions newest first, keyset-paged. */

@@ -55,7 +55,7 @@ export class TwopcMetrics {
       advice,
     });
     this.#decision = meter.createHistogram('twopc_decision_write_seconds', {
-      description: 'Decision write latency (forced: commit)',
+      description: 'Decision write latency (forced), by decision (commit or abort)',
       unit: 's',
       advice,
     });
@@ -110,8 +110,8 @@ export class TwopcMetrics {
     this.#phase.record(seconds, { phase, result: ok ? 'ok' : 'error' });
   }
 
-  decisionWrite(seconds: number, forced: boolean): void {
-    this.#decision.record(seconds, { forced: String(forced) });
+  decisionWrite(seconds: number, commit: boolean): void {
+    this.#decision.record(seconds, { decision: commit ? 'commit' : 'abort' });
   }
 
   retry(phase: 'commit' | 'abort'): void {

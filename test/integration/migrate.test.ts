@@ -41,6 +41,7 @@ describe('migrations', function () {
         'twopc_migrations',
         'twopc_operator_actions',
         'twopc_participants',
+        'twopc_store_incarnation',
         'twopc_transactions',
       ],
     );

@@ -172,9 +172,10 @@ describe('observability: traces, metrics, health', function () {
         (s) => s.name === 'twopc.abort' && s.attributes['twopc.participant.name'] === 'ok',
       ),
     );
+    // An abort is told (to participants, to the client): forced like a commit.
     assert.equal(
       spans.find((s) => s.name === 'twopc.decision_write')?.attributes['twopc.forced'],
-      false,
+      true,
     );
   });
 
@@ -279,7 +280,7 @@ describe('observability: traces, metrics, health', function () {
       1,
     );
     assert.ok(sample(after, 'twopc_phase_duration_seconds_count', { phase: 'prepare' }) >= 2);
-    assert.ok(sample(after, 'twopc_decision_write_seconds_count', { forced: 'true' }) >= 1);
+    assert.ok(sample(after, 'twopc_decision_write_seconds_count', { decision: 'commit' }) >= 1);
     assert.match(after, /twopc_store_connections\{pool="forced",state="idle"[,}]/);
     assert.match(after, /service_name="twopc"/);
     assert.match(after, /twopc_transactions_in_flight/);
