@@ -158,7 +158,9 @@ export class Coordinator {
       tx = await awaitDecision(found, until);
     } else {
       // A repeated Commit usually finds the decision in the row just read.
-      tx = decided(found) ? found : await pollLog(this.#deps, txnId, until, decided);
+      tx = await this.#reportable(
+        decided(found) ? found : await pollLog(this.#deps, txnId, until, decided),
+      );
     }
     if (waitForAcks && !isTerminal(tx.state)) {
       tx = await this.#awaitFinish(txnId, until).catch(() => tx);
@@ -243,11 +245,26 @@ export class Coordinator {
     return isDecided(view.state) ? null : this.#newRun(view, view.traceContext);
   }
 
-  /** One transaction. @throws TxNotFoundError */
+  /** One transaction, as it may be told to anyone. @throws TxNotFoundError */
   async get(txnId: TxId): Promise<TxView> {
     const view = await this.#deps.store.get(txnId);
     if (view === null) {
       throw new TxNotFoundError(txnId);
+    }
+    return this.#reportable(view);
+  }
+
+  /**
+   * A decision read from the log is made durable before it is told: a
+   * participant in doubt acts on it at once. A decision becomes visible
+   * only once durable, except when the wait for a synchronous standby was
+   * cancelled (a terminated backend): then it is committed locally only, and
+   * this forced write waits for the standby. Finished transactions need no
+   * barrier: every participant already acknowledged the outcome.
+   */
+  async #reportable(view: TxView): Promise<TxView> {
+    if (view.state === TxState.COMMITTING || view.state === TxState.ABORTING) {
+      await this.#deps.store.makeDurable(view.txnId);
     }
     return view;
   }

@@ -1,7 +1,7 @@
 import { coerceError } from '../core/errors.ts';
 import type { TxRecord } from '../core/tx-record.ts';
-import { isDecided } from '../core/tx-state.ts';
-import type { TxState } from '../core/tx-state.ts';
+import { outcomeOf } from '../core/decide.ts';
+import { Outcome, TxState, isDecided } from '../core/tx-state.ts';
 import { failpoint } from '../fault/failpoints.ts';
 import { DecisionWrite } from '../store/transaction-store.ts';
 import type { TxView } from '../store/transaction-store.ts';
@@ -80,18 +80,25 @@ async function persistDecision(
   onStall: (err: Error) => void,
 ): Promise<Persisted> {
   await failpoint('after_votes_before_decision');
-  const result = await retryUntilKnown(deps, onStall, next, isUndecided, async () => {
-    const written = deps.store.recordDecision({ tx: next, forced: true });
-    await failpoint('during_decision_write');
-    switch (await written) {
-      case DecisionWrite.LANDED:
-        return WRITTEN;
-      case DecisionWrite.REFUSED:
-        return REFUSED;
-      case DecisionWrite.LOST:
-        return null;
-    }
-  });
+  const result = await retryUntilKnown(
+    deps,
+    onStall,
+    next,
+    isUndecided,
+    async () => {
+      const written = deps.store.recordDecision({ tx: next, forced: true });
+      await failpoint('during_decision_write');
+      switch (await written) {
+        case DecisionWrite.LANDED:
+          return WRITTEN;
+        case DecisionWrite.REFUSED:
+          return REFUSED;
+        case DecisionWrite.LOST:
+          return null;
+      }
+    },
+    true,
+  );
   if (result.kind === 'written') {
     await failpoint('after_decision_logged');
   }
@@ -114,10 +121,11 @@ async function retryUntilKnown(
   next: TxRecord,
   stillOwed: (logged: TxState) => boolean,
   attempt: Attempt,
+  decision = false,
 ): Promise<Persisted> {
   for (let n = 1; ; n++) {
     try {
-      return (await attempt()) ?? (await readBack(deps, next, false));
+      return (await attempt()) ?? (await readBack(deps, next, false, decision));
     } catch (err) {
       onStall(coerceError(err));
       warnStalled(deps, next, n, err);
@@ -130,7 +138,7 @@ async function retryUntilKnown(
       continue;
     }
     try {
-      return await readBack(deps, next, true);
+      return await readBack(deps, next, true, decision);
     } catch (err) {
       onStall(coerceError(err));
     }
@@ -157,13 +165,22 @@ function warnStalled(deps: RunDeps, next: TxRecord, attempt: number, err: unknow
  * (`inDoubt`: then the record in our state is taken to be ours), and makes
  * it durable before anyone is told of it.
  */
-async function readBack(deps: RunDeps, next: TxRecord, inDoubt: boolean): Promise<Persisted> {
+async function readBack(
+  deps: RunDeps,
+  next: TxRecord,
+  inDoubt: boolean,
+  decision: boolean,
+): Promise<Persisted> {
   const state = await deps.store.makeDurable(next.txnId);
   const stored: TxView | null = state === null ? null : await deps.store.get(next.txnId);
   if (stored === null) {
-    throw new Error(`transaction ${next.txnId} vanished from the log`);
+    return vanished(deps, next, decision);
   }
   if (inDoubt && stored.state === next.state) {
+    deps.log.info(
+      { txn_id: next.txnId, state: stored.state },
+      'the write was in doubt; re-read it from the log, where it landed',
+    );
     return WRITTEN;
   }
   deps.log.info(
@@ -173,4 +190,28 @@ async function readBack(deps: RunDeps, next: TxRecord, inDoubt: boolean): Promis
       : 'another decision was logged first; adopting it',
   );
   return { kind: 'adopted', tx: stored };
+}
+
+/**
+ * The row is gone: the store lost its Begin in a crash (or a promotion).
+ * Absence is a durable abort (presumed abort; nobody can create the id
+ * again), so an abort stands as written and a commit is refused. A row
+ * that held a durable commit decision cannot vanish unless the log itself
+ * was lost; that is reported loudly and the run ends as it is.
+ */
+function vanished(deps: RunDeps, next: TxRecord, decision: boolean): Persisted {
+  if (!isDecided(next.state)) {
+    return REFUSED; // a one-phase claim to confirm
+  }
+  if (outcomeOf(next) !== Outcome.COMMITTED) {
+    return WRITTEN;
+  }
+  if (decision) {
+    return REFUSED;
+  }
+  deps.log.error(
+    { txn_id: next.txnId, state: next.state },
+    'a committed transaction vanished from the log: it was lost with the store',
+  );
+  return WRITTEN;
 }

@@ -10,6 +10,7 @@ import { loadTwopcProto } from '../grpc/proto.ts';
 import { contextFromMetadata, endWithError, tracer } from '../telemetry/tracing.ts';
 import { BranchState, InMemoryBranchStore } from './branch-store.ts';
 import type { BranchStore } from './branch-store.ts';
+import { SystemClock } from '../time/system-clock.ts';
 import { TXN_ID_METADATA, TwopcClient } from './twopc-client.ts';
 
 /** A participant's vote from its prepare handler. */
@@ -43,6 +44,13 @@ export interface TwopcParticipantOptions {
   readonly coordinator: string | TwopcClient;
   readonly handlers: ParticipantHandlers;
   readonly branches?: BranchStore;
+  /**
+   * Tentative work joined this long ago and neither prepared nor told an
+   * outcome is checked with the coordinator by recoverInDoubt(): rolled back
+   * when its transaction ended without it (an Enlist lost with the log, an
+   * abort before the Enlist landed), so no lock is held forever. Default 30 s.
+   */
+  readonly abandonedAfterMs?: number;
 }
 
 /** The heuristic outcome an error from a handler reports, if any. */
@@ -73,6 +81,10 @@ export class TwopcParticipant {
   readonly #branches: BranchStore;
   readonly #mutex = new KeyedMutex<string>();
   readonly #ownsClient: boolean;
+  /** Branches joined and not yet prepared or finished, with when they were joined. */
+  readonly #joined = new Map<string, number>();
+  readonly #abandonedAfterMs: number;
+  readonly #clock = new SystemClock();
 
   constructor(options: TwopcParticipantOptions) {
     this.name = options.name;
@@ -84,6 +96,7 @@ export class TwopcParticipant {
         : options.coordinator;
     this.#handlers = options.handlers;
     this.#branches = options.branches ?? new InMemoryBranchStore();
+    this.#abandonedAfterMs = options.abandonedAfterMs ?? 30_000;
   }
 
   /** Registers the Participant and Health services on a server. */
@@ -112,6 +125,7 @@ export class TwopcParticipant {
       if (state === null) {
         await this.client.enlist(txnId, { name: this.name, endpoint: this.endpoint });
         await this.#branches.set(txnId, BranchState.ACTIVE);
+        this.#joined.set(txnId, this.#clock.now());
       }
       return txnId;
     });
@@ -248,6 +262,7 @@ export class TwopcParticipant {
           },
           contextFromMetadata(call.metadata),
         );
+        this.#joined.delete(txnId);
         this.#mutex
           .run(txnId, () => fn(call.request))
           .then(
@@ -277,9 +292,12 @@ export class TwopcParticipant {
 
   /**
    * Resolves branches left PREPARED (after a restart with a durable branch
-   * store) by asking the coordinator. Returns how many are still pending.
+   * store) by asking the coordinator, and rolls back tentative work that
+   * its transaction ended without (see `abandonedAfterMs`). Returns how
+   * many prepared branches are still pending.
    */
   async recoverInDoubt(): Promise<number> {
+    await this.#releaseAbandoned();
     let pending = 0;
     for (const txnId of await this.#branches.listPrepared()) {
       const outcome = await this.client.get(txnId).then(
@@ -296,6 +314,33 @@ export class TwopcParticipant {
       }
     }
     return pending;
+  }
+
+  /**
+   * Joined branches nobody prepared or told for `abandonedAfterMs`: the
+   * coordinator is asked, and a branch its transaction does not (or no
+   * longer can) include is rolled back. A late Prepare is then refused.
+   */
+  async #releaseAbandoned(): Promise<void> {
+    const due = this.#clock.now() - this.#abandonedAfterMs;
+    for (const [txnId, joinedAt] of [...this.#joined]) {
+      if (joinedAt > due) {
+        continue;
+      }
+      const why = await this.client.get(txnId).then(
+        // Listed: the coordinator prepares or tells this branch itself.
+        (tx) =>
+          tx.participants.some((p) => p.name === this.name)
+            ? null
+            : `not enlisted in transaction ${tx.state} (the Enlist was lost)`,
+        (err: grpc.ServiceError) =>
+          err.code === grpc.status.NOT_FOUND ? 'transaction unknown to the coordinator' : null,
+      );
+      if (why !== null && this.#joined.get(txnId) === joinedAt) {
+        this.#joined.delete(txnId);
+        await this.#mutex.run(txnId, () => this.#abort(txnId, `abandoned: ${why}`));
+      }
+    }
   }
 
   close(): void {

@@ -35,6 +35,7 @@ const participant = new TwopcParticipant({
   coordinator: spec.coordinator,
   handlers: bank,
   branches: bank.branchStore(),
+  abandonedAfterMs: 1_000,
 });
 participant.addTo(server);
 const def = grpc.loadPackageDefinition(

@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import pg from 'pg';
+import type { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { txnMetadata } from '../../src/sdk/twopc-client.ts';
+import { testDatabaseUrl, withClient } from './db.ts';
+import { eventually } from './expect-status.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ACCOUNTS = 8;
+export const START_BALANCE = 1_000;
+
+type Apply = grpc.Client & {
+  apply(
+    req: object,
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (e: grpc.ServiceError | null) => void,
+  ): void;
+};
+
+/**
+ * One bank: a PostgreSQL database made a participant by PgParticipant, in a
+ * process of its own (test/support/bank-process.ts) that tests SIGKILL.
+ */
+export class BankProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly pool: pg.Pool;
+  port = 0;
+  #child: ChildProcess | null = null;
+  stub: Apply | null = null;
+
+  constructor(name: string, url: string) {
+    this.name = name;
+    this.url = url;
+    this.pool = new pg.Pool({ connectionString: url, max: 2 });
+    this.pool.on('error', () => undefined);
+  }
+
+  async start(coordinator: string): Promise<void> {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/support/bank-process.ts',
+        JSON.stringify({ name: this.name, databaseUrl: this.url, coordinator, port: this.port }),
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    this.#child = child;
+    this.port = await new Promise<number>((resolve, reject) => {
+      child.once('exit', () => reject(new Error(`${this.name} exited at start`)));
+      child.stdout?.once('data', (d: Buffer) =>
+        resolve((JSON.parse(d.toString()) as { listening: number }).listening),
+      );
+    });
+    if (this.stub === null) {
+      const def = grpc.loadPackageDefinition(
+        protoLoader.loadSync(fileURLToPath(new URL('./bank.proto', import.meta.url))),
+      );
+      const Bank = ((def.bank as grpc.GrpcObject).v1 as grpc.GrpcObject)
+        .Bank as grpc.ServiceClientConstructor;
+      this.stub = new Bank(
+        `127.0.0.1:${this.port}`,
+        grpc.credentials.createInsecure(),
+      ) as unknown as Apply;
+    }
+  }
+
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (child !== null && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  /** Adds `delta` to an account inside a transaction (the bank self-enlists). */
+  apply(txnId: string, account: string, delta: number): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.stub?.apply(
+        { account, delta },
+        txnMetadata(txnId),
+        { deadline: new Date(Date.now() + 5_000) },
+        (e) => (e ? reject(e) : resolve()),
+      ),
+    );
+  }
+
+  /** Stops the process and closes the stub and the pool. */
+  async close(): Promise<void> {
+    await this.kill();
+    this.stub?.close();
+    await this.pool.end();
+  }
+}
+
+/** Creates `count` bank databases (dropping old ones) in the test PostgreSQL. */
+export async function createBanks(prefix: string, count: number): Promise<BankProcess[]> {
+  const base = await testDatabaseUrl();
+  const banks: BankProcess[] = [];
+  for (let i = 0; i < count; i++) {
+    const db = `${prefix}_${i}`;
+    await withClient(async (c) => {
+      await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await c.query(`CREATE DATABASE ${db}`);
+    });
+    const url = new URL(base);
+    url.pathname = `/${db}`;
+    const bank = new BankProcess(`bank${i}`, url.toString());
+    await bank.pool.query(
+      'CREATE TABLE accounts (id text PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))',
+    );
+    await bank.pool.query(
+      'CREATE TABLE transfers (txn_id uuid NOT NULL, account text NOT NULL, delta bigint NOT NULL)',
+    );
+    await bank.pool.query(
+      "INSERT INTO accounts SELECT 'acct' || g, $1 FROM generate_series(1, $2) g",
+      [START_BALANCE, ACCOUNTS],
+    );
+    await bank.pool.query(
+      'CREATE TABLE twopc_committed (gid text PRIMARY KEY, committed_at timestamptz NOT NULL DEFAULT now()); CREATE TABLE twopc_branches (txn_id uuid PRIMARY KEY, state text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())',
+    );
+    banks.push(bank);
+  }
+  return banks;
+}
+
+/** A transfer as its client saw it. */
+export interface Transfer {
+  readonly txnId: string;
+  readonly amount: number;
+  /** The outcome the client was told (UNKNOWN: no answer). */
+  told: 'COMMITTED' | 'ABORTED' | 'UNKNOWN';
+}
+
+/**
+ * Waits until every transfer is final in the log (NOT_FOUND counts as
+ * aborted: presumed abort) and nothing is prepared in any bank; returns the
+ * final outcomes.
+ */
+export async function quiesce(
+  client: TwopcClient,
+  banks: readonly BankProcess[],
+  log: readonly Transfer[],
+  timeoutMs = 60_000,
+): Promise<Map<string, string>> {
+  const final = new Map<string, string>();
+  await eventually(
+    async () => {
+      for (const t of log) {
+        if (!final.has(t.txnId)) {
+          const state = await client.get(t.txnId).then(
+            (x) => x.state,
+            (e: grpc.ServiceError) => (e.code === grpc.status.NOT_FOUND ? 'ABORTED' : 'PENDING'),
+          );
+          if (state === 'COMMITTED' || state === 'ABORTED') {
+            final.set(t.txnId, state);
+          }
+        }
+      }
+      return final.size === log.length;
+    },
+    timeoutMs,
+    'every transaction finished in the log',
+  );
+  await eventually(
+    async () => {
+      const counts = await Promise.all(
+        banks.map((b) =>
+          b.pool.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_prepared_xacts WHERE database = current_database()',
+          ),
+        ),
+      );
+      return counts.every((c) => c.rows[0]?.n === 0);
+    },
+    30_000,
+    'no prepared transaction left in any bank',
+  );
+  // Nor tentative work holding locks: every transaction is final, so a
+  // branch still open was abandoned (its Enlist lost) and must be released.
+  await eventually(
+    async () => {
+      const counts = await Promise.all(
+        banks.map((b) =>
+          b.pool.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+          ),
+        ),
+      );
+      return counts.every((c) => c.rows[0]?.n === 0);
+    },
+    30_000,
+    'no open tentative work left in any bank',
+  );
+  return final;
+}
+
+/**
+ * The bank test's invariants: money conserved, no negative balance, every
+ * transfer applied in full or not at all as the log's final outcome says,
+ * and every outcome a client was told is the one the log holds.
+ */
+export async function assertBankInvariants(
+  banks: readonly BankProcess[],
+  log: readonly Transfer[],
+  final: ReadonlyMap<string, string>,
+): Promise<void> {
+  const balances = await Promise.all(
+    banks.map((b) =>
+      b.pool.query<{ total: string; min: string }>(
+        'SELECT sum(balance) AS total, min(balance) AS min FROM accounts',
+      ),
+    ),
+  );
+  const total = balances.reduce((s, b) => s + Number(b.rows[0]?.total), 0);
+  assert.equal(total, banks.length * ACCOUNTS * START_BALANCE, 'money was created or destroyed');
+  assert.ok(
+    balances.every((b) => Number(b.rows[0]?.min) >= 0),
+    'a balance went negative',
+  );
+  const rows = (
+    await Promise.all(
+      banks.map((b) =>
+        b.pool.query<{ txn_id: string; delta: string }>('SELECT txn_id, delta FROM transfers'),
+      ),
+    )
+  ).flatMap((r) => r.rows);
+  const applied = new Map<string, number[]>();
+  rows.forEach((r) => applied.set(r.txn_id, [...(applied.get(r.txn_id) ?? []), Number(r.delta)]));
+  for (const t of log) {
+    const outcome = final.get(t.txnId);
+    const deltas = (applied.get(t.txnId) ?? []).sort((x, y) => x - y);
+    if (t.told !== 'UNKNOWN') {
+      assert.equal(outcome, t.told, `${t.txnId}: told ${t.told}, logged ${outcome}`);
+    }
+    if (outcome === 'COMMITTED') {
+      assert.deepEqual(
+        deltas,
+        [-t.amount, t.amount],
+        `${t.txnId} committed but applied ${JSON.stringify(deltas)}`,
+      );
+    } else {
+      assert.deepEqual(deltas, [], `${t.txnId} aborted but applied ${JSON.stringify(deltas)}`);
+    }
+  }
+}

