@@ -1,7 +1,8 @@
 import { coerceError } from '../core/errors.ts';
 import type { TxRecord } from '../core/tx-record.ts';
 import { outcomeOf } from '../core/decide.ts';
-import { Outcome, TxState, isDecided } from '../core/tx-state.ts';
+import type { TxState } from '../core/tx-state.ts';
+import { Outcome, isDecided } from '../core/tx-state.ts';
 import { failpoint } from '../fault/failpoints.ts';
 import { DecisionWrite } from '../store/transaction-store.ts';
 import type { TxView } from '../store/transaction-store.ts';
