@@ -76,7 +76,10 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
     maxConnections: config.dbPoolSize,
     onError: (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
   });
-  const store = new PgTransactionStore(pools, clock);
+  const store = new PgTransactionStore(pools, clock, {
+    maxPending: config.storeMaxPending,
+    stallMs: config.storeStallMs,
+  });
   const participants = new GrpcParticipantClient();
   const probe = new GrpcHealthProbe();
   const health = new HealthMonitor(probe, clock, {
@@ -133,6 +136,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
     backlog: () => maintenance.backlog,
     participantHealth: () => health.states(),
     pools: () => store.poolStats(),
+    admission: () => store.admissionStats(),
   });
   await maintenance.start();
   server = await startCoordinatorServer(config.listen, coordinator, clock, log);

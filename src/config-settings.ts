@@ -57,6 +57,22 @@ export const SETTINGS: readonly Setting[] = [
     help: 'PostgreSQL connections',
   },
   {
+    key: 'storeMaxPending',
+    env: 'TWOPC_STORE_MAX_PENDING',
+    kind: 'int',
+    def: '10000',
+    min: 1,
+    help: 'new-work operations waiting on PostgreSQL at once; more get RESOURCE_EXHAUSTED',
+  },
+  {
+    key: 'storeStallMs',
+    env: 'TWOPC_STORE_STALL_MS',
+    kind: 'int',
+    def: '5000',
+    min: 1,
+    help: 'new work gets RESOURCE_EXHAUSTED while PostgreSQL has not answered for this long (ms)',
+  },
+  {
     key: 'coordinatorName',
     env: 'TWOPC_COORDINATOR_NAME',
     kind: 'string',

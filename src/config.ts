@@ -13,6 +13,8 @@ export interface Config {
   readonly embeddedPgPort: number;
   readonly dbSchema: string;
   readonly dbPoolSize: number;
+  readonly storeMaxPending: number;
+  readonly storeStallMs: number;
   readonly coordinatorName: string;
   readonly leaseDefaultMs: number;
   readonly leaseMaxMs: number;

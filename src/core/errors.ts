@@ -7,6 +7,7 @@ export const ErrorCode = {
   INVALID_TRANSITION: 'TWOPC_INVALID_TRANSITION',
   PARTICIPANT_CONFLICT: 'TWOPC_PARTICIPANT_CONFLICT',
   STORE_UNAVAILABLE: 'TWOPC_STORE_UNAVAILABLE',
+  STORE_BUSY: 'TWOPC_STORE_BUSY',
   SHUTTING_DOWN: 'TWOPC_SHUTTING_DOWN',
   DEADLINE_EXCEEDED: 'TWOPC_DEADLINE_EXCEEDED',
   PARTICIPANT_UNAVAILABLE: 'TWOPC_PARTICIPANT_UNAVAILABLE',
@@ -71,6 +72,18 @@ export class StoreUnavailableError extends TwopcError {
     super(ErrorCode.STORE_UNAVAILABLE, 'the transaction log is unreachable; retry later', {
       cause,
     });
+  }
+}
+
+/** The log is too slow to take new work now; retry after `retryAfterMs`. */
+export class StoreBusyError extends TwopcError {
+  readonly retryAfterMs: number;
+  constructor(why: string, retryAfterMs: number) {
+    super(
+      ErrorCode.STORE_BUSY,
+      `the transaction log is overloaded (${why}); no new work is taken, retry in ${retryAfterMs} ms`,
+    );
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -1,5 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { ErrorCode, TwopcError } from '../core/errors.ts';
+import { ErrorCode, StoreBusyError, TwopcError } from '../core/errors.ts';
+
+/** The trailer that tells a client how long to wait before retrying (gRPC retry pushback). */
+export const RETRY_PUSHBACK = 'grpc-retry-pushback-ms';
 
 /** An error as sent to a gRPC caller. */
 export type StatusObject = Partial<grpc.StatusObject> & { code: grpc.status; details: string };
@@ -21,6 +24,8 @@ function statusOf(code: ErrorCode): grpc.status {
       return grpc.status.UNAVAILABLE;
     case ErrorCode.DEADLINE_EXCEEDED:
       return grpc.status.DEADLINE_EXCEEDED;
+    case ErrorCode.STORE_BUSY:
+      return grpc.status.RESOURCE_EXHAUSTED;
   }
 }
 
@@ -33,6 +38,10 @@ export function toStatus(err: unknown): StatusObject {
   const metadata = new grpc.Metadata();
   if (err instanceof TwopcError) {
     metadata.set('twopc-error-code', err.code);
+    if (err instanceof StoreBusyError) {
+      // gRPC's own retry pushback: how long a client should wait.
+      metadata.set(RETRY_PUSHBACK, String(err.retryAfterMs));
+    }
     return { code: statusOf(err.code), details: err.message, metadata };
   }
   metadata.set('twopc-error-code', 'TWOPC_INTERNAL');

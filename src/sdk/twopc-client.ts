@@ -66,10 +66,32 @@ function toState(wire: string): TxState {
   return wire as TxState;
 }
 
+/** The trailer a server sets to say how long to wait before a retry (gRPC retry pushback). */
+const RETRY_PUSHBACK = 'grpc-retry-pushback-ms';
+
+/**
+ * How long to wait before retrying a failed call, or null to give up:
+ * UNAVAILABLE backs off; RESOURCE_EXHAUSTED is retried only when the server
+ * says when (the coordinator's log is overloaded and sheds new work).
+ */
+function retryDelayMs(err: grpc.ServiceError | null, attempt: number): number | null {
+  const backoff = backoffMs({ baseMs: 100, capMs: 2_000 }, attempt, Math.random);
+  if (err?.code === grpc.status.UNAVAILABLE) {
+    return backoff;
+  }
+  const hint = Number(err?.metadata?.get(RETRY_PUSHBACK)[0] ?? NaN);
+  if (err?.code === grpc.status.RESOURCE_EXHAUSTED && Number.isFinite(hint) && hint >= 0) {
+    return Math.max(hint, backoff);
+  }
+  return null;
+}
+
 /**
  * A typed client of the coordinator. Calls failing with UNAVAILABLE (the
- * coordinator restarting, its store briefly away) are retried with backoff;
- * every twopc call is safe to repeat.
+ * coordinator restarting, its store briefly away) are retried with backoff,
+ * and RESOURCE_EXHAUSTED with a retry hint after the hinted delay; every
+ * twopc call is safe to repeat. Once the attempts are spent the call rejects
+ * with the last gRPC error.
  */
 export class TwopcClient {
   readonly #stub: CoordinatorClient;
@@ -99,11 +121,11 @@ export class TwopcClient {
           );
         });
       } catch (err) {
-        const code = (err as grpc.ServiceError | null)?.code;
-        if (code !== grpc.status.UNAVAILABLE || attempt >= this.#attempts) {
+        const wait = retryDelayMs(err as grpc.ServiceError | null, attempt);
+        if (wait === null || attempt >= this.#attempts) {
           throw err;
         }
-        await sleep(CLOCK, backoffMs({ baseMs: 100, capMs: 2_000 }, attempt, Math.random));
+        await sleep(CLOCK, wait);
       }
     }
   }

@@ -7,11 +7,16 @@ export const UNIQUE_VIOLATION = '23505';
 export const RETRYABLE = new Set(['40001', '40P01']);
 
 /**
- * SQLSTATE classes and codes that mean the server is gone or refusing work:
- * connection exceptions (08), operator intervention (57P01-57P03), too many
- * connections (53300), read-only standby (25006).
+ * SQLSTATE classes and codes that mean the server is gone, overloaded or
+ * refusing writes (the coordinator fails closed and retries, it never
+ * guesses): connection exceptions (class 08), insufficient resources
+ * (class 53: too many connections, out of memory, disk full), system errors
+ * (class 58: I/O), operator intervention (57P01-57P05), a statement
+ * cancelled by statement_timeout (57014), read-only (25006: a standby or
+ * default_transaction_read_only).
  */
-const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300', '25006']);
+const UNAVAILABLE_CLASSES = ['08', '53', '58'];
+const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '57P04', '57P05', '57014', '25006']);
 const UNAVAILABLE_NODE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -35,7 +40,11 @@ function codeOf(err: unknown): string | undefined {
 export function isConnectionError(err: unknown): boolean {
   const code = codeOf(err);
   if (code !== undefined) {
-    return code.startsWith('08') || UNAVAILABLE_CODES.has(code) || UNAVAILABLE_NODE_CODES.has(code);
+    return (
+      UNAVAILABLE_CLASSES.some((c) => code.startsWith(c)) ||
+      UNAVAILABLE_CODES.has(code) ||
+      UNAVAILABLE_NODE_CODES.has(code)
+    );
   }
   // pg reports a connection dropped mid-query and a pool checkout timeout
   // with plain Errors and no code; anything without a SQLSTATE that reached

@@ -13,6 +13,8 @@ import type { Outcome } from '../core/tx-state.ts';
 import type { Clock } from '../time/clock.ts';
 import { SystemClock } from '../time/system-clock.ts';
 import { AckQueue } from './ack-queue.ts';
+import { StoreAdmission } from './admission.ts';
+import type { AdmissionLimits } from './admission.ts';
 import { Batcher } from './batcher.ts';
 import { classifyStoreError } from './pg-errors.ts';
 import {
@@ -72,14 +74,20 @@ export class PgTransactionStore implements TransactionStore {
   );
 
   readonly #acks: AckQueue;
+  readonly #admission: StoreAdmission;
 
-  constructor(pools: StorePools, clock: Clock = new SystemClock()) {
+  constructor(
+    pools: StorePools,
+    clock: Clock = new SystemClock(),
+    limits: AdmissionLimits = { maxPending: 10_000, stallMs: 5_000 },
+  ) {
     this.#pools = pools;
     this.#acks = new AckQueue(pools.lazy, clock);
+    this.#admission = new StoreAdmission(clock, limits);
   }
 
   async begin(input: BeginInput): Promise<{ leaseExpiresAt: Date }> {
-    return { leaseExpiresAt: await this.#begins.submit(input) };
+    return { leaseExpiresAt: await this.#admission.admit(() => this.#begins.submit(input)) };
   }
 
   async enlist(
@@ -87,7 +95,9 @@ export class PgTransactionStore implements TransactionStore {
     name: string,
     endpoint: string,
   ): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
-    const leaseExpiresAt = await this.#enlists.submit({ txnId, name, endpoint });
+    const leaseExpiresAt = await this.#admission.admit(() =>
+      this.#enlists.submit({ txnId, name, endpoint }),
+    );
     if (leaseExpiresAt !== null) {
       return { newlyEnlisted: true, leaseExpiresAt };
     }
@@ -121,10 +131,11 @@ export class PgTransactionStore implements TransactionStore {
     txnId: TxId,
     extendMs: number | null,
   ): Promise<{ state: TxState; leaseExpiresAt: Date }> {
-    const rows = await runQuery<{ state: TxState; lease_expires_at: Date }>(
-      this.#pools.lazy,
-      'heartbeat',
-      [txnId, extendMs],
+    const rows = await this.#admission.admit(() =>
+      runQuery<{ state: TxState; lease_expires_at: Date }>(this.#pools.lazy, 'heartbeat', [
+        txnId,
+        extendMs,
+      ]),
     );
     const row = rows[0];
     if (row !== undefined) {
@@ -144,7 +155,9 @@ export class PgTransactionStore implements TransactionStore {
     onePhaseAllowed: boolean,
   ): Promise<PreparingTx | null> {
     const lazy = this.#pools.lazy;
-    const row = await this.#preparings.submit({ txnId, ownerId, onePhaseAllowed });
+    const row = await this.#admission.admit(() =>
+      this.#preparings.submit({ txnId, ownerId, onePhaseAllowed }),
+    );
     if (row === null) {
       return null;
     }
@@ -326,6 +339,10 @@ export class PgTransactionStore implements TransactionStore {
       stuckAfterMs,
     ]);
     return { stuck: rows[0]?.stuck ?? 0, inDoubt: rows[0]?.in_doubt ?? 0 };
+  }
+
+  admissionStats(): { pending: number; refused: number } {
+    return { pending: this.#admission.pending, refused: this.#admission.refused };
   }
 
   poolStats(): { pool: string; total: number; idle: number; waiting: number }[] {

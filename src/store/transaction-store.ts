@@ -185,6 +185,8 @@ export interface TransactionStore {
   ): Promise<void>;
   /** Stuck (phase 2 unfinished `stuckAfterMs` after the decision) and in-doubt (PREPARING) counts. */
   backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }>;
+  /** New work waiting on the log, and refused so far (admission), for metrics. */
+  admissionStats(): { pending: number; refused: number };
   /** Pool usage, for metrics. */
   poolStats(): { pool: string; total: number; idle: number; waiting: number }[];
   /** Answers whether the store is reachable. */

@@ -13,6 +13,8 @@ export interface MetricSources {
   participantHealth(): Map<string, boolean>;
   /** Connections per pool (forced, lazy): total, idle, waiting clients. */
   pools(): { pool: string; total: number; idle: number; waiting: number }[];
+  /** New work waiting on the log now, and refused (store overloaded) so far. */
+  admission(): { pending: number; refused: number };
 }
 
 /**
@@ -95,6 +97,17 @@ export class TwopcMetrics {
           r.observe(p.waiting, { pool: p.pool, state: 'waiting_clients' });
         }
       });
+    meter
+      .createObservableGauge('twopc_store_pending_operations', {
+        description:
+          'New-work operations (Begin, Enlist, Heartbeat, start of Commit) waiting on PostgreSQL',
+      })
+      .addCallback((r) => r.observe(sources.admission().pending));
+    meter
+      .createObservableCounter('twopc_store_refused_total', {
+        description: 'New work refused with RESOURCE_EXHAUSTED because PostgreSQL was too slow',
+      })
+      .addCallback((r) => r.observe(sources.admission().refused));
   }
 
   begun(): void {

@@ -46,6 +46,7 @@ describe('store faults: the log PostgreSQL crashes, stalls or refuses writes und
       // rare, so that unforced writes stay unflushed until a crash.
       TWOPC_COORDINATOR_LEASE_MS: '60000',
       TWOPC_STORE_STALL_MS: '1000',
+      TWOPC_STORE_MAX_PENDING: '50',
     });
     const address = await coordinator.serving();
     client = new TwopcClient(address, { attempts: 10, callTimeoutMs: 8_000 });
@@ -297,6 +298,61 @@ describe('store faults: the log PostgreSQL crashes, stalls or refuses writes und
     once.close();
   });
 
+  it('PostgreSQL slow (statements waiting for seconds): new work is refused at once with a retry hint, nothing queues without bound, and everything finishes once it recovers', async function () {
+    const once = new TwopcClient(addressOf(coordinator), { attempts: 1, callTimeoutMs: 20_000 });
+    const t = await begin();
+    await debit(a, t)();
+    await credit(b, t)();
+    // Every statement on the transaction table now waits on this lock.
+    const holder = new pg.Client({ connectionString: logDb.url() });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE twopc.twopc_transactions IN ACCESS EXCLUSIVE MODE');
+    let released = false;
+    try {
+      const committing = client.commit(t.txnId);
+      const flood = Array.from({ length: 200 }, () =>
+        once.begin().then(
+          () => 'ok',
+          (e: grpc.ServiceError) => e,
+        ),
+      );
+      // The first ones wait (at most 50 at a time); the rest are refused at once.
+      const refused = await eventually(async () => {
+        const settled = await Promise.all(
+          flood.map((p) => Promise.race([p, new Promise((r) => setTimeout(() => r(null), 0))])),
+        );
+        const done = settled.filter((x): x is grpc.ServiceError => x instanceof Error);
+        return done.length >= 150 ? done : null;
+      }, 10_000);
+      for (const e of refused) {
+        assert.equal(grpc.status[e.code], 'RESOURCE_EXHAUSTED', e.message);
+        assert.match(e.details, /transaction log is overloaded/);
+        assert.deepEqual(e.metadata.get('grpc-retry-pushback-ms'), ['1000']);
+      }
+      const metrics = await scrape(coordinator);
+      const pending = Number(/^twopc_store_pending_operations\S* (\d+)/m.exec(metrics)?.[1]);
+      assert.ok(pending <= 50, `${pending} operations wait on the log`);
+      // Stalled past the threshold: even a single new call is refused now.
+      await new Promise((r) => setTimeout(r, 1_200));
+      await expectStatus(once.begin(), grpc.status.RESOURCE_EXHAUSTED);
+      await holder.query('ROLLBACK');
+      released = true;
+      const answers = await Promise.all(flood);
+      assert.ok(answers.filter((x) => x === 'ok').length <= 50);
+      assert.equal(tell(t, await committing).outcome, 'COMMITTED');
+      const after = await begin();
+      assert.equal((await finish(after, [debit(a, after), credit(b, after)])).outcome, 'COMMITTED');
+    } finally {
+      if (!released) {
+        await holder.query('ROLLBACK').catch(() => undefined);
+      }
+      await holder.end();
+      once.close();
+    }
+  });
+
   it('connection slots exhausted by others: fails closed (UNAVAILABLE), recovers once they are freed', async function () {
     const once = new TwopcClient(addressOf(coordinator), { attempts: 1 });
     const hogs: pg.Client[] = [];
@@ -330,6 +386,12 @@ describe('store faults: the log PostgreSQL crashes, stalls or refuses writes und
     once.close();
   });
 });
+
+/** The coordinator's Prometheus metrics. */
+async function scrape(p: TwopcProcess): Promise<string> {
+  const url = /"metrics":"([^"]+)"/.exec(p.output)?.[1] ?? '';
+  return (await fetch(url)).text();
+}
 
 function addressOf(p: TwopcProcess): string {
   return /"address":"([^"]+)"[^\n]*twopc serving/.exec(p.output)?.[1] ?? '';
