@@ -37,13 +37,23 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
     });
   });
   afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      const last = proc?.output ?? '';
+      console.log([...history, last].join('\n--- restart ---\n').slice(-8000));
+    }
+    history.length = 0;
     await proc?.kill('SIGKILL');
     proc = null;
     await fleet.stopAll();
   });
 
+  /** Output of every coordinator process of the running test, for a failure's report. */
+  const history: string[] = [];
+
   async function serve(extra: Record<string, string> = {}): Promise<TwopcClient> {
     proc = new TwopcProcess(['serve'], { ...env, ...extra });
+    const started = proc;
+    void started.exited.then(() => history.push(started.output));
     return new TwopcClient(await proc.serving(), { attempts: 1 });
   }
 
@@ -129,9 +139,10 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
     await proc?.exited;
     client.close();
     assert.equal(await loggedState(schema, txnId), 'COMMITTING');
-    const second = await serve({ TWOPC_FAILPOINTS: 'in_recovery_loop=kill' });
-    assert.equal((await proc?.exited)?.signal, 'SIGKILL');
-    second.close();
+    // The failpoint may fire before the process says it is serving (the
+    // first recovery scan starts with it): wait for the kill, not the line.
+    proc = new TwopcProcess(['serve'], { ...env, TWOPC_FAILPOINTS: 'in_recovery_loop=kill' });
+    assert.equal((await proc.exited).signal, 'SIGKILL', proc.output);
     (ps[0] as FakeParticipant).behaviour = {};
     const third = await serve();
     await eventually(
