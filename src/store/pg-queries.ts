@@ -121,8 +121,10 @@ export const SQL = {
   // Forced: a durability barrier for a state read back from the log before
   // it is acted on or reported (rule 9; a synchronous standby's wait that was
   // cancelled leaves a commit visible before it is replicated). Touching the
-  // row writes WAL, so its forced commit flushes everything before it.
-  touch: `UPDATE twopc_transactions SET updated_at = now() WHERE txn_id = $1 RETURNING state`,
+  // row writes WAL, so its forced commit flushes everything before it. It
+  // changes nothing: updated_at tells the recovery scan when work was last
+  // done on the transaction, and a reader is not work.
+  touch: `UPDATE twopc_transactions SET updated_at = updated_at WHERE txn_id = $1 RETURNING state`,
 
   recordAcks: `UPDATE twopc_participants p
       SET acked_at = now(), heuristic = x.heuristic, next_attempt_at = NULL

@@ -150,6 +150,16 @@ export class OwnPostgres {
     }
   }
 
+  /**
+   * Makes every commit so far durable: a synchronous commit flushes the WAL
+   * up to its own record, and so everything before it.
+   */
+  async flush(): Promise<void> {
+    await this.sql(
+      'CREATE TABLE IF NOT EXISTS public.test_flush (at timestamptz); INSERT INTO public.test_flush VALUES (now())',
+    );
+  }
+
   /** Changes a server setting and reloads the configuration. */
   async set(name: string, value: string | null): Promise<void> {
     await this.sql(
