@@ -51,6 +51,11 @@ export interface TwopcParticipantOptions {
    * abort before the Enlist landed), so no lock is held forever. Default 30 s.
    */
   readonly abandonedAfterMs?: number;
+  /**
+   * How often the helper runs recoverInDoubt() by itself once added to a
+   * server (ms; 0: only when the application calls it). Default 5 s.
+   */
+  readonly checkEveryMs?: number;
 }
 
 /** The heuristic outcome an error from a handler reports, if any. */
@@ -84,7 +89,9 @@ export class TwopcParticipant {
   /** Branches joined and not yet prepared or finished, with when they were joined. */
   readonly #joined = new Map<string, number>();
   readonly #abandonedAfterMs: number;
+  readonly #checkEveryMs: number;
   readonly #clock = new SystemClock();
+  #stopChecks: (() => void) | null = null;
 
   constructor(options: TwopcParticipantOptions) {
     this.name = options.name;
@@ -97,12 +104,32 @@ export class TwopcParticipant {
     this.#handlers = options.handlers;
     this.#branches = options.branches ?? new InMemoryBranchStore();
     this.#abandonedAfterMs = options.abandonedAfterMs ?? 30_000;
+    this.#checkEveryMs = options.checkEveryMs ?? 5_000;
   }
 
-  /** Registers the Participant and Health services on a server. */
+  /**
+   * Registers the Participant and Health services on a server, and starts
+   * the periodic check of in-doubt and abandoned branches (`checkEveryMs`;
+   * its timer never keeps the process alive; close() stops it).
+   */
   addTo(server: grpc.Server): void {
     server.addService(loadTwopcProto().twopc.v1.Participant.service, this.#wireHandlers());
     this.health.addToServer(server);
+    if (this.#checkEveryMs > 0 && this.#stopChecks === null) {
+      this.#scheduleCheck();
+    }
+  }
+
+  #scheduleCheck(): void {
+    this.#stopChecks = this.#clock.setTimeout(() => {
+      this.recoverInDoubt()
+        .catch(() => undefined) // the coordinator away: asked again next time
+        .finally(() => {
+          if (this.#stopChecks !== null) {
+            this.#scheduleCheck();
+          }
+        });
+    }, this.#checkEveryMs);
   }
 
   /**
@@ -344,6 +371,8 @@ export class TwopcParticipant {
   }
 
   close(): void {
+    this.#stopChecks?.();
+    this.#stopChecks = null;
     if (this.#ownsClient) {
       this.client.close();
     }

@@ -331,7 +331,14 @@ export class PgTransactionStore implements TransactionStore {
     participant: string | null,
     detail: string,
   ): Promise<void> {
-    await runQuery(this.#pools.lazy, 'recordOperatorAction', [txnId, action, participant, detail]);
+    // Forced: an audit trail that a crash could shorten is no audit trail,
+    // and the operator has been told the action was taken.
+    await runQuery(this.#pools.forced, 'recordOperatorAction', [
+      txnId,
+      action,
+      participant,
+      detail,
+    ]);
   }
 
   async backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }> {

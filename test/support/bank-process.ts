@@ -36,6 +36,7 @@ const participant = new TwopcParticipant({
   handlers: bank,
   branches: bank.branchStore(),
   abandonedAfterMs: 1_000,
+  checkEveryMs: 500,
 });
 participant.addTo(server);
 const def = grpc.loadPackageDefinition(
@@ -69,12 +70,6 @@ server.addService(Bank.service, {
     return {};
   }),
 });
-// In-doubt branches left by an earlier incarnation: ask the coordinator.
-const resolve = (): void => {
-  participant
-    .recoverInDoubt()
-    .catch(() => undefined)
-    .finally(() => setTimeout(resolve, 500).unref());
-};
-resolve();
+// In-doubt branches left by an earlier incarnation, and abandoned tentative
+// work, are checked by the helper itself every 500 ms.
 process.stdout.write(`${JSON.stringify({ listening: port })}\n`);
