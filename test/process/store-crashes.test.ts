@@ -3,7 +3,7 @@ import { TwopcClient } from '../../src/sdk/twopc-client.ts';
 import { TwopcProcess } from '../support/child.ts';
 import { eventually } from '../support/expect-status.ts';
 import { freePort } from '../support/hooks.ts';
-import { StoreFaultRig } from '../support/store-fault-rig.ts';
+import { describeStoreFaults } from '../support/store-fault-rig.ts';
 
 /**
  * The log's own PostgreSQL crashes (`pg_ctl stop -m immediate`) at each point
@@ -12,174 +12,153 @@ import { StoreFaultRig } from '../support/store-fault-rig.ts';
  * processes of their own); after each case every fault heals and the bank
  * test's invariants are checked with the coordinator that lived through it.
  */
-describe('store faults: the log PostgreSQL crashes under a live coordinator', function () {
-  this.timeout(90_000);
-  const rig = new StoreFaultRig('store-crashes');
+describeStoreFaults(
+  'store faults: the log PostgreSQL crashes under a live coordinator',
+  'store-crashes',
+  (rig) => {
+    const DECISION_SQL = 'AS d(txn_id, state, reason, one_phase)';
 
-  before(async function () {
-    this.timeout(120_000);
-    await rig.start();
-  });
-  after(async function () {
-    await rig.stop();
-  });
-  afterEach(async function () {
-    await rig.checkAfter(this.currentTest?.state === 'failed');
-  });
-
-  const DECISION_SQL = 'AS d(txn_id, state, reason, one_phase)';
-
-  it('crash between Begin and Enlist: the transaction can only abort', async function () {
-    const t = await rig.begin();
-    await rig.logDb.restartAfterCrash();
-    const answer = await rig.finish(t, [rig.debit(rig.a, t), rig.credit(rig.b, t)]);
-    assert.equal(answer.outcome, 'ABORTED');
-  });
-
-  it('crash between an acknowledged Enlist and Commit: aborts (LOG_STORE_RESTARTED), never commits without the lost participant', async function () {
-    const t = await rig.begin();
-    await rig.logDb.flush(); // the Begin reaches disk; the Enlist below will not
-    await rig.debit(rig.a, t)();
-    await rig.logDb.restartAfterCrash();
-    const answer = await rig.finish(t, [rig.credit(rig.b, t)]);
-    assert.equal(answer.outcome, 'ABORTED');
-    assert.equal(answer.reason, 'LOG_STORE_RESTARTED');
-  });
-
-  it('two coordinators share the check: a transaction begun on one and committed on the other after a crash aborts', async function () {
-    const other = new TwopcProcess(['serve'], {
-      DATABASE_URL: rig.logDb.url(),
-      TWOPC_LISTEN: `127.0.0.1:${await freePort()}`,
-      TWOPC_COORDINATOR_NAME: 'store-faults-2',
-      TWOPC_METRICS_LISTEN: '127.0.0.1:0',
-    });
-    const viaOther = new TwopcClient(await other.serving(), { attempts: 10 });
-    try {
-      // Without a crash the other coordinator commits it.
-      const control = await rig.begin();
-      await rig.debit(rig.a, control)();
-      await rig.credit(rig.b, control)();
-      assert.equal(rig.tell(control, await viaOther.commit(control.txnId)).outcome, 'COMMITTED');
+    it('crash between Begin and Enlist: the transaction can only abort', async function () {
       const t = await rig.begin();
-      await rig.logDb.flush();
-      await rig.debit(rig.a, t)();
-      await rig.credit(rig.b, t)();
       await rig.logDb.restartAfterCrash();
-      const answer = rig.tell(t, await viaOther.commit(t.txnId));
+      const answer = await rig.finish(t, [rig.debit(rig.a, t), rig.credit(rig.b, t)]);
+      assert.equal(answer.outcome, 'ABORTED');
+    });
+
+    it('crash between an acknowledged Enlist and Commit: aborts (LOG_STORE_RESTARTED), never commits without the lost participant', async function () {
+      const t = await rig.begin();
+      await rig.logDb.flush(); // the Begin reaches disk; the Enlist below will not
+      await rig.debit(rig.a, t)();
+      await rig.logDb.restartAfterCrash();
+      const answer = await rig.finish(t, [rig.credit(rig.b, t)]);
       assert.equal(answer.outcome, 'ABORTED');
       assert.equal(answer.reason, 'LOG_STORE_RESTARTED');
-    } finally {
-      viaOther.close();
-      await other.kill('SIGTERM');
-    }
-  });
+    });
 
-  it('crash while prepares are out: aborts and tells every participant', async function () {
-    const slow = await rig.fleet.start('slow', { prepareDelayMs: 1_500 });
-    const t = await rig.begin();
-    await rig.debit(rig.a, t)();
-    await rig.credit(rig.b, t)();
-    await rig.client.enlist(t.txnId, slow.ref);
-    const committing = rig.client.commit(t.txnId);
-    await slow.waitFor((c) => c.method === 'Prepare' && c.txnId === t.txnId);
-    await rig.logDb.restartAfterCrash();
-    const answer = rig.tell(t, await committing);
-    assert.equal(answer.outcome, 'ABORTED');
-    assert.equal(answer.reason, 'LOG_STORE_RESTARTED');
-    await slow.waitFor((c) => c.method === 'Abort' && c.txnId === t.txnId);
-    assert.equal(slow.callsOf('Commit', t.txnId).length, 0);
-  });
+    it('two coordinators share the check: a transaction begun on one and committed on the other after a crash aborts', async function () {
+      const other = new TwopcProcess(['serve'], {
+        DATABASE_URL: rig.logDb.url(),
+        TWOPC_LISTEN: `127.0.0.1:${await freePort()}`,
+        TWOPC_COORDINATOR_NAME: 'store-faults-2',
+        TWOPC_METRICS_LISTEN: '127.0.0.1:0',
+      });
+      const viaOther = new TwopcClient(await other.serving(), { attempts: 10 });
+      try {
+        // Without a crash the other coordinator commits it.
+        const control = await rig.begin();
+        await rig.debit(rig.a, control)();
+        await rig.credit(rig.b, control)();
+        assert.equal(rig.tell(control, await viaOther.commit(control.txnId)).outcome, 'COMMITTED');
+        const t = await rig.begin();
+        await rig.logDb.flush();
+        await rig.debit(rig.a, t)();
+        await rig.credit(rig.b, t)();
+        await rig.logDb.restartAfterCrash();
+        const answer = rig.tell(t, await viaOther.commit(t.txnId));
+        assert.equal(answer.outcome, 'ABORTED');
+        assert.equal(answer.reason, 'LOG_STORE_RESTARTED');
+      } finally {
+        viaOther.close();
+        await other.kill('SIGTERM');
+      }
+    });
 
-  it('crash during the decision write (its commit flushed, not yet acknowledged): the decision is re-read, never guessed', async function () {
-    const t = await rig.begin();
-    await rig.debit(rig.a, t)();
-    await rig.credit(rig.b, t)();
-    // A synchronous standby that never answers holds the decision's COMMIT
-    // after its local flush: the crash lands inside it.
-    await rig.logDb.set('synchronous_standby_names', 'twopc_nobody');
-    const committing = rig.client.commit(t.txnId);
-    await rig.backendWaiting(DECISION_SQL, 'SyncRep');
-    await rig.logDb.crash();
-    await rig.logDb.start();
-    await rig.logDb.set('synchronous_standby_names', null);
-    const answer = rig.tell(t, await committing);
-    // Flushed before the crash, the decision survived it: it is the outcome.
-    assert.equal(answer.outcome, 'COMMITTED');
-  });
+    it('crash while prepares are out: aborts and tells every participant', async function () {
+      const { t, slow, committing } = await rig.commitWhilePreparing('slow', 1_500);
+      await rig.logDb.restartAfterCrash();
+      const answer = rig.tell(t, await committing);
+      assert.equal(answer.outcome, 'ABORTED');
+      assert.equal(answer.reason, 'LOG_STORE_RESTARTED');
+      await slow.waitFor((c) => c.method === 'Abort' && c.txnId === t.txnId);
+      assert.equal(slow.callsOf('Commit', t.txnId).length, 0);
+    });
 
-  it('connection reset during the decision COMMIT (pg_terminate_backend): resolved by re-reading the row', async function () {
-    const t = await rig.begin();
-    await rig.debit(rig.a, t)();
-    await rig.credit(rig.b, t)();
-    await rig.logDb.set('synchronous_standby_names', 'twopc_nobody');
-    const committing = rig.client.commit(t.txnId);
-    const pid = await rig.backendWaiting(DECISION_SQL, 'SyncRep');
-    await rig.logDb.sql('SELECT pg_terminate_backend($1)', [pid]);
-    // The commit is in the log but not known durable (the standby never
-    // acknowledged it): the coordinator re-reads it and waits in its forced
-    // barrier until it is durable; until then nobody may hear of it.
-    await rig.backendWaiting('SET updated_at = updated_at', 'SyncRep');
-    const prepared = await rig.a.pool.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM pg_prepared_xacts WHERE database = current_database()',
-    );
-    assert.equal(prepared.rows[0]?.n, 1, 'phase 2 began before the decision was known durable');
-    await rig.logDb.set('synchronous_standby_names', null);
-    const answer = rig.tell(t, await committing);
-    assert.equal(answer.outcome, 'COMMITTED');
-    assert.match(rig.coordinator.output, /the write was in doubt; re-read it from the log/);
-  });
+    it('crash during the decision write (its commit flushed, not yet acknowledged): the decision is re-read, never guessed', async function () {
+      const t = await rig.begin();
+      await rig.applyBoth(t);
+      // A synchronous standby that never answers holds the decision's COMMIT
+      // after its local flush: the crash lands inside it.
+      await rig.logDb.set('synchronous_standby_names', 'twopc_nobody');
+      const committing = rig.client.commit(t.txnId);
+      await rig.backendWaiting(DECISION_SQL, 'SyncRep');
+      await rig.logDb.crash();
+      await rig.logDb.start();
+      await rig.logDb.set('synchronous_standby_names', null);
+      const answer = rig.tell(t, await committing);
+      // Flushed before the crash, the decision survived it: it is the outcome.
+      assert.equal(answer.outcome, 'COMMITTED');
+    });
 
-  it('crash after the decision, mid phase 2: the live coordinator finishes it from the log', async function () {
-    const flaky = await rig.fleet.start('flaky', { failCommitTimes: 5 });
-    const t = await rig.begin();
-    await rig.debit(rig.a, t)();
-    await rig.credit(rig.b, t)();
-    await rig.client.enlist(t.txnId, flaky.ref);
-    const answer = rig.tell(t, await rig.client.commit(t.txnId));
-    assert.equal(answer.outcome, 'COMMITTED');
-    await rig.logDb.restartAfterCrash();
-    await eventually(
-      async () => (await rig.client.get(t.txnId)).state === 'COMMITTED',
-      20_000,
-      'COMMITTED in the log',
-    );
-    assert.ok(flaky.callsOf('Commit', t.txnId).length >= 6);
-  });
+    it('connection reset during the decision COMMIT (pg_terminate_backend): resolved by re-reading the row', async function () {
+      const t = await rig.begin();
+      await rig.applyBoth(t);
+      await rig.logDb.set('synchronous_standby_names', 'twopc_nobody');
+      const committing = rig.client.commit(t.txnId);
+      const pid = await rig.backendWaiting(DECISION_SQL, 'SyncRep');
+      await rig.logDb.sql('SELECT pg_terminate_backend($1)', [pid]);
+      // The commit is in the log but not known durable (the standby never
+      // acknowledged it): the coordinator re-reads it and waits in its forced
+      // barrier until it is durable; until then nobody may hear of it.
+      await rig.backendWaiting('SET updated_at = updated_at', 'SyncRep');
+      const prepared = await rig.a.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_prepared_xacts WHERE database = current_database()',
+      );
+      assert.equal(prepared.rows[0]?.n, 1, 'phase 2 began before the decision was known durable');
+      await rig.logDb.set('synchronous_standby_names', null);
+      const answer = rig.tell(t, await committing);
+      assert.equal(answer.outcome, 'COMMITTED');
+      assert.match(rig.coordinator.output, /the write was in doubt; re-read it from the log/);
+    });
 
-  it('crash right after a transaction finished (its completion lost): the live coordinator re-reads the log and finishes it again', async function () {
-    const t = await rig.begin();
-    await rig.debit(rig.a, t)();
-    await rig.credit(rig.b, t)();
-    const answer = rig.tell(t, await rig.client.commit(t.txnId, { waitForAcks: true }));
-    assert.equal(answer.state, 'COMMITTED');
-    await rig.logDb.restartAfterCrash();
-    // The completion was not forced: usually the crash took it, and the log
-    // says COMMITTING again, with no run left in memory to finish it.
-    const after = (await rig.client.get(t.txnId)).state;
-    await eventually(
-      async () => (await rig.client.get(t.txnId)).state === 'COMMITTED',
-      20_000,
-      `COMMITTED again (it was ${after} after the crash)`,
-    );
-  });
+    it('crash after the decision, mid phase 2: the live coordinator finishes it from the log', async function () {
+      const flaky = await rig.fleet.start('flaky', { failCommitTimes: 5 });
+      const t = await rig.begin();
+      await rig.applyBoth(t);
+      await rig.client.enlist(t.txnId, flaky.ref);
+      const answer = rig.tell(t, await rig.client.commit(t.txnId));
+      assert.equal(answer.outcome, 'COMMITTED');
+      await rig.logDb.restartAfterCrash();
+      await eventually(
+        async () => (await rig.client.get(t.txnId)).state === 'COMMITTED',
+        20_000,
+        'COMMITTED in the log',
+      );
+      assert.ok(flaky.callsOf('Commit', t.txnId).length >= 6);
+    });
 
-  it('crash right after a one-phase commit: the log says COMMITTED, as the client was told', async function () {
-    const t = await rig.begin();
-    const answer = await rig.finish(t, [rig.debit(rig.a, t), rig.credit(rig.a, t)]);
-    assert.equal(answer.outcome, 'COMMITTED');
-    await rig.logDb.restartAfterCrash();
-    const tx = await rig.client.get(t.txnId);
-    assert.equal(tx.state, 'COMMITTED');
-    assert.equal(tx.onePhase, true);
-  });
+    it('crash right after a transaction finished (its completion lost): the live coordinator re-reads the log and finishes it again', async function () {
+      const t = await rig.begin();
+      await rig.applyBoth(t);
+      const answer = rig.tell(t, await rig.client.commit(t.txnId, { waitForAcks: true }));
+      assert.equal(answer.state, 'COMMITTED');
+      await rig.logDb.restartAfterCrash();
+      // The completion was not forced: usually the crash took it, and the log
+      // says COMMITTING again, with no run left in memory to finish it.
+      const after = (await rig.client.get(t.txnId)).state;
+      await eventually(
+        async () => (await rig.client.get(t.txnId)).state === 'COMMITTED',
+        20_000,
+        `COMMITTED again (it was ${after} after the crash)`,
+      );
+    });
 
-  it('crash right after an Abort answer: the abort stands, and a later Commit cannot commit', async function () {
-    const t = await rig.begin();
-    await rig.debit(rig.a, t)();
-    await rig.credit(rig.b, t)();
-    assert.equal(rig.tell(t, await rig.client.abort(t.txnId)).outcome, 'ABORTED');
-    await rig.logDb.restartAfterCrash();
-    assert.match((await rig.client.get(t.txnId)).state, /^ABORT(ING|ED)$/);
-    assert.equal((await rig.client.commit(t.txnId)).outcome, 'ABORTED');
-  });
-});
+    it('crash right after a one-phase commit: the log says COMMITTED, as the client was told', async function () {
+      const t = await rig.begin();
+      const answer = await rig.finish(t, [rig.debit(rig.a, t), rig.credit(rig.a, t)]);
+      assert.equal(answer.outcome, 'COMMITTED');
+      await rig.logDb.restartAfterCrash();
+      const tx = await rig.client.get(t.txnId);
+      assert.equal(tx.state, 'COMMITTED');
+      assert.equal(tx.onePhase, true);
+    });
+
+    it('crash right after an Abort answer: the abort stands, and a later Commit cannot commit', async function () {
+      const t = await rig.begin();
+      await rig.applyBoth(t);
+      assert.equal(rig.tell(t, await rig.client.abort(t.txnId)).outcome, 'ABORTED');
+      await rig.logDb.restartAfterCrash();
+      assert.match((await rig.client.get(t.txnId)).state, /^ABORT(ING|ED)$/);
+      assert.equal((await rig.client.commit(t.txnId)).outcome, 'ABORTED');
+    });
+  },
+);

@@ -171,37 +171,35 @@ export async function quiesce(
     timeoutMs,
     'every transaction finished in the log',
   );
-  await eventually(
-    async () => {
-      const counts = await Promise.all(
-        banks.map((b) =>
-          b.pool.query<{ n: number }>(
-            'SELECT count(*)::int AS n FROM pg_prepared_xacts WHERE database = current_database()',
-          ),
-        ),
-      );
-      return counts.every((c) => c.rows[0]?.n === 0);
-    },
-    30_000,
+  await untilNoneInAnyBank(
+    banks,
+    'SELECT count(*)::int AS n FROM pg_prepared_xacts WHERE database = current_database()',
     'no prepared transaction left in any bank',
   );
   // Nor tentative work holding locks: every transaction is final, so a
   // branch still open was abandoned (its Enlist lost) and must be released.
-  await eventually(
-    async () => {
-      const counts = await Promise.all(
-        banks.map((b) =>
-          b.pool.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
-          ),
-        ),
-      );
-      return counts.every((c) => c.rows[0]?.n === 0);
-    },
-    30_000,
+  await untilNoneInAnyBank(
+    banks,
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
     'no open tentative work left in any bank',
   );
   return final;
+}
+
+/** Waits until a count query answers 0 in every bank. */
+async function untilNoneInAnyBank(
+  banks: readonly BankProcess[],
+  countSql: string,
+  what: string,
+): Promise<void> {
+  await eventually(
+    async () => {
+      const counts = await Promise.all(banks.map((b) => b.pool.query<{ n: number }>(countSql)));
+      return counts.every((c) => c.rows[0]?.n === 0);
+    },
+    30_000,
+    what,
+  );
 }
 
 /**

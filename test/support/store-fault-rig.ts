@@ -8,6 +8,7 @@ import type { BankProcess, Transfer } from './bank.ts';
 import { TwopcProcess } from './child.ts';
 import { eventually } from './expect-status.ts';
 import { FakeFleet } from './fake-participant.ts';
+import type { FakeParticipant } from './fake-participant.ts';
 import { freePort } from './hooks.ts';
 import { OwnPostgres } from './own-postgres.ts';
 
@@ -15,6 +16,33 @@ import { OwnPostgres } from './own-postgres.ts';
 export function presumedAbort(err: grpc.ServiceError): OutcomeAnswer {
   assert.equal(err.code, grpc.status.NOT_FOUND, err.message);
   return { outcome: 'ABORTED', reason: '', state: 'ABORTED' };
+}
+
+/**
+ * A mocha suite run against a StoreFaultRig: started before the cases,
+ * checked after each (faults healed, every transaction final, the bank
+ * invariants), stopped at the end.
+ */
+export function describeStoreFaults(
+  title: string,
+  name: string,
+  cases: (rig: StoreFaultRig) => void,
+): void {
+  describe(title, function () {
+    this.timeout(90_000);
+    const rig = new StoreFaultRig(name);
+    before(async function () {
+      this.timeout(120_000);
+      await rig.start();
+    });
+    after(async function () {
+      await rig.stop();
+    });
+    afterEach(async function () {
+      await rig.checkAfter(this.currentTest?.state === 'failed');
+    });
+    cases(rig);
+  });
 }
 
 /**
@@ -151,6 +179,23 @@ export class StoreFaultRig {
   async applyBoth(t: Transfer): Promise<void> {
     await this.debit(this.a, t)();
     await this.credit(this.b, t)();
+  }
+
+  /**
+   * A transfer with a third, slow voter: Commit is called and returned
+   * pending once the slow participant has its Prepare (the votes are out).
+   */
+  async commitWhilePreparing(
+    name: string,
+    prepareDelayMs: number,
+  ): Promise<{ t: Transfer; slow: FakeParticipant; committing: Promise<OutcomeAnswer> }> {
+    const slow = await this.fleet.start(name, { prepareDelayMs });
+    const t = await this.begin();
+    await this.applyBoth(t);
+    await this.client.enlist(t.txnId, slow.ref);
+    const committing = this.client.commit(t.txnId);
+    await slow.waitFor((c) => c.method === 'Prepare' && c.txnId === t.txnId);
+    return { t, slow, committing };
   }
 
   /** The coordinator's backend running a statement like `pattern` while waiting on `event`. */
