@@ -7,9 +7,9 @@ import type { Outcome__Output } from '../grpc/generated/twopc/v1/Outcome.ts';
 import type { ParticipantHandlers as WireHandlers } from '../grpc/generated/twopc/v1/Participant.ts';
 import type { Vote__Output } from '../grpc/generated/twopc/v1/Vote.ts';
 import { loadTwopcProto } from '../grpc/proto.ts';
-import { contextFromMetadata, endWithError, tracer } from '../telemetry/tracing.ts';
 import { BranchState, InMemoryBranchStore } from './branch-store.ts';
 import type { BranchStore } from './branch-store.ts';
+import { serveParticipantCall } from './participant-call.ts';
 import { SystemClock } from '../time/system-clock.ts';
 import { TXN_ID_METADATA, TwopcClient } from './twopc-client.ts';
 
@@ -269,51 +269,19 @@ export class TwopcParticipant {
   }
 
   #wireHandlers(): WireHandlers {
-    const serve =
-      <Req extends { txnId: string }, Res>(
-        fn: (req: Req) => Promise<Res>,
-      ): grpc.handleUnaryCall<Req, Res> =>
-      (call, callback) => {
-        let txnId: string;
-        try {
-          txnId = parseTxId(call.request.txnId);
-        } catch (err) {
-          callback({ code: grpc.status.INVALID_ARGUMENT, details: coerceError(err).message });
-          return;
-        }
-        // The coordinator's trace context: this participant's spans join the transaction's trace.
-        const span = tracer().startSpan(
-          `twopc.participant.${call.getPath().split('/').pop()?.toLowerCase() ?? 'call'}`,
-          {
-            attributes: { 'twopc.txn_id': txnId, 'twopc.participant.name': this.name },
-          },
-          contextFromMetadata(call.metadata),
-        );
+    // Phase-1/2 calls of one transaction run one at a time; once any
+    // arrives, the branch is the coordinator's to finish, not abandoned.
+    const serve = <Req extends { txnId: string }, Res>(
+      fn: (txnId: string, req: Req) => Promise<Res>,
+    ): grpc.handleUnaryCall<Req, Res> =>
+      serveParticipantCall<Req, Res>(this.name, (txnId, req) => {
         this.#joined.delete(txnId);
-        this.#mutex
-          .run(txnId, () => fn(call.request))
-          .then(
-            (res) => {
-              span.setAttributes(
-                Object.fromEntries(
-                  Object.entries(res as object)
-                    .filter(([, v]) => typeof v === 'string')
-                    .map(([k, v]) => [`twopc.${k}`, v as string]),
-                ),
-              );
-              span.end();
-              callback(null, res);
-            },
-            (err: unknown) => {
-              endWithError(span, err);
-              callback({ code: grpc.status.UNAVAILABLE, details: coerceError(err).message });
-            },
-          );
-      };
+        return this.#mutex.run(txnId, () => fn(txnId, req));
+      });
     return {
-      Prepare: serve((req) => this.#prepare(req.txnId)),
-      Commit: serve((req) => this.#commit(req.txnId, req.onePhase)),
-      Abort: serve((req) => this.#abort(req.txnId, req.reason)),
+      Prepare: serve((txnId) => this.#prepare(txnId)),
+      Commit: serve((txnId, req) => this.#commit(txnId, req.onePhase)),
+      Abort: serve((txnId, req) => this.#abort(txnId, req.reason)),
     };
   }
 

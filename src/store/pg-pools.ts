@@ -1,5 +1,16 @@
 import pg from 'pg';
-import type { StorePools } from './pg-transaction-store.ts';
+import type { Pool } from 'pg';
+
+/** The two connection pools of the store. */
+export interface StorePools {
+  /** synchronous_commit = on: decisions and outcomes, durable before anyone is told. */
+  readonly forced: Pool;
+  /**
+   * synchronous_commit = off: writes whose loss can never let a transaction
+   * commit (the store's incarnation check) and that tell nobody an outcome.
+   */
+  readonly lazy: Pool;
+}
 
 /** How to reach the log. */
 export interface PoolOptions {

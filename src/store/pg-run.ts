@@ -25,3 +25,13 @@ export async function runQuery<R extends QueryResultRow>(
     }
   }
 }
+
+/** Runs a named statement and returns how many rows it changed. */
+export async function runCount(pool: Pool, name: QueryName, values: unknown[]): Promise<number> {
+  try {
+    const result = await pool.query({ name: `twopc_${name}`, text: SQL[name], values });
+    return result.rowCount ?? 0;
+  } catch (err) {
+    throw classifyStoreError(err);
+  }
+}

@@ -1,4 +1,3 @@
-import type { Pool } from 'pg';
 import {
   InvalidArgumentError,
   InvalidTransitionError,
@@ -25,8 +24,9 @@ import {
   writePreparings,
 } from './pg-batch-writes.ts';
 import type { CompletionItem, EnlistKey, PrepareKey, PreparingRow } from './pg-batch-writes.ts';
+import * as housekeeping from './pg-housekeeping.ts';
+import type { StorePools } from './pg-pools.ts';
 import { runQuery } from './pg-run.ts';
-import { SQL } from './pg-queries.ts';
 import { toTxView } from './pg-rows.ts';
 import type { TxRow } from './pg-rows.ts';
 import type {
@@ -38,17 +38,6 @@ import type {
   TransactionStore,
   TxView,
 } from './transaction-store.ts';
-
-/** The two connection pools of the store. */
-export interface StorePools {
-  /** synchronous_commit = on: decisions and outcomes, durable before anyone is told. */
-  readonly forced: Pool;
-  /**
-   * synchronous_commit = off: writes whose loss can never let a transaction
-   * commit (the store's incarnation check) and that tell nobody an outcome.
-   */
-  readonly lazy: Pool;
-}
 
 /** The PostgreSQL log. */
 export class PgTransactionStore implements TransactionStore {
@@ -201,11 +190,6 @@ export class PgTransactionStore implements TransactionStore {
     return this.#getMany(ids.map((r) => r.txn_id));
   }
 
-  async incarnation(): Promise<string> {
-    const rows = await runQuery<{ token: string }>(this.#pools.lazy, 'incarnation', []);
-    return rows[0]?.token ?? '';
-  }
-
   /** Queued: see AckQueue. */
   async recordAck(txnId: TxId, name: string, heuristic: Outcome | null): Promise<void> {
     this.#acks.add({ txnId, name, heuristic });
@@ -286,66 +270,37 @@ export class PgTransactionStore implements TransactionStore {
     return (await runQuery<TxRow>(this.#pools.lazy, 'getMany', [ids])).map(toTxView);
   }
 
-  /**
-   * Forced, like renewals: a registration lost in a crash would let other
-   * coordinators take this one's live work over (safe, but every such
-   * transaction in PREPARING would abort).
-   */
-  async registerCoordinator(id: string, name: string, leaseMs: number): Promise<void> {
-    await runQuery(this.#pools.forced, 'registerCoordinator', [id, name, leaseMs]);
+  registerCoordinator(id: string, name: string, leaseMs: number): Promise<void> {
+    return housekeeping.registerCoordinator(this.#pools, id, name, leaseMs);
   }
 
-  async renewCoordinator(id: string, leaseMs: number): Promise<boolean> {
-    try {
-      const result = await this.#pools.forced.query({
-        name: 'twopc_renewCoordinator',
-        text: SQL.renewCoordinator,
-        values: [id, leaseMs],
-      });
-      return result.rowCount === 1;
-    } catch (err) {
-      throw classifyStoreError(err);
-    }
+  renewCoordinator(id: string, leaseMs: number): Promise<boolean> {
+    return housekeeping.renewCoordinator(this.#pools, id, leaseMs);
   }
 
-  async deregisterCoordinator(id: string): Promise<void> {
-    await runQuery(this.#pools.lazy, 'deregisterCoordinator', [id]);
+  deregisterCoordinator(id: string): Promise<void> {
+    return housekeeping.deregisterCoordinator(this.#pools, id);
   }
 
-  async deleteFinished(retentionMs: number, limit: number): Promise<number> {
-    try {
-      const result = await this.#pools.lazy.query({
-        name: 'twopc_deleteFinished',
-        text: SQL.deleteFinished,
-        values: [retentionMs, limit],
-      });
-      return result.rowCount ?? 0;
-    } catch (err) {
-      throw classifyStoreError(err);
-    }
+  deleteFinished(retentionMs: number, limit: number): Promise<number> {
+    return housekeeping.deleteFinished(this.#pools, retentionMs, limit);
   }
 
-  async recordOperatorAction(
+  recordOperatorAction(
     txnId: TxId,
     action: 'RETRY' | 'ABORT' | 'RESOLVE',
     participant: string | null,
     detail: string,
   ): Promise<void> {
-    // Forced: an audit trail that a crash could shorten is no audit trail,
-    // and the operator has been told the action was taken.
-    await runQuery(this.#pools.forced, 'recordOperatorAction', [
-      txnId,
-      action,
-      participant,
-      detail,
-    ]);
+    return housekeeping.recordOperatorAction(this.#pools, txnId, action, participant, detail);
   }
 
-  async backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }> {
-    const rows = await runQuery<{ stuck: number; in_doubt: number }>(this.#pools.lazy, 'backlog', [
-      stuckAfterMs,
-    ]);
-    return { stuck: rows[0]?.stuck ?? 0, inDoubt: rows[0]?.in_doubt ?? 0 };
+  backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }> {
+    return housekeeping.backlog(this.#pools, stuckAfterMs);
+  }
+
+  incarnation(): Promise<string> {
+    return housekeeping.incarnation(this.#pools);
   }
 
   admissionStats(): { pending: number; refused: number } {

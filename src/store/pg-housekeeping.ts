@@ -1,0 +1,77 @@
+import type { TxId } from '../core/tx-record.ts';
+import type { StorePools } from './pg-pools.ts';
+import { runCount, runQuery } from './pg-run.ts';
+
+// The store's housekeeping statements: coordinator incarnations, retention,
+// the operator audit trail, backlog counts and the log's own incarnation.
+// PgTransactionStore delegates to these; nothing else calls them.
+
+/**
+ * Registers a coordinator incarnation, declaring earlier ones of its name
+ * dead. Forced, like renewals: a registration lost in a crash would let
+ * other coordinators take this one's live work over (safe, but every such
+ * transaction in PREPARING would abort).
+ */
+export async function registerCoordinator(
+  pools: StorePools,
+  id: string,
+  name: string,
+  leaseMs: number,
+): Promise<void> {
+  await runQuery(pools.forced, 'registerCoordinator', [id, name, leaseMs]);
+}
+
+/** Renews an incarnation's lease (forced); false if it had been declared dead. */
+export async function renewCoordinator(
+  pools: StorePools,
+  id: string,
+  leaseMs: number,
+): Promise<boolean> {
+  return (await runCount(pools.forced, 'renewCoordinator', [id, leaseMs])) === 1;
+}
+
+/** Removes an incarnation at a clean shutdown; lost, its lease simply runs out. */
+export async function deregisterCoordinator(pools: StorePools, id: string): Promise<void> {
+  await runQuery(pools.lazy, 'deregisterCoordinator', [id]);
+}
+
+/** Deletes up to `limit` transactions finished more than `retentionMs` ago. */
+export function deleteFinished(
+  pools: StorePools,
+  retentionMs: number,
+  limit: number,
+): Promise<number> {
+  return runCount(pools.lazy, 'deleteFinished', [retentionMs, limit]);
+}
+
+/**
+ * Appends to the audit trail. Forced: an audit trail that a crash could
+ * shorten is no audit trail, and the operator has been told the action was
+ * taken.
+ */
+export async function recordOperatorAction(
+  pools: StorePools,
+  txnId: TxId,
+  action: 'RETRY' | 'ABORT' | 'RESOLVE',
+  participant: string | null,
+  detail: string,
+): Promise<void> {
+  await runQuery(pools.forced, 'recordOperatorAction', [txnId, action, participant, detail]);
+}
+
+/** Stuck and in-doubt counts. */
+export async function backlog(
+  pools: StorePools,
+  stuckAfterMs: number,
+): Promise<{ stuck: number; inDoubt: number }> {
+  const rows = await runQuery<{ stuck: number; in_doubt: number }>(pools.lazy, 'backlog', [
+    stuckAfterMs,
+  ]);
+  return { stuck: rows[0]?.stuck ?? 0, inDoubt: rows[0]?.in_doubt ?? 0 };
+}
+
+/** The log's incarnation token (created if the table was emptied by a crash or promotion). */
+export async function incarnation(pools: StorePools): Promise<string> {
+  const rows = await runQuery<{ token: string }>(pools.lazy, 'incarnation', []);
+  return rows[0]?.token ?? '';
+}
