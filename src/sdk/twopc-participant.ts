@@ -45,12 +45,15 @@ export interface TwopcParticipantOptions {
   readonly handlers: ParticipantHandlers;
   readonly branches?: BranchStore;
   /**
-   * Tentative work joined this long ago and neither prepared nor told an
-   * outcome is checked with the coordinator by recoverInDoubt(): rolled back
-   * when its transaction ended without it (an Enlist lost with the log, an
-   * abort before the Enlist landed), so no lock is held forever. Default 30 s.
+   * A branch of this process left this long without an outcome is checked
+   * with the coordinator by recoverInDoubt(). Prepared: committed or rolled
+   * back as the log says (a coordinator that forgot to tell it, for any
+   * reason). Joined but never prepared: rolled back when its transaction
+   * ended without it (an Enlist lost with the log's crash), so no lock is
+   * held forever. Branches left by an earlier process are checked at once.
+   * Default 30 s.
    */
-  readonly abandonedAfterMs?: number;
+  readonly checkAfterMs?: number;
   /**
    * How often the helper runs recoverInDoubt() by itself once added to a
    * server (ms; 0: only when the application calls it). Default 5 s.
@@ -88,7 +91,9 @@ export class TwopcParticipant {
   readonly #ownsClient: boolean;
   /** Branches joined and not yet prepared or finished, with when they were joined. */
   readonly #joined = new Map<string, number>();
-  readonly #abandonedAfterMs: number;
+  /** Branches prepared here and not yet told, with when they were prepared. */
+  readonly #preparedAt = new Map<string, number>();
+  readonly #checkAfterMs: number;
   readonly #checkEveryMs: number;
   readonly #clock = new SystemClock();
   #stopChecks: (() => void) | null = null;
@@ -103,7 +108,7 @@ export class TwopcParticipant {
         : options.coordinator;
     this.#handlers = options.handlers;
     this.#branches = options.branches ?? new InMemoryBranchStore();
-    this.#abandonedAfterMs = options.abandonedAfterMs ?? 30_000;
+    this.#checkAfterMs = options.checkAfterMs ?? 30_000;
     this.#checkEveryMs = options.checkEveryMs ?? 5_000;
   }
 
@@ -211,6 +216,9 @@ export class TwopcParticipant {
       ABORT: BranchState.ABORTED,
     }[result.vote];
     await this.#branches.set(txnId, next);
+    if (next === BranchState.PREPARED) {
+      this.#preparedAt.set(txnId, this.#clock.now());
+    }
     return { vote: VOTE[result.vote], reason: result.vote === 'ABORT' ? result.reason : '' };
   }
 
@@ -218,6 +226,7 @@ export class TwopcParticipant {
     txnId: string,
     onePhase: boolean,
   ): Promise<{ outcome: Outcome__Output; reason: string }> {
+    this.#preparedAt.delete(txnId);
     const state = await this.#branches.get(txnId);
     if (state === BranchState.COMMITTED || state === BranchState.READ_ONLY) {
       return { outcome: 'OUTCOME_COMMITTED', reason: '' };
@@ -247,6 +256,7 @@ export class TwopcParticipant {
   }
 
   async #abort(txnId: string, reason: string): Promise<{ outcome: Outcome__Output }> {
+    this.#preparedAt.delete(txnId);
     const state = await this.#branches.get(txnId);
     if (state === BranchState.COMMITTED) {
       return { outcome: 'OUTCOME_COMMITTED' };
@@ -287,14 +297,19 @@ export class TwopcParticipant {
 
   /**
    * Resolves branches left PREPARED (after a restart with a durable branch
-   * store) by asking the coordinator, and rolls back tentative work that
-   * its transaction ended without (see `abandonedAfterMs`). Returns how
-   * many prepared branches are still pending.
+   * store, or in doubt here for `checkAfterMs`) by asking the coordinator,
+   * and rolls back tentative work that its transaction ended without.
+   * Returns how many prepared branches are still pending.
    */
   async recoverInDoubt(): Promise<number> {
     await this.#releaseAbandoned();
     let pending = 0;
+    const due = this.#clock.now() - this.#checkAfterMs;
     for (const txnId of await this.#branches.listPrepared()) {
+      if ((this.#preparedAt.get(txnId) ?? -Infinity) > due) {
+        pending++; // prepared here a moment ago: phase 2 is on its way
+        continue;
+      }
       const outcome = await this.client.get(txnId).then(
         (tx) => tx.outcome,
         (err: grpc.ServiceError) =>
@@ -312,12 +327,12 @@ export class TwopcParticipant {
   }
 
   /**
-   * Joined branches nobody prepared or told for `abandonedAfterMs`: the
+   * Joined branches nobody prepared or told for `checkAfterMs`: the
    * coordinator is asked, and a branch its transaction does not (or no
    * longer can) include is rolled back. A late Prepare is then refused.
    */
   async #releaseAbandoned(): Promise<void> {
-    const due = this.#clock.now() - this.#abandonedAfterMs;
+    const due = this.#clock.now() - this.#checkAfterMs;
     for (const [txnId, joinedAt] of [...this.#joined]) {
       if (joinedAt > due) {
         continue;

@@ -36,7 +36,10 @@ describe('participant SDK (TwopcParticipant)', function () {
   let h: Harness;
   const services: Service[] = [];
 
-  async function service(name: string): Promise<Service> {
+  async function service(
+    name: string,
+    options: { checkAfterMs?: number; checkEveryMs?: number } = {},
+  ): Promise<Service> {
     const server = new grpc.Server();
     const port = await new Promise<number>((res, rej) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
@@ -49,6 +52,7 @@ describe('participant SDK (TwopcParticipant)', function () {
       endpoint: `127.0.0.1:${port}`,
       coordinator: h.app.address,
       handlers,
+      ...options,
     });
     participant.addTo(server);
     const Ctor = loadTwopcProto().twopc.v1.Participant;
@@ -165,6 +169,21 @@ describe('participant SDK (TwopcParticipant)', function () {
     await h.client.abort(txnId);
     await eventually(async () => a.handlers.log.includes(`abort ${txnId}`));
     await assert.rejects(a.participant.join(txnMetadata(txnId)), /already ABORTED/);
+  });
+
+  it('asks the coordinator about a branch it was never told the outcome of, and finishes it as the log says', async function () {
+    const a = await service('forgotten', { checkAfterMs: 200, checkEveryMs: 50 });
+    const b = await service('reachable');
+    const { txnId } = await h.client.begin();
+    await b.participant.join(txnMetadata(txnId));
+    // The coordinator knows this participant at an address where nothing
+    // answers: it can neither prepare it nor tell it the abort it decides.
+    await h.client.enlist(txnId, { name: 'forgotten', endpoint: '127.0.0.1:1' });
+    await call((cb) => a.stub.prepare({ txnId, participantName: 'forgotten' }, cb));
+    assert.equal((await h.client.commit(txnId)).outcome, 'ABORTED');
+    // Left prepared, the branch asks by itself once it has waited checkAfterMs.
+    await eventually(async () => a.handlers.log.includes(`abort ${txnId}`), 10_000, 'the abort');
+    assert.deepEqual(a.handlers.log, [`prepare ${txnId}`, `abort ${txnId}`]);
   });
 
   it('serves grpc.health.v1', async function () {

@@ -35,7 +35,7 @@ const participant = new TwopcParticipant({
   coordinator: spec.coordinator,
   handlers: bank,
   branches: bank.branchStore(),
-  abandonedAfterMs: 1_000,
+  checkAfterMs: 1_000,
   checkEveryMs: 500,
 });
 participant.addTo(server);
