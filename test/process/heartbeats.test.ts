@@ -58,7 +58,13 @@ describe('heartbeats and timeouts (real processes, real time)', function () {
       15_000,
       'Abort after SIGCONT',
     );
-    assert.equal((await h.client.get(txnId)).state, 'ABORTED');
+    // The participant records the Abort as it arrives; its answer, then the
+    // coordinator's completion write, come after: wait for that state.
+    await eventually(
+      async () => (await h.client.get(txnId)).state === 'ABORTED',
+      15_000,
+      'ABORTED in the log once the Abort is acknowledged',
+    );
   });
 
   it('commits a participant that takes 3 s to prepare but answers heartbeats', async function () {
