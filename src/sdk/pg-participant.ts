@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { parseName, parseTxId } from '../core/limits.ts';
+import { KeyedMutex } from '../coordinator/keyed-mutex.ts';
 import type { BranchStore } from './branch-store.ts';
 import { BranchState } from './branch-store.ts';
 import type { ParticipantHandlers, VoteResult } from './twopc-participant.ts';
@@ -34,6 +35,13 @@ export class PgParticipant implements ParticipantHandlers {
   readonly #name: string;
   readonly #schema: string;
   readonly #open = new Map<string, pg.PoolClient>();
+  /**
+   * One operation at a time per branch: an Abort (a lease expiry, an
+   * abandoned branch) that rolled back the connection while `work()` was
+   * still running on it would let the rest of that work run outside any
+   * transaction, committed at once.
+   */
+  readonly #branch = new KeyedMutex<string>();
 
   constructor(options: PgParticipantOptions) {
     this.#pool = options.pool;
@@ -64,19 +72,30 @@ export class PgParticipant implements ParticipantHandlers {
     return `'${this.gid(txnId).replace(/'/g, "''")}'`;
   }
 
-  /** Runs SQL inside the branch of `txnId` (its local transaction is opened on first use). */
+  /**
+   * Runs SQL inside the branch of `txnId` (its local transaction is opened
+   * on first use). Calls for one branch run one at a time, and never
+   * alongside its Prepare or Abort; `fn` must not call work() for the same
+   * branch itself.
+   */
   async work<T>(txnId: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     parseTxId(txnId);
-    let client = this.#open.get(txnId);
-    if (client === undefined) {
-      client = await this.#pool.connect();
-      this.#open.set(txnId, client);
-      await client.query('BEGIN');
-    }
-    return fn(client);
+    return this.#branch.run(txnId, async () => {
+      let client = this.#open.get(txnId);
+      if (client === undefined) {
+        client = await this.#pool.connect();
+        this.#open.set(txnId, client);
+        await client.query('BEGIN');
+      }
+      return fn(client);
+    });
   }
 
-  async prepare(txnId: string): Promise<VoteResult> {
+  prepare(txnId: string): Promise<VoteResult> {
+    return this.#branch.run(txnId, () => this.#prepare(txnId));
+  }
+
+  async #prepare(txnId: string): Promise<VoteResult> {
     const client = this.#open.get(txnId);
     if (client === undefined) {
       // Prepared already (a repeated Prepare after a restart), or the work
@@ -117,7 +136,11 @@ export class PgParticipant implements ParticipantHandlers {
     }
   }
 
-  async abort(txnId: string): Promise<void> {
+  abort(txnId: string): Promise<void> {
+    return this.#branch.run(txnId, () => this.#abort(txnId));
+  }
+
+  async #abort(txnId: string): Promise<void> {
     const open = this.#open.get(txnId);
     if (open !== undefined) {
       this.#open.delete(txnId);

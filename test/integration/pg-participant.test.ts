@@ -143,6 +143,31 @@ describe('PostgreSQL participant (PREPARE TRANSACTION)', function () {
     assert.deepEqual([await a.balance(), await b.balance()], [100, 100]);
   });
 
+  it('never lets an Abort cut into running work: the rest of it would run outside the transaction, committed', async function () {
+    const a = await bank('pw');
+    const txnId = '00000000-0000-4000-8000-00000000a5a5';
+    let midway: () => void = () => undefined;
+    const reached = new Promise<void>((r) => (midway = r));
+    let resume: () => void = () => undefined;
+    const paused = new Promise<void>((r) => (resume = r));
+    const working = a.pg.work(txnId, async (c) => {
+      await c.query("UPDATE accounts SET balance = balance - 1 WHERE id = 'x'");
+      midway();
+      await paused; // the application between two statements of its work
+      await c.query("UPDATE accounts SET balance = balance - 10 WHERE id = 'x'");
+    });
+    await reached;
+    // A lease expiry (or an abandoned-branch check) aborts the branch now.
+    const aborting = a.pg.abort(txnId);
+    resume();
+    await working;
+    await aborting;
+    const rows = await a.pool.query<{ balance: string }>(
+      "SELECT balance FROM accounts WHERE id = 'x'",
+    );
+    assert.equal(rows.rows[0]?.balance, '100', 'part of an aborted branch was committed');
+  });
+
   it('builds the gid only from validated ids', function () {
     const p = new PgParticipant({ pool: new pg.Pool(), name: 'bank-1' });
     assert.equal(
