@@ -87,7 +87,7 @@ async function persistDecision(
     next,
     isUndecided,
     async () => {
-      const written = deps.store.recordDecision({ tx: next, forced: true });
+      const written = deps.store.recordDecision(next);
       await failpoint('during_decision_write');
       switch (await written) {
         case DecisionWrite.LANDED:

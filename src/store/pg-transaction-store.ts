@@ -31,7 +31,6 @@ import { toTxView } from './pg-rows.ts';
 import type { TxRow } from './pg-rows.ts';
 import type {
   BeginInput,
-  DecisionInput,
   DecisionWrite,
   ListFilter,
   PreparingTx,
@@ -167,8 +166,8 @@ export class PgTransactionStore implements TransactionStore {
     };
   }
 
-  async recordDecision(input: DecisionInput): Promise<DecisionWrite> {
-    return this.#decisions.submit(input.tx);
+  async recordDecision(tx: TxRecord): Promise<DecisionWrite> {
+    return this.#decisions.submit(tx);
   }
 
   async confirmOnePhase(txnId: TxId): Promise<boolean> {

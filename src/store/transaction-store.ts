@@ -44,17 +44,6 @@ export interface BeginInput {
   readonly traceContext: string | null;
 }
 
-/** A decision to log: the new state, the reason and the votes collected. */
-export interface DecisionInput {
-  readonly tx: TxRecord;
-  /**
-   * Force the write to disk before answering (synchronous_commit = on):
-   * every decision is told to someone (participants, the client) once it is
-   * logged, so it must be durable first (DESIGN §3 rule 2).
-   */
-  readonly forced: boolean;
-}
-
 /** What became of a conditional decision write. */
 export const DecisionWrite = {
   /** The decision is logged. */
@@ -122,11 +111,13 @@ export interface TransactionStore {
     onePhaseAllowed: boolean,
   ): Promise<PreparingTx | null>;
   /**
-   * The conditional decision write: it lands only while the transaction is
-   * ACTIVE or PREPARING, and a commit only while the store has not restarted
-   * since the transaction began.
+   * The conditional decision write (the new state, its reason and the votes
+   * collected): it lands only while the transaction is ACTIVE or PREPARING,
+   * and a commit only while the store has not restarted since the
+   * transaction began. Forced: every decision is told to someone once it is
+   * logged, so it is durable first (DESIGN §3 rule 2).
    */
-  recordDecision(input: DecisionInput): Promise<DecisionWrite>;
+  recordDecision(tx: TxRecord): Promise<DecisionWrite>;
   /**
    * Forced: makes a one-phase PREPARING claim durable before its Commit
    * leaves. False when the store restarted since Begin or the claim is gone.
