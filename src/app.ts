@@ -1,3 +1,6 @@
+import { buildSecurity } from './auth/build-security.ts';
+import type { SecurityRoom } from './auth/build-security.ts';
+import type { OwnEndpoint } from './auth/endpoint-policy.ts';
 import { Coordinator } from './coordinator/coordinator.ts';
 import { Maintenance } from './coordinator/maintenance.ts';
 import type { Config } from './config.ts';
@@ -32,6 +35,28 @@ export interface App {
 /** Redacts the password of a database URL for messages. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+function hostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return {
+    host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+    port: Number(address.slice(colon + 1)),
+  };
+}
+
+/** Where this coordinator listens and what it connects to: never dialled as a participant. */
+function ownEndpoints(config: Config, databaseUrl: string, metricsAddress: string): OwnEndpoint[] {
+  const db = new URL(databaseUrl);
+  return [
+    { ...hostPort(config.listen), what: 'gRPC listener' },
+    { ...hostPort(metricsAddress), what: 'metrics listener' },
+    {
+      host: db.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(db.port || '5432'),
+      what: 'PostgreSQL',
+    },
+  ];
 }
 
 /** Starts the embedded server unless a URL is configured. */
@@ -80,13 +105,28 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
     maxPending: config.storeMaxPending,
     stallMs: config.storeStallMs,
   });
-  const participants = new GrpcParticipantClient();
-  const probe = new GrpcHealthProbe();
+  const metricsServer = await startMetricsServer(config.metricsListen);
+  let room: SecurityRoom;
+  try {
+    room = await buildSecurity(
+      config,
+      store,
+      ownEndpoints(config, url, metricsServer.address),
+      clock,
+      log,
+    );
+  } catch (err) {
+    await metricsServer.close();
+    await store.close();
+    await embedded?.stop();
+    throw err;
+  }
+  const participants = new GrpcParticipantClient(room.participantCredentials);
+  const probe = new GrpcHealthProbe(room.participantCredentials);
   const health = new HealthMonitor(probe, clock, {
     intervalMs: config.heartbeatIntervalMs,
     missLimit: config.heartbeatMisses,
   });
-  const metricsServer = await startMetricsServer(config.metricsListen);
   const metrics = new TwopcMetrics(metricsServer.meter);
   const coordinator = new Coordinator(
     {
@@ -103,6 +143,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
         callTimeoutMs: config.callTimeoutMs,
         retry: { baseMs: config.retryBaseMs, capMs: config.retryCapMs },
         onePhase: config.onePhase,
+        abortAttempts: config.abortAttempts,
       },
     },
     {
@@ -139,8 +180,21 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
     admission: () => store.admissionStats(),
   });
   await maintenance.start();
-  server = await startCoordinatorServer(config.listen, coordinator, clock, log);
+  server = await startCoordinatorServer(
+    {
+      listen: config.listen,
+      credentials: room.serverCredentials,
+      maxMessageBytes: config.maxMessageBytes,
+      maxConcurrentStreams: config.maxConcurrentStreams,
+    },
+    coordinator,
+    room.security,
+    clock,
+    log,
+  );
   const grpcServer = server;
+  room.endpoints.addOwn({ ...hostPort(grpcServer.address), what: 'gRPC listener' });
+  log.info(room.summary, 'security');
   return {
     address: grpcServer.address,
     metricsAddress: metricsServer.address,
@@ -156,6 +210,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
       participants.close();
       await store.close();
       await metricsServer.close();
+      room.close();
       await embedded?.stop();
     },
   };

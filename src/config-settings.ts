@@ -1,6 +1,17 @@
 import type { Config } from './config.ts';
+import { SECURITY_SETTINGS } from './config-security-settings.ts';
 
-export type Kind = 'int' | 'string' | 'bool' | 'listen' | 'url' | 'level' | 'schema';
+export type Kind =
+  | 'int'
+  | 'string'
+  | 'bool'
+  | 'flag'
+  | 'file'
+  | `choice:${string}`
+  | 'listen'
+  | 'url'
+  | 'level'
+  | 'schema';
 export interface Setting {
   readonly key: keyof Config;
   readonly env: string;
@@ -11,7 +22,7 @@ export interface Setting {
 }
 
 /** The settings table: flag `--kebab-key`, environment variable, default, meaning. */
-export const SETTINGS: readonly Setting[] = [
+const CORE_SETTINGS: readonly Setting[] = [
   {
     key: 'listen',
     env: 'TWOPC_LISTEN',
@@ -213,3 +224,6 @@ export const SETTINGS: readonly Setting[] = [
     help: 'fatal, error, warn, info, debug, trace or silent',
   },
 ];
+
+/** The settings table: flag `--kebab-key`, environment variable, default, meaning. */
+export const SETTINGS: readonly Setting[] = [...CORE_SETTINGS, ...SECURITY_SETTINGS];

@@ -33,6 +33,28 @@ export interface Config {
   readonly metricsListen: string;
   readonly stuckAfterMs: number;
   readonly logLevel: string;
+  readonly insecure: boolean;
+  readonly tlsCert: string | null;
+  readonly tlsKey: string | null;
+  readonly tlsClientCa: string | null;
+  readonly tlsReloadMs: number;
+  readonly auth: 'auto' | 'required' | 'off';
+  readonly identitiesFile: string | null;
+  readonly tokenKeys: string | null;
+  readonly tokenIssuer: string;
+  readonly tokenAudience: string;
+  readonly tokenClockSkewS: number;
+  readonly participantsFile: string | null;
+  readonly participantTlsCa: string | null;
+  readonly participantTlsCert: string | null;
+  readonly participantTlsKey: string | null;
+  readonly auditLog: string | null;
+  readonly maxOpenTransactions: number;
+  readonly maxOpenTransactionsPerTenant: number;
+  readonly maxMessageBytes: number;
+  readonly maxMetadataBytes: number;
+  readonly maxConcurrentStreams: number;
+  readonly abortAttempts: number;
 }
 
 /** A configuration problem, told in one line. */
@@ -56,6 +78,9 @@ function parseValue(s: Setting, raw: string, from: string): string | number | bo
         ? n
         : bad(`a whole number >= ${s.min ?? 0}`);
     }
+    case 'file':
+      return raw === '' ? null : raw;
+    case 'flag':
     case 'bool':
       return ['true', '1', 'yes'].includes(raw)
         ? true
@@ -80,6 +105,10 @@ function parseValue(s: Setting, raw: string, from: string): string | number | bo
         : bad('a schema name (lowercase letters, digits, _)');
     case 'string':
       return raw;
+    default: {
+      const choices = s.kind.slice('choice:'.length).split(',');
+      return choices.includes(raw) ? raw : bad(`one of ${choices.join(', ')}`);
+    }
   }
 }
 
@@ -89,7 +118,9 @@ function parseValue(s: Setting, raw: string, from: string): string | number | bo
  */
 export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Config {
   const options = Object.fromEntries(
-    SETTINGS.map((s) => [flagOf(s.key), { type: 'string' as const }]),
+    SETTINGS.map(
+      (s) => [flagOf(s.key), { type: s.kind === 'flag' ? 'boolean' : 'string' }] as const,
+    ),
   );
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -99,7 +130,8 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Con
   }
   const out: Record<string, unknown> = {};
   for (const s of SETTINGS) {
-    const flag = values[flagOf(s.key)];
+    const given = values[flagOf(s.key)];
+    const flag = typeof given === 'boolean' ? String(given) : given;
     const raw = typeof flag === 'string' ? flag : env[s.env];
     const from = typeof flag === 'string' ? `--${flagOf(s.key)}` : s.env;
     out[s.key] =
@@ -119,6 +151,18 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Con
     throw new ConfigError(
       `retry base ${config.retryBaseMs} ms is over the cap ${config.retryCapMs} ms`,
     );
+  }
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    throw new ConfigError('TLS needs both --tls-cert and --tls-key');
+  }
+  if (config.tlsClientCa !== null && config.tlsCert === null) {
+    throw new ConfigError('--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key');
+  }
+  if ((config.participantTlsCert === null) !== (config.participantTlsKey === null)) {
+    throw new ConfigError('a participant client certificate needs both its cert and key');
+  }
+  if (config.tokenKeys !== null && config.tokenIssuer === '') {
+    throw new ConfigError('--token-keys needs --token-issuer (the iss every token must carry)');
   }
   const name =
     config.coordinatorName === '' ? `${hostname()}/${config.listen}` : config.coordinatorName;

@@ -1,7 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { TxState } from '../core/tx-state.ts';
-import { TwopcClient } from '../sdk/twopc-client.ts';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from '../sdk/connection.ts';
+import { TwopcOperator } from '../sdk/twopc-operator.ts';
 import { formatList, formatShow } from './tx-format.ts';
 
 export const TX_USAGE = `twopc tx — operate a running coordinator (over gRPC)
@@ -16,11 +18,23 @@ Usage:
 
 Options:
   --address host:port   the coordinator (TWOPC_ADDRESS, default 127.0.0.1:50051)
+  --tenant T            list: only this tenant's transactions
+  --tls-ca FILE         TLS: the coordinator's CA (TWOPC_CLI_TLS_CA)
+  --tls-cert FILE       mutual TLS: the operator's certificate (TWOPC_CLI_TLS_CERT)
+  --tls-key FILE        and its key (TWOPC_CLI_TLS_KEY)
+  --token-file FILE     a bearer token, read for every call (TWOPC_CLI_TOKEN_FILE)
+
+Calls go to the twopc.v1.Operator service: the identity needs the operator role.
 
 Exit codes: 0 success, 1 refused or coordinator unreachable, 2 bad usage, 4 transaction not found.`;
 
 const OPTIONS = {
   address: { type: 'string' },
+  tenant: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'token-file': { type: 'string' },
   state: { type: 'string', multiple: true },
   stuck: { type: 'boolean' },
   heuristic: { type: 'boolean' },
@@ -83,7 +97,7 @@ function whole(value: string | undefined, flag: string, fallback: number): numbe
 }
 
 async function run(
-  client: TwopcClient,
+  client: TwopcOperator,
   sub: string,
   id: string | undefined,
   v: Values,
@@ -106,6 +120,7 @@ async function run(
         labels: labels(v.label),
         minAgeSeconds: whole(v['min-age'], '--min-age', 0),
         pageSize: whole(v.limit, '--limit', 50),
+        ...(v.tenant === undefined ? {} : { tenant: v.tenant }),
       });
       print(transactions, () => formatList(transactions, new Date()));
       return;
@@ -143,6 +158,24 @@ async function run(
   }
 }
 
+/** TLS files and token from flags or the environment. */
+function connection(v: Values, env: NodeJS.ProcessEnv): ConnectionOptions {
+  const ca = v['tls-ca'] ?? env.TWOPC_CLI_TLS_CA;
+  const cert = v['tls-cert'] ?? env.TWOPC_CLI_TLS_CERT;
+  const key = v['tls-key'] ?? env.TWOPC_CLI_TLS_KEY;
+  const tokenFile = v['token-file'] ?? env.TWOPC_CLI_TOKEN_FILE;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together');
+  }
+  const tls =
+    ca === undefined && cert === undefined
+      ? {}
+      : { tls: { caFile: ca ?? null, certFile: cert ?? null, keyFile: key ?? null } };
+  const token =
+    tokenFile === undefined ? {} : { token: () => readFileSync(tokenFile, 'utf8').trim() };
+  return { ...tls, ...token };
+}
+
 /** `twopc tx …`: resolves to the exit code. */
 export async function txCommand(
   args: readonly string[],
@@ -155,16 +188,17 @@ export async function txCommand(
     out(TX_USAGE);
     return sub === undefined ? 2 : 0;
   }
-  let client: TwopcClient | null = null;
+  let client: TwopcOperator | null = null;
   try {
     const { values, positionals } = parse(rest);
     if (values.help) {
       out(TX_USAGE);
       return 0;
     }
-    client = new TwopcClient(values.address ?? env.TWOPC_ADDRESS ?? '127.0.0.1:50051', {
+    client = new TwopcOperator(values.address ?? env.TWOPC_ADDRESS ?? '127.0.0.1:50051', {
       attempts: 2,
       callTimeoutMs: 10_000,
+      ...connection(values, env),
     });
     await run(client, sub, positionals[0], values, out);
     return 0;

@@ -19,4 +19,8 @@ export interface BeginInput {
   readonly timeoutMs: number;
   readonly labels: Record<string, string>;
   readonly participants: readonly { name: string; endpoint: string }[];
+  /** The tenant the transaction belongs to. */
+  readonly tenant: string;
+  /** Who began it (null when nobody is authenticated). */
+  readonly principal: string | null;
 }

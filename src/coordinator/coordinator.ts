@@ -90,6 +90,8 @@ export class Coordinator {
         participants: input.participants,
         ownerId: this.id,
         traceContext,
+        tenant: input.tenant,
+        principal: input.principal,
       });
       if (span.isRecording()) {
         this.#spans.hold(txnId, span); // without an SDK it is a no-op span: nothing to keep

@@ -3,7 +3,7 @@ import { InvalidArgumentError, InvalidTransitionError } from '../core/errors.ts'
 import type { TxId } from '../core/tx-record.ts';
 import { Outcome, isDecided, isTerminal } from '../core/tx-state.ts';
 import type { TxView } from '../store/transaction-store.ts';
-import type { Coordinator } from './coordinator.ts';
+import type { Coordinator, OutcomeResult } from './coordinator.ts';
 
 // What an operator may do to a transaction besides Commit and Abort, each
 // recorded in the transaction's audit trail.
@@ -13,7 +13,11 @@ import type { Coordinator } from './coordinator.ts';
  * this process does (phase 2 is idempotent, so a second driver is harmless).
  * @throws TxNotFoundError, InvalidTransitionError (no decision, or finished)
  */
-export async function retryNow(c: Coordinator, txnId: TxId): Promise<TxView> {
+export async function retryNow(
+  c: Coordinator,
+  txnId: TxId,
+  principal: string | null,
+): Promise<TxView> {
   c.assertOpen();
   const view = await c.get(txnId);
   if (!isDecided(view.state) || isTerminal(view.state)) {
@@ -23,7 +27,7 @@ export async function retryNow(c: Coordinator, txnId: TxId): Promise<TxView> {
       'only a decided, unfinished transaction has phase 2 to retry',
     );
   }
-  await c.store.recordOperatorAction(txnId, 'RETRY', null, '');
+  await c.store.recordOperatorAction(txnId, 'RETRY', null, '', principal);
   const run = c.runOf(txnId);
   if (run === undefined) {
     c.adopt(view);
@@ -44,6 +48,7 @@ export async function resolveParticipant(
   name: string,
   outcome: Outcome,
   note: string,
+  principal: string | null,
 ): Promise<TxView> {
   c.assertOpen();
   return c.exclusive(txnId, async () => {
@@ -71,6 +76,7 @@ export async function resolveParticipant(
       'RESOLVE',
       name,
       `${outcome}${note === '' ? '' : `: ${note}`}`,
+      principal,
     );
     const existing = c.runOf(txnId);
     const run = existing ?? (isTerminal(view.state) ? null : c.driveHere(view));
@@ -86,4 +92,24 @@ export async function resolveParticipant(
     }
     return c.get(txnId);
   });
+}
+
+/**
+ * Operator: aborts a transaction that has no commit decision, recorded in
+ * its audit trail with the operator's principal.
+ * @throws TxNotFoundError, InvalidTransitionError (after a commit decision)
+ */
+export async function operatorAbort(
+  c: Coordinator,
+  txnId: TxId,
+  reason: string,
+  principal: string | null,
+  until: AbortSignal,
+): Promise<OutcomeResult> {
+  c.assertOpen();
+  const view = await c.get(txnId);
+  if (!isDecided(view.state)) {
+    await c.store.recordOperatorAction(txnId, 'ABORT', null, reason, principal);
+  }
+  return c.abort(txnId, reason, until);
 }

@@ -17,6 +17,8 @@ export interface ProtocolConfig {
   readonly retry: BackoffPolicy;
   /** Commit a single participant in one phase. */
   readonly onePhase: boolean;
+  /** Abort attempts to a participant that never voted before it is left to ask. */
+  readonly abortAttempts: number;
 }
 
 /** What a transaction run needs from the outside world. */

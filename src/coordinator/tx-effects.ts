@@ -205,17 +205,38 @@ async function attemptPhaseTwo(
         'phase-2 delivery failed; retrying',
       );
     }
+    if (phase === 'abort' && attempt >= config.abortAttempts && mayGiveUp(run, effect.name)) {
+      await store
+        .recordDeliveryFailure(run.tx.txnId, effect.name, attempt, givenUp(attempt, message), 0)
+        .catch(() => undefined);
+      await run.safeApply({ type: 'abort:undeliverable', name: effect.name });
+      return true;
+    }
     store
       .recordDeliveryFailure(run.tx.txnId, effect.name, attempt, message, wait)
       .catch(() => undefined);
     const wakeable = AbortSignal.any([signal, run.wakeSignal]);
-    if (watch.down) {
+    // A participant DOWN is parked until it answers again, unless it may be
+    // given up on: then its attempts must keep counting.
+    if (watch.down && !(phase === 'abort' && mayGiveUp(run, effect.name))) {
       await untilAborted(watch.whenUp(), wakeable);
     } else {
       await sleep(clock, wait, wakeable);
     }
     return false;
   }
+}
+
+/** Whether the core would let this Abort go undelivered (a participant that never voted). */
+function mayGiveUp(run: RunHandle, name: string): boolean {
+  const p = run.tx.participants.find((x) => x.name === name);
+  return !run.tx.onePhase && p !== undefined && p.vote === null;
+}
+
+function givenUp(attempts: number, last: string): string {
+  return truncateReason(
+    `gave up after ${attempts} Abort attempts (${last}); it never voted PREPARED, so it learns the outcome by asking`,
+  );
 }
 
 function reportHeuristic(run: RunHandle, name: string): void {

@@ -160,6 +160,8 @@ function fromDelivering(tx: TxRecord, event: TxEvent): Decision {
   switch (event.type) {
     case 'ack:received':
       return applyAck(tx, event.name, event.outcome);
+    case 'abort:undeliverable':
+      return giveUp(tx, event.name);
     case 'tx:recovered':
       return { ok: true, next: tx, effects: pendingPhaseTwo(tx) };
     case 'abort:requested':
@@ -195,6 +197,23 @@ function applyAck(tx: TxRecord, name: string, outcome: Outcome | null): Decision
   }
   const finalState = tx.state === TxState.COMMITTING ? TxState.COMMITTED : TxState.ABORTED;
   return { ok: true, next: { ...next, state: finalState }, effects: [] };
+}
+
+/**
+ * Stops delivering Abort to a participant that never voted PREPARED (it
+ * may have prepared after all, but then it asks GetTransaction and learns
+ * ABORTED: presumed abort). One that voted PREPARED, a one-phase
+ * participant (its answer is the outcome) and a commit are never given up.
+ */
+function giveUp(tx: TxRecord, name: string): Decision {
+  const p = tx.participants.find((x) => x.name === name);
+  if (tx.state !== TxState.ABORTING || tx.onePhase) {
+    return { ok: false, reason: 'only an abort is given up on, and never a one-phase one' };
+  }
+  if (p === undefined || p.vote !== null) {
+    return { ok: false, reason: `participant '${name}' voted, so it must hear the outcome` };
+  }
+  return applyAck(tx, name, null);
 }
 
 function fromFinished(tx: TxRecord, event: TxEvent): Decision {

@@ -11,6 +11,10 @@ export const ErrorCode = {
   SHUTTING_DOWN: 'TWOPC_SHUTTING_DOWN',
   DEADLINE_EXCEEDED: 'TWOPC_DEADLINE_EXCEEDED',
   PARTICIPANT_UNAVAILABLE: 'TWOPC_PARTICIPANT_UNAVAILABLE',
+  UNAUTHENTICATED: 'TWOPC_UNAUTHENTICATED',
+  PERMISSION_DENIED: 'TWOPC_PERMISSION_DENIED',
+  ENDPOINT_NOT_ALLOWED: 'TWOPC_ENDPOINT_NOT_ALLOWED',
+  LIMIT_EXCEEDED: 'TWOPC_LIMIT_EXCEEDED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -107,6 +111,43 @@ export class ParticipantUnavailableError extends TwopcError {
   constructor(participant: string, detail: string, cause?: unknown) {
     super(ErrorCode.PARTICIPANT_UNAVAILABLE, `participant '${participant}': ${detail}`, { cause });
     this.participant = participant;
+  }
+}
+
+/** The call carries no valid identity (certificate or token). */
+export class UnauthenticatedError extends TwopcError {
+  constructor(why: string) {
+    super(ErrorCode.UNAUTHENTICATED, why);
+  }
+}
+
+/** The caller is known but its roles do not allow the call. */
+export class PermissionDeniedError extends TwopcError {
+  constructor(why: string) {
+    super(ErrorCode.PERMISSION_DENIED, why);
+  }
+}
+
+/** A participant endpoint outside the operator's policy: never dialled. */
+export class EndpointNotAllowedError extends TwopcError {
+  readonly participant: string;
+  constructor(participant: string, why: string) {
+    super(ErrorCode.ENDPOINT_NOT_ALLOWED, `participant '${participant}': ${why}`);
+    this.participant = participant;
+  }
+}
+
+/** An admission cap is reached; retry after `retryAfterMs` (null: a retry cannot help). */
+export class LimitExceededError extends TwopcError {
+  readonly limit: string;
+  readonly retryAfterMs: number | null;
+  constructor(limit: string, detail: string, retryAfterMs: number | null) {
+    super(
+      ErrorCode.LIMIT_EXCEEDED,
+      `${limit}: ${detail}${retryAfterMs === null ? '' : `; retry in ${retryAfterMs} ms`}`,
+    );
+    this.limit = limit;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

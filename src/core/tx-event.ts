@@ -26,6 +26,12 @@ export type TxEvent =
     }
   /** A participant acknowledged phase 2, reporting its branch's outcome. */
   | { readonly type: 'ack:received'; readonly name: string; readonly outcome: Outcome | null }
+  /**
+   * Abort could not be delivered to a participant after the allowed
+   * attempts. Only one that never voted PREPARED may be given up on: under
+   * presumed abort it learns the outcome by asking.
+   */
+  | { readonly type: 'abort:undeliverable'; readonly name: string }
   /** The lease of an ACTIVE transaction ran out (compared with the database clock). */
   | { readonly type: 'lease:expired' }
   /** A coordinator took over the transaction after its owner died. */
@@ -41,6 +47,7 @@ export const TX_EVENT_TYPES: readonly TxEventType[] = [
   'prepare:failed',
   'onephase:answered',
   'ack:received',
+  'abort:undeliverable',
   'lease:expired',
   'tx:recovered',
 ];

@@ -96,7 +96,10 @@ export function wireTransaction(tx: TxView, stuckAfterMs: number): Transaction {
       action: a.action,
       participant: a.participant ?? '',
       detail: a.detail,
+      principal: a.principal ?? '',
     })),
+    tenant: tx.tenant,
+    principal: tx.principal ?? '',
   };
 }
 

@@ -1,10 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
+import type { Security } from '../auth/security.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Clock } from '../time/clock.ts';
 import { coordinatorHandlers } from './coordinator-service.ts';
+import { operatorHandlers } from './operator-service.ts';
 import { loadTwopcProto, twopcDefinition } from './proto.ts';
 
 /** The coordinator's gRPC server. */
@@ -18,46 +20,83 @@ export interface CoordinatorServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-/** Fully-qualified service name, as health checks name it. */
+/** How the listener is exposed and what one connection may ask of it. */
+export interface ListenerOptions {
+  /** host:port; port 0 picks a free one. */
+  readonly listen: string;
+  /** TLS (mutual when it requires client certificates) or plaintext. */
+  readonly credentials: grpc.ServerCredentials;
+  readonly maxMessageBytes: number;
+  readonly maxConcurrentStreams: number;
+}
+
+/** Fully-qualified service names, as health checks name them. */
 export const COORDINATOR_SERVICE = 'twopc.v1.Coordinator';
+export const OPERATOR_SERVICE = 'twopc.v1.Operator';
 
 /**
- * Builds and binds the server: twopc.v1.Coordinator and grpc.health.v1.Health.
- * @param listen host:port; port 0 picks a free one
+ * Per-connection limits: message size and concurrent streams; the server
+ * pings idle connections and drops those that do not answer, and closes
+ * connections idle for 5 minutes. (Metadata size is checked by the security
+ * room; Node's HTTP/2 layer caps a header block at 64 KiB and cuts
+ * ping and settings floods on its own.)
+ */
+function channelOptions(options: ListenerOptions): grpc.ServerOptions {
+  return {
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': 4 * options.maxMessageBytes,
+    'grpc.max_concurrent_streams': options.maxConcurrentStreams,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+    // A connection left idle this long is closed: idle sockets cost memory.
+    'grpc.max_connection_idle_ms': 300_000,
+  };
+}
+
+/**
+ * Builds and binds the server: twopc.v1.Coordinator, twopc.v1.Operator,
+ * grpc.health.v1.Health and reflection.
  */
 export async function startCoordinatorServer(
-  listen: string,
+  options: ListenerOptions,
   coordinator: Coordinator,
+  security: Security,
   clock: Clock,
   log: Logger,
 ): Promise<CoordinatorServer> {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  const server = new grpc.Server(channelOptions(options));
+  const proto = loadTwopcProto().twopc.v1;
   server.addService(
-    loadTwopcProto().twopc.v1.Coordinator.service,
-    coordinatorHandlers(coordinator, clock, log),
+    proto.Coordinator.service,
+    coordinatorHandlers(coordinator, security, clock, log),
   );
-  const health = new HealthImplementation({ '': 'SERVING', [COORDINATOR_SERVICE]: 'SERVING' });
+  server.addService(proto.Operator.service, operatorHandlers(coordinator, security, clock, log));
+  const health = new HealthImplementation({
+    '': 'SERVING',
+    [COORDINATOR_SERVICE]: 'SERVING',
+    [OPERATOR_SERVICE]: 'SERVING',
+  });
   health.addToServer(server);
   // Reflection: grpcurl and friends work without the proto files.
   new ReflectionService(twopcDefinition()).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+    server.bindAsync(options.listen, options.credentials, (err, bound) =>
       err ? reject(err) : resolve(bound),
     );
   });
-  const host = listen.slice(0, listen.lastIndexOf(':'));
+  const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
+  const setAll = (status: 'SERVING' | 'NOT_SERVING'): void => {
+    for (const name of ['', COORDINATOR_SERVICE, OPERATOR_SERVICE]) {
+      health.setStatus(name, status);
+    }
+  };
   return {
     address: `${host}:${port}`,
     health,
-    setServing: (serving) => {
-      const status = serving ? 'SERVING' : 'NOT_SERVING';
-      health.setStatus('', status);
-      health.setStatus(COORDINATOR_SERVICE, status);
-    },
+    setServing: (serving) => setAll(serving ? 'SERVING' : 'NOT_SERVING'),
     shutdown: (graceMs) =>
       new Promise<void>((resolve) => {
-        health.setStatus('', 'NOT_SERVING');
-        health.setStatus(COORDINATOR_SERVICE, 'NOT_SERVING');
+        setAll('NOT_SERVING');
         const force = clock.setTimeout(() => {
           server.forceShutdown();
           resolve();

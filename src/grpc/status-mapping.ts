@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ErrorCode, StoreBusyError, TwopcError } from '../core/errors.ts';
+import { ErrorCode, LimitExceededError, StoreBusyError, TwopcError } from '../core/errors.ts';
 
 /** The trailer that tells a client how long to wait before retrying (gRPC retry pushback). */
 export const RETRY_PUSHBACK = 'grpc-retry-pushback-ms';
@@ -25,7 +25,13 @@ function statusOf(code: ErrorCode): grpc.status {
     case ErrorCode.DEADLINE_EXCEEDED:
       return grpc.status.DEADLINE_EXCEEDED;
     case ErrorCode.STORE_BUSY:
+    case ErrorCode.LIMIT_EXCEEDED:
       return grpc.status.RESOURCE_EXHAUSTED;
+    case ErrorCode.UNAUTHENTICATED:
+      return grpc.status.UNAUTHENTICATED;
+    case ErrorCode.PERMISSION_DENIED:
+    case ErrorCode.ENDPOINT_NOT_ALLOWED:
+      return grpc.status.PERMISSION_DENIED;
   }
 }
 
@@ -38,7 +44,10 @@ export function toStatus(err: unknown): StatusObject {
   const metadata = new grpc.Metadata();
   if (err instanceof TwopcError) {
     metadata.set('twopc-error-code', err.code);
-    if (err instanceof StoreBusyError) {
+    if (
+      (err instanceof StoreBusyError || err instanceof LimitExceededError) &&
+      err.retryAfterMs !== null
+    ) {
       // gRPC's own retry pushback: how long a client should wait.
       metadata.set(RETRY_PUSHBACK, String(err.retryAfterMs));
     }

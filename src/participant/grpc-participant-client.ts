@@ -29,18 +29,60 @@ export function fromWireOutcome(outcome: Outcome__Output): Outcome | null {
   return outcome === 'OUTCOME_ABORTED' ? Outcome.ABORTED : null;
 }
 
+/** Failures of the link itself (grpc-js words for them), told as kinds. */
+const TRANSPORT: readonly (readonly [RegExp, string])[] = [
+  [/ECONNREFUSED/, 'unreachable: connection refused'],
+  [
+    /certificate|altnames|Hostname\/IP|SSL|TLS|handshake|self.signed/i,
+    'unreachable: TLS handshake failed (certificate not trusted, or not for this endpoint)',
+  ],
+  [
+    /HTTP status code|Protocol error|RST_STREAM|malformed|Bad Request/i,
+    'protocol error: not a gRPC participant',
+  ],
+  [
+    /ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|No connection established|Connection dropped|failed to connect/i,
+    'unreachable',
+  ],
+];
+
+/**
+ * What went wrong with a call. A failure of the link is told as a kind
+ * (refused, TLS, protocol error, unreachable): the words of whatever
+ * answered at the address are not repeated, so the coordinator is no
+ * oracle for probing addresses. A status a gRPC participant answered with
+ * is kept, as its operator needs it.
+ */
+export function failureKind(err: grpc.ServiceError): string {
+  for (const [pattern, kind] of TRANSPORT) {
+    if (pattern.test(err.details)) {
+      return kind;
+    }
+  }
+  if (err.code === grpc.status.DEADLINE_EXCEEDED) {
+    return 'no answer before the deadline';
+  }
+  return `${grpc.status[err.code]}: ${err.details}`;
+}
+
 /**
  * Calls participants over grpc-js: one cached channel per endpoint, a
  * deadline on every call.
  */
 export class GrpcParticipantClient implements ParticipantClient {
   readonly #stubs = new Map<string, ParticipantStub>();
+  readonly #credentials: grpc.ChannelCredentials;
+
+  /** @param credentials TLS (checking each participant's certificate against the name dialled) or plaintext */
+  constructor(credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+    this.#credentials = credentials;
+  }
 
   #stub(endpoint: string): ParticipantStub {
     let stub = this.#stubs.get(endpoint);
     if (stub === undefined) {
       const Ctor = loadTwopcProto().twopc.v1.Participant;
-      stub = new Ctor(endpoint, grpc.credentials.createInsecure(), {
+      stub = new Ctor(endpoint, this.#credentials, {
         'grpc.keepalive_time_ms': 30_000,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2_000,
@@ -73,7 +115,7 @@ export class GrpcParticipantClient implements ParticipantClient {
     return new Promise((resolve, reject) => {
       invoke(this.#stub(call.endpoint), req, md, { deadline }, (err, res) => {
         if (err !== null || res === undefined) {
-          const detail = err === null ? 'empty answer' : `${grpc.status[err.code]}: ${err.details}`;
+          const detail = err === null ? 'empty answer' : failureKind(err);
           reject(new ParticipantUnavailableError(call.name, `${what} failed (${detail})`, err));
         } else {
           resolve(res);

@@ -23,7 +23,11 @@ export class GrpcHealthProbe implements HealthProbe {
   readonly #stubs = new Map<string, HealthStub>();
   readonly #Ctor: new (address: string, credentials: grpc.ChannelCredentials) => HealthStub;
 
-  constructor() {
+  readonly #credentials: grpc.ChannelCredentials;
+
+  /** @param credentials as the participant calls use (TLS when participants serve it) */
+  constructor(credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+    this.#credentials = credentials;
     const pkg = grpc.loadPackageDefinition(
       protoLoader.loadSync(protoPath, { enums: String, defaults: true }),
     ) as unknown as {
@@ -39,7 +43,7 @@ export class GrpcHealthProbe implements HealthProbe {
   check(endpoint: string, timeoutMs: number): Promise<boolean> {
     let stub = this.#stubs.get(endpoint);
     if (stub === undefined) {
-      stub = new this.#Ctor(endpoint, grpc.credentials.createInsecure());
+      stub = new this.#Ctor(endpoint, this.#credentials);
       this.#stubs.set(endpoint, stub);
     }
     const s = stub;

@@ -1,26 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
-import { backoffMs } from '../coordinator/backoff.ts';
 import { Outcome, TxState } from '../core/tx-state.ts';
 import type { CoordinatorClient } from '../grpc/generated/twopc/v1/Coordinator.ts';
 import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
 import { fromTimestamp, loadTwopcProto } from '../grpc/proto.ts';
-import { sleep } from '../time/clock.ts';
-import { deadlineIn } from '../time/deadline-signal.ts';
-import { SystemClock } from '../time/system-clock.ts';
-
-// The caller awaits every back-off: its timer must keep the process alive.
-const CLOCK = new SystemClock({ holdProcess: true });
+import { callWithRetry, connectionCredentials } from './connection.ts';
+import type { ConnectionOptions, Invoke } from './connection.ts';
 
 /** The gRPC metadata key that carries the transaction id to participants. */
 export const TXN_ID_METADATA = 'twopc-txn-id';
 
-export interface TwopcClientOptions {
-  /** Deadline of each call (ms); Commit with waitForAcks may pass its own. */
-  readonly callTimeoutMs?: number;
-  /** Attempts for a call that fails with UNAVAILABLE (1 = no retry). */
-  readonly attempts?: number;
-  readonly credentials?: grpc.ChannelCredentials;
-}
+/** How the client reaches the coordinator: deadlines, retries, TLS and a bearer token. */
+export type TwopcClientOptions = ConnectionOptions;
 
 /** Filters of ListTransactions. */
 export interface ListOptions {
@@ -51,7 +41,7 @@ export function txnMetadata(txnId: string, md: grpc.Metadata = new grpc.Metadata
   return md;
 }
 
-function toOutcome(wire: string): Outcome {
+export function toOutcome(wire: string): Outcome {
   return wire === 'OUTCOME_COMMITTED'
     ? Outcome.COMMITTED
     : wire === 'OUTCOME_ABORTED'
@@ -59,31 +49,11 @@ function toOutcome(wire: string): Outcome {
       : Outcome.PENDING;
 }
 
-function toState(wire: string): TxState {
+export function toState(wire: string): TxState {
   if (!(wire in TxState)) {
     throw new Error(`unknown transaction state ${wire}`);
   }
   return wire as TxState;
-}
-
-/** The trailer a server sets to say how long to wait before a retry (gRPC retry pushback). */
-const RETRY_PUSHBACK = 'grpc-retry-pushback-ms';
-
-/**
- * How long to wait before retrying a failed call, or null to give up:
- * UNAVAILABLE backs off; RESOURCE_EXHAUSTED is retried only when the server
- * says when (the coordinator's log is overloaded and sheds new work).
- */
-function retryDelayMs(err: grpc.ServiceError | null, attempt: number): number | null {
-  const backoff = backoffMs({ baseMs: 100, capMs: 2_000 }, attempt, Math.random);
-  if (err?.code === grpc.status.UNAVAILABLE) {
-    return backoff;
-  }
-  const hint = Number(err?.metadata?.get(RETRY_PUSHBACK)[0] ?? NaN);
-  if (err?.code === grpc.status.RESOURCE_EXHAUSTED && Number.isFinite(hint) && hint >= 0) {
-    return Math.max(hint, backoff);
-  }
-  return null;
 }
 
 /**
@@ -97,37 +67,20 @@ export class TwopcClient {
   readonly #stub: CoordinatorClient;
   readonly #timeoutMs: number;
   readonly #attempts: number;
+  readonly #closeCredentials: () => void;
 
+  /** @throws Error when the TLS files cannot be used, or a token is given without TLS */
   constructor(address: string, options: TwopcClientOptions = {}) {
     const Ctor = loadTwopcProto().twopc.v1.Coordinator;
-    this.#stub = new Ctor(address, options.credentials ?? grpc.credentials.createInsecure());
+    const { credentials, close } = connectionCredentials(options);
+    this.#stub = new Ctor(address, credentials);
+    this.#closeCredentials = close;
     this.#timeoutMs = options.callTimeoutMs ?? 10_000;
     this.#attempts = options.attempts ?? 5;
   }
 
-  async #call<Res>(
-    invoke: (
-      md: grpc.Metadata,
-      opts: grpc.CallOptions,
-      cb: (err: grpc.ServiceError | null, res?: Res) => void,
-    ) => unknown,
-    timeoutMs = this.#timeoutMs,
-  ): Promise<Res> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await new Promise<Res>((resolve, reject) => {
-          invoke(new grpc.Metadata(), { deadline: deadlineIn(timeoutMs) }, (err, res) =>
-            err || res === undefined ? reject(err) : resolve(res),
-          );
-        });
-      } catch (err) {
-        const wait = retryDelayMs(err as grpc.ServiceError | null, attempt);
-        if (wait === null || attempt >= this.#attempts) {
-          throw err;
-        }
-        await sleep(CLOCK, wait);
-      }
-    }
+  #call<Res>(invoke: Invoke<Res>, timeoutMs = this.#timeoutMs): Promise<Res> {
+    return callWithRetry(invoke, timeoutMs, this.#attempts);
   }
 
   /** Starts a transaction. */
@@ -196,7 +149,7 @@ export class TwopcClient {
     return this.#call((md, o, cb) => this.#stub.getTransaction({ txnId }, md, o, cb));
   }
 
-  /** Transactions newest first. */
+  /** The caller's tenant's transactions, newest first. */
   async list(
     options: ListOptions = {},
   ): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
@@ -212,23 +165,8 @@ export class TwopcClient {
     return this.#call((md, o, cb) => this.#stub.listTransactions(req, md, o, cb));
   }
 
-  /** Operator: re-sends phase 2 now. */
-  async retryNow(txnId: string): Promise<Transaction__Output> {
-    return this.#call((md, o, cb) => this.#stub.retryNow({ txnId }, md, o, cb));
-  }
-
-  /** Operator: records a participant resolved by hand (the outcome must be the decision). */
-  async resolveParticipant(
-    txnId: string,
-    participant: string,
-    outcome: 'COMMITTED' | 'ABORTED',
-    note = '',
-  ): Promise<Transaction__Output> {
-    const req = { txnId, participant, outcome: `OUTCOME_${outcome}` as const, note };
-    return this.#call((md, o, cb) => this.#stub.resolveParticipant(req, md, o, cb));
-  }
-
   close(): void {
     this.#stub.close();
+    this.#closeCredentials();
   }
 }

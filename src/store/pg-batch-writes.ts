@@ -51,6 +51,8 @@ export async function writeBegins(pool: Pool, batch: BeginInput[]): Promise<Date
     ps.map((p) => p.txnId),
     ps.map((p) => p.name),
     ps.map((p) => p.endpoint),
+    batch.map((b) => b.tenant),
+    batch.map((b) => b.principal),
   ]);
   const at = new Map(rows.map((r) => [r.txn_id, r.lease_expires_at]));
   return batch.map((b) => {

@@ -1,4 +1,5 @@
 import type { TxId } from '../core/tx-record.ts';
+import type { TxAccess } from './transaction-store.ts';
 import type { StorePools } from './pg-pools.ts';
 import { runCount, runQuery } from './pg-run.ts';
 
@@ -55,8 +56,34 @@ export async function recordOperatorAction(
   action: 'RETRY' | 'ABORT' | 'RESOLVE',
   participant: string | null,
   detail: string,
+  principal: string | null,
 ): Promise<void> {
-  await runQuery(pools.forced, 'recordOperatorAction', [txnId, action, participant, detail]);
+  await runQuery(pools.forced, 'recordOperatorAction', [
+    txnId,
+    action,
+    participant,
+    detail,
+    principal,
+  ]);
+}
+
+/** A transaction's tenant and whether a participant is enlisted. */
+export async function access(
+  pools: StorePools,
+  txnId: TxId,
+  participant: string | null,
+): Promise<TxAccess | null> {
+  const rows = await runQuery<{ tenant: string; enlisted: boolean }>(pools.lazy, 'access', [
+    txnId,
+    participant ?? '',
+  ]);
+  return rows[0] ?? null;
+}
+
+/** Unfinished transactions of a tenant, or of all. */
+export async function openCount(pools: StorePools, tenant: string | null): Promise<number> {
+  const rows = await runQuery<{ n: number }>(pools.lazy, 'openCount', [tenant]);
+  return rows[0]?.n ?? 0;
 }
 
 /** Stuck and in-doubt counts. */

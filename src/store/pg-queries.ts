@@ -7,13 +7,13 @@ import { TX_COLUMNS } from './pg-rows.ts';
 export const SQL = {
   // Begins a batch of transactions (concurrent Begin calls share a statement).
   begin: `WITH d AS (
-      SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::integer[], $4::integer[], $5::uuid[], $6::text[])
-        AS d(txn_id, labels, lease_ms, participant_count, owner_id, trace_context)),
+      SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], $10::text[], $11::text[])
+        AS d(txn_id, labels, lease_ms, participant_count, owner_id, trace_context, tenant, principal)),
     tok AS MATERIALIZED (SELECT twopc_store_token() AS token),
     t AS (
       INSERT INTO twopc_transactions
-        (txn_id, state, labels, lease_ms, lease_expires_at, participant_count, owner_id, trace_context, store_token)
-      SELECT txn_id, 'ACTIVE', labels, lease_ms, now() + make_interval(secs => lease_ms / 1000.0), participant_count, owner_id, trace_context, tok.token
+        (txn_id, state, labels, lease_ms, lease_expires_at, participant_count, owner_id, trace_context, store_token, tenant, principal)
+      SELECT txn_id, 'ACTIVE', labels, lease_ms, now() + make_interval(secs => lease_ms / 1000.0), participant_count, owner_id, trace_context, tok.token, tenant, principal
       FROM d, tok
       RETURNING txn_id, lease_expires_at),
     p AS (
@@ -167,6 +167,8 @@ export const SQL = {
              AND t.decided_at < now() - make_interval(secs => $6::double precision / 1000.0)))
         AND (NOT $7::boolean OR EXISTS (SELECT 1 FROM twopc_participants h WHERE h.txn_id = t.txn_id AND h.heuristic IS NOT NULL))
         AND t.labels @> $8::jsonb
+        AND ($9::text IS NULL OR t.tenant = $9)
+        AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM twopc_participants e WHERE e.txn_id = t.txn_id AND e.name = $10))
       ORDER BY t.created_at DESC, t.txn_id DESC
       LIMIT $3::integer`,
 
@@ -213,7 +215,15 @@ export const SQL = {
   // means PostgreSQL restarted after a crash or a standby was promoted.
   incarnation: `SELECT twopc_store_token()::text AS token`,
 
-  recordOperatorAction: `INSERT INTO twopc_operator_actions (txn_id, action, participant, detail) VALUES ($1, $2, $3, $4)`,
+  recordOperatorAction: `INSERT INTO twopc_operator_actions (txn_id, action, participant, detail, principal) VALUES ($1, $2, $3, $4, $5)`,
+
+  // Who may see a transaction: its tenant, and whether a participant is enlisted.
+  access: `SELECT t.tenant, EXISTS (SELECT 1 FROM twopc_participants p WHERE p.txn_id = t.txn_id AND p.name = $2) AS enlisted
+      FROM twopc_transactions t WHERE t.txn_id = $1`,
+
+  // Unfinished transactions, of one tenant or (null) of all: admission caps.
+  openCount: `SELECT count(*)::integer AS n FROM twopc_transactions
+      WHERE state IN ('ACTIVE', 'PREPARING', 'COMMITTING', 'ABORTING') AND ($1::text IS NULL OR tenant = $1)`,
 
   backlog: `SELECT
       count(*) FILTER (WHERE state IN ('COMMITTING', 'ABORTING') AND decided_at < now() - make_interval(secs => $1::double precision / 1000.0))::integer AS stuck,

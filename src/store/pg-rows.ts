@@ -14,12 +14,20 @@ export interface TxRow {
   one_phase: boolean;
   owner_id: string | null;
   trace_context: string | null;
+  tenant: string;
+  principal: string | null;
   created_at: Date;
   decided_at: Date | null;
   finished_at: Date | null;
   db_now: Date;
   participants: ParticipantJson[];
-  operator_actions: { at: string; action: string; participant: string | null; detail: string }[];
+  operator_actions: {
+    at: string;
+    action: string;
+    participant: string | null;
+    detail: string;
+    principal: string | null;
+  }[];
 }
 
 interface ParticipantJson {
@@ -38,10 +46,10 @@ interface ParticipantJson {
 
 /** The select list that TxRow maps; `t` is the transactions table. */
 export const TX_COLUMNS = `t.txn_id, t.state, t.reason, t.labels, t.lease_ms, t.lease_expires_at,
-  t.one_phase, t.owner_id, t.trace_context, t.created_at, t.decided_at, t.finished_at, now() AS db_now,
+  t.one_phase, t.owner_id, t.trace_context, t.tenant, t.principal, t.created_at, t.decided_at, t.finished_at, now() AS db_now,
   COALESCE((SELECT json_agg(p ORDER BY p.enlisted_at, p.name)
             FROM twopc_participants p WHERE p.txn_id = t.txn_id), '[]') AS participants,
-  COALESCE((SELECT json_agg(json_build_object('at', a.at, 'action', a.action, 'participant', a.participant, 'detail', a.detail) ORDER BY a.at, a.id)
+  COALESCE((SELECT json_agg(json_build_object('at', a.at, 'action', a.action, 'participant', a.participant, 'detail', a.detail, 'principal', a.principal) ORDER BY a.at, a.id)
             FROM twopc_operator_actions a WHERE a.txn_id = t.txn_id), '[]') AS operator_actions`;
 
 const date = (value: string | null): Date | null => (value === null ? null : new Date(value));
@@ -130,12 +138,15 @@ export function toTxView(row: TxRow): TxView {
     finishedAt: row.finished_at,
     ownerId: row.owner_id,
     traceContext: row.trace_context,
+    tenant: row.tenant,
+    principal: row.principal,
     dbNow: row.db_now,
     operatorActions: row.operator_actions.map((a) => ({
       at: new Date(a.at),
       action: a.action,
       participant: a.participant,
       detail: a.detail,
+      principal: a.principal,
     })),
   };
 }

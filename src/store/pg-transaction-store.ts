@@ -34,6 +34,7 @@ import type {
   DecisionWrite,
   ListFilter,
   PreparingTx,
+  TxAccess,
   TransactionStore,
   TxView,
 } from './transaction-store.ts';
@@ -241,6 +242,8 @@ export class PgTransactionStore implements TransactionStore {
       filter.stuckAfterMs,
       filter.heuristicOnly,
       JSON.stringify(filter.labels),
+      filter.tenant,
+      filter.participant,
     ]);
     return rows.map(toTxView);
   }
@@ -290,8 +293,24 @@ export class PgTransactionStore implements TransactionStore {
     action: 'RETRY' | 'ABORT' | 'RESOLVE',
     participant: string | null,
     detail: string,
+    principal: string | null,
   ): Promise<void> {
-    return housekeeping.recordOperatorAction(this.#pools, txnId, action, participant, detail);
+    return housekeeping.recordOperatorAction(
+      this.#pools,
+      txnId,
+      action,
+      participant,
+      detail,
+      principal,
+    );
+  }
+
+  access(txnId: TxId, participant: string | null): Promise<TxAccess | null> {
+    return housekeeping.access(this.#pools, txnId, participant);
+  }
+
+  openCount(tenant: string | null): Promise<number> {
+    return housekeeping.openCount(this.#pools, tenant);
   }
 
   backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }> {

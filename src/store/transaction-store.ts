@@ -17,6 +17,8 @@ export interface OperatorActionView {
   readonly action: string;
   readonly participant: string | null;
   readonly detail: string;
+  /** Who did it (null: before principals were recorded). */
+  readonly principal: string | null;
 }
 
 /** A transaction as the log shows it. */
@@ -30,6 +32,10 @@ export interface TxView extends TxRecord {
   readonly finishedAt: Date | null;
   readonly ownerId: string | null;
   readonly traceContext: string | null;
+  /** The tenant of the caller that began it. */
+  readonly tenant: string;
+  /** The principal that began it (null when nobody was authenticated). */
+  readonly principal: string | null;
   /** The database's clock when the row was read (stuck is judged on it). */
   readonly dbNow: Date;
   readonly operatorActions: readonly OperatorActionView[];
@@ -42,6 +48,8 @@ export interface BeginInput {
   readonly participants: readonly { name: string; endpoint: string }[];
   readonly ownerId: string;
   readonly traceContext: string | null;
+  readonly tenant: string;
+  readonly principal: string | null;
 }
 
 /** What became of a conditional decision write. */
@@ -75,6 +83,17 @@ export interface ListFilter {
   readonly stuckAfterMs: number | null;
   readonly heuristicOnly: boolean;
   readonly labels: Record<string, string>;
+  /** Only this tenant's transactions (null: every tenant). */
+  readonly tenant: string | null;
+  /** Only those this participant is enlisted in (null: any). */
+  readonly participant: string | null;
+}
+
+/** Who may see a transaction. */
+export interface TxAccess {
+  readonly tenant: string;
+  /** Whether the participant asked about is enlisted. */
+  readonly enlisted: boolean;
 }
 
 /**
@@ -173,7 +192,12 @@ export interface TransactionStore {
     action: 'RETRY' | 'ABORT' | 'RESOLVE',
     participant: string | null,
     detail: string,
+    principal: string | null,
   ): Promise<void>;
+  /** A transaction's tenant, and whether `participant` is enlisted in it; null if unknown. */
+  access(txnId: TxId, participant: string | null): Promise<TxAccess | null>;
+  /** Unfinished transactions of a tenant (null: all tenants), for admission caps. */
+  openCount(tenant: string | null): Promise<number>;
   /** Stuck (phase 2 unfinished `stuckAfterMs` after the decision) and in-doubt (PREPARING) counts. */
   backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }>;
   /** New work waiting on the log, and refused so far (admission), for metrics. */

@@ -29,6 +29,7 @@ const EVENTS: Record<TxEventType, TxEvent> = {
   'prepare:failed': { type: 'prepare:failed', name: 'a', reason: 'UNAVAILABLE' },
   'onephase:answered': { type: 'onephase:answered', outcome: 'COMMITTED', reason: null },
   'ack:received': { type: 'ack:received', name: 'a', outcome: null },
+  'abort:undeliverable': { type: 'abort:undeliverable', name: 'a' },
   'lease:expired': { type: 'lease:expired' },
   'tx:recovered': { type: 'tx:recovered' },
 };
@@ -60,6 +61,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'prepare:failed': 'invalid',
     'onephase:answered': 'invalid',
     'ack:received': 'invalid',
+    'abort:undeliverable': 'invalid',
     'lease:expired': 'ABORTING',
     'tx:recovered': '=',
   },
@@ -70,6 +72,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'prepare:failed': 'ABORTING',
     'onephase:answered': 'invalid',
     'ack:received': 'invalid',
+    'abort:undeliverable': 'invalid',
     'lease:expired': 'invalid',
     'tx:recovered': 'ABORTING',
   },
@@ -80,6 +83,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'prepare:failed': '=',
     'onephase:answered': '=',
     'ack:received': '=',
+    'abort:undeliverable': 'invalid',
     'lease:expired': '=',
     'tx:recovered': '=',
   },
@@ -90,6 +94,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'prepare:failed': '=',
     'onephase:answered': '=',
     'ack:received': '=',
+    'abort:undeliverable': 'ABORTING',
     'lease:expired': '=',
     'tx:recovered': '=',
   },
@@ -100,6 +105,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'prepare:failed': '=',
     'onephase:answered': 'invalid',
     'ack:received': '=',
+    'abort:undeliverable': '=',
     'lease:expired': '=',
     'tx:recovered': '=',
   },
@@ -110,6 +116,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'prepare:failed': '=',
     'onephase:answered': 'invalid',
     'ack:received': '=',
+    'abort:undeliverable': '=',
     'lease:expired': '=',
     'tx:recovered': '=',
   },
@@ -258,6 +265,30 @@ describe('decide()', function () {
     assert.ok(d.ok);
     assert.equal(d.next.state, 'COMMITTED');
     assert.equal(d.next.reason, null);
+  });
+
+  it('gives up an Abort only on a participant that never voted', function () {
+    const aborting = tx('ABORTING', {
+      reason: 'x',
+      participants: [
+        newParticipant('silent', 'h:1'),
+        { ...newParticipant('prepared', 'h:2'), vote: 'PREPARED' },
+      ],
+    });
+    const d1 = decide(aborting, { type: 'abort:undeliverable', name: 'silent' });
+    assert.ok(d1.ok);
+    assert.equal(d1.next.state, 'ABORTING');
+    assert.equal(d1.next.participants[0]?.acked, true);
+    assert.equal(decide(d1.next, { type: 'abort:undeliverable', name: 'prepared' }).ok, false);
+    const d2 = decide(d1.next, { type: 'ack:received', name: 'prepared', outcome: 'ABORTED' });
+    assert.ok(d2.ok);
+    assert.equal(d2.next.state, 'ABORTED');
+    const onePhase = tx('ABORTING', {
+      onePhase: true,
+      reason: 'x',
+      participants: [newParticipant('a', 'h:1')],
+    });
+    assert.equal(decide(onePhase, { type: 'abort:undeliverable', name: 'a' }).ok, false);
   });
 
   it('never lets an expired lease or a late vote undo a commit decision', function () {

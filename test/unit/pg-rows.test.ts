@@ -32,6 +32,8 @@ function row(over: Partial<TxRow>): TxRow {
     one_phase: false,
     owner_id: null,
     trace_context: null,
+    tenant: 'default',
+    principal: null,
     created_at: new Date('2026-01-01T00:00:00Z'),
     decided_at: decidedAt,
     finished_at: null,

@@ -16,6 +16,7 @@ import type { HeartbeatRequest as _twopc_v1_HeartbeatRequest, HeartbeatRequest__
 import type { HeartbeatResponse as _twopc_v1_HeartbeatResponse, HeartbeatResponse__Output as _twopc_v1_HeartbeatResponse__Output } from './twopc/v1/HeartbeatResponse.ts';
 import type { ListTransactionsRequest as _twopc_v1_ListTransactionsRequest, ListTransactionsRequest__Output as _twopc_v1_ListTransactionsRequest__Output } from './twopc/v1/ListTransactionsRequest.ts';
 import type { ListTransactionsResponse as _twopc_v1_ListTransactionsResponse, ListTransactionsResponse__Output as _twopc_v1_ListTransactionsResponse__Output } from './twopc/v1/ListTransactionsResponse.ts';
+import type { OperatorClient as _twopc_v1_OperatorClient, OperatorDefinition as _twopc_v1_OperatorDefinition } from './twopc/v1/Operator.ts';
 import type { OperatorAction as _twopc_v1_OperatorAction, OperatorAction__Output as _twopc_v1_OperatorAction__Output } from './twopc/v1/OperatorAction.ts';
 import type { ParticipantClient as _twopc_v1_ParticipantClient, ParticipantDefinition as _twopc_v1_ParticipantDefinition } from './twopc/v1/Participant.ts';
 import type { ParticipantAbortRequest as _twopc_v1_ParticipantAbortRequest, ParticipantAbortRequest__Output as _twopc_v1_ParticipantAbortRequest__Output } from './twopc/v1/ParticipantAbortRequest.ts';
@@ -56,6 +57,7 @@ export interface ProtoGrpcType {
       HeartbeatResponse: MessageTypeDefinition<_twopc_v1_HeartbeatResponse, _twopc_v1_HeartbeatResponse__Output>
       ListTransactionsRequest: MessageTypeDefinition<_twopc_v1_ListTransactionsRequest, _twopc_v1_ListTransactionsRequest__Output>
       ListTransactionsResponse: MessageTypeDefinition<_twopc_v1_ListTransactionsResponse, _twopc_v1_ListTransactionsResponse__Output>
+      Operator: SubtypeConstructor<typeof grpc.Client, _twopc_v1_OperatorClient> & { service: _twopc_v1_OperatorDefinition }
       OperatorAction: MessageTypeDefinition<_twopc_v1_OperatorAction, _twopc_v1_OperatorAction__Output>
       Outcome: EnumTypeDefinition
       Participant: SubtypeConstructor<typeof grpc.Client, _twopc_v1_ParticipantClient> & { service: _twopc_v1_ParticipantDefinition }

@@ -15,8 +15,6 @@ import type { HeartbeatRequest as _twopc_v1_HeartbeatRequest, HeartbeatRequest__
 import type { HeartbeatResponse as _twopc_v1_HeartbeatResponse, HeartbeatResponse__Output as _twopc_v1_HeartbeatResponse__Output } from '../../twopc/v1/HeartbeatResponse.ts';
 import type { ListTransactionsRequest as _twopc_v1_ListTransactionsRequest, ListTransactionsRequest__Output as _twopc_v1_ListTransactionsRequest__Output } from '../../twopc/v1/ListTransactionsRequest.ts';
 import type { ListTransactionsResponse as _twopc_v1_ListTransactionsResponse, ListTransactionsResponse__Output as _twopc_v1_ListTransactionsResponse__Output } from '../../twopc/v1/ListTransactionsResponse.ts';
-import type { ResolveParticipantRequest as _twopc_v1_ResolveParticipantRequest, ResolveParticipantRequest__Output as _twopc_v1_ResolveParticipantRequest__Output } from '../../twopc/v1/ResolveParticipantRequest.ts';
-import type { RetryNowRequest as _twopc_v1_RetryNowRequest, RetryNowRequest__Output as _twopc_v1_RetryNowRequest__Output } from '../../twopc/v1/RetryNowRequest.ts';
 import type { Transaction as _twopc_v1_Transaction, Transaction__Output as _twopc_v1_Transaction__Output } from '../../twopc/v1/Transaction.ts';
 
 export interface CoordinatorClient extends grpc.Client {
@@ -83,24 +81,6 @@ export interface CoordinatorClient extends grpc.Client {
   listTransactions(argument: _twopc_v1_ListTransactionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_twopc_v1_ListTransactionsResponse__Output>): grpc.ClientUnaryCall;
   listTransactions(argument: _twopc_v1_ListTransactionsRequest, callback: grpc.requestCallback<_twopc_v1_ListTransactionsResponse__Output>): grpc.ClientUnaryCall;
   
-  ResolveParticipant(argument: _twopc_v1_ResolveParticipantRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  ResolveParticipant(argument: _twopc_v1_ResolveParticipantRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  ResolveParticipant(argument: _twopc_v1_ResolveParticipantRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  ResolveParticipant(argument: _twopc_v1_ResolveParticipantRequest, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  resolveParticipant(argument: _twopc_v1_ResolveParticipantRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  resolveParticipant(argument: _twopc_v1_ResolveParticipantRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  resolveParticipant(argument: _twopc_v1_ResolveParticipantRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  resolveParticipant(argument: _twopc_v1_ResolveParticipantRequest, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  
-  RetryNow(argument: _twopc_v1_RetryNowRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  RetryNow(argument: _twopc_v1_RetryNowRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  RetryNow(argument: _twopc_v1_RetryNowRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  RetryNow(argument: _twopc_v1_RetryNowRequest, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  retryNow(argument: _twopc_v1_RetryNowRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  retryNow(argument: _twopc_v1_RetryNowRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  retryNow(argument: _twopc_v1_RetryNowRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  retryNow(argument: _twopc_v1_RetryNowRequest, callback: grpc.requestCallback<_twopc_v1_Transaction__Output>): grpc.ClientUnaryCall;
-  
 }
 
 export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
@@ -118,10 +98,6 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   
   ListTransactions: grpc.handleUnaryCall<_twopc_v1_ListTransactionsRequest__Output, _twopc_v1_ListTransactionsResponse>;
   
-  ResolveParticipant: grpc.handleUnaryCall<_twopc_v1_ResolveParticipantRequest__Output, _twopc_v1_Transaction>;
-  
-  RetryNow: grpc.handleUnaryCall<_twopc_v1_RetryNowRequest__Output, _twopc_v1_Transaction>;
-  
 }
 
 export interface CoordinatorDefinition extends grpc.ServiceDefinition {
@@ -132,6 +108,4 @@ export interface CoordinatorDefinition extends grpc.ServiceDefinition {
   GetTransaction: MethodDefinition<_twopc_v1_GetTransactionRequest, _twopc_v1_Transaction, _twopc_v1_GetTransactionRequest__Output, _twopc_v1_Transaction__Output>
   Heartbeat: MethodDefinition<_twopc_v1_HeartbeatRequest, _twopc_v1_HeartbeatResponse, _twopc_v1_HeartbeatRequest__Output, _twopc_v1_HeartbeatResponse__Output>
   ListTransactions: MethodDefinition<_twopc_v1_ListTransactionsRequest, _twopc_v1_ListTransactionsResponse, _twopc_v1_ListTransactionsRequest__Output, _twopc_v1_ListTransactionsResponse__Output>
-  ResolveParticipant: MethodDefinition<_twopc_v1_ResolveParticipantRequest, _twopc_v1_Transaction, _twopc_v1_ResolveParticipantRequest__Output, _twopc_v1_Transaction__Output>
-  RetryNow: MethodDefinition<_twopc_v1_RetryNowRequest, _twopc_v1_Transaction, _twopc_v1_RetryNowRequest__Output, _twopc_v1_Transaction__Output>
 }

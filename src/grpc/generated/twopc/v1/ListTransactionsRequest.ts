@@ -10,6 +10,7 @@ export interface ListTransactionsRequest {
   'stuckOnly'?: (boolean);
   'heuristicOnly'?: (boolean);
   'labels'?: ({[key: string]: string});
+  'tenant'?: (string);
 }
 
 export interface ListTransactionsRequest__Output {
@@ -20,4 +21,5 @@ export interface ListTransactionsRequest__Output {
   'stuckOnly': (boolean);
   'heuristicOnly': (boolean);
   'labels': ({[key: string]: string});
+  'tenant': (string);
 }

@@ -7,6 +7,7 @@ export interface OperatorAction {
   'action'?: (string);
   'participant'?: (string);
   'detail'?: (string);
+  'principal'?: (string);
 }
 
 export interface OperatorAction__Output {
@@ -14,4 +15,5 @@ export interface OperatorAction__Output {
   'action': (string);
   'participant': (string);
   'detail': (string);
+  'principal': (string);
 }

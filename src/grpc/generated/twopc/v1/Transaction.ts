@@ -22,6 +22,8 @@ export interface Transaction {
   'stuck'?: (boolean);
   'heuristic'?: (boolean);
   'operatorActions'?: (_twopc_v1_OperatorAction)[];
+  'tenant'?: (string);
+  'principal'?: (string);
 }
 
 export interface Transaction__Output {
@@ -40,4 +42,6 @@ export interface Transaction__Output {
   'stuck': (boolean);
   'heuristic': (boolean);
   'operatorActions': (_twopc_v1_OperatorAction__Output)[];
+  'tenant': (string);
+  'principal': (string);
 }

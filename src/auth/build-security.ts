@@ -1,0 +1,157 @@
+import { isIP } from 'node:net';
+import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+import type { Config } from '../config.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { Clock } from '../time/clock.ts';
+import { channelTlsCredentials, serverTlsCredentials } from '../tls/credentials.ts';
+import { AuditLog } from './audit-log.ts';
+import { Authenticator } from './authenticator.ts';
+import { EndpointPolicy, loadRegistry } from './endpoint-policy.ts';
+import type { OwnEndpoint } from './endpoint-policy.ts';
+import { loadIdentities } from './identities.ts';
+import { OpenTxLimits } from './open-tx-limits.ts';
+import type { OpenTxCounter } from './open-tx-limits.ts';
+import { Security } from './security.ts';
+import { TokenVerifier } from './token-verifier.ts';
+import { TxGuard } from './tx-guard.ts';
+import type { TxDirectory } from './tx-guard.ts';
+
+/** Start-up refused: what is unsafe and how to fix it. */
+export class InsecureConfigError extends Error {}
+
+/** The security room and the credentials of every link, built from the config. */
+export interface SecurityRoom {
+  readonly security: Security;
+  readonly endpoints: EndpointPolicy;
+  readonly serverCredentials: ServerCredentials;
+  /** How the coordinator calls participants. */
+  readonly participantCredentials: ChannelCredentials;
+  /** Human summary for the start-up log line. */
+  readonly summary: Record<string, unknown>;
+  close(): void;
+}
+
+/** Whether a listen host is only reachable from this machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'));
+}
+
+/**
+ * Refuses what is unsafe by default: a coordinator reachable from other
+ * machines without TLS, without authentication or without a participant
+ * registry, unless --insecure says so.
+ * @throws InsecureConfigError
+ */
+function checkSecureByDefault(config: Config, authenticating: boolean): void {
+  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
+  if (isLoopback(host) || config.insecure) {
+    return;
+  }
+  const missing = [
+    config.tlsCert === null ? 'TLS (--tls-cert, --tls-key)' : null,
+    authenticating ? null : 'authentication (--tls-client-ca and/or --token-keys)',
+    config.participantsFile === null ? 'a participant registry (--participants)' : null,
+  ].filter((m) => m !== null);
+  if (missing.length > 0) {
+    throw new InsecureConfigError(
+      `refusing to listen on ${config.listen} without ${missing.join(', ')}: anyone who can ` +
+        'reach the port could read, abort or commit every transaction and make this ' +
+        'coordinator dial any address. Configure them, listen on 127.0.0.1, or pass ' +
+        '--insecure (TWOPC_INSECURE=true) to run unprotected on purpose.',
+    );
+  }
+}
+
+/** Builds the security room. @throws InsecureConfigError, Error for unusable files */
+export async function buildSecurity(
+  config: Config,
+  store: TxDirectory & OpenTxCounter,
+  own: readonly OwnEndpoint[],
+  clock: Clock,
+  log: Logger,
+): Promise<SecurityRoom> {
+  const authenticating =
+    config.auth === 'required' ||
+    (config.auth === 'auto' && (config.tlsClientCa !== null || config.tokenKeys !== null));
+  if (authenticating && config.tlsClientCa === null && config.tokenKeys === null) {
+    throw new InsecureConfigError(
+      'TWOPC_AUTH=required needs a way to authenticate: --tls-client-ca and/or --token-keys',
+    );
+  }
+  checkSecureByDefault(config, authenticating);
+  const reloadError = (err: Error): void =>
+    log.warn({ err: err.message }, 'TLS files not reloaded; the previous ones stay in use');
+  const tokens =
+    config.tokenKeys === null
+      ? null
+      : await TokenVerifier.open(
+          {
+            keysFile: config.tokenKeys,
+            issuer: config.tokenIssuer,
+            audience: config.tokenAudience,
+            clockSkewS: config.tokenClockSkewS,
+            reloadMs: config.tlsReloadMs,
+          },
+          clock,
+        );
+  const identities =
+    config.identitiesFile === null ? new Map() : loadIdentities(config.identitiesFile);
+  const registry = config.participantsFile === null ? null : loadRegistry(config.participantsFile);
+  const server =
+    config.tlsCert === null
+      ? { credentials: grpc.ServerCredentials.createInsecure(), close: () => undefined }
+      : serverTlsCredentials(
+          {
+            certFile: config.tlsCert,
+            keyFile: config.tlsKey,
+            caFile: config.tlsClientCa,
+            reloadMs: config.tlsReloadMs,
+          },
+          reloadError,
+        );
+  const toParticipants =
+    config.participantTlsCa === null
+      ? { credentials: grpc.credentials.createInsecure(), close: () => undefined }
+      : channelTlsCredentials(
+          {
+            caFile: config.participantTlsCa,
+            certFile: config.participantTlsCert,
+            keyFile: config.participantTlsKey,
+            reloadMs: config.tlsReloadMs,
+          },
+          reloadError,
+        );
+  const endpoints = new EndpointPolicy(registry, own);
+  const security = new Security({
+    maxMetadataBytes: config.maxMetadataBytes,
+    authenticator: new Authenticator({ required: authenticating, identities, tokens }),
+    guard: new TxGuard(store),
+    endpoints,
+    limits: new OpenTxLimits(
+      { global: config.maxOpenTransactions, perTenant: config.maxOpenTransactionsPerTenant },
+      store,
+      clock,
+    ),
+    audit: new AuditLog(config.auditLog, log),
+  });
+  return {
+    security,
+    endpoints,
+    serverCredentials: server.credentials,
+    participantCredentials: toParticipants.credentials,
+    summary: {
+      tls: config.tlsCert === null ? 'off' : config.tlsClientCa === null ? 'on' : 'mutual',
+      authentication: authenticating
+        ? [config.tlsClientCa && 'certificate', config.tokenKeys && 'token'].filter(Boolean)
+        : 'off',
+      participant_registry: registry === null ? 'off' : registry.size,
+      participant_tls: config.participantTlsCa === null ? 'off' : 'on',
+    },
+    close: () => {
+      server.close();
+      toParticipants.close();
+    },
+  };
+}

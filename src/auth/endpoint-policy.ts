@@ -1,0 +1,207 @@
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { EndpointNotAllowedError } from '../core/errors.ts';
+
+/** One allowed endpoint: a host (name, `*.suffix`, IP or CIDR) and a port (or any). */
+interface Pattern {
+  readonly host: string;
+  readonly port: number | null;
+  /** For IP and CIDR patterns: the addresses they name (explicitly allowed even if never dialled otherwise). */
+  readonly addresses: BlockList | null;
+}
+
+/** The registry: participant name → allowed endpoints. */
+export type Registry = ReadonlyMap<string, readonly Pattern[]>;
+
+/** An address of this coordinator that must never be dialled as a participant. */
+export interface OwnEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly what: string;
+}
+
+const family = (address: string): 'ipv4' | 'ipv6' => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
+
+/** Addresses no participant may have: link-local (cloud metadata), unspecified, multicast, broadcast. */
+const NEVER = new BlockList();
+NEVER.addSubnet('169.254.0.0', 16, 'ipv4'); // link-local, 169.254.169.254 metadata
+NEVER.addSubnet('0.0.0.0', 8, 'ipv4');
+NEVER.addSubnet('224.0.0.0', 4, 'ipv4');
+NEVER.addAddress('255.255.255.255', 'ipv4');
+NEVER.addSubnet('100.100.100.200', 32, 'ipv4'); // Alibaba Cloud metadata
+NEVER.addSubnet('fe80::', 10, 'ipv6');
+NEVER.addAddress('::', 'ipv6');
+NEVER.addSubnet('ff00::', 8, 'ipv6');
+NEVER.addAddress('fd00:ec2::254', 'ipv6'); // AWS metadata over IPv6
+
+/** This host's own addresses: loopback and every interface. */
+function localAddresses(): BlockList {
+  const list = new BlockList();
+  list.addSubnet('127.0.0.0', 8, 'ipv4');
+  list.addAddress('::1', 'ipv6');
+  for (const infos of Object.values(networkInterfaces())) {
+    for (const info of infos ?? []) {
+      list.addAddress(info.address.split('%')[0] ?? info.address, family(info.address));
+    }
+  }
+  return list;
+}
+
+function splitHostPort(endpoint: string): { host: string; port: string } {
+  const colon = endpoint.lastIndexOf(':');
+  const host = endpoint.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: endpoint.slice(colon + 1) };
+}
+
+/** Parses `host:port` patterns. @throws Error saying what to fix */
+export function parsePattern(text: string, where: string): Pattern {
+  const { host, port } = splitHostPort(text);
+  if (host === '' || !/^(\*|\d{1,5})$/.test(port)) {
+    throw new Error(`${where}: '${text}' is not host:port (port may be *)`);
+  }
+  const [ip, bits] = host.split('/');
+  let addresses: BlockList | null = null;
+  if (ip !== undefined && isIP(ip) !== 0) {
+    addresses = new BlockList();
+    const f = family(ip);
+    const prefix = bits === undefined ? (f === 'ipv4' ? 32 : 128) : Number(bits);
+    addresses.addSubnet(ip, prefix, f);
+  }
+  return { host: host.toLowerCase(), port: port === '*' ? null : Number(port), addresses };
+}
+
+/** Loads `{"participants": {"bank-a": ["bank-a.internal:50061", "10.1.0.0/16:*"]}}`. @throws Error */
+export function loadRegistry(path: string): Registry {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`participants file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const entries = (parsed as { participants?: unknown } | null)?.participants;
+  if (typeof entries !== 'object' || entries === null) {
+    throw new Error(`participants file ${path}: needs a "participants" object`);
+  }
+  const out = new Map<string, Pattern[]>();
+  for (const [name, list] of Object.entries(entries)) {
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new Error(`participants file ${path}: "${name}" needs a list of host:port patterns`);
+    }
+    out.set(
+      name,
+      list.map((p) => parsePattern(String(p), `participants file ${path}, "${name}"`)),
+    );
+  }
+  return out;
+}
+
+function hostMatches(pattern: Pattern, host: string): boolean {
+  if (pattern.addresses !== null) {
+    return isIP(host) !== 0 && pattern.addresses.check(host, family(host));
+  }
+  return pattern.host.startsWith('*.')
+    ? host.endsWith(pattern.host.slice(1)) && host.length > pattern.host.length - 1
+    : pattern.host === host;
+}
+
+/**
+ * Which participant endpoints the coordinator will dial, checked before any
+ * connection: with a registry only registered names at their allowed
+ * endpoints; never a link-local or metadata address, an unspecified or
+ * multicast one, or this coordinator's own ports, unless an IP or CIDR
+ * pattern of the registry names that address explicitly.
+ */
+export class EndpointPolicy {
+  readonly #registry: Registry | null;
+  readonly #own: OwnEndpoint[];
+  readonly #local = localAddresses();
+  readonly #ownLookups = new Map<string, Promise<string[]>>();
+
+  constructor(registry: Registry | null, own: readonly OwnEndpoint[]) {
+    this.#registry = registry;
+    this.#own = [...own];
+  }
+
+  /** Adds an address of this coordinator known only once bound (a port 0 listener). */
+  addOwn(own: OwnEndpoint): void {
+    this.#own.push(own);
+  }
+
+  /** @throws EndpointNotAllowedError saying why, before any dial */
+  async check(name: string, endpoint: string): Promise<void> {
+    const { host: rawHost, port: portText } = splitHostPort(endpoint);
+    const host = rawHost.toLowerCase();
+    const port = Number(portText);
+    let explicit: Pattern[] = [];
+    if (this.#registry !== null) {
+      const patterns = this.#registry.get(name);
+      if (patterns === undefined) {
+        throw new EndpointNotAllowedError(name, 'is not a registered participant');
+      }
+      const matching = patterns.filter(
+        (p) => (p.port === null || p.port === port) && hostMatches(p, host),
+      );
+      if (matching.length === 0) {
+        throw new EndpointNotAllowedError(name, `${endpoint} is not an endpoint allowed for it`);
+      }
+      explicit = matching.filter((p) => p.addresses !== null);
+    }
+    for (const address of await this.#resolve(name, host)) {
+      const f = family(address);
+      if (explicit.some((p) => p.addresses?.check(address, f) === true)) {
+        continue;
+      }
+      if (NEVER.check(address, f)) {
+        throw new EndpointNotAllowedError(
+          name,
+          `${endpoint} is a link-local, metadata, multicast or unspecified address; never dialled`,
+        );
+      }
+      for (const own of this.#own) {
+        if (own.port === port && (await this.#isOwn(own, address))) {
+          throw new EndpointNotAllowedError(name, `${endpoint} is this coordinator's ${own.what}`);
+        }
+      }
+    }
+  }
+
+  /** Whether an address is where `own` listens: this host for local or wildcard hosts. */
+  async #isOwn(own: OwnEndpoint, address: string): Promise<boolean> {
+    const here = this.#local.check(address, family(address));
+    if (
+      own.host === '' ||
+      own.host === '0.0.0.0' ||
+      own.host === '::' ||
+      own.host === 'localhost'
+    ) {
+      return here;
+    }
+    const ownAddresses = isIP(own.host) !== 0 ? [own.host] : await this.#ownAddresses(own.host);
+    return ownAddresses.some((a) => (this.#local.check(a, family(a)) ? here : a === address));
+  }
+
+  #ownAddresses(host: string): Promise<string[]> {
+    let found = this.#ownLookups.get(host);
+    if (found === undefined) {
+      found = lookup(host, { all: true, verbatim: true }).then(
+        (list) => list.map((a) => a.address),
+        () => [],
+      );
+      this.#ownLookups.set(host, found);
+    }
+    return found;
+  }
+
+  async #resolve(name: string, host: string): Promise<string[]> {
+    if (isIP(host) !== 0) {
+      return [host];
+    }
+    try {
+      return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    } catch {
+      throw new EndpointNotAllowedError(name, `host '${host}' does not resolve`);
+    }
+  }
+}

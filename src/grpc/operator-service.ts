@@ -1,0 +1,90 @@
+import type { Security } from '../auth/security.ts';
+import type { Coordinator } from '../coordinator/coordinator.ts';
+import { operatorAbort, resolveParticipant, retryNow } from '../coordinator/operator-actions.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import { parseName, parseReason, parseTxId } from '../core/limits.ts';
+import { Outcome } from '../core/tx-state.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { Clock } from '../time/clock.ts';
+import { wireOutcomeResult, wireTransaction } from './codec.ts';
+import type { OperatorHandlers } from './generated/twopc/v1/Operator.ts';
+import { listTransactions } from './list-request.ts';
+import { secureUnary, withDeadline } from './secure-unary.ts';
+
+/**
+ * The twopc.v1.Operator handlers: what operators do across tenants. Every
+ * call is audited with its principal by the security room.
+ */
+export function operatorHandlers(
+  coordinator: Coordinator,
+  security: Security,
+  clock: Clock,
+  log: Logger,
+): OperatorHandlers {
+  const unary = secureUnary('Operator', security, log);
+  const principal = (p: string): string | null => (security.authenticating ? p : null);
+  return {
+    ListTransactions: unary(
+      'ListTransactions',
+      () => ({}),
+      (req, _call) =>
+        listTransactions(coordinator, req, {
+          tenant: req.tenant === '' ? null : req.tenant,
+          participant: null,
+        }),
+    ),
+    GetTransaction: unary(
+      'GetTransaction',
+      (req) => ({ txnId: parseTxId(req.txnId) }),
+      async (req) =>
+        wireTransaction(await coordinator.get(parseTxId(req.txnId)), coordinator.stuckAfterMs),
+    ),
+    Abort: unary(
+      'Abort',
+      (req) => ({ txnId: parseTxId(req.txnId) }),
+      async (req, call, { caller }) => {
+        const txnId = parseTxId(req.txnId);
+        const reason = parseReason(req.reason);
+        const result = await withDeadline(clock, call, Infinity, (s) =>
+          operatorAbort(coordinator, txnId, reason, principal(caller.principal), s),
+        );
+        return wireOutcomeResult(result);
+      },
+    ),
+    RetryNow: unary(
+      'RetryNow',
+      (req) => ({ txnId: parseTxId(req.txnId) }),
+      async (req, _call, { caller }) =>
+        wireTransaction(
+          await retryNow(coordinator, parseTxId(req.txnId), principal(caller.principal)),
+          coordinator.stuckAfterMs,
+        ),
+    ),
+    ResolveParticipant: unary(
+      'ResolveParticipant',
+      (req) => ({ txnId: parseTxId(req.txnId) }),
+      async (req, _call, { caller }) => {
+        const txnId = parseTxId(req.txnId);
+        const name = parseName(req.participant, 'participant');
+        const outcome =
+          req.outcome === 'OUTCOME_COMMITTED'
+            ? Outcome.COMMITTED
+            : req.outcome === 'OUTCOME_ABORTED'
+              ? Outcome.ABORTED
+              : null;
+        if (outcome === null) {
+          throw new InvalidArgumentError('outcome', 'must be OUTCOME_COMMITTED or OUTCOME_ABORTED');
+        }
+        const view = await resolveParticipant(
+          coordinator,
+          txnId,
+          name,
+          outcome,
+          parseReason(req.note, 'note'),
+          principal(caller.principal),
+        );
+        return wireTransaction(view, coordinator.stuckAfterMs);
+      },
+    ),
+  };
+}

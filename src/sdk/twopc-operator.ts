@@ -1,0 +1,84 @@
+import type { OperatorClient } from '../grpc/generated/twopc/v1/Operator.ts';
+import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
+import { loadTwopcProto } from '../grpc/proto.ts';
+import { callWithRetry, connectionCredentials } from './connection.ts';
+import type { ConnectionOptions, Invoke } from './connection.ts';
+import { toOutcome, toState } from './twopc-client.ts';
+import type { ListOptions, OutcomeAnswer } from './twopc-client.ts';
+
+/**
+ * A typed client of the twopc.v1.Operator service (role `operator`): every
+ * tenant's transactions, and the actions the CLI takes. Retries as
+ * TwopcClient does.
+ */
+export class TwopcOperator {
+  readonly #stub: OperatorClient;
+  readonly #timeoutMs: number;
+  readonly #attempts: number;
+  readonly #closeCredentials: () => void;
+
+  /** @throws Error when the TLS files cannot be used, or a token is given without TLS */
+  constructor(address: string, options: ConnectionOptions = {}) {
+    const Ctor = loadTwopcProto().twopc.v1.Operator;
+    const { credentials, close } = connectionCredentials(options);
+    this.#stub = new Ctor(address, credentials);
+    this.#closeCredentials = close;
+    this.#timeoutMs = options.callTimeoutMs ?? 10_000;
+    this.#attempts = options.attempts ?? 5;
+  }
+
+  #call<Res>(invoke: Invoke<Res>): Promise<Res> {
+    return callWithRetry(invoke, this.#timeoutMs, this.#attempts);
+  }
+
+  /** Transactions of every tenant (or of `tenant`), newest first. */
+  async list(
+    options: ListOptions & { tenant?: string } = {},
+  ): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
+    const req = {
+      states: options.states ?? [],
+      minAgeSeconds: options.minAgeSeconds ?? 0,
+      pageSize: options.pageSize ?? 0,
+      pageToken: options.pageToken ?? '',
+      stuckOnly: options.stuckOnly ?? false,
+      heuristicOnly: options.heuristicOnly ?? false,
+      labels: options.labels ?? {},
+      tenant: options.tenant ?? '',
+    };
+    return this.#call((md, o, cb) => this.#stub.listTransactions(req, md, o, cb));
+  }
+
+  /** One transaction of any tenant. */
+  async get(txnId: string): Promise<Transaction__Output> {
+    return this.#call((md, o, cb) => this.#stub.getTransaction({ txnId }, md, o, cb));
+  }
+
+  /** Aborts a transaction without a commit decision (audited). */
+  async abort(txnId: string, reason = ''): Promise<OutcomeAnswer> {
+    const res = await this.#call<{ outcome: string; reason: string; state: string }>((md, o, cb) =>
+      this.#stub.abort({ txnId, reason }, md, o, cb),
+    );
+    return { outcome: toOutcome(res.outcome), reason: res.reason, state: toState(res.state) };
+  }
+
+  /** Re-sends phase 2 now. */
+  async retryNow(txnId: string): Promise<Transaction__Output> {
+    return this.#call((md, o, cb) => this.#stub.retryNow({ txnId }, md, o, cb));
+  }
+
+  /** Records a participant resolved by hand (the outcome must be the decision). */
+  async resolveParticipant(
+    txnId: string,
+    participant: string,
+    outcome: 'COMMITTED' | 'ABORTED',
+    note = '',
+  ): Promise<Transaction__Output> {
+    const req = { txnId, participant, outcome: `OUTCOME_${outcome}` as const, note };
+    return this.#call((md, o, cb) => this.#stub.resolveParticipant(req, md, o, cb));
+  }
+
+  close(): void {
+    this.#stub.close();
+    this.#closeCredentials();
+  }
+}
