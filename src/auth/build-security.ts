@@ -110,6 +110,9 @@ export async function buildSecurity(
             reloadMs: config.tlsReloadMs,
           },
           reloadError,
+          // With tokens accepted too, a caller without a certificate must get
+          // past the handshake to present its token.
+          config.tokenKeys !== null,
         );
   const toParticipants =
     config.participantTlsCa === null

@@ -12,6 +12,7 @@ import type { BranchStore } from './branch-store.ts';
 import { serveParticipantCall } from './participant-call.ts';
 import { SystemClock } from '../time/system-clock.ts';
 import { TXN_ID_METADATA, TwopcClient } from './twopc-client.ts';
+import type { TwopcClientOptions } from './twopc-client.ts';
 
 /** A participant's vote from its prepare handler. */
 export type VoteResult =
@@ -40,8 +41,14 @@ export interface TwopcParticipantOptions {
   readonly name: string;
   /** The address the coordinator reaches this service at (host:port). */
   readonly endpoint: string;
-  /** The coordinator's address. */
+  /** The coordinator's address, or a client made for it. */
   readonly coordinator: string | TwopcClient;
+  /**
+   * How the helper reaches the coordinator when given its address: TLS
+   * files and a bearer token (its identity needs the participant role,
+   * bound to `name`).
+   */
+  readonly coordinatorOptions?: TwopcClientOptions;
   readonly handlers: ParticipantHandlers;
   readonly branches?: BranchStore;
   /**
@@ -104,7 +111,7 @@ export class TwopcParticipant {
     this.#ownsClient = typeof options.coordinator === 'string';
     this.client =
       typeof options.coordinator === 'string'
-        ? new TwopcClient(options.coordinator)
+        ? new TwopcClient(options.coordinator, options.coordinatorOptions)
         : options.coordinator;
     this.#handlers = options.handlers;
     this.#branches = options.branches ?? new InMemoryBranchStore();

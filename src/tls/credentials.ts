@@ -28,12 +28,15 @@ const DEFAULT_RELOAD_MS = 60_000;
 /**
  * A server's TLS credentials, reloaded from disk: a renewed certificate is
  * served to new connections without a restart. With `caFile` the server
- * requires a client certificate signed by that CA.
+ * asks for a client certificate signed by that CA, and requires one at the
+ * handshake unless `optionalClientCert` (then callers may present a bearer
+ * token instead; grpc-js only reports certificates that verified).
  * @throws Error when the files cannot be used
  */
 export function serverTlsCredentials(
   files: TlsFiles,
   onError?: (err: Error) => void,
+  optionalClientCert = false,
 ): Managed<grpc.ServerCredentials> {
   if (files.certFile == null || files.keyFile == null) {
     throw new Error('serving TLS needs a certificate and its key');
@@ -46,7 +49,7 @@ export function serverTlsCredentials(
   const credentials = grpc.experimental.createCertificateProviderServerCredentials(
     provider,
     mutual ? provider : null,
-    mutual,
+    mutual && !optionalClientCert,
   );
   return { credentials, close: () => provider.close() };
 }

@@ -108,9 +108,15 @@ export class ReloadingCertificates implements CertificateProvider {
     }
   }
 
+  // The first value is given on a later tick: grpc-js registers its own
+  // watchers only after adding these listeners.
   addCaCertificateListener(listener: CaListener): void {
     this.#caListeners.add(listener);
-    listener(this.#material.ca);
+    queueMicrotask(() => {
+      if (this.#caListeners.has(listener)) {
+        listener(this.#material.ca);
+      }
+    });
   }
 
   removeCaCertificateListener(listener: CaListener): void {
@@ -119,7 +125,11 @@ export class ReloadingCertificates implements CertificateProvider {
 
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.#identityListeners.add(listener);
-    listener(this.#material.identity);
+    queueMicrotask(() => {
+      if (this.#identityListeners.has(listener)) {
+        listener(this.#material.identity);
+      }
+    });
   }
 
   removeIdentityCertificateListener(listener: IdentityListener): void {

@@ -125,7 +125,10 @@ describe('Commit (integration: real PostgreSQL, real gRPC participants)', functi
     // The harness's prepare timeout is 3 s; heartbeats keep answering meanwhile.
     const answer = await h.client.commit(txnId);
     assert.equal(answer.outcome, 'ABORTED');
-    assert.match(answer.reason, /participant 'mute' failed to prepare: .*no answer before the deadline/);
+    assert.match(
+      answer.reason,
+      /participant 'mute' failed to prepare: .*no answer before the deadline/,
+    );
     await mute.waitFor((c) => c.method === 'Abort' && c.txnId === txnId);
   });
 

@@ -11,6 +11,8 @@ export interface RecordedCall {
   readonly onePhase: boolean;
   readonly seq: number;
   readonly metadata: grpc.Metadata;
+  /** The SAN of the caller's client certificate (mutual TLS), if any. */
+  readonly peerSan?: string | null;
 }
 
 export interface FakeBehaviour {
@@ -95,6 +97,7 @@ export class FakeParticipant extends EventEmitter {
       onePhase: call.request.onePhase ?? false,
       seq: ++globalSeq,
       metadata: call.metadata,
+      peerSan: call.getAuthContext().sslPeerCertificate?.subjectaltname ?? null,
     };
     this.calls.push(c);
     this.emit('call', c);
@@ -139,16 +142,14 @@ export class FakeParticipant extends EventEmitter {
     };
   }
 
-  /** Binds on 127.0.0.1 (the same port again after a stop, if it had one). */
-  async start(): Promise<this> {
+  /** Binds on 127.0.0.1 (the same port again after a stop, if it had one), plaintext or with `credentials`. */
+  async start(credentials = grpc.ServerCredentials.createInsecure()): Promise<this> {
     const server = new grpc.Server();
     server.addService(loadTwopcProto().twopc.v1.Participant.service, this.#handlers());
     new HealthImplementation({ '': 'SERVING' }).addToServer(server);
     this.#port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        `127.0.0.1:${this.#port}`,
-        grpc.ServerCredentials.createInsecure(),
-        (err, port) => (err ? reject(err) : resolve(port)),
+      server.bindAsync(`127.0.0.1:${this.#port}`, credentials, (err, port) =>
+        err ? reject(err) : resolve(port),
       ),
     );
     this.#server = server;
@@ -166,8 +167,12 @@ export class FakeFleet {
   readonly #fakes: FakeParticipant[] = [];
 
   /** Starts a fake participant that stopAll() will stop. */
-  async start(name: string, behaviour: FakeBehaviour = {}): Promise<FakeParticipant> {
-    const f = await new FakeParticipant(name, behaviour).start();
+  async start(
+    name: string,
+    behaviour: FakeBehaviour = {},
+    credentials?: grpc.ServerCredentials,
+  ): Promise<FakeParticipant> {
+    const f = await new FakeParticipant(name, behaviour).start(credentials);
     this.#fakes.push(f);
     return f;
   }

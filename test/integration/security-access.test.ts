@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { startCoordinator } from '../support/coordinator-harness.ts';
+import type { Harness } from '../support/coordinator-harness.ts';
+import { migratedSchema, sql } from '../support/db.ts';
+import { expectStatus } from '../support/expect-status.ts';
+import { FakeFleet } from '../support/fake-participant.ts';
+import { PRINCIPAL, SecureRig } from '../support/secure-rig.ts';
+
+describe('security: who may do what (real mutual TLS and signed tokens)', function () {
+  let rig: SecureRig;
+  let h: Harness;
+  let schema: string;
+  let trap: Server;
+  let trapConnections = 0;
+  const fleet = new FakeFleet();
+  const addr = (): string => h.app.address;
+
+  before(async function () {
+    rig = await SecureRig.create({ 'bank-a': ['127.0.0.1:*'], 'bank-z': ['127.0.0.1:*'] });
+    schema = await migratedSchema(import.meta.url);
+    h = await startCoordinator(schema, {
+      ...rig.config(),
+      auditLog: join(rig.ca.dir, 'audit.log'),
+    });
+    trap = createServer((s) => {
+      trapConnections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+  });
+  after(async function () {
+    await h.stop();
+    trap.close();
+    rig.remove();
+  });
+  afterEach(async function () {
+    await fleet.stopAll();
+  });
+
+  it('refuses a caller with neither certificate nor token before any work (UNAUTHENTICATED)', async function () {
+    const before = await sql(schema, 'SELECT count(*)::int AS n FROM twopc_transactions');
+    const anonymous = rig.client(addr(), { tls: { caFile: rig.ca.caFile } });
+    await expectStatus(
+      anonymous.begin(),
+      grpc.status.UNAUTHENTICATED,
+      /client certificate.*or a bearer token/,
+    );
+    const stranger = rig.client(addr(), { tls: { caFile: rig.ca.caFile, ...rig.strangerCert } });
+    await expectStatus(stranger.begin(), grpc.status.UNAUTHENTICATED);
+    const after = await sql(schema, 'SELECT count(*)::int AS n FROM twopc_transactions');
+    assert.deepEqual(after, before);
+    anonymous.close();
+    stranger.close();
+  });
+
+  it('verifies tokens: expired, wrong audience, wrong issuer, forged are refused; a good one works', async function () {
+    const claims = { tenant: 'shop', roles: ['client'] };
+    const past = Math.floor(Date.now() / 1000) - 120;
+    const cases: [string, RegExp][] = [
+      [await rig.sign('svc', claims, { expiresIn: past }), /expired/],
+      [await rig.sign('svc', claims, { audience: 'someone-else' }), /claim 'aud'/],
+      [await rig.sign('svc', claims, { issuer: 'https://evil.test' }), /claim 'iss'/],
+      [`${(await rig.sign('svc', claims)).slice(0, -4)}AAAA`, /signature/],
+    ];
+    for (const [token, why] of cases) {
+      const c = rig.client(addr(), { tls: { caFile: rig.ca.caFile }, token });
+      await expectStatus(c.begin(), grpc.status.UNAUTHENTICATED, why);
+      c.close();
+    }
+    let refreshed = 0;
+    const good = rig.client(addr(), {
+      tls: { caFile: rig.ca.caFile },
+      token: async () => {
+        refreshed++;
+        return rig.sign('svc', claims);
+      },
+    });
+    const { txnId } = await good.begin();
+    const tx = await good.get(txnId);
+    assert.equal(tx.tenant, 'shop');
+    assert.equal(tx.principal, 'svc');
+    assert.ok(refreshed >= 2, 'the token function is asked on every call');
+    good.close();
+  });
+
+  it("hides another tenant's transactions: NOT_FOUND for every call, absent from lists", async function () {
+    const shop = rig.client(addr(), 'shop');
+    const rival = rig.client(addr(), 'rival');
+    const { txnId } = await shop.begin({ labels: { case: 'tenants' } });
+    await expectStatus(rival.get(txnId), grpc.status.NOT_FOUND);
+    await expectStatus(rival.commit(txnId), grpc.status.NOT_FOUND);
+    await expectStatus(rival.abort(txnId), grpc.status.NOT_FOUND);
+    await expectStatus(rival.heartbeat(txnId), grpc.status.NOT_FOUND);
+    const theirs = await rival.list({ labels: { case: 'tenants' } });
+    assert.equal(theirs.transactions.length, 0);
+    const mine = await shop.list({ labels: { case: 'tenants' } });
+    assert.deepEqual(
+      mine.transactions.map((t) => t.txnId),
+      [txnId],
+    );
+    assert.equal((await shop.get(txnId)).state, 'ACTIVE', 'the rival changed nothing');
+    shop.close();
+    rival.close();
+  });
+
+  it('refuses calls outside the caller’s roles (PERMISSION_DENIED), and audits them', async function () {
+    const shop = rig.client(addr(), 'shop');
+    const { txnId } = await shop.begin();
+    const asOperator = rig.operator(addr(), 'shop');
+    await expectStatus(asOperator.retryNow(txnId), grpc.status.PERMISSION_DENIED, /operator/);
+    await expectStatus(asOperator.list(), grpc.status.PERMISSION_DENIED);
+    await expectStatus(
+      shop.enlist(txnId, { name: 'bank-a', endpoint: '127.0.0.1:1' }),
+      grpc.status.PERMISSION_DENIED,
+      /participant/,
+    );
+    const bank = rig.client(addr(), 'bankA');
+    await expectStatus(bank.commit(txnId), grpc.status.PERMISSION_DENIED, /client/);
+    await expectStatus(bank.begin(), grpc.status.PERMISSION_DENIED);
+    const audit = readFileSync(join(rig.ca.dir, 'audit.log'), 'utf8');
+    assert.match(
+      audit,
+      new RegExp(
+        `"method":"Operator.RetryNow","principal":"${PRINCIPAL.shop}".*"result":"TWOPC_PERMISSION_DENIED"`,
+      ),
+    );
+    shop.close();
+    asOperator.close();
+    bank.close();
+  });
+
+  it('lets a participant enlist only as itself, and read only what it is enlisted in', async function () {
+    const bankA = await fleet.start('bank-a', {}, rig.participantCredentials());
+    const shop = rig.client(addr(), 'shop');
+    const bank = rig.client(addr(), 'bankA');
+    const { txnId } = await shop.begin();
+    const other = await shop.begin();
+    await expectStatus(
+      bank.enlist(txnId, { name: 'bank-z', endpoint: bankA.endpoint }),
+      grpc.status.PERMISSION_DENIED,
+      /only as 'bank-a'/,
+    );
+    await expectStatus(bank.get(txnId), grpc.status.NOT_FOUND);
+    await bank.enlist(txnId, bankA.ref);
+    assert.equal((await bank.get(txnId)).txnId, txnId);
+    await expectStatus(bank.get(other.txnId), grpc.status.NOT_FOUND);
+    const answer = await shop.commit(txnId, { waitForAcks: true });
+    assert.equal(answer.outcome, 'COMMITTED');
+    const calls = bankA.callsOf('Commit', txnId); // one participant: a one-phase commit
+    assert.equal(calls.length, 1);
+    assert.match(
+      String(calls[0]?.peerSan),
+      new RegExp(PRINCIPAL.coordinator),
+      'the coordinator presents its certificate',
+    );
+    shop.close();
+    bank.close();
+  });
+
+  it('refuses participant endpoints outside the registry before any connection', async function () {
+    const shop = rig.client(addr(), 'shop');
+    const bank = rig.client(addr(), 'bankA');
+    const { txnId } = await shop.begin();
+    const trapPort = (trap.address() as AddressInfo).port;
+    for (const endpoint of [`localhost:${trapPort}`, '169.254.169.254:80', '10.0.0.1:443']) {
+      await expectStatus(
+        bank.enlist(txnId, { name: 'bank-a', endpoint }),
+        grpc.status.PERMISSION_DENIED,
+        /not an endpoint allowed/,
+      );
+    }
+    await expectStatus(
+      shop.begin({ participants: [{ name: 'bank-q', endpoint: `127.0.0.1:${trapPort}` }] }),
+      grpc.status.PERMISSION_DENIED,
+      /'bank-q': is not a registered participant/,
+    );
+    assert.equal(trapConnections, 0, 'nothing was dialled');
+    shop.close();
+    bank.close();
+  });
+
+  it('aborts, before any prepare is trusted, when a participant certificate is not for its endpoint', async function () {
+    const good = await fleet.start('bank-a', {}, rig.participantCredentials());
+    const impostor = await fleet.start(
+      'bank-z',
+      {},
+      rig.participantCredentials(rig.wrongNameServer),
+    );
+    const shop = rig.client(addr(), 'shop');
+    const { txnId } = await shop.begin({ participants: [good.ref, impostor.ref] });
+    const answer = await shop.commit(txnId, { waitForAcks: true });
+    assert.equal(answer.outcome, 'ABORTED');
+    assert.match(answer.reason, /'bank-z'.*TLS handshake failed/);
+    assert.doesNotMatch(answer.reason, /altnames|ERR_|Hostname/, 'a kind, not the raw error');
+    assert.equal(impostor.calls.length, 0, 'no call reached the impostor');
+    shop.close();
+  });
+
+  it('gives operators every tenant, and audits each action with its principal', async function () {
+    const shop = rig.client(addr(), 'shop');
+    const rival = rig.client(addr(), 'rival');
+    const ops = rig.operator(addr(), 'ops');
+    const a = await shop.begin({ labels: { case: 'ops' } });
+    const b = await rival.begin({ labels: { case: 'ops' } });
+    const all = await ops.list({ labels: { case: 'ops' } });
+    assert.deepEqual(new Set(all.transactions.map((t) => t.tenant)), new Set(['shop', 'rival']));
+    const rivals = await ops.list({ labels: { case: 'ops' }, tenant: 'rival' });
+    assert.deepEqual(
+      rivals.transactions.map((t) => t.txnId),
+      [b.txnId],
+    );
+    const res = await ops.abort(a.txnId, 'stuck client');
+    assert.equal(res.outcome, 'ABORTED');
+    const tx = await ops.get(a.txnId);
+    assert.equal(tx.operatorActions[0]?.principal, PRINCIPAL.ops);
+    const audit = readFileSync(join(rig.ca.dir, 'audit.log'), 'utf8');
+    assert.match(
+      audit,
+      new RegExp(
+        `"method":"Operator.Abort","principal":"${PRINCIPAL.ops}".*"txn_id":"${a.txnId}".*"result":"OK"`,
+      ),
+    );
+    shop.close();
+    rival.close();
+    ops.close();
+  });
+});
