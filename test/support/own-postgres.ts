@@ -59,8 +59,12 @@ export class OwnPostgres {
   /**
    * Initialises a cluster in a temporary directory and starts it.
    * @param settings postgresql.conf lines (name → value)
+   * @param files files to place in the data directory, readable by the server only (TLS keys)
    */
-  static async create(settings: Record<string, string> = {}): Promise<OwnPostgres> {
+  static async create(
+    settings: Record<string, string> = {},
+    files: Record<string, string | Buffer> = {},
+  ): Promise<OwnPostgres> {
     const { pg_ctl, initdb } = await binaries();
     const ids = await runAs();
     const dir = await mkdtemp(join(tmpdir(), 'twopc-own-pg-'));
@@ -87,8 +91,13 @@ export class OwnPostgres {
     };
     const lines = Object.entries(conf).map(([k, v]) => `${k} = ${v}`);
     await writeFile(join(data, 'postgresql.auto.conf'), `${lines.join('\n')}\n`);
+    for (const [name, content] of Object.entries(files)) {
+      await writeFile(join(data, name), content, { mode: 0o600 });
+    }
     if (ids.uid !== undefined && ids.gid !== undefined) {
-      await chown(join(data, 'postgresql.auto.conf'), ids.uid, ids.gid);
+      for (const name of ['postgresql.auto.conf', ...Object.keys(files)]) {
+        await chown(join(data, name), ids.uid, ids.gid);
+      }
     }
     const server = new OwnPostgres(port, dir, ids, pg_ctl);
     await server.start();
