@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { txnMetadata } from '../../src/sdk/twopc-client.ts';
+import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, sql } from '../support/db.ts';
@@ -160,6 +162,48 @@ describe('security: who may do what (real mutual TLS and signed tokens)', functi
     );
     shop.close();
     bank.close();
+  });
+
+  it('runs the participant helper over mutual TLS both ways: it serves TLS and enlists with its own certificate', async function () {
+    const server = new grpc.Server();
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', rig.participantCredentials(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    const finished: string[] = [];
+    const participant = new TwopcParticipant({
+      name: 'bank-a',
+      endpoint: `127.0.0.1:${port}`,
+      coordinator: addr(),
+      coordinatorOptions: { attempts: 1, tls: { caFile: rig.ca.caFile, ...rig.clients.bankA } },
+      handlers: {
+        prepare: async () => ({ vote: 'PREPARED' }),
+        commit: async (txnId) => {
+          finished.push(txnId);
+        },
+        abort: async () => undefined,
+      },
+      checkEveryMs: 0,
+    });
+    participant.addTo(server);
+    const shop = rig.client(addr(), 'shop');
+    try {
+      const { txnId } = await shop.begin();
+      assert.equal(await participant.join(txnMetadata(txnId)), txnId);
+      const answer = await shop.commit(txnId, { waitForAcks: true });
+      assert.equal(answer.outcome, 'COMMITTED');
+      assert.deepEqual(finished, [txnId]);
+      const tx = await shop.get(txnId);
+      assert.deepEqual(
+        tx.participants.map((p) => [p.name, p.endpoint]),
+        [['bank-a', `127.0.0.1:${port}`]],
+      );
+    } finally {
+      shop.close();
+      participant.close();
+      server.forceShutdown();
+    }
   });
 
   it('refuses participant endpoints outside the registry before any connection', async function () {
