@@ -1,16 +1,21 @@
 // npm run demo: a coordinator (embedded PostgreSQL), the accounts and
-// inventory services, one committed and one aborted transaction.
+// inventory services, one committed and one aborted transaction. Every link
+// is mutual TLS and every caller is authenticated, with a PKI made on the
+// spot (.twopc/demo/pki).
 //
 // With TWOPC_ADDRESS and DATABASE_URL set (the docker compose stack), it
-// uses that coordinator instead of starting one.
+// uses that coordinator instead of starting one; TWOPC_PKI_DIR names the
+// directory holding the stack's certificates.
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { startApp } from '../src/app.ts';
 import type { App } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { TwopcClient, txnMetadata } from '../src/index.ts';
+import { TwopcClient, channelTlsCredentials, txnMetadata } from '../src/index.ts';
 import { silentLogger } from '../src/telemetry/logger.ts';
 import { SystemClock } from '../src/time/system-clock.ts';
+import { writeDemoPki } from './dev-pki.ts';
 import { Ledger } from './ledger.ts';
 import { loadShopProto, SHOPS, startShopService } from './shop-service.ts';
 import type { ShopName, ShopService } from './shop-service.ts';
@@ -44,21 +49,39 @@ function take(
   );
 }
 
+/** The coordinator's settings for the demo PKI: TLS, mutual TLS to participants, identities, registry. */
+function secureFlags(pki: string): string[] {
+  return [
+    ['--tls-cert', 'coordinator.pem'],
+    ['--tls-key', 'coordinator.key'],
+    ['--tls-client-ca', 'ca.pem'],
+    ['--identities-file', 'identities.json'],
+    ['--participants-file', 'participants.json'],
+    ['--participant-tls-ca', 'ca.pem'],
+    ['--participant-tls-cert', 'coordinator.pem'],
+    ['--participant-tls-key', 'coordinator.key'],
+  ].flatMap(([flag, file]) => [flag as string, join(pki, file as string)]);
+}
+
 async function main(): Promise<void> {
   let app: App | null = null;
   let address = process.env.TWOPC_ADDRESS ?? '';
   let databaseUrl = process.env.DATABASE_URL ?? '';
+  const dataDir = process.env.TWOPC_DATA_DIR ?? '.twopc/demo';
+  const pki = process.env.TWOPC_PKI_DIR ?? join(dataDir, 'pki');
   if (address === '') {
+    await writeDemoPki(pki);
     const config = loadConfig(
       [
         '--listen',
         '127.0.0.1:0',
         '--data-dir',
-        process.env.TWOPC_DATA_DIR ?? '.twopc/demo',
+        dataDir,
         '--embedded-pg-port',
         process.env.TWOPC_EMBEDDED_PG_PORT ?? '54339',
         '--metrics-listen',
         '127.0.0.1:0',
+        ...secureFlags(pki),
       ],
       {},
     );
@@ -66,27 +89,39 @@ async function main(): Promise<void> {
     address = app.address;
     databaseUrl = app.databaseUrl;
   }
-  console.log(`coordinator at ${address}`);
+  console.log(`coordinator at ${address} (mutual TLS; certificates in ${pki})`);
+  const tlsOf = (name: string): { caFile: string; certFile: string; keyFile: string } => ({
+    caFile: join(pki, 'ca.pem'),
+    certFile: join(pki, `${name}.pem`),
+    keyFile: join(pki, `${name}.key`),
+  });
   // In the compose stack the services run in their own containers.
   const service = async (name: ShopName, remote: string | undefined): Promise<ShopService> =>
     remote
       ? remoteShop(name, remote, databaseUrl)
-      : await startShopService(name, { databaseUrl, coordinator: address, listen: '127.0.0.1:0' });
+      : await startShopService(name, {
+          databaseUrl,
+          coordinator: address,
+          listen: '127.0.0.1:0',
+          tls: tlsOf(name),
+        });
   const accounts = await service('accounts', process.env.ACCOUNTS_ADDRESS);
   const inventory = await service('inventory', process.env.INVENTORY_ADDRESS);
   const shop = (loadShopProto().shop as grpc.GrpcObject).v1 as Record<
     string,
     grpc.ServiceClientConstructor
   >;
+  // The shop calls the services and the coordinator with its own certificate.
+  const shopTls = channelTlsCredentials(tlsOf('shop'));
   const bank = new (shop.Accounts as grpc.ServiceClientConstructor)(
     accounts.endpoint,
-    grpc.credentials.createInsecure(),
+    shopTls.credentials,
   ) as Taker;
   const store = new (shop.Inventory as grpc.ServiceClientConstructor)(
     inventory.endpoint,
-    grpc.credentials.createInsecure(),
+    shopTls.credentials,
   ) as Taker;
-  const client = new TwopcClient(address);
+  const client = new TwopcClient(address, { tls: tlsOf('shop') });
   try {
     console.log(
       `before: accounts ${JSON.stringify(await accounts.ledger.quantities())}, inventory ${JSON.stringify(await inventory.ledger.quantities())}`,
@@ -110,6 +145,7 @@ async function main(): Promise<void> {
     client.close();
     bank.close();
     store.close();
+    shopTls.close();
     await accounts.stop();
     await inventory.stop();
     await app?.stop();

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { TwopcParticipant } from '../src/index.ts';
+import { TwopcParticipant, serverTlsCredentials } from '../src/index.ts';
 import { Ledger } from './ledger.ts';
 
 /** The two example services: which gRPC service and method each exposes. */
@@ -47,7 +47,14 @@ export interface ShopService {
  */
 export async function startShopService(
   name: ShopName,
-  options: { databaseUrl: string; coordinator: string; listen: string; advertise?: string },
+  options: {
+    databaseUrl: string;
+    coordinator: string;
+    listen: string;
+    advertise?: string;
+    /** Mutual TLS with this CA and this service's certificate, both ways. */
+    tls?: { caFile: string; certFile: string; keyFile: string };
+  },
 ): Promise<ShopService> {
   const shop = SHOPS[name];
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
@@ -56,8 +63,12 @@ export async function startShopService(
   await ledger.setUp(shop.initial);
   const server = new grpc.Server();
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
+    server.bindAsync(
+      options.listen,
+      options.tls === undefined
+        ? grpc.ServerCredentials.createInsecure()
+        : serverTlsCredentials(options.tls).credentials,
+      (err, p) => (err ? reject(err) : resolve(p)),
     ),
   );
   const endpoint =
@@ -66,6 +77,7 @@ export async function startShopService(
     name,
     endpoint,
     coordinator: options.coordinator,
+    ...(options.tls === undefined ? {} : { coordinatorOptions: { tls: options.tls } }),
     handlers: ledger,
   });
   participant.addTo(server);

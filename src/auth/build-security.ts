@@ -52,7 +52,7 @@ function checkSecureByDefault(config: Config, authenticating: boolean): void {
   const missing = [
     config.tlsCert === null ? 'TLS (--tls-cert, --tls-key)' : null,
     authenticating ? null : 'authentication (--tls-client-ca and/or --token-keys)',
-    config.participantsFile === null ? 'a participant registry (--participants)' : null,
+    config.participantsFile === null ? 'a participant registry (--participants-file)' : null,
   ].filter((m) => m !== null);
   if (missing.length > 0) {
     throw new InsecureConfigError(
