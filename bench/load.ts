@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { ConnectionOptions } from '../src/sdk/connection.ts';
 import { TwopcClient } from '../src/sdk/twopc-client.ts';
 
 /** What one load run measured. */
@@ -29,8 +30,9 @@ export async function runLoad(
   inflight: number,
   seconds: number,
   enlist: EnlistMode = 'begin',
+  connection: ConnectionOptions = {},
 ): Promise<LoadResult> {
-  const client = new TwopcClient(address, { attempts: 1, callTimeoutMs: 30_000 });
+  const client = new TwopcClient(address, { attempts: 1, callTimeoutMs: 30_000, ...connection });
   const latencies: number[] = [];
   const timeline: [number, number][] = [];
   let committed = 0;

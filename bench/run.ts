@@ -1,13 +1,17 @@
-// npm run bench [-- --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 2 --enlist begin|calls --chart --quick]
+// npm run bench [-- --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 2 --enlist begin|calls --secure --chart --quick]
 //
 // Runs twopc and the floor (bench/floor.ts) back to back, alternating, on the
 // same PostgreSQL and participant processes, and prints each figure with the
-// ratio twopc ÷ floor. Forced decision writes as in production.
+// ratio twopc ÷ floor. Forced decision writes as in production. --secure adds
+// a third target: twopc with mutual TLS on every link (client, participants),
+// callers authenticated by certificate and a participant registry.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { writeDemoPki } from '../examples/dev-pki.ts';
+import type { ConnectionOptions } from '../src/sdk/connection.ts';
 import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts';
 import { sweepSvg } from './chart.ts';
 import type { SweepPoint } from './chart.ts';
@@ -30,6 +34,7 @@ const { values: opts } = parseArgs({
     open: { type: 'string' },
     only: { type: 'string' },
     enlist: { type: 'string', default: 'begin' },
+    secure: { type: 'boolean', default: false },
   },
 });
 const quick = opts.quick ?? false;
@@ -44,7 +49,7 @@ if (!(N >= 1 && N <= 5) || !(C >= 1 && C <= 256) || !['begin', 'calls'].includes
   process.exit(2);
 }
 
-type Target = 'floor' | 'twopc';
+type Target = 'floor' | 'twopc' | 'secure';
 interface Measure {
   target: Target;
   inflight: number;
@@ -70,6 +75,41 @@ interface Measure {
   firstError: string | null;
 }
 
+/** The demo PKI, with a registry and identities for the bench's participants p0…pN-1. */
+async function writeBenchPki(pki: string, n: number): Promise<void> {
+  await writeDemoPki(pki);
+  const names = Array.from({ length: n }, (_, i) => `p${i}`);
+  await writeFile(
+    join(pki, 'bench-participants.json'),
+    JSON.stringify({ participants: Object.fromEntries(names.map((p) => [p, ['127.0.0.1:*']])) }),
+  );
+}
+
+/** The coordinator as a secured deployment runs it. */
+function secureEnv(pki: string): Record<string, string> {
+  return {
+    TWOPC_TLS_CERT: join(pki, 'coordinator.pem'),
+    TWOPC_TLS_KEY: join(pki, 'coordinator.key'),
+    TWOPC_TLS_CLIENT_CA: join(pki, 'ca.pem'),
+    TWOPC_IDENTITIES: join(pki, 'identities.json'),
+    TWOPC_PARTICIPANTS: join(pki, 'bench-participants.json'),
+    TWOPC_PARTICIPANT_TLS_CA: join(pki, 'ca.pem'),
+    TWOPC_PARTICIPANT_TLS_CERT: join(pki, 'coordinator.pem'),
+    TWOPC_PARTICIPANT_TLS_KEY: join(pki, 'coordinator.key'),
+  };
+}
+
+/** The client with the shop's certificate (role client). */
+function secureClient(pki: string): ConnectionOptions {
+  return {
+    tls: {
+      caFile: join(pki, 'ca.pem'),
+      certFile: join(pki, 'shop.pem'),
+      keyFile: join(pki, 'shop.key'),
+    },
+  };
+}
+
 /** Ends a run early (after --open) through the cleanup below. */
 class Done extends Error {}
 
@@ -84,14 +124,22 @@ const postmaster = Number(
   (await readFile(join(dir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0],
 );
 const children: Child[] = [];
+const pki = join(dir, 'pki');
 try {
-  const participants = await Promise.all(
-    Array.from({ length: N }, async (_, i) => {
-      const c = await startChild(['bench/participant.ts']);
-      children.push(c);
-      return { name: `p${i}`, endpoint: `127.0.0.1:${c.port}` };
-    }),
-  );
+  const startParticipants = (args: string[]): Promise<{ name: string; endpoint: string }[]> =>
+    Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const c = await startChild(['bench/participant.ts', ...args]);
+        children.push(c);
+        return { name: `p${i}`, endpoint: `127.0.0.1:${c.port}` };
+      }),
+    );
+  const participants = await startParticipants([]);
+  const secure = opts.secure ?? false;
+  if (secure) {
+    await writeBenchPki(pki, N);
+  }
+  const secureParticipants = secure ? await startParticipants([pki]) : [];
   let run = 0;
   const relationBytes = async (schema: string): Promise<number> => {
     const r = await db.query<{ n: string }>(
@@ -126,14 +174,17 @@ try {
               TWOPC_METRICS_LISTEN: '127.0.0.1:0',
               TWOPC_LOG_LEVEL: 'info',
               TWOPC_COORDINATOR_NAME: schema,
+              ...(target === 'secure' ? secureEnv(pki) : {}),
             },
             /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
           );
+    const ps = target === 'secure' ? secureParticipants : participants;
+    const connection = target === 'secure' ? secureClient(pki) : {};
     try {
       const address = `127.0.0.1:${child.port}`;
       const pid = child.child.pid ?? 0;
       if (warm > 0) {
-        await runLoad(address, participants, inflight, warm, enlist);
+        await runLoad(address, ps, inflight, warm, enlist, connection);
       }
       const sample = async (): Promise<{
         pg: number;
@@ -155,7 +206,7 @@ try {
         seconds >= 120
           ? setInterval(() => rssTimeline.push([rssTimeline.length * 10 + 10, rssMiB(pid)]), 10_000)
           : null;
-      const load = await runLoad(address, participants, inflight, seconds, enlist).finally(() => {
+      const load = await runLoad(address, ps, inflight, seconds, enlist, connection).finally(() => {
         if (sampler !== null) {
           clearInterval(sampler);
         }
@@ -245,7 +296,8 @@ try {
 
   const results: Measure[] = [];
   for (let r = 0; r < (opts.open === undefined ? rounds : 0); r++) {
-    const order = (r % 2 === 0 ? ['floor', 'twopc'] : ['twopc', 'floor']) as Target[];
+    const all: Target[] = secure ? ['floor', 'twopc', 'secure'] : ['floor', 'twopc'];
+    const order = r % 2 === 0 ? all : [...all].reverse();
     for (const target of order.filter((t) => opts.only === undefined || t === opts.only)) {
       const m = await measure(target, C, duration, warmup);
       results.push(m);
@@ -284,14 +336,19 @@ try {
   console.log(
     `\ntwopc vs floor — ${N} participants, ${C} in flight, participants ${enlist === 'begin' ? 'named in Begin' : 'enlisted by Enlist calls'}, ${duration} s × ${rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\n`,
   );
+  const secureHead = secure ? `${'secure'.padStart(12)}${'secure/floor'.padStart(14)}` : '';
   console.log(
-    `${'figure'.padEnd(32)}${'floor'.padStart(12)}${'twopc'.padStart(12)}${'twopc/floor'.padStart(14)}`,
+    `${'figure'.padEnd(32)}${'floor'.padStart(12)}${'twopc'.padStart(12)}${'twopc/floor'.padStart(14)}${secureHead}`,
   );
   for (const [label, key, digits] of rows) {
     const f = avg('floor', key);
     const t = avg('twopc', key);
+    const x = secure ? avg('secure', key) : NaN;
+    const secureCols = secure
+      ? `${x.toFixed(digits).padStart(12)}${(x / f).toFixed(2).padStart(14)}`
+      : '';
     console.log(
-      `${label.padEnd(32)}${f.toFixed(digits).padStart(12)}${t.toFixed(digits).padStart(12)}${(t / f).toFixed(2).padStart(14)}`,
+      `${label.padEnd(32)}${f.toFixed(digits).padStart(12)}${t.toFixed(digits).padStart(12)}${(t / f).toFixed(2).padStart(14)}${secureCols}`,
     );
   }
   const failed = results.reduce((s, m) => s + m.failed, 0);

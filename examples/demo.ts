@@ -7,7 +7,7 @@
 // uses that coordinator instead of starting one; TWOPC_PKI_DIR names the
 // directory holding the stack's certificates.
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { startApp } from '../src/app.ts';
 import type { App } from '../src/app.ts';
