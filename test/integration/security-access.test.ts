@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { txCommand } from '../../src/cli/tx-command.ts';
 import { txnMetadata } from '../../src/sdk/twopc-client.ts';
 import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
@@ -243,6 +244,38 @@ describe('security: who may do what (real mutual TLS and signed tokens)', functi
     assert.doesNotMatch(answer.reason, /altnames|ERR_|Hostname/, 'a kind, not the raw error');
     assert.equal(impostor.calls.length, 0, 'no call reached the impostor');
     shop.close();
+  });
+
+  it('runs the CLI over mutual TLS with the operator’s certificate, and refuses it with a client’s', async function () {
+    const run = async (
+      who: 'ops' | 'shop',
+    ): Promise<{ code: number; out: string; err: string }> => {
+      let out = '';
+      let err = '';
+      const files = rig.clients[who];
+      const code = await txCommand(
+        [
+          'list',
+          '--address',
+          addr(),
+          '--tls-ca',
+          rig.ca.caFile,
+          '--tls-cert',
+          files.certFile,
+          '--tls-key',
+          files.keyFile,
+        ],
+        {},
+        (x) => (out += x),
+        (x) => (err += x),
+      );
+      return { code, out, err };
+    };
+    const ops = await run('ops');
+    assert.equal(ops.code, 0, ops.err);
+    const shop = await run('shop');
+    assert.equal(shop.code, 1);
+    assert.match(shop.err, /needs the role operator.*PERMISSION_DENIED/);
   });
 
   it('gives operators every tenant, and audits each action with its principal', async function () {
