@@ -20,14 +20,18 @@ interface Count {
   value: number;
   at: number;
   reading: Promise<void> | null;
+  /** Admitted here since the running read began: added to what it reads (it may miss them). */
+  sinceRead: number;
 }
 
 /**
  * Admission of Begin against the caps on unfinished transactions, globally
  * and per tenant. The counts are read from the log (so they hold across
- * coordinators and restarts) at most once a second, and every Begin admitted
- * here since is added: a flood cannot outrun the cap by more than one
- * second of another coordinator's admissions.
+ * coordinators and restarts) at most once a second, in the background, and
+ * every Begin admitted here since is added: a flood cannot outrun the cap by
+ * more than one second of another coordinator's admissions. A Begin never
+ * waits for a count: with the log slow or away, admission must not become a
+ * queue of its own (the store's admission answers for the log).
  */
 export class OpenTxLimits {
   readonly #caps: OpenTxCaps;
@@ -42,9 +46,9 @@ export class OpenTxLimits {
   }
 
   /** Counts one more Begin of `tenant`. @throws LimitExceededError naming the cap */
-  async admit(tenant: string): Promise<void> {
-    const all = await this.#current(null);
-    const mine = await this.#current(tenant);
+  admit(tenant: string): void {
+    const all = this.#current(null);
+    const mine = this.#current(tenant);
     if (mine.value >= this.#caps.perTenant) {
       throw new LimitExceededError(
         'TWOPC_MAX_OPEN_TRANSACTIONS_PER_TENANT',
@@ -59,30 +63,34 @@ export class OpenTxLimits {
         REFRESH_MS,
       );
     }
-    all.value++;
-    mine.value++;
+    for (const c of [all, mine]) {
+      c.value++;
+      c.sinceRead++;
+    }
   }
 
-  async #current(tenant: string | null): Promise<Count> {
+  #current(tenant: string | null): Count {
     let count = this.#counts.get(tenant);
     if (count === undefined) {
-      count = { value: 0, at: -Infinity, reading: null };
+      count = { value: 0, at: -Infinity, reading: null, sinceRead: 0 };
       this.#counts.set(tenant, count);
     }
-    if (this.#clock.now() - count.at >= REFRESH_MS) {
+    if (this.#clock.now() - count.at >= REFRESH_MS && count.reading === null) {
       const c = count;
-      c.reading ??= this.#counter.openCount(tenant).then(
+      c.sinceRead = 0;
+      c.reading = this.#counter.openCount(tenant).then(
         (n) => {
-          c.value = n;
+          // Counting twice what the read did see errs on the safe side of a cap.
+          c.value = n + c.sinceRead;
           c.at = this.#clock.now();
           c.reading = null;
         },
-        (err: unknown) => {
+        () => {
+          // the log away: keep counting locally; the store refuses new work itself
+          c.at = this.#clock.now();
           c.reading = null;
-          throw err;
         },
       );
-      await c.reading;
     }
     return count;
   }

@@ -121,7 +121,7 @@ export class Security {
       await this.#parts.endpoints.check(p.name, p.endpoint);
     }
     if (facts.opens === true) {
-      await this.#parts.limits.admit(caller.tenant);
+      this.#parts.limits.admit(caller.tenant);
     }
   }
 
