@@ -305,8 +305,9 @@ export class PgTransactionStore implements TransactionStore {
     );
   }
 
+  /** Admitted as new work: with the log slow, a tenant check must not queue either. */
   access(txnId: TxId, participant: string | null): Promise<TxAccess | null> {
-    return housekeeping.access(this.#pools, txnId, participant);
+    return this.#admission.admit(() => housekeeping.access(this.#pools, txnId, participant));
   }
 
   openCount(tenant: string | null): Promise<number> {
