@@ -17,19 +17,24 @@ export interface OpenTxCounter {
 const REFRESH_MS = 1_000;
 
 interface Count {
+  /** The log's count when last read, plus admissions here since. */
   value: number;
   at: number;
   reading: Promise<void> | null;
-  /** Admitted here since the running read began: added to what it reads (it may miss them). */
-  sinceRead: number;
+  /** Admitted here and not yet written: no read can see them. */
+  unwritten: number;
 }
+
+/** An admitted Begin: say whether its row was written (it then counts from the log). */
+export type OpenTxTicket = (written: boolean) => void;
 
 /**
  * Admission of Begin against the caps on unfinished transactions, globally
  * and per tenant. The counts are read from the log (so they hold across
  * coordinators and restarts) at most once a second, in the background, and
- * every Begin admitted here since is added: a flood cannot outrun the cap by
- * more than one second of another coordinator's admissions. A Begin never
+ * every Begin admitted here and not yet written is added: a flood cannot
+ * outrun the cap by more than one second of another coordinator's
+ * admissions. A Begin never
  * waits for a count: with the log slow or away, admission must not become a
  * queue of its own (the store's admission answers for the log).
  */
@@ -46,7 +51,7 @@ export class OpenTxLimits {
   }
 
   /** Counts one more Begin of `tenant`. @throws LimitExceededError naming the cap */
-  admit(tenant: string): void {
+  admit(tenant: string): OpenTxTicket {
     const all = this.#current(null);
     const mine = this.#current(tenant);
     if (mine.value >= this.#caps.perTenant) {
@@ -65,23 +70,34 @@ export class OpenTxLimits {
     }
     for (const c of [all, mine]) {
       c.value++;
-      c.sinceRead++;
+      c.unwritten++;
     }
+    let open = true;
+    return (written) => {
+      if (!open) {
+        return;
+      }
+      open = false;
+      for (const c of [all, mine]) {
+        c.unwritten--;
+        if (!written) {
+          c.value--;
+        }
+      }
+    };
   }
 
   #current(tenant: string | null): Count {
     let count = this.#counts.get(tenant);
     if (count === undefined) {
-      count = { value: 0, at: -Infinity, reading: null, sinceRead: 0 };
+      count = { value: 0, at: -Infinity, reading: null, unwritten: 0 };
       this.#counts.set(tenant, count);
     }
     if (this.#clock.now() - count.at >= REFRESH_MS && count.reading === null) {
       const c = count;
-      c.sinceRead = 0;
       c.reading = this.#counter.openCount(tenant).then(
         (n) => {
-          // Counting twice what the read did see errs on the safe side of a cap.
-          c.value = n + c.sinceRead;
+          c.value = n + c.unwritten;
           c.at = this.#clock.now();
           c.reading = null;
         },

@@ -6,7 +6,7 @@ import { scopeOf } from './caller.ts';
 import type { Caller, TxScope } from './caller.ts';
 import type { EndpointPolicy } from './endpoint-policy.ts';
 import { METHOD_RULES } from './method-rules.ts';
-import type { OpenTxLimits } from './open-tx-limits.ts';
+import type { OpenTxLimits, OpenTxTicket } from './open-tx-limits.ts';
 import type { TxGuard } from './tx-guard.ts';
 
 /** What a request asks for, as far as security cares (parsed by the gRPC layer). */
@@ -26,6 +26,8 @@ export interface Admitted {
   readonly caller: Caller;
   readonly scope: TxScope;
   readonly facts: RequestFacts;
+  /** Begin: its place under the open-transaction caps, settled by finished(). */
+  readonly ticket: OpenTxTicket | null;
 }
 
 export interface SecurityParts {
@@ -78,8 +80,8 @@ export class Security {
       }
       const parsed = facts();
       const scope = scopeOf(caller, this.authenticating);
-      await this.#checkRequest(caller, scope, parsed);
-      return { caller, scope, facts: parsed };
+      const ticket = await this.#checkRequest(caller, scope, parsed);
+      return { caller, scope, facts: parsed, ticket };
     } catch (err) {
       if (err instanceof TwopcError && isRefusal(err)) {
         this.#audit(method, call, caller, null, err);
@@ -102,7 +104,11 @@ export class Security {
     }
   }
 
-  async #checkRequest(caller: Caller, scope: TxScope, facts: RequestFacts): Promise<void> {
+  async #checkRequest(
+    caller: Caller,
+    scope: TxScope,
+    facts: RequestFacts,
+  ): Promise<OpenTxTicket | null> {
     if (
       facts.enlistAs !== undefined &&
       this.authenticating &&
@@ -120,9 +126,7 @@ export class Security {
     for (const p of facts.participants ?? []) {
       await this.#parts.endpoints.check(p.name, p.endpoint);
     }
-    if (facts.opens === true) {
-      this.#parts.limits.admit(caller.tenant);
-    }
+    return facts.opens === true ? this.#parts.limits.admit(caller.tenant) : null;
   }
 
   /** A transaction begun by this caller: its tenant is known from now on. */
@@ -130,8 +134,9 @@ export class Security {
     this.#parts.guard.remember(txnId, admitted.caller.tenant);
   }
 
-  /** Records an audited method's result. */
+  /** Settles an admitted call: its open-transaction ticket, and the audit line of an audited method. */
   finished(method: string, call: Call, admitted: Admitted, err: unknown): void {
+    admitted.ticket?.(err === null);
     if (METHOD_RULES[method]?.audited === true) {
       this.#audit(method, call, admitted.caller, admitted.facts, err);
     }

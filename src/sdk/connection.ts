@@ -117,3 +117,34 @@ export async function callWithRetry<Res>(
     }
   }
 }
+
+/** A stub over one channel with this package's retries and credentials. */
+export interface Connection<S> {
+  readonly stub: S;
+  /** Calls with retries, with the connection's deadline unless `timeoutMs`. */
+  call<Res>(invoke: Invoke<Res>, timeoutMs?: number): Promise<Res>;
+  close(): void;
+}
+
+/**
+ * Opens a stub of a generated service to `address`.
+ * @throws Error when the TLS files cannot be used, or a token is given without TLS
+ */
+export function openConnection<S extends { close(): void }>(
+  Ctor: new (address: string, credentials: grpc.ChannelCredentials) => S,
+  address: string,
+  options: ConnectionOptions,
+): Connection<S> {
+  const { credentials, close } = connectionCredentials(options);
+  const stub = new Ctor(address, credentials);
+  const defaultMs = options.callTimeoutMs ?? 10_000;
+  const attempts = options.attempts ?? 5;
+  return {
+    stub,
+    call: (invoke, timeoutMs = defaultMs) => callWithRetry(invoke, timeoutMs, attempts),
+    close: () => {
+      stub.close();
+      close();
+    },
+  };
+}

@@ -3,8 +3,8 @@ import { Outcome, TxState } from '../core/tx-state.ts';
 import type { CoordinatorClient } from '../grpc/generated/twopc/v1/Coordinator.ts';
 import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
 import { fromTimestamp, loadTwopcProto } from '../grpc/proto.ts';
-import { callWithRetry, connectionCredentials } from './connection.ts';
-import type { ConnectionOptions, Invoke } from './connection.ts';
+import { openConnection } from './connection.ts';
+import type { Connection, ConnectionOptions, Invoke } from './connection.ts';
 
 /** The gRPC metadata key that carries the transaction id to participants. */
 export const TXN_ID_METADATA = 'twopc-txn-id';
@@ -64,23 +64,19 @@ export function toState(wire: string): TxState {
  * with the last gRPC error.
  */
 export class TwopcClient {
-  readonly #stub: CoordinatorClient;
-  readonly #timeoutMs: number;
-  readonly #attempts: number;
-  readonly #closeCredentials: () => void;
+  readonly #conn: Connection<CoordinatorClient>;
 
   /** @throws Error when the TLS files cannot be used, or a token is given without TLS */
   constructor(address: string, options: TwopcClientOptions = {}) {
-    const Ctor = loadTwopcProto().twopc.v1.Coordinator;
-    const { credentials, close } = connectionCredentials(options);
-    this.#stub = new Ctor(address, credentials);
-    this.#closeCredentials = close;
-    this.#timeoutMs = options.callTimeoutMs ?? 10_000;
-    this.#attempts = options.attempts ?? 5;
+    this.#conn = openConnection(loadTwopcProto().twopc.v1.Coordinator, address, options);
   }
 
-  #call<Res>(invoke: Invoke<Res>, timeoutMs = this.#timeoutMs): Promise<Res> {
-    return callWithRetry(invoke, timeoutMs, this.#attempts);
+  get #stub(): CoordinatorClient {
+    return this.#conn.stub;
+  }
+
+  #call<Res>(invoke: Invoke<Res>, timeoutMs?: number): Promise<Res> {
+    return this.#conn.call(invoke, timeoutMs);
   }
 
   /** Starts a transaction. */
@@ -166,7 +162,6 @@ export class TwopcClient {
   }
 
   close(): void {
-    this.#stub.close();
-    this.#closeCredentials();
+    this.#conn.close();
   }
 }

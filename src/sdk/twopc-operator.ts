@@ -1,8 +1,8 @@
 import type { OperatorClient } from '../grpc/generated/twopc/v1/Operator.ts';
 import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
 import { loadTwopcProto } from '../grpc/proto.ts';
-import { callWithRetry, connectionCredentials } from './connection.ts';
-import type { ConnectionOptions, Invoke } from './connection.ts';
+import { openConnection } from './connection.ts';
+import type { Connection, ConnectionOptions, Invoke } from './connection.ts';
 import { toOutcome, toState } from './twopc-client.ts';
 import type { ListOptions, OutcomeAnswer } from './twopc-client.ts';
 
@@ -12,23 +12,19 @@ import type { ListOptions, OutcomeAnswer } from './twopc-client.ts';
  * TwopcClient does.
  */
 export class TwopcOperator {
-  readonly #stub: OperatorClient;
-  readonly #timeoutMs: number;
-  readonly #attempts: number;
-  readonly #closeCredentials: () => void;
+  readonly #conn: Connection<OperatorClient>;
 
   /** @throws Error when the TLS files cannot be used, or a token is given without TLS */
   constructor(address: string, options: ConnectionOptions = {}) {
-    const Ctor = loadTwopcProto().twopc.v1.Operator;
-    const { credentials, close } = connectionCredentials(options);
-    this.#stub = new Ctor(address, credentials);
-    this.#closeCredentials = close;
-    this.#timeoutMs = options.callTimeoutMs ?? 10_000;
-    this.#attempts = options.attempts ?? 5;
+    this.#conn = openConnection(loadTwopcProto().twopc.v1.Operator, address, options);
+  }
+
+  get #stub(): OperatorClient {
+    return this.#conn.stub;
   }
 
   #call<Res>(invoke: Invoke<Res>): Promise<Res> {
-    return callWithRetry(invoke, this.#timeoutMs, this.#attempts);
+    return this.#conn.call(invoke);
   }
 
   /** Transactions of every tenant (or of `tenant`), newest first. */
@@ -78,7 +74,6 @@ export class TwopcOperator {
   }
 
   close(): void {
-    this.#stub.close();
-    this.#closeCredentials();
+    this.#conn.close();
   }
 }
