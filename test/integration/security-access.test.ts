@@ -61,7 +61,7 @@ describe('security: who may do what (real mutual TLS and signed tokens)', functi
     stranger.close();
   });
 
-  it('verifies tokens: expired, wrong audience, wrong issuer, forged are refused; a good one works', async function () {
+  it('verifies tokens: expired, wrong audience, wrong issuer, forged are refused; a good one works, only in its tenant', async function () {
     const claims = { tenant: 'shop', roles: ['client'] };
     const past = Math.floor(Date.now() / 1000) - 120;
     const cases: [string, RegExp][] = [
@@ -88,6 +88,11 @@ describe('security: who may do what (real mutual TLS and signed tokens)', functi
     assert.equal(tx.tenant, 'shop');
     assert.equal(tx.principal, 'svc');
     assert.ok(refreshed >= 2, 'the token function is asked on every call');
+    const rivalToken = await rig.sign('intruder', { tenant: 'rival', roles: ['client'] });
+    const rival = rig.client(addr(), { tls: { caFile: rig.ca.caFile }, token: rivalToken });
+    await expectStatus(rival.get(txnId), grpc.status.NOT_FOUND);
+    await expectStatus(rival.abort(txnId), grpc.status.NOT_FOUND);
+    rival.close();
     good.close();
   });
 
