@@ -1,4 +1,4 @@
-import { buildSecurity } from './auth/build-security.ts';
+import { buildSecurity, checkSecureByDefault } from './auth/build-security.ts';
 import type { SecurityRoom } from './auth/build-security.ts';
 import type { OwnEndpoint } from './auth/endpoint-policy.ts';
 import { Coordinator } from './coordinator/coordinator.ts';
@@ -85,6 +85,7 @@ export async function openDatabase(
  * DATABASE_URL), migrations, store, coordinator, background loops, gRPC.
  */
 export async function startApp(config: Config, log: Logger, clock: Clock): Promise<App> {
+  checkSecureByDefault(config); // before anything is started
   const { url, embedded } = await openDatabase(config, log);
   try {
     const applied = await migrate(url, config.dbSchema, (m) => log.warn(m));

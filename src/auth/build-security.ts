@@ -38,13 +38,25 @@ export function isLoopback(host: string): boolean {
   return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'));
 }
 
+/** Whether callers are authenticated. @throws InsecureConfigError when required without a means */
+function authenticates(config: Config): boolean {
+  const means = config.tlsClientCa !== null || config.tokenKeys !== null;
+  if (config.auth === 'required' && !means) {
+    throw new InsecureConfigError(
+      'TWOPC_AUTH=required needs a way to authenticate: --tls-client-ca and/or --token-keys',
+    );
+  }
+  return config.auth === 'required' || (config.auth === 'auto' && means);
+}
+
 /**
  * Refuses what is unsafe by default: a coordinator reachable from other
  * machines without TLS, without authentication or without a participant
  * registry, unless --insecure says so.
  * @throws InsecureConfigError
  */
-function checkSecureByDefault(config: Config, authenticating: boolean): void {
+export function checkSecureByDefault(config: Config): void {
+  const authenticating = authenticates(config);
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
   if (isLoopback(host) || config.insecure) {
     return;
@@ -72,15 +84,8 @@ export async function buildSecurity(
   clock: Clock,
   log: Logger,
 ): Promise<SecurityRoom> {
-  const authenticating =
-    config.auth === 'required' ||
-    (config.auth === 'auto' && (config.tlsClientCa !== null || config.tokenKeys !== null));
-  if (authenticating && config.tlsClientCa === null && config.tokenKeys === null) {
-    throw new InsecureConfigError(
-      'TWOPC_AUTH=required needs a way to authenticate: --tls-client-ca and/or --token-keys',
-    );
-  }
-  checkSecureByDefault(config, authenticating);
+  const authenticating = authenticates(config);
+  checkSecureByDefault(config);
   const reloadError = (err: Error): void =>
     log.warn({ err: err.message }, 'TLS files not reloaded; the previous ones stay in use');
   const tokens =
