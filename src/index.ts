@@ -3,7 +3,7 @@
 export { TwopcClient, TXN_ID_METADATA, txnMetadata } from './sdk/twopc-client.ts';
 export type { OutcomeAnswer, ParticipantAddress, TwopcClientOptions } from './sdk/twopc-client.ts';
 export { TwopcOperator } from './sdk/twopc-operator.ts';
-export type { ConnectionOptions, TokenSource } from './sdk/connection.ts';
+export type { ConnectionOptions, CoordinatorAddress, TokenSource } from './sdk/connection.ts';
 export { serverTlsCredentials, channelTlsCredentials } from './tls/credentials.ts';
 export type { TlsFiles } from './tls/credentials.ts';
 export { TwopcParticipant } from './sdk/twopc-participant.ts';

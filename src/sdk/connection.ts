@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { backoffMs } from '../coordinator/backoff.ts';
 import { channelTlsCredentials } from '../tls/credentials.ts';
@@ -126,17 +127,76 @@ export interface Connection<S> {
   close(): void;
 }
 
+/** One coordinator (host:port or a gRPC target such as `dns:///twopc.svc:50051`), or several. */
+export type CoordinatorAddress = string | readonly string[];
+
 /**
- * Opens a stub of a generated service to `address`.
+ * The gRPC target for one or several coordinators. Several are given as IP
+ * addresses (one `ipv4:`/`ipv6:` target) or as one DNS name with several
+ * records; gRPC balances calls over them either way.
+ * @throws Error for a list that names hosts
+ */
+export function coordinatorTarget(address: CoordinatorAddress): string {
+  if (typeof address === 'string') {
+    return address;
+  }
+  if (address.length === 1 && address[0] !== undefined) {
+    return address[0];
+  }
+  const hosts = address.map((a) => a.slice(0, a.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1'));
+  const families = new Set(hosts.map((h) => isIP(h)));
+  if (address.length === 0 || families.has(0) || families.size > 1) {
+    throw new Error(
+      'several coordinators are given as IP addresses of one family (host:port), or as one DNS name with several records (dns:///name:port)',
+    );
+  }
+  return `${families.has(6) ? 'ipv6' : 'ipv4'}:${address.join(',')}`;
+}
+
+/**
+ * Client-side load balancing over every coordinator the target resolves to
+ * (any coordinator answers for any transaction), and gRPC's own retry of
+ * UNAVAILABLE (every twopc call is idempotent) on another one. Keepalive
+ * pings find a coordinator that stopped answering (a paused process keeps
+ * its connections open).
+ */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.service_config': JSON.stringify({
+    loadBalancingConfig: [{ round_robin: {} }],
+    methodConfig: [
+      {
+        name: [{ service: 'twopc.v1.Coordinator' }, { service: 'twopc.v1.Operator' }],
+        retryPolicy: {
+          maxAttempts: 4,
+          initialBackoff: '0.05s',
+          maxBackoff: '1s',
+          backoffMultiplier: 2,
+          retryableStatusCodes: ['UNAVAILABLE'],
+        },
+      },
+    ],
+  }),
+  // A paused coordinator holds its connections open: calls routed to it
+  // would hang until their deadline. Pings unanswered for 2 s drop it.
+  'grpc.keepalive_time_ms': 3_000,
+  'grpc.keepalive_timeout_ms': 2_000,
+};
+
+/**
+ * Opens a stub of a generated service to one or several coordinators.
  * @throws Error when the TLS files cannot be used, or a token is given without TLS
  */
 export function openConnection<S extends { close(): void }>(
-  Ctor: new (address: string, credentials: grpc.ChannelCredentials) => S,
-  address: string,
+  Ctor: new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    options: grpc.ChannelOptions,
+  ) => S,
+  address: CoordinatorAddress,
   options: ConnectionOptions,
 ): Connection<S> {
   const { credentials, close } = connectionCredentials(options);
-  const stub = new Ctor(address, credentials);
+  const stub = new Ctor(coordinatorTarget(address), credentials, CHANNEL_OPTIONS);
   const defaultMs = options.callTimeoutMs ?? 10_000;
   const attempts = options.attempts ?? 5;
   return {

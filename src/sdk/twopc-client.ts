@@ -4,7 +4,7 @@ import type { CoordinatorClient } from '../grpc/generated/twopc/v1/Coordinator.t
 import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
 import { fromTimestamp, loadTwopcProto } from '../grpc/proto.ts';
 import { openConnection } from './connection.ts';
-import type { Connection, ConnectionOptions, Invoke } from './connection.ts';
+import type { Connection, ConnectionOptions, CoordinatorAddress, Invoke } from './connection.ts';
 
 /** The gRPC metadata key that carries the transaction id to participants. */
 export const TXN_ID_METADATA = 'twopc-txn-id';
@@ -67,7 +67,7 @@ export class TwopcClient {
   readonly #conn: Connection<CoordinatorClient>;
 
   /** @throws Error when the TLS files cannot be used, or a token is given without TLS */
-  constructor(address: string, options: TwopcClientOptions = {}) {
+  constructor(address: CoordinatorAddress, options: TwopcClientOptions = {}) {
     this.#conn = openConnection(loadTwopcProto().twopc.v1.Coordinator, address, options);
   }
 

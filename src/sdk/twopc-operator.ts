@@ -2,7 +2,7 @@ import type { OperatorClient } from '../grpc/generated/twopc/v1/Operator.ts';
 import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
 import { loadTwopcProto } from '../grpc/proto.ts';
 import { openConnection } from './connection.ts';
-import type { Connection, ConnectionOptions, Invoke } from './connection.ts';
+import type { Connection, ConnectionOptions, CoordinatorAddress, Invoke } from './connection.ts';
 import { toOutcome, toState } from './twopc-client.ts';
 import type { ListOptions, OutcomeAnswer } from './twopc-client.ts';
 
@@ -15,7 +15,7 @@ export class TwopcOperator {
   readonly #conn: Connection<OperatorClient>;
 
   /** @throws Error when the TLS files cannot be used, or a token is given without TLS */
-  constructor(address: string, options: ConnectionOptions = {}) {
+  constructor(address: CoordinatorAddress, options: ConnectionOptions = {}) {
     this.#conn = openConnection(loadTwopcProto().twopc.v1.Operator, address, options);
   }
 

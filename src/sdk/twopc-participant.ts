@@ -13,6 +13,7 @@ import { serveParticipantCall } from './participant-call.ts';
 import { SystemClock } from '../time/system-clock.ts';
 import { TXN_ID_METADATA, TwopcClient } from './twopc-client.ts';
 import type { TwopcClientOptions } from './twopc-client.ts';
+import type { CoordinatorAddress } from './connection.ts';
 
 /** A participant's vote from its prepare handler. */
 export type VoteResult =
@@ -41,8 +42,8 @@ export interface TwopcParticipantOptions {
   readonly name: string;
   /** The address the coordinator reaches this service at (host:port). */
   readonly endpoint: string;
-  /** The coordinator's address, or a client made for it. */
-  readonly coordinator: string | TwopcClient;
+  /** The coordinator's address (or several, balanced), or a client made for it. */
+  readonly coordinator: CoordinatorAddress | TwopcClient;
   /**
    * How the helper reaches the coordinator when given its address: TLS
    * files and a bearer token (its identity needs the participant role,
@@ -108,11 +109,11 @@ export class TwopcParticipant {
   constructor(options: TwopcParticipantOptions) {
     this.name = options.name;
     this.endpoint = options.endpoint;
-    this.#ownsClient = typeof options.coordinator === 'string';
+    this.#ownsClient = !(options.coordinator instanceof TwopcClient);
     this.client =
-      typeof options.coordinator === 'string'
-        ? new TwopcClient(options.coordinator, options.coordinatorOptions)
-        : options.coordinator;
+      options.coordinator instanceof TwopcClient
+        ? options.coordinator
+        : new TwopcClient(options.coordinator, options.coordinatorOptions);
     this.#handlers = options.handlers;
     this.#branches = options.branches ?? new InMemoryBranchStore();
     this.#checkAfterMs = options.checkAfterMs ?? 30_000;

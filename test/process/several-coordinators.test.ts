@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { assertBankInvariants, createBanks, quiesce } from '../support/bank.ts';
+import type { BankProcess } from '../support/bank.ts';
+import { TwopcProcess, restartableEnv } from '../support/child.ts';
+import { freshSchema } from '../support/db.ts';
+import { eventually } from '../support/expect-status.ts';
+import { gapAfter, transferWorker } from '../support/transfer-load.ts';
+import type { TimedTransfer } from '../support/transfer-load.ts';
+
+const LEASE_MS = 3_000;
+
+describe('several coordinators, one logical service: clients balance over them and ride through a kill and a pause', function () {
+  this.timeout(180_000);
+  let banks: BankProcess[] = [];
+  const procs: TwopcProcess[] = [];
+  let envs: Record<string, string>[] = [];
+
+  const start = async (i: number): Promise<TwopcProcess> => {
+    const p = new TwopcProcess(['serve'], envs[i]);
+    procs.push(p);
+    await p.serving();
+    return p;
+  };
+
+  before(async function () {
+    const schema = await freshSchema(import.meta.url);
+    const common = {
+      TWOPC_COORDINATOR_LEASE_MS: String(LEASE_MS),
+      TWOPC_RECOVERY_INTERVAL_MS: '500',
+      TWOPC_SWEEP_INTERVAL_MS: '200',
+      TWOPC_PREPARE_TIMEOUT_MS: '3000',
+      TWOPC_CALL_TIMEOUT_MS: '2000',
+      TWOPC_HEARTBEAT_INTERVAL_MS: '250',
+    };
+    envs = [
+      await restartableEnv(schema, 'coordinator-a', common),
+      await restartableEnv(schema, 'coordinator-b', common),
+    ];
+    banks = await createBanks('twopc_several', 3);
+  });
+
+  after(async function () {
+    for (const p of procs) {
+      p.child.kill('SIGCONT');
+      p.child.kill('SIGKILL');
+    }
+    await Promise.all(banks.map((b) => b.close()));
+  });
+
+  it('keeps every invariant through a SIGKILL of one and a SIGSTOP of the other past its lease', async function () {
+    let a = await start(0);
+    const b = await start(1);
+    const addresses = envs.map((e) => e.TWOPC_LISTEN ?? '');
+    for (const bank of banks) {
+      await bank.start(`ipv4:${addresses.join(',')}`);
+    }
+    const client = new TwopcClient(addresses, { attempts: 3, callTimeoutMs: 4_000 });
+    const log: TimedTransfer[] = [];
+    let stop = false;
+    const load = Promise.all(
+      Array.from({ length: 6 }, () => transferWorker(client, banks, () => stop, log)),
+    );
+    const committedSince =
+      (at: number): (() => Promise<boolean>) =>
+      async () =>
+        log.some((t) => t.begunAt >= at && t.told === 'COMMITTED');
+    await eventually(committedSince(Date.now()), 20_000, 'transfers committing');
+
+    // (b) One coordinator killed: clients go on through the other, which
+    // takes over the dead one's unfinished transactions after its lease.
+    const killedAt = Date.now();
+    await a.kill('SIGKILL');
+    await eventually(committedSince(killedAt), 30_000, 'a commit after the kill');
+    await new Promise((r) => setTimeout(r, LEASE_MS + 1_000));
+    a = await start(0);
+
+    // (c) The other paused past its lease: the restarted one takes over and
+    // decides; the paused one, resumed, re-reads the log before it acts.
+    const pausedAt = Date.now();
+    b.child.kill('SIGSTOP');
+    await eventually(committedSince(pausedAt), 30_000, 'a commit while one is paused');
+    await new Promise((r) => setTimeout(r, LEASE_MS * 2));
+    b.child.kill('SIGCONT');
+    const resumedAt = Date.now();
+    await eventually(committedSince(resumedAt), 30_000, 'commits after the resume');
+    stop = true;
+    await load;
+
+    const final = await quiesce(client, banks, log, 90_000);
+    await assertBankInvariants(banks, log, final);
+    const tally = { COMMITTED: 0, ABORTED: 0, UNKNOWN: 0 };
+    log.forEach((t) => tally[t.told]++);
+    console.log(
+      `      ${log.length} transfers: ${tally.COMMITTED} committed, ${tally.ABORTED} aborted, ${tally.UNKNOWN} answers lost; gap after the kill ${gapAfter(log, killedAt)} ms, after the pause ${gapAfter(log, pausedAt)} ms`,
+    );
+    assert.ok(tally.COMMITTED > 0);
+    client.close();
+  });
+});
