@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { assertBankInvariants, createBanks, quiesce } from '../support/bank.ts';
+import type { BankProcess } from '../support/bank.ts';
+import { TwopcProcess } from '../support/child.ts';
+import { eventually } from '../support/expect-status.ts';
+import { HaCluster } from '../support/ha-cluster.ts';
+import { freePort } from '../support/hooks.ts';
+import { gapAfter, transferWorker } from '../support/transfer-load.ts';
+import type { TimedTransfer } from '../support/transfer-load.ts';
+
+const LEASE_MS = 3_000;
+
+describe('high availability: the log on Patroni (strict synchronous replication), two coordinators behind round_robin', function () {
+  this.timeout(600_000);
+  let cluster: HaCluster;
+  let banks: BankProcess[] = [];
+  const procs: TwopcProcess[] = [];
+  let envs: Record<string, string>[] = [];
+
+  const startCoordinator = async (i: number): Promise<TwopcProcess> => {
+    const p = new TwopcProcess(['serve'], envs[i]);
+    procs.push(p);
+    await p.serving(60_000);
+    return p;
+  };
+
+  before(async function () {
+    cluster = await HaCluster.start({ synchronous: true });
+    const common = {
+      DATABASE_URL: cluster.url(),
+      TWOPC_DB_SCHEMA: 'twopc',
+      TWOPC_COORDINATOR_LEASE_MS: String(LEASE_MS),
+      TWOPC_RECOVERY_INTERVAL_MS: '500',
+      TWOPC_SWEEP_INTERVAL_MS: '200',
+      TWOPC_PREPARE_TIMEOUT_MS: '3000',
+      TWOPC_CALL_TIMEOUT_MS: '2000',
+      TWOPC_HEARTBEAT_INTERVAL_MS: '250',
+      TWOPC_RETRY_BASE_MS: '50',
+      TWOPC_RETRY_CAP_MS: '500',
+    };
+    envs = [
+      { ...common, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'a' },
+      { ...common, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'b' },
+    ];
+    banks = await createBanks('twopc_ha', 3);
+  });
+
+  after(async function () {
+    for (const p of procs) {
+      p.child.kill('SIGCONT');
+      p.child.kill('SIGKILL');
+    }
+    await Promise.all(banks.map((b) => b.close()));
+    await cluster?.stop();
+  });
+
+  it('loses no decision through a primary loss, a coordinator kill and a coordinator pause', async function () {
+    let a = await startCoordinator(0);
+    const b = await startCoordinator(1);
+    const addresses = envs.map((e) => e.TWOPC_LISTEN ?? '');
+    for (const bank of banks) {
+      await bank.start(`ipv4:${addresses.join(',')}`);
+    }
+    const client = new TwopcClient(addresses, { attempts: 5, callTimeoutMs: 5_000 });
+    const log: TimedTransfer[] = [];
+    let stop = false;
+    const load = Promise.all(
+      Array.from({ length: 6 }, () => transferWorker(client, banks, () => stop, log)),
+    );
+    const committedSince =
+      (at: number): (() => Promise<boolean>) =>
+      async () =>
+        log.some((t) => t.begunAt >= at && t.told === 'COMMITTED');
+    await eventually(committedSince(Date.now()), 30_000, 'transfers committing');
+
+    // (a) The primary's machine is lost: Patroni and PostgreSQL SIGKILLed.
+    const primary = await cluster.primary();
+    assert.ok(primary !== null, 'a primary');
+    const lostAt = Date.now();
+    cluster.kill(primary);
+    await eventually(
+      async () => {
+        const now = await cluster.primary();
+        return now !== null && now !== primary;
+      },
+      60_000,
+      'the standby promoted',
+    );
+    const promotedAt = Date.now();
+    // Strict synchronous mode takes no write without a standby in sync: the
+    // lost node comes back (rewound by Patroni) as the new standby.
+    cluster.startNode(primary);
+    await eventually(committedSince(lostAt), 120_000, 'a commit after the failover');
+    const healedAt = Date.now();
+
+    // (b) A coordinator killed: the other takes over its transactions.
+    const killedAt = Date.now();
+    await a.kill('SIGKILL');
+    await eventually(committedSince(killedAt), 60_000, 'a commit after the kill');
+    await new Promise((r) => setTimeout(r, LEASE_MS + 1_000));
+    a = await startCoordinator(0);
+
+    // (c) A coordinator paused past its lease, then resumed.
+    const pausedAt = Date.now();
+    b.child.kill('SIGSTOP');
+    await eventually(committedSince(pausedAt), 60_000, 'a commit while one is paused');
+    await new Promise((r) => setTimeout(r, LEASE_MS * 2));
+    b.child.kill('SIGCONT');
+    const resumedAt = Date.now();
+    await eventually(committedSince(resumedAt), 60_000, 'commits after the resume');
+    stop = true;
+    await load;
+
+    const final = await quiesce(client, banks, log, 120_000);
+    await assertBankInvariants(banks, log, final);
+    const tally = { COMMITTED: 0, ABORTED: 0, UNKNOWN: 0 };
+    log.forEach((t) => tally[t.told]++);
+    console.log(
+      `      ${log.length} transfers: ${tally.COMMITTED} committed, ${tally.ABORTED} aborted, ${tally.UNKNOWN} answers lost`,
+    );
+    console.log(
+      `      gaps (fault → first commit begun after it): primary lost ${gapAfter(log, lostAt)} ms (promotion after ${promotedAt - lostAt} ms, writes back after ${healedAt - lostAt} ms), coordinator killed ${gapAfter(log, killedAt)} ms, coordinator paused ${gapAfter(log, pausedAt)} ms`,
+    );
+    assert.ok(tally.COMMITTED > 0);
+    client.close();
+  });
+});
