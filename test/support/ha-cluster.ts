@@ -1,6 +1,6 @@
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -217,7 +217,7 @@ ${this.nodes.map((n) => `  server ${n.name} 127.0.0.1:${n.pgPort} check port ${n
     return null;
   }
 
-  /** Waits until writes go through the proxy (and, synchronous, a standby is in sync). */
+  /** Waits until writes go through the proxy and a standby streams (in sync, when synchronous). */
   async waitHealthy(synchronous: boolean, timeoutMs = 90_000): Promise<void> {
     await eventually(
       async () => {
@@ -225,13 +225,11 @@ ${this.nodes.map((n) => `  server ${n.name} 127.0.0.1:${n.pgPort} check port ${n
         try {
           await c.connect();
           await c.query('SET statement_timeout = 2000');
-          if (synchronous) {
-            const r = await c.query<{ n: number }>(
-              "SELECT count(*)::int AS n FROM pg_stat_replication WHERE sync_state = 'sync'",
-            );
-            if (r.rows[0]?.n !== 1) {
-              return false;
-            }
+          const r = await c.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'${synchronous ? " AND sync_state = 'sync'" : ''}`,
+          );
+          if (r.rows[0]?.n !== 1) {
+            return false;
           }
           await c.query(
             'CREATE TABLE IF NOT EXISTS ha_probe (x int); INSERT INTO ha_probe VALUES (1)',
@@ -260,6 +258,20 @@ ${this.nodes.map((n) => `  server ${n.name} 127.0.0.1:${n.pgPort} check port ${n
       process.kill(pid, 'SIGKILL');
     } catch {
       // not running
+    }
+  }
+
+  /** The standby's WAL receiver processes (its replication link): pausing them makes it fall behind. */
+  walReceivers(): number[] {
+    try {
+      return execFileSync('pgrep', ['-f', 'walreceiver'])
+        .toString()
+        .trim()
+        .split('\n')
+        .filter((x) => x !== '')
+        .map(Number);
+    } catch {
+      return []; // pgrep exits 1 when nothing matches
     }
   }
 
