@@ -250,11 +250,7 @@ ${this.nodes.map((n) => `  server ${n.name} 127.0.0.1:${n.pgPort} check port ${n
   kill(node: Node): void {
     node.patroni?.kill('SIGKILL');
     try {
-      const pid = Number(
-        execFileSync('head', ['-1', join(node.dataDir, 'postmaster.pid')])
-          .toString()
-          .trim(),
-      );
+      const pid = Number(readFileSync(join(node.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
       process.kill(pid, 'SIGKILL');
     } catch {
       // not running
