@@ -153,7 +153,10 @@ export async function writeDemoPki(dir: string): Promise<void> {
     ips: ['127.0.0.1'],
     uris: [DEMO_PRINCIPALS[name as keyof typeof DEMO_PRINCIPALS]],
   });
-  await ca.issue('coordinator', server('coordinator'));
+  await ca.issue('coordinator', {
+    ...server('coordinator'),
+    dns: ['coordinator', 'coordinators', 'localhost'],
+  });
   await ca.issue('accounts', server('accounts'));
   await ca.issue('inventory', server('inventory'));
   await ca.issue('shop', { uris: [DEMO_PRINCIPALS.shop] });
