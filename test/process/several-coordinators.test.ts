@@ -5,6 +5,7 @@ import type { BankProcess } from '../support/bank.ts';
 import { TwopcProcess, restartableEnv } from '../support/child.ts';
 import { freshSchema } from '../support/db.ts';
 import { eventually } from '../support/expect-status.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 import { gapAfter, transferWorker } from '../support/transfer-load.ts';
 import type { TimedTransfer } from '../support/transfer-load.ts';
 
@@ -15,6 +16,7 @@ describe('several coordinators, one logical service: clients balance over them a
   let banks: BankProcess[] = [];
   const procs: TwopcProcess[] = [];
   let envs: Record<string, string>[] = [];
+  let proxy: TcpProxy;
 
   const start = async (i: number): Promise<TwopcProcess> => {
     const p = new TwopcProcess(['serve'], envs[i]);
@@ -37,6 +39,10 @@ describe('several coordinators, one logical service: clients balance over them a
       await restartableEnv(schema, 'coordinator-a', common),
       await restartableEnv(schema, 'coordinator-b', common),
     ];
+    // Coordinator A reaches the log through a link the test can cut.
+    const db = new URL(envs[0]?.DATABASE_URL ?? '');
+    proxy = await new TcpProxy(db.hostname, Number(db.port)).start();
+    envs[0] = { ...envs[0], DATABASE_URL: proxy.url(db.toString()) };
     banks = await createBanks('twopc_several', 3);
   });
 
@@ -46,9 +52,10 @@ describe('several coordinators, one logical service: clients balance over them a
       p.child.kill('SIGKILL');
     }
     await Promise.all(banks.map((b) => b.close()));
+    await proxy?.stop();
   });
 
-  it('keeps every invariant through a SIGKILL of one and a SIGSTOP of the other past its lease', async function () {
+  it('keeps every invariant through a SIGKILL of one, a SIGSTOP of the other past its lease, and one cut off from the log', async function () {
     let a = await start(0);
     const b = await start(1);
     const addresses = envs.map((e) => e.TWOPC_LISTEN ?? '');
@@ -84,6 +91,17 @@ describe('several coordinators, one logical service: clients balance over them a
     b.child.kill('SIGCONT');
     const resumedAt = Date.now();
     await eventually(committedSince(resumedAt), 30_000, 'commits after the resume');
+
+    // (d) A cut off from the log while it still reaches participants and
+    // clients: it fails closed, the other takes its work over; healed, it
+    // registers again and serves.
+    const cutAt = Date.now();
+    proxy.cut();
+    await eventually(committedSince(cutAt), 30_000, 'a commit while one is cut off');
+    await new Promise((r) => setTimeout(r, LEASE_MS * 2));
+    proxy.heal();
+    const healedAt = Date.now();
+    await eventually(committedSince(healedAt), 30_000, 'commits after the heal');
     stop = true;
     await load;
 
@@ -92,7 +110,7 @@ describe('several coordinators, one logical service: clients balance over them a
     const tally = { COMMITTED: 0, ABORTED: 0, UNKNOWN: 0 };
     log.forEach((t) => tally[t.told]++);
     console.log(
-      `      ${log.length} transfers: ${tally.COMMITTED} committed, ${tally.ABORTED} aborted, ${tally.UNKNOWN} answers lost; gap after the kill ${gapAfter(log, killedAt)} ms, after the pause ${gapAfter(log, pausedAt)} ms`,
+      `      ${log.length} transfers: ${tally.COMMITTED} committed, ${tally.ABORTED} aborted, ${tally.UNKNOWN} answers lost; gap after the kill ${gapAfter(log, killedAt)} ms, after the pause ${gapAfter(log, pausedAt)} ms, after the cut ${gapAfter(log, cutAt)} ms`,
     );
     assert.ok(tally.COMMITTED > 0);
     client.close();
