@@ -17,7 +17,8 @@ Usage:
                                             record a participant resolved by hand (must match the decision)
 
 Options:
-  --address host:port   the coordinator (TWOPC_ADDRESS, default 127.0.0.1:50051)
+  --address host:port   the coordinator (TWOPC_ADDRESS, default 127.0.0.1:50051); several:
+                        IP:port,IP:port or one DNS name (dns:///twopc.svc:50051)
   --tenant T            list: only this tenant's transactions
   --tls-ca FILE         TLS: the coordinator's CA (TWOPC_CLI_TLS_CA)
   --tls-cert FILE       mutual TLS: the operator's certificate (TWOPC_CLI_TLS_CERT)
@@ -195,7 +196,10 @@ export async function txCommand(
       out(TX_USAGE);
       return 0;
     }
-    client = new TwopcOperator(values.address ?? env.TWOPC_ADDRESS ?? '127.0.0.1:50051', {
+    // Several coordinators: a comma-separated list (any of them answers).
+    const raw = values.address ?? env.TWOPC_ADDRESS ?? '127.0.0.1:50051';
+    const address = /^(dns|ipv4|ipv6|unix):/.test(raw) ? raw : raw.split(',');
+    client = new TwopcOperator(address, {
       attempts: 2,
       callTimeoutMs: 10_000,
       ...connection(values, env),
