@@ -1,5 +1,4 @@
 import { buildSecurity, checkSecureByDefault } from './auth/build-security.ts';
-import type { SecurityRoom } from './auth/build-security.ts';
 import type { OwnEndpoint } from './auth/endpoint-policy.ts';
 import { Coordinator } from './coordinator/coordinator.ts';
 import { Maintenance } from './coordinator/maintenance.ts';
@@ -87,14 +86,31 @@ export async function openDatabase(
 export async function startApp(config: Config, log: Logger, clock: Clock): Promise<App> {
   checkSecureByDefault(config); // before anything is started
   const { url, embedded } = await openDatabase(config, log);
+  // What has been started so far, undone in reverse if the start fails:
+  // a failed start leaves nothing running (the embedded PostgreSQL included).
+  const undo: (() => Promise<void> | void)[] = [() => embedded?.stop()];
   try {
-    const applied = await migrate(url, config.dbSchema, (m) => log.warn(m));
-    if (applied.length > 0) {
-      log.info({ applied }, 'migrations applied');
-    }
+    return await startServing(config, log, clock, url, undo);
   } catch (err) {
-    await embedded?.stop();
+    for (const step of undo.reverse()) {
+      await Promise.resolve()
+        .then(step)
+        .catch(() => undefined);
+    }
     throw err;
+  }
+}
+
+async function startServing(
+  config: Config,
+  log: Logger,
+  clock: Clock,
+  url: string,
+  undo: (() => Promise<void> | void)[],
+): Promise<App> {
+  const applied = await migrate(url, config.dbSchema, (m) => log.warn(m));
+  if (applied.length > 0) {
+    log.info({ applied }, 'migrations applied');
   }
   const pools = createPools({
     url,
@@ -106,22 +122,17 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
     maxPending: config.storeMaxPending,
     stallMs: config.storeStallMs,
   });
+  undo.push(() => store.close());
   const metricsServer = await startMetricsServer(config.metricsListen);
-  let room: SecurityRoom;
-  try {
-    room = await buildSecurity(
-      config,
-      store,
-      ownEndpoints(config, url, metricsServer.address),
-      clock,
-      log,
-    );
-  } catch (err) {
-    await metricsServer.close();
-    await store.close();
-    await embedded?.stop();
-    throw err;
-  }
+  undo.push(() => metricsServer.close());
+  const room = await buildSecurity(
+    config,
+    store,
+    ownEndpoints(config, url, metricsServer.address),
+    clock,
+    log,
+  );
+  undo.push(() => room.close());
   const participants = new GrpcParticipantClient(room.participantCredentials);
   const probe = new GrpcHealthProbe(room.participantCredentials);
   const health = new HealthMonitor(probe, clock, {
@@ -181,6 +192,12 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
     admission: () => store.admissionStats(),
   });
   await maintenance.start();
+  undo.push(() => maintenance.stop(true));
+  undo.push(() => {
+    health.close();
+    probe.close();
+    participants.close();
+  });
   server = await startCoordinatorServer(
     {
       listen: config.listen,
@@ -212,7 +229,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
       await store.close();
       await metricsServer.close();
       room.close();
-      await embedded?.stop();
+      await undo[0]?.(); // the embedded PostgreSQL
     },
   };
 }

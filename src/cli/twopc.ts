@@ -2,6 +2,7 @@ import { startApp, openDatabase, redactUrl } from '../app.ts';
 import { ConfigError, loadConfig, settingsHelp } from '../config.ts';
 import type { Config } from '../config.ts';
 import { armFailpoints } from '../fault/failpoints.ts';
+import { ListenError } from '../listen-error.ts';
 import { txCommand } from './tx-command.ts';
 import { MigrationError, migrate } from '../store/migrate.ts';
 import { createLogger } from '../telemetry/logger.ts';
@@ -159,8 +160,8 @@ function describeStartupError(err: unknown, config: Config): string {
   if (e.code === '28P01' || e.code === '3D000') {
     return `cannot use ${where}: ${e.message}`;
   }
-  if (e.code === 'EADDRINUSE' || /No address added out of total/.test(e.message ?? '')) {
-    return `cannot listen on ${config.listen}: address in use (set --listen)`;
+  if (err instanceof ListenError) {
+    return err.message;
   }
   const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
   return `${e.message ?? String(err)}${cause}`;

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Security } from '../auth/security.ts';
+import { ListenError } from '../listen-error.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Clock } from '../time/clock.ts';
@@ -81,7 +82,7 @@ export async function startCoordinatorServer(
   new ReflectionService(twopcDefinition()).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.listen, options.credentials, (err, bound) =>
-      err ? reject(err) : resolve(bound),
+      err ? reject(new ListenError(options.listen, '--listen', err)) : resolve(bound),
     );
   });
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));

@@ -1,3 +1,4 @@
+import { ListenError } from '../listen-error.ts';
 import { createServer } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -34,7 +35,7 @@ export async function startMetricsServer(listen: string): Promise<MetricsServer>
   const host = listen.slice(0, listen.lastIndexOf(':'));
   const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(new ListenError(listen, '--metrics-listen', err)));
     server.listen(port, host, () => resolve());
   });
   const bound = server.address();
