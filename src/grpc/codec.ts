@@ -47,17 +47,24 @@ function wireVote(vote: Vote | null): Vote__Output {
   }
 }
 
-function wireParticipant(p: ParticipantView): ParticipantStatus {
+/**
+ * A participant as the proto describes it: `acknowledged` is also true for a
+ * READ_ONLY or ABORT voter, which is owed no phase 2 (in two-phase commit;
+ * a one-phase participant's answer is the outcome).
+ */
+function wireParticipant(tx: TxView, p: ParticipantView): ParticipantStatus {
+  const owesNothing = !tx.onePhase && (p.vote === Vote.READ_ONLY || p.vote === Vote.ABORT);
+  const acknowledged = p.acked || owesNothing;
   return {
     name: p.name,
     endpoint: p.endpoint,
     vote: wireVote(p.vote),
     voteReason: p.voteReason ?? '',
-    acknowledged: p.acked,
+    acknowledged,
     acknowledgedAt: toTimestamp(p.ackedAt),
     attempts: p.attempts,
     lastError: p.lastError ?? '',
-    nextAttemptAt: p.acked ? null : toTimestamp(p.nextAttemptAt),
+    nextAttemptAt: acknowledged ? null : toTimestamp(p.nextAttemptAt),
     heuristicOutcome: wireOutcome(p.heuristic),
     enlistedAt: toTimestamp(p.enlistedAt),
     votedAt: toTimestamp(p.votedAt),
@@ -82,7 +89,7 @@ export function wireTransaction(tx: TxView, stuckAfterMs: number): Transaction {
     outcome: wireOutcome(outcomeOf(tx)),
     reason: tx.reason ?? '',
     labels: tx.labels,
-    participants: tx.participants.map(wireParticipant),
+    participants: tx.participants.map((p) => wireParticipant(tx, p)),
     createdAt: toTimestamp(tx.createdAt),
     leaseExpiresAt: toTimestamp(tx.leaseExpiresAt),
     decidedAt: toTimestamp(tx.decidedAt),

@@ -79,9 +79,26 @@ describe('Commit (integration: real PostgreSQL, real gRPC participants)', functi
     assert.equal((await h.client.commit(txnId, { waitForAcks: true })).outcome, 'COMMITTED');
     assert.equal(a.callsOf('Commit', txnId).length, 1);
     assert.equal(r.callsOf('Commit', txnId).length + r.callsOf('Abort', txnId).length, 0);
-    assert.equal(
-      (await h.client.get(txnId)).participants.find((p) => p.name === 'reader')?.vote,
-      'VOTE_READ_ONLY',
+    const reader = (await h.client.get(txnId)).participants.find((p) => p.name === 'reader');
+    assert.equal(reader?.vote, 'VOTE_READ_ONLY');
+    assert.equal(reader?.acknowledged, true, 'owed no phase 2: acknowledged, as the proto says');
+  });
+
+  it('reports READ_ONLY and ABORT voters of an aborted transaction as acknowledged', async function () {
+    const writer = await fake('writer2');
+    const reader = await fake('reader2', { vote: 'READ_ONLY' });
+    const refuser = await fake('refuser', { vote: 'ABORT', abortReason: 'no' });
+    const txnId = await begin(writer, reader, refuser);
+    assert.equal((await h.client.commit(txnId, { waitForAcks: true })).outcome, 'ABORTED');
+    const tx = await h.client.get(txnId);
+    assert.equal(tx.state, 'ABORTED');
+    assert.deepEqual(
+      tx.participants.map((p) => [p.name, p.acknowledged]),
+      [
+        ['writer2', true],
+        ['reader2', true],
+        ['refuser', true],
+      ],
     );
   });
 
