@@ -165,10 +165,22 @@ export class Maintenance {
     let total = 0;
     for (;;) {
       const expired = await this.#store.expireLeases(this.#coordinator.id, BATCH);
-      expired.forEach((tx) => {
-        this.#log.info({ txn_id: tx.txnId }, 'lease expired; aborting');
-        this.#coordinator.adopt(tx);
-      });
+      expired.forEach((tx) => this.#coordinator.adopt(tx));
+      if (expired.length > 0) {
+        // One line per sweep at most every 10 s: a burst of abandoned Begins
+        // must not flood the log (the metrics count every one).
+        const suppressed = this.#warnings.allow('lease-expiry');
+        if (suppressed !== null) {
+          this.#log.info(
+            {
+              expired: expired.length,
+              txn_ids: expired.slice(0, 5).map((tx) => tx.txnId),
+              similar_suppressed: suppressed,
+            },
+            'leases expired; aborting',
+          );
+        }
+      }
       total += expired.length;
       if (expired.length < BATCH || this.#stopped) {
         return total;
