@@ -38,6 +38,7 @@ export class HaCluster {
   readonly #uid = idOf('-u');
   readonly #gid = idOf('-g');
   #etcdPort = 0;
+  #stopped = false;
 
   private constructor(dir: string, proxyPort: number) {
     this.dir = dir;
@@ -76,7 +77,13 @@ export class HaCluster {
     let out = '';
     const keep = (d: Buffer): void => {
       out = (out + d.toString()).slice(-20_000);
-      writeFileSync(join(this.dir, log), out);
+      if (!this.#stopped) {
+        try {
+          writeFileSync(join(this.dir, log), out);
+        } catch {
+          // the directory is being removed
+        }
+      }
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -272,6 +279,7 @@ ${this.nodes.map((n) => `  server ${n.name} 127.0.0.1:${n.pgPort} check port ${n
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     for (const p of this.#procs) {
       p.kill('SIGKILL');
     }
