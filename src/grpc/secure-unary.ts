@@ -58,8 +58,15 @@ export function secureUnary(service: string, security: Security, log: Logger): U
   };
 }
 
-/** Answer this long before the caller's deadline, so it gets our answer, not grpc's. */
-const DEADLINE_MARGIN_MS = 100;
+/**
+ * How long before the caller's deadline we answer, so that it gets our
+ * answer (the current state), not gRPC's DEADLINE_EXCEEDED: a tenth of the
+ * time left, from 100 ms to 2 s. Clients' libraries round the deadline they
+ * send (grpcio to whole units), so a fixed 100 ms was too tight for long ones.
+ */
+export function answerMarginMs(remainingMs: number): number {
+  return Math.min(2_000, Math.max(100, remainingMs / 10));
+}
 
 /**
  * Runs `fn` with a signal that fires just before the call's deadline (or
@@ -72,7 +79,7 @@ export async function withDeadline<T>(
   fn: (s: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const left = msUntil(call.getDeadline());
-  const remaining = Number.isFinite(left) ? left - DEADLINE_MARGIN_MS : fallbackMs;
+  const remaining = Number.isFinite(left) ? left - answerMarginMs(left) : fallbackMs;
   const cancelled = new AbortController();
   const onCancelled = (): void => cancelled.abort();
   call.once('cancelled', onCancelled);
