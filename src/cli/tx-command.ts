@@ -50,6 +50,25 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/**
+ * The protobuf JSON mapping of what the generated types hold: a
+ * google.protobuf.Timestamp is an RFC 3339 string (null when unset). Field
+ * names are already lowerCamelCase, enums their names, 64-bit integers strings.
+ */
+function protoJson(_key: string, value: unknown): unknown {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.keys(value).length === 2 &&
+    'seconds' in value &&
+    'nanos' in value
+  ) {
+    const { seconds, nanos } = value as { seconds: string | number; nanos: number };
+    return new Date(Number(seconds) * 1000 + Math.floor(nanos / 1e6)).toISOString();
+  }
+  return value;
+}
+
 /** A usage problem, told in one line (exit 2). */
 class UsageError extends Error {}
 
@@ -111,7 +130,7 @@ async function run(
     return id;
   };
   const print = (value: unknown, text: () => string): void =>
-    out(v.json ? JSON.stringify(value, null, 2) : text());
+    out(v.json ? JSON.stringify(value, protoJson, 2) : text());
   switch (sub) {
     case 'list': {
       const { transactions } = await client.list({

@@ -128,8 +128,15 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
     const { txnId } = await h.client.begin({ participants: [rogue.ref, fine.ref] });
     await h.client.commit(txnId, { waitForAcks: true });
     const list = await tx('list', '--heuristic', '--json');
-    const rows = JSON.parse(list.out) as { txnId: string; heuristic: boolean }[];
+    const rows = JSON.parse(list.out) as {
+      txnId: string;
+      heuristic: boolean;
+      createdAt: unknown;
+    }[];
     assert.ok(rows.some((r) => r.txnId === txnId && r.heuristic));
+    // The protobuf JSON mapping: timestamps as RFC 3339 strings.
+    const row = rows.find((r) => r.txnId === txnId);
+    assert.match(String(row?.createdAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.match((await tx('show', txnId)).out, /rogue reported a HEURISTIC outcome: ABORTED/);
   });
 
