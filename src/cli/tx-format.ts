@@ -122,7 +122,11 @@ export function formatShow(tx: Transaction__Output): string {
     `  reason   ${tx.reason || '-'}`,
     `  labels   ${labels}`,
     `  trace    ${tx.traceId || '-'}`,
-    `  lease    ${fromTimestamp(tx.leaseExpiresAt)?.toISOString() ?? '-'}${tx.onePhase ? '  (one-phase)' : ''}`,
+    `  tenant   ${tx.tenant || '-'}${tx.principal ? `  (begun by ${tx.principal})` : ''}`,
+    // A lease matters only while the transaction is ACTIVE.
+    tx.state === 'ACTIVE'
+      ? `  lease    ${fromTimestamp(tx.leaseExpiresAt)?.toISOString() ?? '-'}`
+      : `  ${tx.onePhase ? 'one-phase commit' : 'two-phase commit'}`,
   ];
   const parts = [['NAME', 'ENDPOINT', 'VOTE', 'ACK', 'ATTEMPTS', 'HEURISTIC', 'LAST ERROR']];
   for (const p of tx.participants) {

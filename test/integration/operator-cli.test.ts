@@ -142,7 +142,13 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
 
   it('aborts from the command line and uses exit codes', async function () {
     const { txnId } = await h.client.begin();
+    assert.match(
+      (await tx('show', txnId)).out,
+      /^ {2}lease {4}\d{4}-/m,
+      'an ACTIVE one shows its lease',
+    );
     const abort = await tx('abort', txnId, '--reason', 'operator says no');
+    assert.doesNotMatch((await tx('show', txnId)).out, /lease/, 'a finished one has no lease');
     assert.equal(abort.code, 0);
     assert.match(abort.out, /ABORTED/);
     assert.equal((await h.client.get(txnId)).reason, 'operator says no');
