@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,14 @@ describe('twopc CLI (real processes)', function () {
     assert.equal(code, 0);
     assert.match(output, /twopc serve/);
     assert.match(output, /--prepare-timeout-ms/);
+  });
+
+  it('runs as the installed command from a checkout, built or not (bin/twopc.js)', async function () {
+    const out = execFileSync(process.execPath, ['bin/twopc.js', '--help'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    }).toString();
+    assert.match(out, /^Usage:/m);
+    assert.match(out, /twopc tx/);
   });
 
   it('exits 2 with one line for an unknown flag, a bad port or an unknown command', async function () {
