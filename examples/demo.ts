@@ -14,6 +14,7 @@ import type { App } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { TwopcClient, channelTlsCredentials, txnMetadata } from '../src/index.ts';
 import { silentLogger } from '../src/telemetry/logger.ts';
+import { startTracingSdk } from '../src/telemetry/otel-sdk.ts';
 import { SystemClock } from '../src/time/system-clock.ts';
 import { writeDemoPki } from './dev-pki.ts';
 import { Ledger } from './ledger.ts';
@@ -64,6 +65,8 @@ function secureFlags(pki: string): string[] {
 }
 
 async function main(): Promise<void> {
+  // OTEL_* as for `twopc serve`: e.g. OTEL_EXPORTER_OTLP_ENDPOINT exports the traces.
+  const tracing = await startTracingSdk(process.env, 'twopc-demo');
   let app: App | null = null;
   let address = process.env.TWOPC_ADDRESS ?? '';
   let databaseUrl = process.env.DATABASE_URL ?? '';
@@ -149,6 +152,7 @@ async function main(): Promise<void> {
     await accounts.stop();
     await inventory.stop();
     await app?.stop();
+    await tracing?.shutdown();
   }
 }
 

@@ -38,4 +38,27 @@ describe('npm run demo', function () {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('honours OTEL_* as twopc serve does: OTEL_TRACES_EXPORTER=console prints its spans', async function () {
+    const dir = await mkdtemp(join(tmpdir(), 'twopc-demo-'));
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], {
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        env: {
+          ...process.env,
+          TWOPC_DATA_DIR: dir,
+          TWOPC_EMBEDDED_PG_PORT: String(await freePort()),
+          OTEL_TRACES_EXPORTER: 'console',
+        },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 0, out);
+      assert.match(out, /name: 'twopc\.transaction'/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
