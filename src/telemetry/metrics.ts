@@ -1,3 +1,4 @@
+import { AbortReason } from '../core/tx-state.ts';
 import type { Attributes, Histogram, Meter, Counter } from '@opentelemetry/api';
 
 const LATENCY_BUCKETS_S = [
@@ -146,7 +147,9 @@ export function reasonKind(reason: string | null): string {
   if (reason === null || reason === '') {
     return 'none';
   }
-  if (/^[A-Z_]+$/.test(reason)) {
+  // Only the coordinator's own reasons are labels: a reason a client gives
+  // (even one that looks like a code) must not create a series of its own.
+  if ((Object.values(AbortReason) as string[]).includes(reason)) {
     return reason;
   }
   if (/voted ABORT/.test(reason)) {
