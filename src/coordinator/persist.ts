@@ -7,7 +7,7 @@ import { failpoint } from '../fault/failpoints.ts';
 import { DecisionWrite } from '../store/transaction-store.ts';
 import type { TxView } from '../store/transaction-store.ts';
 import { sleep } from '../time/clock.ts';
-import { backoffMs } from './backoff.ts';
+import { backoffMs } from '../shared/backoff.ts';
 import type { RunDeps } from './run-deps.ts';
 import type { WritePlan } from './write-plan.ts';
 

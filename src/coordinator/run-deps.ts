@@ -5,7 +5,7 @@ import type { Logger } from '../telemetry/logger.ts';
 import type { TwopcMetrics } from '../telemetry/metrics.ts';
 import type { WarnLimiter } from '../telemetry/warn-limiter.ts';
 import type { Clock } from '../time/clock.ts';
-import type { BackoffPolicy } from './backoff.ts';
+import type { BackoffPolicy } from '../shared/backoff.ts';
 
 /** Timing rules of the protocol shell. */
 export interface ProtocolConfig {

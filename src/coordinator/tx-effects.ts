@@ -12,7 +12,7 @@ import type { ParticipantCall } from '../participant/participant-client.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { ATTR, SPAN, endWithError, headersFor, tracer } from '../telemetry/tracing.ts';
 import { sleep } from '../time/clock.ts';
-import { backoffMs } from './backoff.ts';
+import { backoffMs } from '../shared/backoff.ts';
 import type { RunDeps } from './run-deps.ts';
 
 /** What the participant calls of a run need from it. */

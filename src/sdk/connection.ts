@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { backoffMs } from '../coordinator/backoff.ts';
+import { backoffMs } from '../shared/backoff.ts';
 import { channelTlsCredentials } from '../tls/credentials.ts';
 import type { TlsFiles } from '../tls/credentials.ts';
 import { sleep } from '../time/clock.ts';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { parseName, parseTxId } from '../core/limits.ts';
-import { KeyedMutex } from '../coordinator/keyed-mutex.ts';
+import { KeyedMutex } from '../shared/keyed-mutex.ts';
 import type { BranchStore } from './branch-store.ts';
 import { BranchState } from './branch-store.ts';
 import type { ParticipantHandlers, VoteResult } from './twopc-participant.ts';

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { KeyedMutex } from '../coordinator/keyed-mutex.ts';
+import { KeyedMutex } from '../shared/keyed-mutex.ts';
 import { coerceError } from '../core/errors.ts';
 import { parseTxId } from '../core/limits.ts';
 import type { Outcome__Output } from '../grpc/generated/twopc/v1/Outcome.ts';

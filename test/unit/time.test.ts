@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { backoffMs } from '../../src/coordinator/backoff.ts';
-import { KeyedMutex } from '../../src/coordinator/keyed-mutex.ts';
+import { backoffMs } from '../../src/shared/backoff.ts';
+import { KeyedMutex } from '../../src/shared/keyed-mutex.ts';
 import { sleep } from '../../src/time/clock.ts';
 import { FakeClock } from '../../src/time/fake-clock.ts';
 
