@@ -7,12 +7,14 @@
 // uses that coordinator instead of starting one; TWOPC_PKI_DIR names the
 // directory holding the stack's certificates.
 import { join } from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { startApp } from '../src/app.ts';
 import type { App } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { TwopcClient, channelTlsCredentials, txnMetadata } from '../src/index.ts';
+import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts';
+import type { EmbeddedServer } from '../src/store/embedded-postgres-server.ts';
 import { silentLogger } from '../src/telemetry/logger.ts';
 import { startTracingSdk } from '../src/telemetry/otel-sdk.ts';
 import { SystemClock } from '../src/time/system-clock.ts';
@@ -72,7 +74,12 @@ async function main(): Promise<void> {
   let databaseUrl = process.env.DATABASE_URL ?? '';
   const dataDir = process.env.TWOPC_DATA_DIR ?? '.twopc/demo';
   const pki = process.env.TWOPC_PKI_DIR ?? join(dataDir, 'pki');
-  if (address === '') {
+  const ownCoordinator = address === '';
+  // Its own coordinator runs secured; a running one is reached as it serves:
+  // with the PKI of TWOPC_PKI_DIR (compose), else plaintext (npm start).
+  const secure = ownCoordinator || process.env.TWOPC_PKI_DIR !== undefined;
+  let servicesDb: EmbeddedServer | null = null;
+  if (ownCoordinator) {
     await writeDemoPki(pki);
     const config = loadConfig(
       [
@@ -91,8 +98,19 @@ async function main(): Promise<void> {
     app = await startApp(config, silentLogger(), new SystemClock());
     address = app.address;
     databaseUrl = app.databaseUrl;
+  } else if (databaseUrl === '') {
+    // Against a running coordinator (npm start), the example services keep
+    // their ledgers in a PostgreSQL of their own: the log's is not theirs.
+    servicesDb = await startEmbeddedPostgres({
+      dataDir: `${dataDir}-services`,
+      port: Number(process.env.TWOPC_EMBEDDED_PG_PORT ?? '54339'),
+      log: () => undefined,
+    });
+    databaseUrl = servicesDb.url;
   }
-  console.log(`coordinator at ${address} (mutual TLS; certificates in ${pki})`);
+  console.log(
+    `coordinator at ${address}${secure ? ` (mutual TLS; certificates in ${pki})` : ' (plaintext)'}`,
+  );
   const tlsOf = (name: string): { caFile: string; certFile: string; keyFile: string } => ({
     caFile: join(pki, 'ca.pem'),
     certFile: join(pki, `${name}.pem`),
@@ -106,7 +124,7 @@ async function main(): Promise<void> {
           databaseUrl,
           coordinator: address,
           listen: '127.0.0.1:0',
-          tls: tlsOf(name),
+          ...(secure ? { tls: tlsOf(name) } : {}),
         });
   const accounts = await service('accounts', process.env.ACCOUNTS_ADDRESS);
   const inventory = await service('inventory', process.env.INVENTORY_ADDRESS);
@@ -115,7 +133,9 @@ async function main(): Promise<void> {
     grpc.ServiceClientConstructor
   >;
   // The shop calls the services and the coordinator with its own certificate.
-  const shopTls = channelTlsCredentials(tlsOf('shop'));
+  const shopTls = secure
+    ? channelTlsCredentials(tlsOf('shop'))
+    : { credentials: grpc.credentials.createInsecure(), close: () => undefined };
   const bank = new (shop.Accounts as grpc.ServiceClientConstructor)(
     accounts.endpoint,
     shopTls.credentials,
@@ -124,7 +144,7 @@ async function main(): Promise<void> {
     inventory.endpoint,
     shopTls.credentials,
   ) as Taker;
-  const client = new TwopcClient(address, { tls: tlsOf('shop') });
+  const client = new TwopcClient(address, secure ? { tls: tlsOf('shop') } : {});
   try {
     console.log(
       `before: accounts ${JSON.stringify(await accounts.ledger.quantities())}, inventory ${JSON.stringify(await inventory.ledger.quantities())}`,
@@ -152,6 +172,7 @@ async function main(): Promise<void> {
     await accounts.stop();
     await inventory.stop();
     await app?.stop();
+    await servicesDb?.stop();
     await tracing?.shutdown();
   }
 }

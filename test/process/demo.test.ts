@@ -4,6 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcProcess, restartableEnv } from '../support/child.ts';
+import { freshSchema } from '../support/db.ts';
 import { freePort } from '../support/hooks.ts';
 
 describe('npm run demo', function () {
@@ -59,6 +62,41 @@ describe('npm run demo', function () {
       assert.match(out, /name: 'twopc\.transaction'/);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs against a coordinator already serving (TWOPC_ADDRESS), whose list then shows its transactions', async function () {
+    const dir = await mkdtemp(join(tmpdir(), 'twopc-demo-'));
+    const coordinator = new TwopcProcess(
+      ['serve'],
+      await restartableEnv(await freshSchema(import.meta.url), 'demo-target'),
+    );
+    const address = await coordinator.serving();
+    const client = new TwopcClient(address, { attempts: 1 });
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], {
+        cwd: fileURLToPath(new URL('../../', import.meta.url)),
+        env: {
+          ...process.env,
+          TWOPC_ADDRESS: address,
+          DATABASE_URL: '',
+          TWOPC_DATA_DIR: dir,
+          TWOPC_EMBEDDED_PG_PORT: String(await freePort()),
+        },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 0, out);
+      assert.match(out, /coordinator at .* \(plaintext\)/);
+      const { transactions } = await client.list({ labels: { demo: 'shop' } });
+      assert.deepEqual(transactions.map((t) => t.state).sort(), ['ABORTED', 'COMMITTED']);
+    } finally {
+      client.close();
+      await coordinator.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+      await rm(`${dir}-services`, { recursive: true, force: true });
     }
   });
 });
