@@ -23,6 +23,19 @@ export interface ListOptions {
   readonly labels?: Record<string, string>;
 }
 
+/** A ListTransactions request from its options (absent filters left open). */
+export function listRequest(options: ListOptions): Required<ListOptions> {
+  return {
+    states: options.states ?? [],
+    minAgeSeconds: options.minAgeSeconds ?? 0,
+    pageSize: options.pageSize ?? 0,
+    pageToken: options.pageToken ?? '',
+    stuckOnly: options.stuckOnly ?? false,
+    heuristicOnly: options.heuristicOnly ?? false,
+    labels: options.labels ?? {},
+  };
+}
+
 /** The answer of Commit and Abort. */
 export interface OutcomeAnswer {
   readonly outcome: Outcome;
@@ -149,15 +162,7 @@ export class TwopcClient {
   async list(
     options: ListOptions = {},
   ): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
-    const req = {
-      states: options.states ?? [],
-      minAgeSeconds: options.minAgeSeconds ?? 0,
-      pageSize: options.pageSize ?? 0,
-      pageToken: options.pageToken ?? '',
-      stuckOnly: options.stuckOnly ?? false,
-      heuristicOnly: options.heuristicOnly ?? false,
-      labels: options.labels ?? {},
-    };
+    const req = listRequest(options);
     return this.#call((md, o, cb) => this.#stub.listTransactions(req, md, o, cb));
   }
 

@@ -3,7 +3,7 @@ import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction
 import { loadTwopcProto } from '../grpc/proto.ts';
 import { openConnection } from './connection.ts';
 import type { Connection, ConnectionOptions, CoordinatorAddress, Invoke } from './connection.ts';
-import { toOutcome, toState } from './twopc-client.ts';
+import { listRequest, toOutcome, toState } from './twopc-client.ts';
 import type { ListOptions, OutcomeAnswer } from './twopc-client.ts';
 
 /**
@@ -31,16 +31,7 @@ export class TwopcOperator {
   async list(
     options: ListOptions & { tenant?: string } = {},
   ): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
-    const req = {
-      states: options.states ?? [],
-      minAgeSeconds: options.minAgeSeconds ?? 0,
-      pageSize: options.pageSize ?? 0,
-      pageToken: options.pageToken ?? '',
-      stuckOnly: options.stuckOnly ?? false,
-      heuristicOnly: options.heuristicOnly ?? false,
-      labels: options.labels ?? {},
-      tenant: options.tenant ?? '',
-    };
+    const req = { ...listRequest(options), tenant: options.tenant ?? '' };
     return this.#call((md, o, cb) => this.#stub.listTransactions(req, md, o, cb));
   }
 

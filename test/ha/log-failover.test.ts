@@ -6,8 +6,7 @@ import { TwopcProcess } from '../support/child.ts';
 import { eventually } from '../support/expect-status.ts';
 import { HaCluster } from '../support/ha-cluster.ts';
 import { freePort } from '../support/hooks.ts';
-import { gapAfter, transferWorker } from '../support/transfer-load.ts';
-import type { TimedTransfer } from '../support/transfer-load.ts';
+import { TransferLoad, gapAfter, killThenPause } from '../support/transfer-load.ts';
 
 const LEASE_MS = 3_000;
 
@@ -56,23 +55,15 @@ describe('high availability: the log on Patroni (strict synchronous replication)
   });
 
   it('loses no decision through a primary loss, a coordinator kill and a coordinator pause', async function () {
-    let a = await startCoordinator(0);
+    const a = await startCoordinator(0);
     const b = await startCoordinator(1);
     const addresses = envs.map((e) => e.TWOPC_LISTEN ?? '');
     for (const bank of banks) {
       await bank.start(`ipv4:${addresses.join(',')}`);
     }
     const client = new TwopcClient(addresses, { attempts: 5, callTimeoutMs: 5_000 });
-    const log: TimedTransfer[] = [];
-    let stop = false;
-    const load = Promise.all(
-      Array.from({ length: 6 }, () => transferWorker(client, banks, () => stop, log)),
-    );
-    const committedSince =
-      (at: number): (() => Promise<boolean>) =>
-      async () =>
-        log.some((t) => t.begunAt >= at && t.told === 'COMMITTED');
-    await eventually(committedSince(Date.now()), 30_000, 'transfers committing');
+    const load = new TransferLoad(client, banks);
+    await load.committedSince(Date.now(), 30_000, 'transfers committing');
 
     // (a) The primary's machine is lost: Patroni and PostgreSQL SIGKILLed.
     const primary = await cluster.primary();
@@ -91,31 +82,24 @@ describe('high availability: the log on Patroni (strict synchronous replication)
     // Strict synchronous mode takes no write without a standby in sync: the
     // lost node comes back (rewound by Patroni) as the new standby.
     cluster.startNode(primary);
-    await eventually(committedSince(lostAt), 120_000, 'a commit after the failover');
+    await load.committedSince(lostAt, 120_000, 'a commit after the failover');
     const healedAt = Date.now();
 
-    // (b) A coordinator killed: the other takes over its transactions.
-    const killedAt = Date.now();
-    await a.kill('SIGKILL');
-    await eventually(committedSince(killedAt), 60_000, 'a commit after the kill');
-    await new Promise((r) => setTimeout(r, LEASE_MS + 1_000));
-    a = await startCoordinator(0);
-
-    // (c) A coordinator paused past its lease, then resumed.
-    const pausedAt = Date.now();
-    b.child.kill('SIGSTOP');
-    await eventually(committedSince(pausedAt), 60_000, 'a commit while one is paused');
-    await new Promise((r) => setTimeout(r, LEASE_MS * 2));
-    b.child.kill('SIGCONT');
-    const resumedAt = Date.now();
-    await eventually(committedSince(resumedAt), 60_000, 'commits after the resume');
-    stop = true;
-    await load;
+    // (b) one coordinator killed, (c) the other paused past its lease.
+    const { killedAt, pausedAt } = await killThenPause(
+      load,
+      a,
+      b,
+      () => startCoordinator(0),
+      LEASE_MS,
+      60_000,
+    );
+    await load.stop();
+    const log = load.log;
 
     const final = await quiesce(client, banks, log, 120_000);
     await assertBankInvariants(banks, log, final);
-    const tally = { COMMITTED: 0, ABORTED: 0, UNKNOWN: 0 };
-    log.forEach((t) => tally[t.told]++);
+    const tally = load.tally();
     console.log(
       `      ${log.length} transfers: ${tally.COMMITTED} committed, ${tally.ABORTED} aborted, ${tally.UNKNOWN} answers lost`,
     );

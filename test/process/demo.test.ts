@@ -9,24 +9,28 @@ import { TwopcProcess, restartableEnv } from '../support/child.ts';
 import { freshSchema } from '../support/db.ts';
 import { freePort } from '../support/hooks.ts';
 
+/** Runs `npm run demo`'s script with extra environment; its exit code and output. */
+async function runDemo(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], {
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    env: { ...process.env, TWOPC_EMBEDDED_PG_PORT: String(await freePort()), ...env },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, out };
+}
+
 describe('npm run demo', function () {
   this.timeout(90_000);
 
   it('prints a committed and an aborted transaction and the final state, and exits 0', async function () {
     const dir = await mkdtemp(join(tmpdir(), 'twopc-demo-'));
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], {
-        cwd: fileURLToPath(new URL('../../', import.meta.url)),
-        env: {
-          ...process.env,
-          TWOPC_DATA_DIR: dir,
-          TWOPC_EMBEDDED_PG_PORT: String(await freePort()),
-        },
+      const { code, out } = await runDemo({
+        TWOPC_DATA_DIR: dir,
       });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       assert.equal(code, 0, out);
       assert.match(out, /buy 2 widgets for 30: COMMITTED/);
       assert.match(
@@ -45,19 +49,10 @@ describe('npm run demo', function () {
   it('honours OTEL_* as twopc serve does: OTEL_TRACES_EXPORTER=console prints its spans', async function () {
     const dir = await mkdtemp(join(tmpdir(), 'twopc-demo-'));
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], {
-        cwd: fileURLToPath(new URL('../../', import.meta.url)),
-        env: {
-          ...process.env,
-          TWOPC_DATA_DIR: dir,
-          TWOPC_EMBEDDED_PG_PORT: String(await freePort()),
-          OTEL_TRACES_EXPORTER: 'console',
-        },
+      const { code, out } = await runDemo({
+        TWOPC_DATA_DIR: dir,
+        OTEL_TRACES_EXPORTER: 'console',
       });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       assert.equal(code, 0, out);
       assert.match(out, /name: 'twopc\.transaction'/);
     } finally {
@@ -74,20 +69,11 @@ describe('npm run demo', function () {
     const address = await coordinator.serving();
     const client = new TwopcClient(address, { attempts: 1 });
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], {
-        cwd: fileURLToPath(new URL('../../', import.meta.url)),
-        env: {
-          ...process.env,
-          TWOPC_ADDRESS: address,
-          DATABASE_URL: '',
-          TWOPC_DATA_DIR: dir,
-          TWOPC_EMBEDDED_PG_PORT: String(await freePort()),
-        },
+      const { code, out } = await runDemo({
+        TWOPC_ADDRESS: address,
+        DATABASE_URL: '',
+        TWOPC_DATA_DIR: dir,
       });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       assert.equal(code, 0, out);
       assert.match(out, /coordinator at .* \(plaintext\)/);
       const { transactions } = await client.list({ labels: { demo: 'shop' } });

@@ -4,10 +4,8 @@ import { assertBankInvariants, createBanks, quiesce } from '../support/bank.ts';
 import type { BankProcess } from '../support/bank.ts';
 import { TwopcProcess, restartableEnv } from '../support/child.ts';
 import { freshSchema } from '../support/db.ts';
-import { eventually } from '../support/expect-status.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-import { gapAfter, transferWorker } from '../support/transfer-load.ts';
-import type { TimedTransfer } from '../support/transfer-load.ts';
+import { TransferLoad, gapAfter, killThenPause } from '../support/transfer-load.ts';
 
 const LEASE_MS = 3_000;
 
@@ -56,59 +54,39 @@ describe('several coordinators, one logical service: clients balance over them a
   });
 
   it('keeps every invariant through a SIGKILL of one, a SIGSTOP of the other past its lease, and one cut off from the log', async function () {
-    let a = await start(0);
+    const a = await start(0);
     const b = await start(1);
     const addresses = envs.map((e) => e.TWOPC_LISTEN ?? '');
     for (const bank of banks) {
       await bank.start(`ipv4:${addresses.join(',')}`);
     }
     const client = new TwopcClient(addresses, { attempts: 3, callTimeoutMs: 4_000 });
-    const log: TimedTransfer[] = [];
-    let stop = false;
-    const load = Promise.all(
-      Array.from({ length: 6 }, () => transferWorker(client, banks, () => stop, log)),
+    const load = new TransferLoad(client, banks);
+    await load.committedSince(Date.now(), 20_000, 'transfers committing');
+    // (b) one killed, (c) the other paused past its lease.
+    const { killedAt, pausedAt } = await killThenPause(
+      load,
+      a,
+      b,
+      () => start(0),
+      LEASE_MS,
+      30_000,
     );
-    const committedSince =
-      (at: number): (() => Promise<boolean>) =>
-      async () =>
-        log.some((t) => t.begunAt >= at && t.told === 'COMMITTED');
-    await eventually(committedSince(Date.now()), 20_000, 'transfers committing');
-
-    // (b) One coordinator killed: clients go on through the other, which
-    // takes over the dead one's unfinished transactions after its lease.
-    const killedAt = Date.now();
-    await a.kill('SIGKILL');
-    await eventually(committedSince(killedAt), 30_000, 'a commit after the kill');
-    await new Promise((r) => setTimeout(r, LEASE_MS + 1_000));
-    a = await start(0);
-
-    // (c) The other paused past its lease: the restarted one takes over and
-    // decides; the paused one, resumed, re-reads the log before it acts.
-    const pausedAt = Date.now();
-    b.child.kill('SIGSTOP');
-    await eventually(committedSince(pausedAt), 30_000, 'a commit while one is paused');
-    await new Promise((r) => setTimeout(r, LEASE_MS * 2));
-    b.child.kill('SIGCONT');
-    const resumedAt = Date.now();
-    await eventually(committedSince(resumedAt), 30_000, 'commits after the resume');
-
-    // (d) A cut off from the log while it still reaches participants and
-    // clients: it fails closed, the other takes its work over; healed, it
-    // registers again and serves.
+    // (d) The restarted one cut off from the log while it still reaches
+    // participants and clients: it fails closed, the other takes its work
+    // over; healed, it registers again and serves.
     const cutAt = Date.now();
     proxy.cut();
-    await eventually(committedSince(cutAt), 30_000, 'a commit while one is cut off');
+    await load.committedSince(cutAt, 30_000, 'a commit while one is cut off');
     await new Promise((r) => setTimeout(r, LEASE_MS * 2));
     proxy.heal();
-    const healedAt = Date.now();
-    await eventually(committedSince(healedAt), 30_000, 'commits after the heal');
-    stop = true;
-    await load;
+    await load.committedSince(Date.now(), 30_000, 'commits after the heal');
+    await load.stop();
+    const log = load.log;
 
     const final = await quiesce(client, banks, log, 90_000);
     await assertBankInvariants(banks, log, final);
-    const tally = { COMMITTED: 0, ABORTED: 0, UNKNOWN: 0 };
-    log.forEach((t) => tally[t.told]++);
+    const tally = load.tally();
     console.log(
       `      ${log.length} transfers: ${tally.COMMITTED} committed, ${tally.ABORTED} aborted, ${tally.UNKNOWN} answers lost; gap after the kill ${gapAfter(log, killedAt)} ms, after the pause ${gapAfter(log, pausedAt)} ms, after the cut ${gapAfter(log, cutAt)} ms`,
     );

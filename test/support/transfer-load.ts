@@ -1,4 +1,6 @@
 import type { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import type { TwopcProcess } from './child.ts';
+import { eventually } from './expect-status.ts';
 import { ACCOUNTS } from './bank.ts';
 import type { BankProcess, Transfer } from './bank.ts';
 
@@ -62,4 +64,69 @@ export function gapAfter(log: readonly TimedTransfer[], at: number): number {
     .filter((t) => t.begunAt >= at && t.told === 'COMMITTED')
     .map((t) => t.answeredAt - at);
   return after.length === 0 ? Infinity : Math.min(...after);
+}
+
+/** Transfers running in the background until stopped, and what they logged. */
+export class TransferLoad {
+  readonly log: TimedTransfer[] = [];
+  #stopped = false;
+  readonly #running: Promise<unknown>;
+
+  constructor(client: TwopcClient, banks: readonly BankProcess[], workers = 6) {
+    this.#running = Promise.all(
+      Array.from({ length: workers }, () =>
+        transferWorker(client, banks, () => this.#stopped, this.log),
+      ),
+    );
+  }
+
+  /** Waits until a transfer begun at or after `at` has committed. */
+  async committedSince(at: number, timeoutMs: number, what: string): Promise<void> {
+    await eventually(
+      async () => this.log.some((t) => t.begunAt >= at && t.told === 'COMMITTED'),
+      timeoutMs,
+      what,
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#running;
+  }
+
+  /** What clients were told, counted. */
+  tally(): Record<Transfer['told'], number> {
+    const tally = { COMMITTED: 0, ABORTED: 0, UNKNOWN: 0 };
+    this.log.forEach((t) => tally[t.told]++);
+    return tally;
+  }
+}
+
+/**
+ * Two coordinator faults under load: `a` SIGKILLed (the other goes on and,
+ * after a's lease, takes its work over; `a` is then restarted), then `b`
+ * SIGSTOPped for two leases (the restarted one takes over and decides) and
+ * resumed (it re-reads the log before it acts). Returns the restarted `a`
+ * and when each fault began.
+ */
+export async function killThenPause(
+  load: TransferLoad,
+  a: TwopcProcess,
+  b: TwopcProcess,
+  restartA: () => Promise<TwopcProcess>,
+  leaseMs: number,
+  timeoutMs: number,
+): Promise<{ a: TwopcProcess; killedAt: number; pausedAt: number }> {
+  const killedAt = Date.now();
+  await a.kill('SIGKILL');
+  await load.committedSince(killedAt, timeoutMs, 'a commit after the kill');
+  await new Promise((r) => setTimeout(r, leaseMs + 1_000));
+  const restarted = await restartA();
+  const pausedAt = Date.now();
+  b.child.kill('SIGSTOP');
+  await load.committedSince(pausedAt, timeoutMs, 'a commit while one is paused');
+  await new Promise((r) => setTimeout(r, leaseMs * 2));
+  b.child.kill('SIGCONT');
+  await load.committedSince(Date.now(), timeoutMs, 'commits after the resume');
+  return { a: restarted, killedAt, pausedAt };
 }
