@@ -14,7 +14,10 @@ describe('log volume: repetitive lines are rate limited', function () {
     const address = await coordinator.serving();
     const client = new TwopcClient(address, { attempts: 1 });
     try {
-      await Promise.all(Array.from({ length: 300 }, () => client.begin({ timeoutMs: 200 })));
+      // Leases run out over 3 s, across some thirty sweeps.
+      await Promise.all(
+        Array.from({ length: 300 }, (_, i) => client.begin({ timeoutMs: 200 + (i % 10) * 300 })),
+      );
       await eventually(
         async () => {
           const [r] = await sql<{ n: number }>(
@@ -27,7 +30,7 @@ describe('log volume: repetitive lines are rate limited', function () {
         'every lease expired',
       );
       const lines = coordinator.output.split('\n').filter((l) => l.includes('leases expired'));
-      assert.ok(lines.length >= 1 && lines.length <= 3, `${lines.length} lines for 300 expiries`);
+      assert.ok(lines.length >= 1 && lines.length <= 2, `${lines.length} lines for 300 expiries`);
     } finally {
       client.close();
       await coordinator.kill('SIGKILL');
