@@ -84,8 +84,8 @@ export async function buildSecurity(
   clock: Clock,
   log: Logger,
 ): Promise<SecurityRoom> {
+  // checkSecureByDefault(config) ran before anything was started (startApp).
   const authenticating = authenticates(config);
-  checkSecureByDefault(config);
   const reloadError = (err: Error): void =>
     log.warn({ err: err.message }, 'TLS files not reloaded; the previous ones stay in use');
   const tokens =

@@ -63,3 +63,8 @@ export function scopeOf(caller: Caller, authenticated: boolean): TxScope {
 export function parseRole(value: string): Role | null {
   return (ALL_ROLES as readonly string[]).includes(value) ? (value as Role) : null;
 }
+
+/** The principal a transaction or an audit record keeps: none when nobody was authenticated. */
+export function recordedPrincipal(caller: Caller): string | null {
+  return caller.via === 'none' ? null : caller.principal;
+}

@@ -36,6 +36,10 @@ NEVER.addAddress('::', 'ipv6');
 NEVER.addSubnet('ff00::', 8, 'ipv6');
 NEVER.addAddress('fd00:ec2::254', 'ipv6'); // AWS metadata over IPv6
 
+/** How long a host's resolved addresses are reused, and how many hosts are kept. */
+const LOOKUP_TTL_MS = 5_000;
+const LOOKUP_CACHE_MAX = 10_000;
+
 /** This host's own addresses: loopback and every interface. */
 function localAddresses(): BlockList {
   const list = new BlockList();
@@ -117,7 +121,7 @@ export class EndpointPolicy {
   readonly #registry: Registry | null;
   readonly #own: OwnEndpoint[];
   readonly #local = localAddresses();
-  readonly #ownLookups = new Map<string, Promise<string[]>>();
+  readonly #lookups = new Map<string, { at: number; addresses: Promise<string[]> }>();
 
   constructor(registry: Registry | null, own: readonly OwnEndpoint[]) {
     this.#registry = registry;
@@ -178,20 +182,9 @@ export class EndpointPolicy {
     ) {
       return here;
     }
-    const ownAddresses = isIP(own.host) !== 0 ? [own.host] : await this.#ownAddresses(own.host);
+    const ownAddresses =
+      isIP(own.host) !== 0 ? [own.host] : await this.#lookup(own.host).catch(() => []);
     return ownAddresses.some((a) => (this.#local.check(a, family(a)) ? here : a === address));
-  }
-
-  #ownAddresses(host: string): Promise<string[]> {
-    let found = this.#ownLookups.get(host);
-    if (found === undefined) {
-      found = lookup(host, { all: true, verbatim: true }).then(
-        (list) => list.map((a) => a.address),
-        () => [],
-      );
-      this.#ownLookups.set(host, found);
-    }
-    return found;
   }
 
   async #resolve(name: string, host: string): Promise<string[]> {
@@ -199,9 +192,31 @@ export class EndpointPolicy {
       return [host];
     }
     try {
-      return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+      return await this.#lookup(host);
     } catch {
       throw new EndpointNotAllowedError(name, `host '${host}' does not resolve`);
     }
+  }
+
+  /**
+   * A host's addresses, remembered for a few seconds: every Begin and
+   * Enlist naming a participant checks its endpoint, and a resolver call
+   * each time would put DNS on the hot path.
+   */
+  #lookup(host: string): Promise<string[]> {
+    const now = performance.now();
+    const hit = this.#lookups.get(host);
+    if (hit !== undefined && now - hit.at < LOOKUP_TTL_MS) {
+      return hit.addresses;
+    }
+    if (this.#lookups.size >= LOOKUP_CACHE_MAX) {
+      this.#lookups.clear();
+    }
+    const addresses = lookup(host, { all: true, verbatim: true }).then((list) =>
+      list.map((a) => a.address),
+    );
+    this.#lookups.set(host, { at: now, addresses });
+    addresses.catch(() => this.#lookups.delete(host)); // a failure is not remembered
+    return addresses;
   }
 }

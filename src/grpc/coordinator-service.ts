@@ -1,3 +1,4 @@
+import { recordedPrincipal } from '../auth/caller.ts';
 import type { Security } from '../auth/security.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
@@ -46,7 +47,7 @@ export function coordinatorHandlers(
             labels: parseLabels(req.labels),
             participants: admitted.facts.participants ?? [],
             tenant: admitted.caller.tenant,
-            principal: security.authenticating ? admitted.caller.principal : null,
+            principal: recordedPrincipal(admitted.caller),
           },
           contextFromMetadata(call.metadata),
         );

@@ -1,3 +1,4 @@
+import { recordedPrincipal } from '../auth/caller.ts';
 import type { Security } from '../auth/security.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import { operatorAbort, resolveParticipant, retryNow } from '../coordinator/operator-actions.ts';
@@ -22,7 +23,6 @@ export function operatorHandlers(
   log: Logger,
 ): OperatorHandlers {
   const unary = secureUnary('Operator', security, log);
-  const principal = (p: string): string | null => (security.authenticating ? p : null);
   return {
     ListTransactions: unary(
       'ListTransactions',
@@ -46,7 +46,7 @@ export function operatorHandlers(
         const txnId = parseTxId(req.txnId);
         const reason = parseReason(req.reason);
         const result = await withDeadline(clock, call, Infinity, (s) =>
-          operatorAbort(coordinator, txnId, reason, principal(caller.principal), s),
+          operatorAbort(coordinator, txnId, reason, recordedPrincipal(caller), s),
         );
         return wireOutcomeResult(result);
       },
@@ -56,7 +56,7 @@ export function operatorHandlers(
       (req) => ({ txnId: parseTxId(req.txnId) }),
       async (req, _call, { caller }) =>
         wireTransaction(
-          await retryNow(coordinator, parseTxId(req.txnId), principal(caller.principal)),
+          await retryNow(coordinator, parseTxId(req.txnId), recordedPrincipal(caller)),
           coordinator.stuckAfterMs,
         ),
     ),
@@ -81,7 +81,7 @@ export function operatorHandlers(
           name,
           outcome,
           parseReason(req.note, 'note'),
-          principal(caller.principal),
+          recordedPrincipal(caller),
         );
         return wireTransaction(view, coordinator.stuckAfterMs);
       },

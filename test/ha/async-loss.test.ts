@@ -84,14 +84,7 @@ describe('high availability, asynchronous replication: a failover loses acknowle
     cluster.kill(primary);
     paused.forEach((pid) => process.kill(pid, 'SIGCONT'));
     paused = [];
-    await eventually(
-      async () => {
-        const now = await cluster.primary();
-        return now !== null && now !== primary;
-      },
-      60_000,
-      'the standby promoted',
-    );
+    await cluster.promotedOver(primary, 60_000);
     cluster.startNode(primary); // rewound: what only it had is gone
     const promotedAt = Date.now();
     await eventually(

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { TwopcClient } from '../../src/sdk/twopc-client.ts';
 import { assertBankInvariants, createBanks, quiesce } from '../support/bank.ts';
 import type { BankProcess } from '../support/bank.ts';
-import { TwopcProcess } from '../support/child.ts';
-import { eventually } from '../support/expect-status.ts';
+import { CoordinatorFleet, fastTakeoverEnv } from '../support/child.ts';
 import { HaCluster } from '../support/ha-cluster.ts';
 import { freePort } from '../support/hooks.ts';
 import { TransferLoad, gapAfter, killThenPause } from '../support/transfer-load.ts';
@@ -14,54 +13,37 @@ describe('high availability: the log on Patroni (strict synchronous replication)
   this.timeout(600_000);
   let cluster: HaCluster;
   let banks: BankProcess[] = [];
-  const procs: TwopcProcess[] = [];
-  let envs: Record<string, string>[] = [];
-
-  const startCoordinator = async (i: number): Promise<TwopcProcess> => {
-    const p = new TwopcProcess(['serve'], envs[i]);
-    procs.push(p);
-    await p.serving(60_000);
-    return p;
-  };
+  let fleet: CoordinatorFleet;
 
   before(async function () {
     cluster = await HaCluster.start({ synchronous: true });
     const common = {
+      ...fastTakeoverEnv(LEASE_MS),
       DATABASE_URL: cluster.url(),
       TWOPC_DB_SCHEMA: 'twopc',
-      TWOPC_COORDINATOR_LEASE_MS: String(LEASE_MS),
-      TWOPC_RECOVERY_INTERVAL_MS: '500',
-      TWOPC_SWEEP_INTERVAL_MS: '200',
-      TWOPC_PREPARE_TIMEOUT_MS: '3000',
-      TWOPC_CALL_TIMEOUT_MS: '2000',
-      TWOPC_HEARTBEAT_INTERVAL_MS: '250',
       TWOPC_RETRY_BASE_MS: '50',
       TWOPC_RETRY_CAP_MS: '500',
     };
-    envs = [
+    fleet = new CoordinatorFleet([
       { ...common, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'a' },
       { ...common, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'b' },
-    ];
+    ]);
     banks = await createBanks('twopc_ha', 3);
   });
 
   after(async function () {
-    for (const p of procs) {
-      p.child.kill('SIGCONT');
-      p.child.kill('SIGKILL');
-    }
+    fleet?.killAll();
     await Promise.all(banks.map((b) => b.close()));
     await cluster?.stop();
   });
 
   it('loses no decision through a primary loss, a coordinator kill and a coordinator pause', async function () {
-    const a = await startCoordinator(0);
-    const b = await startCoordinator(1);
-    const addresses = envs.map((e) => e.TWOPC_LISTEN ?? '');
+    const a = await fleet.start(0, 60_000);
+    const b = await fleet.start(1, 60_000);
     for (const bank of banks) {
-      await bank.start(`ipv4:${addresses.join(',')}`);
+      await bank.start(fleet.target);
     }
-    const client = new TwopcClient(addresses, { attempts: 5, callTimeoutMs: 5_000 });
+    const client = new TwopcClient(fleet.addresses, { attempts: 5, callTimeoutMs: 5_000 });
     const load = new TransferLoad(client, banks);
     await load.committedSince(Date.now(), 30_000, 'transfers committing');
 
@@ -70,14 +52,7 @@ describe('high availability: the log on Patroni (strict synchronous replication)
     assert.ok(primary !== null, 'a primary');
     const lostAt = Date.now();
     cluster.kill(primary);
-    await eventually(
-      async () => {
-        const now = await cluster.primary();
-        return now !== null && now !== primary;
-      },
-      60_000,
-      'the standby promoted',
-    );
+    await cluster.promotedOver(primary, 60_000);
     const promotedAt = Date.now();
     // Strict synchronous mode takes no write without a standby in sync: the
     // lost node comes back (rewound by Patroni) as the new standby.
@@ -90,7 +65,7 @@ describe('high availability: the log on Patroni (strict synchronous replication)
       load,
       a,
       b,
-      () => startCoordinator(0),
+      () => fleet.start(0, 60_000),
       LEASE_MS,
       60_000,
     );

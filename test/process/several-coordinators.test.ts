@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { TwopcClient } from '../../src/sdk/twopc-client.ts';
 import { assertBankInvariants, createBanks, quiesce } from '../support/bank.ts';
 import type { BankProcess } from '../support/bank.ts';
-import { TwopcProcess, restartableEnv } from '../support/child.ts';
+import { CoordinatorFleet, fastTakeoverEnv, restartableEnv } from '../support/child.ts';
 import { freshSchema } from '../support/db.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { TransferLoad, gapAfter, killThenPause } from '../support/transfer-load.ts';
@@ -12,55 +12,36 @@ const LEASE_MS = 3_000;
 describe('several coordinators, one logical service: clients balance over them and ride through a kill and a pause', function () {
   this.timeout(180_000);
   let banks: BankProcess[] = [];
-  const procs: TwopcProcess[] = [];
-  let envs: Record<string, string>[] = [];
+  let fleet: CoordinatorFleet;
   let proxy: TcpProxy;
-
-  const start = async (i: number): Promise<TwopcProcess> => {
-    const p = new TwopcProcess(['serve'], envs[i]);
-    procs.push(p);
-    await p.serving();
-    return p;
-  };
 
   before(async function () {
     const schema = await freshSchema(import.meta.url);
-    const common = {
-      TWOPC_COORDINATOR_LEASE_MS: String(LEASE_MS),
-      TWOPC_RECOVERY_INTERVAL_MS: '500',
-      TWOPC_SWEEP_INTERVAL_MS: '200',
-      TWOPC_PREPARE_TIMEOUT_MS: '3000',
-      TWOPC_CALL_TIMEOUT_MS: '2000',
-      TWOPC_HEARTBEAT_INTERVAL_MS: '250',
-    };
-    envs = [
+    const common = fastTakeoverEnv(LEASE_MS);
+    const [a, b] = [
       await restartableEnv(schema, 'coordinator-a', common),
       await restartableEnv(schema, 'coordinator-b', common),
     ];
     // Coordinator A reaches the log through a link the test can cut.
-    const db = new URL(envs[0]?.DATABASE_URL ?? '');
+    const db = new URL(a.DATABASE_URL ?? '');
     proxy = await new TcpProxy(db.hostname, Number(db.port)).start();
-    envs[0] = { ...envs[0], DATABASE_URL: proxy.url(db.toString()) };
+    fleet = new CoordinatorFleet([{ ...a, DATABASE_URL: proxy.url(db.toString()) }, b]);
     banks = await createBanks('twopc_several', 3);
   });
 
   after(async function () {
-    for (const p of procs) {
-      p.child.kill('SIGCONT');
-      p.child.kill('SIGKILL');
-    }
+    fleet?.killAll();
     await Promise.all(banks.map((b) => b.close()));
     await proxy?.stop();
   });
 
   it('keeps every invariant through a SIGKILL of one, a SIGSTOP of the other past its lease, and one cut off from the log', async function () {
-    const a = await start(0);
-    const b = await start(1);
-    const addresses = envs.map((e) => e.TWOPC_LISTEN ?? '');
+    const a = await fleet.start(0);
+    const b = await fleet.start(1);
     for (const bank of banks) {
-      await bank.start(`ipv4:${addresses.join(',')}`);
+      await bank.start(fleet.target);
     }
-    const client = new TwopcClient(addresses, { attempts: 3, callTimeoutMs: 4_000 });
+    const client = new TwopcClient(fleet.addresses, { attempts: 3, callTimeoutMs: 4_000 });
     const load = new TransferLoad(client, banks);
     await load.committedSince(Date.now(), 20_000, 'transfers committing');
     // (b) one killed, (c) the other paused past its lease.
@@ -68,7 +49,7 @@ describe('several coordinators, one logical service: clients balance over them a
       load,
       a,
       b,
-      () => start(0),
+      () => fleet.start(0),
       LEASE_MS,
       30_000,
     );

@@ -111,3 +111,51 @@ export async function restartableEnv(
     ...extra,
   };
 }
+
+/** Settings of coordinators that take over each other's work fast (tests of faults). */
+export function fastTakeoverEnv(leaseMs: number): Record<string, string> {
+  return {
+    TWOPC_COORDINATOR_LEASE_MS: String(leaseMs),
+    TWOPC_RECOVERY_INTERVAL_MS: '500',
+    TWOPC_SWEEP_INTERVAL_MS: '200',
+    TWOPC_PREPARE_TIMEOUT_MS: '3000',
+    TWOPC_CALL_TIMEOUT_MS: '2000',
+    TWOPC_HEARTBEAT_INTERVAL_MS: '250',
+  };
+}
+
+/** Coordinator processes of one logical service, each started (and restarted) from its environment. */
+export class CoordinatorFleet {
+  readonly envs: Record<string, string>[];
+  readonly #procs: TwopcProcess[] = [];
+
+  constructor(envs: Record<string, string>[]) {
+    this.envs = envs;
+  }
+
+  /** Every coordinator's gRPC address. */
+  get addresses(): string[] {
+    return this.envs.map((e) => e.TWOPC_LISTEN ?? '');
+  }
+
+  /** The gRPC target that balances over all of them. */
+  get target(): string {
+    return `ipv4:${this.addresses.join(',')}`;
+  }
+
+  /** Starts coordinator `i` and waits until it serves. */
+  async start(i: number, timeoutMs = 30_000): Promise<TwopcProcess> {
+    const p = new TwopcProcess(['serve'], this.envs[i]);
+    this.#procs.push(p);
+    await p.serving(timeoutMs);
+    return p;
+  }
+
+  /** Kills every process started (a paused one too). */
+  killAll(): void {
+    for (const p of this.#procs) {
+      p.child.kill('SIGCONT');
+      p.child.kill('SIGKILL');
+    }
+  }
+}

@@ -224,6 +224,18 @@ ${this.nodes.map((n) => `  server ${n.name} 127.0.0.1:${n.pgPort} check port ${n
     return null;
   }
 
+  /** Waits until another node than `old` is the primary (Patroni promoted it). */
+  async promotedOver(old: Node, timeoutMs: number): Promise<void> {
+    await eventually(
+      async () => {
+        const now = await this.primary();
+        return now !== null && now !== old;
+      },
+      timeoutMs,
+      'the standby promoted',
+    );
+  }
+
   /** Waits until writes go through the proxy and a standby streams (in sync, when synchronous). */
   async waitHealthy(synchronous: boolean, timeoutMs = 90_000): Promise<void> {
     await eventually(
