@@ -5,6 +5,7 @@ import { Maintenance } from './coordinator/maintenance.ts';
 import type { Config } from './config.ts';
 import { startCoordinatorServer } from './grpc/server.ts';
 import type { CoordinatorServer } from './grpc/server.ts';
+import { BatchedParticipantClient } from './participant/batched-participant-client.ts';
 import { GrpcParticipantClient } from './participant/grpc-participant-client.ts';
 import { GrpcHealthProbe } from './participant/health-probe.ts';
 import { HealthMonitor } from './participant/health-monitor.ts';
@@ -133,7 +134,9 @@ async function startServing(
     log,
   );
   undo.push(() => room.close());
-  const participants = new GrpcParticipantClient(room.participantCredentials);
+  const participants = config.participantBatching
+    ? new BatchedParticipantClient(room.participantCredentials)
+    : new GrpcParticipantClient(room.participantCredentials);
   const probe = new GrpcHealthProbe(room.participantCredentials);
   const health = new HealthMonitor(probe, clock, {
     intervalMs: config.heartbeatIntervalMs,

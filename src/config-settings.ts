@@ -162,6 +162,13 @@ const CORE_SETTINGS: readonly Setting[] = [
     help: 'commit a lone participant in one phase',
   },
   {
+    key: 'participantBatching',
+    env: 'TWOPC_PARTICIPANT_BATCHING',
+    kind: 'bool',
+    def: 'true',
+    help: 'send phase messages in batches on one stream to participants that offer twopc.v1.BatchedParticipant',
+  },
+  {
     key: 'sweepIntervalMs',
     env: 'TWOPC_SWEEP_INTERVAL_MS',
     kind: 'int',

@@ -25,6 +25,7 @@ export interface Config {
   readonly retryBaseMs: number;
   readonly retryCapMs: number;
   readonly onePhase: boolean;
+  readonly participantBatching: boolean;
   readonly sweepIntervalMs: number;
   readonly recoveryIntervalMs: number;
   readonly coordinatorLeaseMs: number;

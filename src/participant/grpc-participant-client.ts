@@ -29,6 +29,21 @@ export function fromWireOutcome(outcome: Outcome__Output): Outcome | null {
   return outcome === 'OUTCOME_ABORTED' ? Outcome.ABORTED : null;
 }
 
+/** A vote as the coordinator records it (an unknown vote is an ABORT). */
+export function toPrepareResult(res: PrepareResponse__Output): PrepareResult {
+  const vote = VOTES[res.vote];
+  if (vote === undefined) {
+    return { vote: Vote.ABORT, reason: `invalid vote ${res.vote}` };
+  }
+  return { vote, reason: res.reason === '' ? null : res.reason };
+}
+
+/** A phase-2 answer as the coordinator records it. */
+export function toAckResult(res: { outcome: Outcome__Output; reason?: string }): AckResult {
+  const reason = res.reason ?? '';
+  return { outcome: fromWireOutcome(res.outcome), reason: reason === '' ? null : reason };
+}
+
 /** Failures of the link itself (grpc-js words for them), told as kinds. */
 const TRANSPORT: readonly (readonly [RegExp, string])[] = [
   [/ECONNREFUSED/, 'unreachable: connection refused'],
@@ -53,7 +68,7 @@ const TRANSPORT: readonly (readonly [RegExp, string])[] = [
  * oracle for probing addresses. A status a gRPC participant answered with
  * is kept, as its operator needs it.
  */
-export function failureKind(err: grpc.ServiceError): string {
+export function failureKind(err: { readonly code: grpc.status; readonly details: string }): string {
   for (const [pattern, kind] of TRANSPORT) {
     if (pattern.test(err.details)) {
       return kind;
@@ -64,6 +79,16 @@ export function failureKind(err: grpc.ServiceError): string {
   }
   return `${grpc.status[err.code]}: ${err.details}`;
 }
+
+/**
+ * Channel options to a participant; equal options let grpc-js share one
+ * connection between the unary and the batched stubs of an endpoint.
+ */
+export const PARTICIPANT_CHANNEL: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2_000,
+};
 
 /**
  * Calls participants over grpc-js: one cached channel per endpoint, a
@@ -82,11 +107,7 @@ export class GrpcParticipantClient implements ParticipantClient {
     let stub = this.#stubs.get(endpoint);
     if (stub === undefined) {
       const Ctor = loadTwopcProto().twopc.v1.Participant;
-      stub = new Ctor(endpoint, this.#credentials, {
-        'grpc.keepalive_time_ms': 30_000,
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 2_000,
-      });
+      stub = new Ctor(endpoint, this.#credentials, PARTICIPANT_CHANNEL);
       this.#stubs.set(endpoint, stub);
     }
     return stub;
@@ -132,11 +153,7 @@ export class GrpcParticipantClient implements ParticipantClient {
       (s, r, m, o, cb) => s.prepare(r, m, o, cb),
       { deadline },
     );
-    const vote = VOTES[res.vote];
-    if (vote === undefined) {
-      return { vote: Vote.ABORT, reason: `invalid vote ${res.vote}` };
-    }
-    return { vote, reason: res.reason === '' ? null : res.reason };
+    return toPrepareResult(res);
   }
 
   async commit(call: ParticipantCall, onePhase: boolean): Promise<AckResult> {
@@ -146,7 +163,7 @@ export class GrpcParticipantClient implements ParticipantClient {
       (s, r, m, o, cb) => s.commit(r, m, o, cb),
       { onePhase },
     );
-    return { outcome: fromWireOutcome(res.outcome), reason: res.reason === '' ? null : res.reason };
+    return toAckResult(res);
   }
 
   async abort(call: ParticipantCall, reason: string): Promise<AckResult> {
@@ -156,7 +173,7 @@ export class GrpcParticipantClient implements ParticipantClient {
       (s, r, m, o, cb) => s.abort(r, m, o, cb),
       { reason },
     );
-    return { outcome: fromWireOutcome(res.outcome), reason: null };
+    return { ...toAckResult(res), reason: null };
   }
 
   close(): void {

@@ -10,6 +10,8 @@ import { loadTwopcProto } from '../grpc/proto.ts';
 import { BranchState, InMemoryBranchStore } from './branch-store.ts';
 import type { BranchStore } from './branch-store.ts';
 import { serveParticipantCall } from './participant-call.ts';
+import { serveExchange } from './participant-exchange.ts';
+import type { PhaseHandlers } from './participant-exchange.ts';
 import { SystemClock } from '../time/system-clock.ts';
 import { TXN_ID_METADATA, TwopcClient } from './twopc-client.ts';
 import type { TwopcClientOptions } from './twopc-client.ts';
@@ -67,6 +69,12 @@ export interface TwopcParticipantOptions {
    * server (ms; 0: only when the application calls it). Default 5 s.
    */
   readonly checkEveryMs?: number;
+  /**
+   * Offer twopc.v1.BatchedParticipant: the coordinator then sends the phase
+   * messages of many transactions in batches on one stream, instead of a
+   * call per message. Default true.
+   */
+  readonly batched?: boolean;
 }
 
 /** The heuristic outcome an error from a handler reports, if any. */
@@ -103,6 +111,7 @@ export class TwopcParticipant {
   readonly #preparedAt = new Map<string, number>();
   readonly #checkAfterMs: number;
   readonly #checkEveryMs: number;
+  readonly #batched: boolean;
   readonly #clock = new SystemClock();
   #stopChecks: (() => void) | null = null;
 
@@ -118,15 +127,32 @@ export class TwopcParticipant {
     this.#branches = options.branches ?? new InMemoryBranchStore();
     this.#checkAfterMs = options.checkAfterMs ?? 30_000;
     this.#checkEveryMs = options.checkEveryMs ?? 5_000;
+    this.#batched = options.batched ?? true;
   }
 
   /**
-   * Registers the Participant and Health services on a server, and starts
+   * Registers the Participant (and, unless `batched: false`, the
+   * BatchedParticipant) and Health services on a server, and starts
    * the periodic check of in-doubt and abandoned branches (`checkEveryMs`;
    * its timer never keeps the process alive; close() stops it).
    */
   addTo(server: grpc.Server): void {
-    server.addService(loadTwopcProto().twopc.v1.Participant.service, this.#wireHandlers());
+    const proto = loadTwopcProto().twopc.v1;
+    const phases = this.#phaseHandlers();
+    const serve = <Req extends { txnId: string }, Res>(
+      fn: (txnId: string, req: Req) => Promise<Res>,
+    ): grpc.handleUnaryCall<Req, Res> => serveParticipantCall<Req, Res>(this.name, fn);
+    const unary: WireHandlers = {
+      Prepare: serve((t, r) => phases.prepare(t, r)),
+      Commit: serve((t, r) => phases.commit(t, r)),
+      Abort: serve((t, r) => phases.abort(t, r)),
+    };
+    server.addService(proto.Participant.service, unary);
+    if (this.#batched) {
+      server.addService(proto.BatchedParticipant.service, {
+        Exchange: serveExchange(this.name, phases),
+      });
+    }
     this.health.addToServer(server);
     if (this.#checkEveryMs > 0 && this.#stopChecks === null) {
       this.#scheduleCheck();
@@ -286,20 +312,17 @@ export class TwopcParticipant {
     return { outcome: 'OUTCOME_ABORTED' };
   }
 
-  #wireHandlers(): WireHandlers {
+  #phaseHandlers(): PhaseHandlers {
     // Phase-1/2 calls of one transaction run one at a time; once any
     // arrives, the branch is the coordinator's to finish, not abandoned.
-    const serve = <Req extends { txnId: string }, Res>(
-      fn: (txnId: string, req: Req) => Promise<Res>,
-    ): grpc.handleUnaryCall<Req, Res> =>
-      serveParticipantCall<Req, Res>(this.name, (txnId, req) => {
-        this.#joined.delete(txnId);
-        return this.#mutex.run(txnId, () => fn(txnId, req));
-      });
+    const serial = <Res>(txnId: string, fn: () => Promise<Res>): Promise<Res> => {
+      this.#joined.delete(txnId);
+      return this.#mutex.run(txnId, fn);
+    };
     return {
-      Prepare: serve((txnId) => this.#prepare(txnId)),
-      Commit: serve((txnId, req) => this.#commit(txnId, req.onePhase)),
-      Abort: serve((txnId, req) => this.#abort(txnId, req.reason)),
+      prepare: (txnId) => serial(txnId, () => this.#prepare(txnId)),
+      commit: (txnId, req) => serial(txnId, () => this.#commit(txnId, req.onePhase)),
+      abort: (txnId, req) => serial(txnId, () => this.#abort(txnId, req.reason)),
     };
   }
 

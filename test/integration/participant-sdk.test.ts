@@ -4,6 +4,8 @@ import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
 import type { ParticipantHandlers, VoteResult } from '../../src/sdk/twopc-participant.ts';
 import { txnMetadata } from '../../src/sdk/twopc-client.ts';
 import { loadTwopcProto } from '../../src/grpc/proto.ts';
+import type { ExchangeResponse__Output } from '../../src/grpc/generated/twopc/v1/ExchangeResponse.ts';
+import type { PhaseAnswer__Output } from '../../src/grpc/generated/twopc/v1/PhaseAnswer.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';
@@ -135,6 +137,68 @@ describe('participant SDK (TwopcParticipant)', function () {
       !a.handlers.log.some((l) => l.startsWith('prepare')),
       'the late Prepare reached the application',
     );
+  });
+
+  it('serves the batched channel: an opening, per-call answers by id, suspension, idempotent phase 2, bad ids', async function () {
+    const a = await service('streamed');
+    const Ctor = loadTwopcProto().twopc.v1.BatchedParticipant;
+    const stub = new Ctor(a.participant.endpoint, grpc.credentials.createInsecure());
+    const stream = stub.exchange();
+    stream.on('error', () => undefined); // its status is asserted below
+    const answers: PhaseAnswer__Output[] = [];
+    const received = new Set<number>();
+    let openings = 0;
+    const arrived = new Promise<void>((resolve) =>
+      stream.on('data', (res: ExchangeResponse__Output) => {
+        openings += res.answers.length === 0 ? 1 : 0;
+        for (const x of res.answers) {
+          answers.push(x);
+          received.add(x.id);
+        }
+        if (received.size === 6) {
+          resolve();
+        }
+      }),
+    );
+    const suspended = '33333333-3333-4333-8333-333333333333';
+    const { txnId } = await h.client.begin();
+    await a.participant.join(txnMetadata(txnId));
+    const p = { participantName: 'streamed' };
+    stream.write({ calls: [] });
+    stream.write({
+      calls: [
+        { id: 1, abort: { ...p, txnId: suspended, reason: 'timeout' } },
+        { id: 2, prepare: { ...p, txnId } },
+        { id: 3, prepare: { ...p, txnId: 'not-an-id' } },
+      ],
+    });
+    await eventually(async () => received.has(1) && received.has(2));
+    stream.write({
+      calls: [
+        { id: 4, prepare: { ...p, txnId: suspended } },
+        { id: 5, commit: { ...p, txnId } },
+        { id: 6, commit: { ...p, txnId } },
+      ],
+    });
+    await arrived;
+    const by = (id: number): PhaseAnswer__Output | undefined => answers.find((x) => x.id === id);
+    assert.equal(openings, 1);
+    assert.equal(by(1)?.abort?.outcome, 'OUTCOME_ABORTED');
+    assert.equal(by(2)?.prepare?.vote, 'VOTE_PREPARED');
+    assert.equal(by(3)?.error?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(by(3)?.error?.message ?? '', /not a transaction id/);
+    assert.equal(by(4)?.prepare?.vote, 'VOTE_ABORT', 'the late Prepare was not refused');
+    assert.equal(by(5)?.commit?.outcome, 'OUTCOME_COMMITTED');
+    assert.equal(by(6)?.commit?.outcome, 'OUTCOME_COMMITTED');
+    assert.deepEqual(a.handlers.log, [
+      `abort ${suspended}`, // an empty rollback, remembered
+      `prepare ${txnId}`,
+      `commit ${txnId}`,
+    ]);
+    const ended = new Promise((resolve) => stream.on('status', resolve));
+    stream.end();
+    assert.equal(((await ended) as grpc.StatusObject).code, grpc.status.OK);
+    stub.close();
   });
 
   it('acknowledges Commit of a transaction it does not remember, through the idempotent handler', async function () {

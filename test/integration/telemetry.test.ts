@@ -98,6 +98,41 @@ describe('observability: traces, metrics, health', function () {
     assert.equal(traceparent.split('-')[2], prepare?.spanContext().spanId);
   });
 
+  it("carries each call's own trace context on the batched channel", async function () {
+    const [a, b] = [
+      await fleet.start('a', {}, undefined, true),
+      await fleet.start('b', {}, undefined, true),
+    ];
+    // The first calls go unary while the stream opens; then every call is batched.
+    await eventually(async () => {
+      const { txnId } = await h.client.begin({ participants: [a.ref, b.ref] });
+      await h.client.commit(txnId, { waitForAcks: true });
+      return a.callsOf('Prepare', txnId)[0]?.transport === 'batched';
+    });
+    const ids = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const { txnId } = await h.client.begin({ participants: [a.ref, b.ref] });
+        await h.client.commit(txnId, { waitForAcks: true });
+        return txnId;
+      }),
+    );
+    for (const txnId of ids) {
+      const traceId = (await h.client.get(txnId)).traceId;
+      for (const method of ['Prepare', 'Commit'] as const) {
+        const c = a.callsOf(method, txnId)[0];
+        assert.equal(c?.transport, 'batched');
+        const span = spansOf(traceId).find(
+          (s) =>
+            s.name === `twopc.${method.toLowerCase()}` &&
+            s.attributes['twopc.participant.name'] === 'a',
+        );
+        const traceparent = String(c.metadata.get('traceparent')[0]);
+        assert.equal(traceparent.split('-')[1], traceId);
+        assert.equal(traceparent.split('-')[2], span?.spanContext().spanId);
+      }
+    }
+  });
+
   it("joins the spans of an SDK participant in another process to the transaction's trace", async function () {
     const child = spawn(
       process.execPath,

@@ -3,6 +3,8 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { loadTwopcProto } from '../../src/grpc/proto.ts';
 import type { ParticipantHandlers } from '../../src/grpc/generated/twopc/v1/Participant.ts';
+import type { ExchangeRequest__Output } from '../../src/grpc/generated/twopc/v1/ExchangeRequest.ts';
+import type { ExchangeResponse } from '../../src/grpc/generated/twopc/v1/ExchangeResponse.ts';
 
 /** One call a participant received; `seq` orders calls across every fake. */
 export interface RecordedCall {
@@ -13,6 +15,10 @@ export interface RecordedCall {
   readonly metadata: grpc.Metadata;
   /** The SAN of the caller's client certificate (mutual TLS), if any. */
   readonly peerSan?: string | null;
+  /** How it came: a unary call, or one call of a batch on the Exchange stream. */
+  readonly transport: 'unary' | 'batched';
+  /** Calls in the message it came in (1 for unary). */
+  readonly batchSize: number;
 }
 
 export interface FakeBehaviour {
@@ -28,6 +34,16 @@ export interface FakeBehaviour {
   /** Outcome reported for phase-2 calls (default: the message's own outcome). */
   reportOutcome?: 'OUTCOME_COMMITTED' | 'OUTCOME_ABORTED' | 'OUTCOME_UNSPECIFIED';
 }
+
+/** What a handler answers: a response, a failure status, or nothing ever. */
+type Answer = { ok: object } | { err: { code: grpc.status; details: string } } | 'hang';
+
+type Method = RecordedCall['method'];
+const KIND: Record<Method, 'prepare' | 'commit' | 'abort'> = {
+  Prepare: 'prepare',
+  Commit: 'commit',
+  Abort: 'abort',
+};
 
 let globalSeq = 0;
 
@@ -88,64 +104,125 @@ export class FakeParticipant extends EventEmitter {
   }
 
   #record(
-    method: RecordedCall['method'],
-    call: grpc.ServerUnaryCall<{ txnId: string; onePhase?: boolean }, unknown>,
+    method: Method,
+    request: { txnId: string; onePhase?: boolean },
+    metadata: grpc.Metadata,
+    peerSan: string | null,
+    transport: 'unary' | 'batched',
+    batchSize: number,
   ): void {
-    const c = {
+    const c: RecordedCall = {
       method,
-      txnId: call.request.txnId,
-      onePhase: call.request.onePhase ?? false,
+      txnId: request.txnId,
+      onePhase: request.onePhase ?? false,
       seq: ++globalSeq,
-      metadata: call.metadata,
-      peerSan: call.getAuthContext().sslPeerCertificate?.subjectaltname ?? null,
+      metadata,
+      peerSan,
+      transport,
+      batchSize,
     };
     this.calls.push(c);
     this.emit('call', c);
   }
 
-  #handlers(): ParticipantHandlers {
-    const b = (): FakeBehaviour => this.behaviour;
-    return {
-      Prepare: (call, cb) => {
-        this.#record('Prepare', call);
-        const vote = b().vote ?? 'PREPARED';
+  async #answer(method: Method): Promise<Answer> {
+    const b = this.behaviour;
+    switch (method) {
+      case 'Prepare': {
+        const vote = b.vote ?? 'PREPARED';
         if (vote === 'hang') {
-          return;
+          return 'hang';
         }
-        setTimeout(
-          () =>
-            cb(null, {
-              vote: `VOTE_${vote}`,
-              reason: vote === 'ABORT' ? (b().abortReason ?? 'no') : '',
-            }),
-          b().prepareDelayMs ?? 0,
-        );
-      },
-      Commit: (call, cb) => {
-        this.#record('Commit', call);
-        if (this.#commitFailures < (b().failCommitTimes ?? 0)) {
+        await new Promise((r) => setTimeout(r, b.prepareDelayMs ?? 0));
+        return {
+          ok: { vote: `VOTE_${vote}`, reason: vote === 'ABORT' ? (b.abortReason ?? 'no') : '' },
+        };
+      }
+      case 'Commit':
+        if (this.#commitFailures < (b.failCommitTimes ?? 0)) {
           this.#commitFailures++;
-          cb({ code: grpc.status.UNAVAILABLE, details: 'injected commit failure' });
-          return;
+          return { err: { code: grpc.status.UNAVAILABLE, details: 'injected commit failure' } };
         }
-        cb(null, { outcome: b().reportOutcome ?? 'OUTCOME_COMMITTED', reason: '' });
-      },
-      Abort: (call, cb) => {
-        this.#record('Abort', call);
-        if (this.#abortFailures < (b().failAbortTimes ?? 0)) {
+        return { ok: { outcome: b.reportOutcome ?? 'OUTCOME_COMMITTED', reason: '' } };
+      case 'Abort':
+        if (this.#abortFailures < (b.failAbortTimes ?? 0)) {
           this.#abortFailures++;
-          cb({ code: grpc.status.UNAVAILABLE, details: 'injected abort failure' });
-          return;
+          return { err: { code: grpc.status.UNAVAILABLE, details: 'injected abort failure' } };
         }
-        cb(null, { outcome: b().reportOutcome ?? 'OUTCOME_ABORTED' });
-      },
+        return { ok: { outcome: b.reportOutcome ?? 'OUTCOME_ABORTED' } };
+    }
+  }
+
+  #handlers(): ParticipantHandlers {
+    const unary =
+      (method: Method): grpc.handleUnaryCall<{ txnId: string; onePhase?: boolean }, object> =>
+      (call, cb) => {
+        const san = call.getAuthContext().sslPeerCertificate?.subjectaltname ?? null;
+        this.#record(method, call.request, call.metadata, san, 'unary', 1);
+        void this.#answer(method).then((a) => {
+          if (a !== 'hang') {
+            if ('err' in a) {
+              cb(a.err);
+            } else {
+              cb(null, a.ok);
+            }
+          }
+        });
+      };
+    return { Prepare: unary('Prepare'), Commit: unary('Commit'), Abort: unary('Abort') };
+  }
+
+  /** twopc.v1.BatchedParticipant, answering each call of a batch on its own. */
+  #exchange(): grpc.handleBidiStreamingCall<ExchangeRequest__Output, ExchangeResponse> {
+    return (stream) => {
+      const san = stream.getAuthContext().sslPeerCertificate?.subjectaltname ?? null;
+      stream.on('data', (batch: ExchangeRequest__Output) => {
+        if (batch.calls.length === 0) {
+          stream.write({ answers: [] });
+        }
+        for (const call of batch.calls) {
+          const kind = call.call ?? 'prepare';
+          const method = (Object.keys(KIND) as Method[]).find((m) => KIND[m] === kind) ?? 'Prepare';
+          const metadata = new grpc.Metadata();
+          for (const [k, v] of Object.entries(call.traceContext)) {
+            metadata.set(k, v);
+          }
+          const request = call[kind] ?? { txnId: '' };
+          this.#record(method, request, metadata, san, 'batched', batch.calls.length);
+          void this.#answer(method).then((a) => {
+            if (a === 'hang' || stream.destroyed) {
+              return;
+            }
+            stream.write({
+              answers: [
+                'err' in a
+                  ? { id: call.id, error: { code: a.err.code, message: a.err.details } }
+                  : { id: call.id, [kind]: a.ok },
+              ],
+            });
+          });
+        }
+      });
+      stream.on('end', () => stream.end());
+      stream.on('error', () => undefined);
     };
   }
 
-  /** Binds on 127.0.0.1 (the same port again after a stop, if it had one), plaintext or with `credentials`. */
-  async start(credentials = grpc.ServerCredentials.createInsecure()): Promise<this> {
+  /**
+   * Binds on 127.0.0.1 (the same port again after a stop, if it had one),
+   * plaintext or with `credentials`; `batched` also serves
+   * twopc.v1.BatchedParticipant.
+   */
+  async start(
+    credentials = grpc.ServerCredentials.createInsecure(),
+    batched = false,
+  ): Promise<this> {
     const server = new grpc.Server();
-    server.addService(loadTwopcProto().twopc.v1.Participant.service, this.#handlers());
+    const proto = loadTwopcProto().twopc.v1;
+    server.addService(proto.Participant.service, this.#handlers());
+    if (batched) {
+      server.addService(proto.BatchedParticipant.service, { Exchange: this.#exchange() });
+    }
     new HealthImplementation({ '': 'SERVING' }).addToServer(server);
     this.#port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`127.0.0.1:${this.#port}`, credentials, (err, port) =>
@@ -171,8 +248,9 @@ export class FakeFleet {
     name: string,
     behaviour: FakeBehaviour = {},
     credentials?: grpc.ServerCredentials,
+    batched = false,
   ): Promise<FakeParticipant> {
-    const f = await new FakeParticipant(name, behaviour).start(credentials);
+    const f = await new FakeParticipant(name, behaviour).start(credentials, batched);
     this.#fakes.push(f);
     return f;
   }

@@ -4,6 +4,7 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from './google/protobuf/Timestamp.ts';
 import type { AbortRequest as _twopc_v1_AbortRequest, AbortRequest__Output as _twopc_v1_AbortRequest__Output } from './twopc/v1/AbortRequest.ts';
 import type { AbortResponse as _twopc_v1_AbortResponse, AbortResponse__Output as _twopc_v1_AbortResponse__Output } from './twopc/v1/AbortResponse.ts';
+import type { BatchedParticipantClient as _twopc_v1_BatchedParticipantClient, BatchedParticipantDefinition as _twopc_v1_BatchedParticipantDefinition } from './twopc/v1/BatchedParticipant.ts';
 import type { BeginRequest as _twopc_v1_BeginRequest, BeginRequest__Output as _twopc_v1_BeginRequest__Output } from './twopc/v1/BeginRequest.ts';
 import type { BeginResponse as _twopc_v1_BeginResponse, BeginResponse__Output as _twopc_v1_BeginResponse__Output } from './twopc/v1/BeginResponse.ts';
 import type { CommitRequest as _twopc_v1_CommitRequest, CommitRequest__Output as _twopc_v1_CommitRequest__Output } from './twopc/v1/CommitRequest.ts';
@@ -11,6 +12,8 @@ import type { CommitResponse as _twopc_v1_CommitResponse, CommitResponse__Output
 import type { CoordinatorClient as _twopc_v1_CoordinatorClient, CoordinatorDefinition as _twopc_v1_CoordinatorDefinition } from './twopc/v1/Coordinator.ts';
 import type { EnlistRequest as _twopc_v1_EnlistRequest, EnlistRequest__Output as _twopc_v1_EnlistRequest__Output } from './twopc/v1/EnlistRequest.ts';
 import type { EnlistResponse as _twopc_v1_EnlistResponse, EnlistResponse__Output as _twopc_v1_EnlistResponse__Output } from './twopc/v1/EnlistResponse.ts';
+import type { ExchangeRequest as _twopc_v1_ExchangeRequest, ExchangeRequest__Output as _twopc_v1_ExchangeRequest__Output } from './twopc/v1/ExchangeRequest.ts';
+import type { ExchangeResponse as _twopc_v1_ExchangeResponse, ExchangeResponse__Output as _twopc_v1_ExchangeResponse__Output } from './twopc/v1/ExchangeResponse.ts';
 import type { GetTransactionRequest as _twopc_v1_GetTransactionRequest, GetTransactionRequest__Output as _twopc_v1_GetTransactionRequest__Output } from './twopc/v1/GetTransactionRequest.ts';
 import type { HeartbeatRequest as _twopc_v1_HeartbeatRequest, HeartbeatRequest__Output as _twopc_v1_HeartbeatRequest__Output } from './twopc/v1/HeartbeatRequest.ts';
 import type { HeartbeatResponse as _twopc_v1_HeartbeatResponse, HeartbeatResponse__Output as _twopc_v1_HeartbeatResponse__Output } from './twopc/v1/HeartbeatResponse.ts';
@@ -25,6 +28,9 @@ import type { ParticipantCommitRequest as _twopc_v1_ParticipantCommitRequest, Pa
 import type { ParticipantCommitResponse as _twopc_v1_ParticipantCommitResponse, ParticipantCommitResponse__Output as _twopc_v1_ParticipantCommitResponse__Output } from './twopc/v1/ParticipantCommitResponse.ts';
 import type { ParticipantRef as _twopc_v1_ParticipantRef, ParticipantRef__Output as _twopc_v1_ParticipantRef__Output } from './twopc/v1/ParticipantRef.ts';
 import type { ParticipantStatus as _twopc_v1_ParticipantStatus, ParticipantStatus__Output as _twopc_v1_ParticipantStatus__Output } from './twopc/v1/ParticipantStatus.ts';
+import type { PhaseAnswer as _twopc_v1_PhaseAnswer, PhaseAnswer__Output as _twopc_v1_PhaseAnswer__Output } from './twopc/v1/PhaseAnswer.ts';
+import type { PhaseCall as _twopc_v1_PhaseCall, PhaseCall__Output as _twopc_v1_PhaseCall__Output } from './twopc/v1/PhaseCall.ts';
+import type { PhaseError as _twopc_v1_PhaseError, PhaseError__Output as _twopc_v1_PhaseError__Output } from './twopc/v1/PhaseError.ts';
 import type { PrepareRequest as _twopc_v1_PrepareRequest, PrepareRequest__Output as _twopc_v1_PrepareRequest__Output } from './twopc/v1/PrepareRequest.ts';
 import type { PrepareResponse as _twopc_v1_PrepareResponse, PrepareResponse__Output as _twopc_v1_PrepareResponse__Output } from './twopc/v1/PrepareResponse.ts';
 import type { ResolveParticipantRequest as _twopc_v1_ResolveParticipantRequest, ResolveParticipantRequest__Output as _twopc_v1_ResolveParticipantRequest__Output } from './twopc/v1/ResolveParticipantRequest.ts';
@@ -45,6 +51,7 @@ export interface ProtoGrpcType {
     v1: {
       AbortRequest: MessageTypeDefinition<_twopc_v1_AbortRequest, _twopc_v1_AbortRequest__Output>
       AbortResponse: MessageTypeDefinition<_twopc_v1_AbortResponse, _twopc_v1_AbortResponse__Output>
+      BatchedParticipant: SubtypeConstructor<typeof grpc.Client, _twopc_v1_BatchedParticipantClient> & { service: _twopc_v1_BatchedParticipantDefinition }
       BeginRequest: MessageTypeDefinition<_twopc_v1_BeginRequest, _twopc_v1_BeginRequest__Output>
       BeginResponse: MessageTypeDefinition<_twopc_v1_BeginResponse, _twopc_v1_BeginResponse__Output>
       CommitRequest: MessageTypeDefinition<_twopc_v1_CommitRequest, _twopc_v1_CommitRequest__Output>
@@ -52,6 +59,8 @@ export interface ProtoGrpcType {
       Coordinator: SubtypeConstructor<typeof grpc.Client, _twopc_v1_CoordinatorClient> & { service: _twopc_v1_CoordinatorDefinition }
       EnlistRequest: MessageTypeDefinition<_twopc_v1_EnlistRequest, _twopc_v1_EnlistRequest__Output>
       EnlistResponse: MessageTypeDefinition<_twopc_v1_EnlistResponse, _twopc_v1_EnlistResponse__Output>
+      ExchangeRequest: MessageTypeDefinition<_twopc_v1_ExchangeRequest, _twopc_v1_ExchangeRequest__Output>
+      ExchangeResponse: MessageTypeDefinition<_twopc_v1_ExchangeResponse, _twopc_v1_ExchangeResponse__Output>
       GetTransactionRequest: MessageTypeDefinition<_twopc_v1_GetTransactionRequest, _twopc_v1_GetTransactionRequest__Output>
       HeartbeatRequest: MessageTypeDefinition<_twopc_v1_HeartbeatRequest, _twopc_v1_HeartbeatRequest__Output>
       HeartbeatResponse: MessageTypeDefinition<_twopc_v1_HeartbeatResponse, _twopc_v1_HeartbeatResponse__Output>
@@ -67,6 +76,9 @@ export interface ProtoGrpcType {
       ParticipantCommitResponse: MessageTypeDefinition<_twopc_v1_ParticipantCommitResponse, _twopc_v1_ParticipantCommitResponse__Output>
       ParticipantRef: MessageTypeDefinition<_twopc_v1_ParticipantRef, _twopc_v1_ParticipantRef__Output>
       ParticipantStatus: MessageTypeDefinition<_twopc_v1_ParticipantStatus, _twopc_v1_ParticipantStatus__Output>
+      PhaseAnswer: MessageTypeDefinition<_twopc_v1_PhaseAnswer, _twopc_v1_PhaseAnswer__Output>
+      PhaseCall: MessageTypeDefinition<_twopc_v1_PhaseCall, _twopc_v1_PhaseCall__Output>
+      PhaseError: MessageTypeDefinition<_twopc_v1_PhaseError, _twopc_v1_PhaseError__Output>
       PrepareRequest: MessageTypeDefinition<_twopc_v1_PrepareRequest, _twopc_v1_PrepareRequest__Output>
       PrepareResponse: MessageTypeDefinition<_twopc_v1_PrepareResponse, _twopc_v1_PrepareResponse__Output>
       ResolveParticipantRequest: MessageTypeDefinition<_twopc_v1_ResolveParticipantRequest, _twopc_v1_ResolveParticipantRequest__Output>
