@@ -6,7 +6,6 @@ import type { Config } from './config.ts';
 import { startCoordinatorServer } from './grpc/server.ts';
 import type { CoordinatorServer } from './grpc/server.ts';
 import { BatchedParticipantClient } from './participant/batched-participant-client.ts';
-import { GrpcParticipantClient } from './participant/grpc-participant-client.ts';
 import { GrpcHealthProbe } from './participant/health-probe.ts';
 import { HealthMonitor } from './participant/health-monitor.ts';
 import { startEmbeddedPostgres } from './store/embedded-postgres-server.ts';
@@ -134,15 +133,16 @@ async function startServing(
     log,
   );
   undo.push(() => room.close());
-  const participants = config.participantBatching
-    ? new BatchedParticipantClient(room.participantCredentials)
-    : new GrpcParticipantClient(room.participantCredentials);
+  const metrics = new TwopcMetrics(metricsServer.meter);
+  const participants = new BatchedParticipantClient(room.participantCredentials, {
+    enabled: config.participantBatching,
+    sent: (transport, calls) => metrics.participantCalls(transport, calls),
+  });
   const probe = new GrpcHealthProbe(room.participantCredentials);
   const health = new HealthMonitor(probe, clock, {
     intervalMs: config.heartbeatIntervalMs,
     missLimit: config.heartbeatMisses,
   });
-  const metrics = new TwopcMetrics(metricsServer.meter);
   const coordinator = new Coordinator(
     {
       store,

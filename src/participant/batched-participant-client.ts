@@ -25,6 +25,10 @@ type Kind = 'prepare' | 'commit' | 'abort';
 const WHAT: Record<Kind, string> = { prepare: 'Prepare', commit: 'Commit', abort: 'Abort' };
 
 export interface BatchingOptions {
+  /** Offer the stream at all (default true); false: every call is unary. */
+  readonly enabled?: boolean;
+  /** Told of every call sent (unary: one; batched: a message of `calls`). */
+  readonly sent?: (transport: 'unary' | 'batched', calls: number) => void;
   /** Calls in one message at most (default 256). */
   readonly maxCalls?: number;
   /**
@@ -52,14 +56,15 @@ type Status = { readonly code: grpc.status; readonly details: string };
  * opened on first use and used once the participant answered its opening.
  * Calls made in one turn of the event loop leave in one message; each has
  * its own id, deadline and trace context, and is answered (or fails) on its
- * own. Until the stream is ready, and for a while after it failed or was
- * refused, the caller goes unary.
+ * own. A first call waits for the opening (within its deadline); after the
+ * stream failed or was refused, calls go unary for a while.
  */
 class PhaseLink {
   readonly #stub: BatchedStub;
   readonly #maxCalls: number;
   readonly #reofferMs: number;
   readonly #reopenMs: number;
+  readonly #sent: (transport: 'unary' | 'batched', calls: number) => void;
   #state: 'closed' | 'opening' | 'open' | 'refused' = 'closed';
   #retryAt = 0;
   #stream: grpc.ClientDuplexStream<ExchangeRequest, ExchangeResponse__Output> | null = null;
@@ -68,12 +73,15 @@ class PhaseLink {
   #flushScheduled = false;
   #blocked = false;
   #nextId = 0;
+  #opened: Promise<boolean> = Promise.resolve(false);
+  #settleOpening: (ok: boolean) => void = () => undefined;
 
   constructor(stub: BatchedStub, options: BatchingOptions) {
     this.#stub = stub;
     this.#maxCalls = options.maxCalls ?? 256;
     this.#reofferMs = options.reofferMs ?? 60_000;
     this.#reopenMs = options.reopenMs ?? 1_000;
+    this.#sent = options.sent ?? (() => undefined);
   }
 
   /** What the link does now: batched, or unary while opening, refused or failed. */
@@ -81,19 +89,38 @@ class PhaseLink {
     return this.#state === 'open' ? 'batched' : 'unary';
   }
 
-  /** True when calls go on the stream; opens one when it is due. */
-  usable(): boolean {
+  /**
+   * Resolves true when calls go on the stream: at once when it is open;
+   * after the participant answered the opening when it is opening (or due
+   * to be opened again), false when it refused, failed or did not answer
+   * within `waitMs`. Between a failure and the next attempt (reopenMs,
+   * reofferMs), false at once.
+   */
+  ready(waitMs: number): Promise<boolean> | boolean {
     if (this.#state === 'open') {
       return true;
     }
-    if (this.#state !== 'opening' && Date.now() >= this.#retryAt) {
+    if (this.#state !== 'opening') {
+      if (Date.now() < this.#retryAt) {
+        return false;
+      }
       this.#open();
     }
-    return false;
+    const opened = this.#opened;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), waitMs);
+      void opened.then((ok) => {
+        clearTimeout(timer);
+        resolve(ok);
+      });
+    });
   }
 
   #open(): void {
     this.#state = 'opening';
+    let settle: (ok: boolean) => void = () => undefined;
+    this.#opened = new Promise<boolean>((resolve) => (settle = resolve));
+    this.#settleOpening = settle;
     const stream = this.#stub.exchange();
     this.#stream = stream;
     stream.on('data', (res: ExchangeResponse__Output) => this.#received(stream, res));
@@ -112,6 +139,7 @@ class PhaseLink {
     }
     if (this.#state === 'opening') {
       this.#state = 'open';
+      this.#settleOpening(true);
     }
     for (const answer of res.answers) {
       const p = this.#pending.get(answer.id);
@@ -131,6 +159,7 @@ class PhaseLink {
     const refused = status.code === grpc.status.UNIMPLEMENTED;
     this.#state = refused ? 'refused' : 'closed';
     this.#retryAt = Date.now() + (refused ? this.#reofferMs : this.#reopenMs);
+    this.#settleOpening(false);
     const detail =
       status.code === grpc.status.OK ? 'the participant ended the stream' : failureKind(status);
     this.#fail(detail);
@@ -203,6 +232,7 @@ class PhaseLink {
       const calls = this.#outbox.slice(0, this.#maxCalls);
       this.#outbox = this.#outbox.slice(this.#maxCalls);
       this.#blocked = !stream.write({ calls });
+      this.#sent('batched', calls.length);
     }
   }
 
@@ -210,6 +240,8 @@ class PhaseLink {
     const stream = this.#stream;
     this.#stream = null;
     this.#state = 'closed';
+    this.#retryAt = Infinity;
+    this.#settleOpening(false);
     this.#fail('the coordinator is closing');
     stream?.cancel();
   }
@@ -227,6 +259,8 @@ export class BatchedParticipantClient implements ParticipantClient {
   readonly #options: BatchingOptions;
   readonly #links = new Map<string, PhaseLink>();
   readonly #stubs: BatchedStub[] = [];
+  readonly #enabled: boolean;
+  readonly #sent: (transport: 'unary' | 'batched', calls: number) => void;
 
   constructor(
     credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
@@ -235,6 +269,8 @@ export class BatchedParticipantClient implements ParticipantClient {
     this.#credentials = credentials;
     this.#options = options;
     this.#unary = new GrpcParticipantClient(credentials);
+    this.#enabled = options.enabled ?? true;
+    this.#sent = options.sent ?? (() => undefined);
   }
 
   #link(endpoint: string): PhaseLink {
@@ -249,37 +285,60 @@ export class BatchedParticipantClient implements ParticipantClient {
     return link;
   }
 
+  /**
+   * Where a call goes: the endpoint's stream when it is (or becomes) ready,
+   * else unary with what is left of its deadline (counted either way).
+   */
+  async #route(call: ParticipantCall): Promise<{ link: PhaseLink | null; call: ParticipantCall }> {
+    if (!this.#enabled) {
+      this.#sent('unary', 1);
+      return { link: null, call };
+    }
+    const link = this.#link(call.endpoint);
+    const ready = link.ready(call.timeoutMs);
+    if (ready === true) {
+      return { link, call };
+    }
+    const started = Date.now();
+    const ok = ready !== false && (await ready);
+    const left = { ...call, timeoutMs: Math.max(1, call.timeoutMs - (Date.now() - started)) };
+    if (!ok) {
+      this.#sent('unary', 1);
+    }
+    return { link: ok ? link : null, call: left };
+  }
+
   /** How an endpoint is called now (for operators and tests). */
   mode(endpoint: string): 'batched' | 'unary' {
     return this.#links.get(endpoint)?.mode ?? 'unary';
   }
 
   async prepare(call: ParticipantCall): Promise<PrepareResult> {
-    const link = this.#link(call.endpoint);
-    if (!link.usable()) {
-      return this.#unary.prepare(call);
+    const { link, call: c } = await this.#route(call);
+    if (link === null) {
+      return this.#unary.prepare(c);
     }
-    const deadline = toTimestamp(deadlineIn(call.timeoutMs));
-    const base = { txnId: call.txnId, participantName: call.name };
-    return toPrepareResult(await link.send('prepare', call, { ...base, deadline }));
+    const deadline = toTimestamp(deadlineIn(c.timeoutMs));
+    const base = { txnId: c.txnId, participantName: c.name };
+    return toPrepareResult(await link.send('prepare', c, { ...base, deadline }));
   }
 
   async commit(call: ParticipantCall, onePhase: boolean): Promise<AckResult> {
-    const link = this.#link(call.endpoint);
-    if (!link.usable()) {
-      return this.#unary.commit(call, onePhase);
+    const { link, call: c } = await this.#route(call);
+    if (link === null) {
+      return this.#unary.commit(c, onePhase);
     }
-    const base = { txnId: call.txnId, participantName: call.name };
-    return toAckResult(await link.send('commit', call, { ...base, onePhase }));
+    const base = { txnId: c.txnId, participantName: c.name };
+    return toAckResult(await link.send('commit', c, { ...base, onePhase }));
   }
 
   async abort(call: ParticipantCall, reason: string): Promise<AckResult> {
-    const link = this.#link(call.endpoint);
-    if (!link.usable()) {
-      return this.#unary.abort(call, reason);
+    const { link, call: c } = await this.#route(call);
+    if (link === null) {
+      return this.#unary.abort(c, reason);
     }
-    const base = { txnId: call.txnId, participantName: call.name };
-    const res = await link.send('abort', call, { ...base, reason });
+    const base = { txnId: c.txnId, participantName: c.name };
+    const res = await link.send('abort', c, { ...base, reason });
     return { ...toAckResult(res), reason: null };
   }
 

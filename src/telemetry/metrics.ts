@@ -26,6 +26,8 @@ export class TwopcMetrics {
   readonly #begun: Counter;
   readonly #finished: Counter;
   readonly #retries: Counter;
+  readonly #calls: Counter;
+  readonly #batches: Counter;
   readonly #heuristics: Counter;
   readonly #recoveries: Counter;
   readonly #recovered: Counter;
@@ -51,6 +53,18 @@ export class TwopcMetrics {
     this.#recovered = meter.createCounter('twopc_recovered_transactions', {
       description: 'Transactions taken over from dead coordinators',
     });
+    this.#calls = meter.createCounter('twopc_participant_calls', {
+      description:
+        'Prepare, Commit and Abort calls sent to participants, by transport (unary, or batched on a stream)',
+    });
+    this.#batches = meter.createCounter('twopc_participant_batches', {
+      description:
+        'Messages that carried batched participant calls (calls ÷ batches: calls per message)',
+    });
+    for (const transport of ['unary', 'batched']) {
+      this.#calls.add(0, { transport });
+    }
+    this.#batches.add(0);
     const advice = { explicitBucketBoundaries: LATENCY_BUCKETS_S };
     this.#phase = meter.createHistogram('twopc_phase_duration_seconds', {
       description: 'Participant call latency by phase',
@@ -109,6 +123,14 @@ export class TwopcMetrics {
         description: 'New work refused with RESOURCE_EXHAUSTED because PostgreSQL was too slow',
       })
       .addCallback((r) => r.observe(sources.admission().refused));
+  }
+
+  /** Participant calls sent, and batches (messages on a stream). */
+  participantCalls(transport: 'unary' | 'batched', calls: number): void {
+    this.#calls.add(calls, { transport });
+    if (transport === 'batched') {
+      this.#batches.add(1);
+    }
   }
 
   begun(): void {

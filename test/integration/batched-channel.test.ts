@@ -39,6 +39,21 @@ describe('batched participant channel (twopc.v1.BatchedParticipant, negotiated)'
     await fleet.stopAll();
   });
 
+  it("uses the stream from the first call: the opening is awaited within the call's deadline", async function () {
+    const [a, b] = [await batched('first-a'), await batched('first-b')];
+    const { txnId } = await h.client.begin({ participants: [a.ref, b.ref] });
+    assert.equal((await h.client.commit(txnId, { waitForAcks: true })).outcome, 'COMMITTED');
+    for (const p of [a, b]) {
+      assert.deepEqual(
+        p.calls.filter((c) => c.txnId === txnId).map((c) => [c.method, c.transport]),
+        [
+          ['Prepare', 'batched'],
+          ['Commit', 'batched'],
+        ],
+      );
+    }
+  });
+
   it('carries the phase messages of concurrent transactions in batches, each answered on its own', async function () {
     const [a, b] = [await batched('a'), await batched('b')];
     await untilBatched(a, b);

@@ -72,10 +72,15 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
     }
   }
 
-  for (const c of CASES) {
-    it(`${c.point}=kill: ${c.decided ? 'commits' : 'aborts'} everywhere after the restart`, async function () {
+  for (const c of CASES.flatMap((x) => [
+    { ...x, batched: false },
+    { ...x, batched: true },
+  ])) {
+    it(`${c.point}=kill, ${c.batched ? 'batched' : 'unary'} participants: ${c.decided ? 'commits' : 'aborts'} everywhere after the restart`, async function () {
       const ps = await Promise.all(
-        ['a', 'b', 'c'].map((n, i) => fleet.start(n, i === 2 && c.vote ? { vote: c.vote } : {})),
+        ['a', 'b', 'c'].map((n, i) =>
+          fleet.start(n, i === 2 && c.vote ? { vote: c.vote } : {}, undefined, c.batched),
+        ),
       );
       const client = await serve({ TWOPC_FAILPOINTS: `${c.point}=kill` });
       assert.match(proc?.output ?? '', /FAILPOINTS ARMED/);
@@ -123,6 +128,8 @@ describe('failpoints: SIGKILL at every named point, then restart', function () {
         assert.equal(outcome, told, 'the client was told another outcome');
       }
       assertConsistent(txnId, outcome, ps);
+      const transports = new Set(ps.flatMap((p) => p.calls.map((x) => x.transport)));
+      assert.deepEqual([...transports], [c.batched ? 'batched' : 'unary']);
       const repeat = await again.commit(txnId);
       assert.equal(repeat.outcome, outcome);
       again.close();

@@ -9,6 +9,7 @@ import { PgParticipant } from '../../src/sdk/pg-participant.ts';
 import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as {
+  batched?: boolean;
   name: string;
   databaseUrl: string;
   coordinator: string;
@@ -37,6 +38,7 @@ const participant = new TwopcParticipant({
   branches: bank.branchStore(),
   checkAfterMs: 1_000,
   checkEveryMs: 500,
+  batched: spec.batched ?? true,
 });
 participant.addTo(server);
 const def = grpc.loadPackageDefinition(

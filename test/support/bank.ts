@@ -42,14 +42,21 @@ export class BankProcess {
     this.pool.on('error', () => undefined);
   }
 
-  async start(coordinator: string): Promise<void> {
+  /** @param batched offer the batched channel (the helper's default) */
+  async start(coordinator: string, batched = true): Promise<void> {
     const child = spawn(
       process.execPath,
       [
         '--import',
         'tsx',
         'test/support/bank-process.ts',
-        JSON.stringify({ name: this.name, databaseUrl: this.url, coordinator, port: this.port }),
+        JSON.stringify({
+          name: this.name,
+          databaseUrl: this.url,
+          coordinator,
+          port: this.port,
+          batched,
+        }),
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     );
