@@ -1,14 +1,22 @@
 // A benchmark participant: votes PREPARED at once and acknowledges phase 2.
 // Prints {"listening": port}. The same process serves both twopc and the floor.
-// With a PKI directory argument it serves mutual TLS (accounts.pem, ca.pem).
+// Arguments: `--batched` also serves twopc.v1.BatchedParticipant (through
+// the SDK's stream handler, as the participant helper does); `--pki DIR`
+// serves mutual TLS (accounts.pem, ca.pem).
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { loadTwopcProto } from '../src/grpc/proto.ts';
+import { serveExchange } from '../src/sdk/participant-exchange.ts';
 import { serverTlsCredentials } from '../src/tls/credentials.ts';
 
+const { values: opts } = parseArgs({
+  options: { batched: { type: 'boolean', default: false }, pki: { type: 'string' } },
+});
+const proto = loadTwopcProto().twopc.v1;
 const server = new grpc.Server();
-server.addService(loadTwopcProto().twopc.v1.Participant.service, {
+server.addService(proto.Participant.service, {
   Prepare: (_call: unknown, cb: grpc.sendUnaryData<object>) =>
     cb(null, { vote: 'VOTE_PREPARED', reason: '' }),
   Commit: (_call: unknown, cb: grpc.sendUnaryData<object>) =>
@@ -16,8 +24,17 @@ server.addService(loadTwopcProto().twopc.v1.Participant.service, {
   Abort: (_call: unknown, cb: grpc.sendUnaryData<object>) =>
     cb(null, { outcome: 'OUTCOME_ABORTED' }),
 });
+if (opts.batched) {
+  server.addService(proto.BatchedParticipant.service, {
+    Exchange: serveExchange('bench', {
+      prepare: async () => ({ vote: 'VOTE_PREPARED', reason: '' }),
+      commit: async () => ({ outcome: 'OUTCOME_COMMITTED', reason: '' }),
+      abort: async () => ({ outcome: 'OUTCOME_ABORTED' }),
+    }),
+  });
+}
 new HealthImplementation({ '': 'SERVING' }).addToServer(server);
-const pki = process.argv[2];
+const pki = opts.pki;
 const credentials =
   pki === undefined
     ? grpc.ServerCredentials.createInsecure()

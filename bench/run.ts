@@ -1,10 +1,13 @@
 // npm run bench [-- --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 2 --enlist begin|calls --secure --chart --quick]
 //
-// Runs twopc and the floor (bench/floor.ts) back to back, alternating, on the
-// same PostgreSQL and participant processes, and prints each figure with the
-// ratio twopc ÷ floor. Forced decision writes as in production. --secure adds
-// a third target: twopc with mutual TLS on every link (client, participants),
-// callers authenticated by certificate and a participant registry.
+// Runs the floor (bench/floor.ts) and twopc back to back, alternating, on the
+// same PostgreSQL, and prints each figure with its ratio to the floor.
+// Forced decision writes as in production. Targets: `twopc`, with
+// participants that offer only the unary calls (the floor's participants);
+// `batched`, with participants that also offer the batched channel; with
+// --secure, `secure`: twopc with mutual TLS on every link (client,
+// participants), callers authenticated by certificate and a participant
+// registry.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +52,7 @@ if (!(N >= 1 && N <= 5) || !(C >= 1 && C <= 256) || !['begin', 'calls'].includes
   process.exit(2);
 }
 
-type Target = 'floor' | 'twopc' | 'secure';
+type Target = 'floor' | 'twopc' | 'batched' | 'secure';
 interface Measure {
   target: Target;
   inflight: number;
@@ -61,6 +64,7 @@ interface Measure {
   p99: number;
   max: number;
   cpuMsPerTxn: number;
+  participantCpuMsPerTxn: number;
   rssStartMiB: number;
   rssEndMiB: number;
   logBytesPerTxn: number;
@@ -126,20 +130,36 @@ const postmaster = Number(
 const children: Child[] = [];
 const pki = join(dir, 'pki');
 try {
-  const startParticipants = (args: string[]): Promise<{ name: string; endpoint: string }[]> =>
-    Promise.all(
-      Array.from({ length: N }, async (_, i) => {
-        const c = await startChild(['bench/participant.ts', ...args]);
-        children.push(c);
-        return { name: `p${i}`, endpoint: `127.0.0.1:${c.port}` };
-      }),
+  interface Participants {
+    refs: { name: string; endpoint: string }[];
+    pids: number[];
+  }
+  const startParticipants = async (args: string[]): Promise<Participants> => {
+    const started = await Promise.all(
+      Array.from({ length: N }, () => startChild(['bench/participant.ts', ...args])),
     );
-  const participants = await startParticipants([]);
+    children.push(...started);
+    return {
+      refs: started.map((c, i) => ({ name: `p${i}`, endpoint: `127.0.0.1:${c.port}` })),
+      pids: started.map((c) => c.child.pid ?? 0),
+    };
+  };
+  const unaryParticipants = await startParticipants([]);
+  const batchedParticipants = await startParticipants(['--batched']);
   const secure = opts.secure ?? false;
   if (secure) {
     await writeBenchPki(pki, N);
   }
-  const secureParticipants = secure ? await startParticipants([pki]) : [];
+  const secureParticipants = secure
+    ? await startParticipants(['--batched', '--pki', pki])
+    : { refs: [], pids: [] };
+  const participantsOf = (target: Target): Participants =>
+    target === 'secure'
+      ? secureParticipants
+      : target === 'batched'
+        ? batchedParticipants
+        : unaryParticipants;
+  const participants = unaryParticipants.refs;
   let run = 0;
   const relationBytes = async (schema: string): Promise<number> => {
     const r = await db.query<{ n: string }>(
@@ -178,7 +198,7 @@ try {
             },
             /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
           );
-    const ps = target === 'secure' ? secureParticipants : participants;
+    const { refs: ps, pids: participantPids } = participantsOf(target);
     const connection = target === 'secure' ? secureClient(pki) : {};
     try {
       const address = `127.0.0.1:${child.port}`;
@@ -189,12 +209,14 @@ try {
       const sample = async (): Promise<{
         pg: number;
         cpu: number;
+        participants: number;
         rss: number;
         bytes: number;
         wal: bigint;
       }> => ({
         pg: treeCpuSeconds(postmaster),
         cpu: cpuSeconds(pid),
+        participants: participantPids.reduce((sum, p) => sum + cpuSeconds(p), 0),
         rss: rssMiB(pid),
         bytes: await relationBytes(schema),
         wal: await walLsn(),
@@ -230,6 +252,7 @@ try {
         p99: quantile(l, 0.99),
         max: l.at(-1) ?? NaN,
         cpuMsPerTxn: ((s1.cpu - s0.cpu) * 1000) / n,
+        participantCpuMsPerTxn: ((s1.participants - s0.participants) * 1000) / n,
         rssStartMiB: s0.rss,
         rssEndMiB: s1.rss,
         logBytesPerTxn: (s1.bytes - s0.bytes) / n,
@@ -296,7 +319,9 @@ try {
 
   const results: Measure[] = [];
   for (let r = 0; r < (opts.open === undefined ? rounds : 0); r++) {
-    const all: Target[] = secure ? ['floor', 'twopc', 'secure'] : ['floor', 'twopc'];
+    const all: Target[] = secure
+      ? ['floor', 'twopc', 'batched', 'secure']
+      : ['floor', 'twopc', 'batched'];
     const order = r % 2 === 0 ? all : [...all].reverse();
     for (const target of order.filter((t) => opts.only === undefined || t === opts.only)) {
       const m = await measure(target, C, duration, warmup);
@@ -320,6 +345,7 @@ try {
     ['latency p99 (ms)', 'p99', 2],
     ['latency max (ms)', 'max', 1],
     ['coordinator CPU per txn (ms)', 'cpuMsPerTxn', 3],
+    ['participants CPU per txn (ms)', 'participantCpuMsPerTxn', 3],
     ['PostgreSQL CPU per txn (ms)', 'pgCpuMsPerTxn', 3],
     ['coordinator RSS at start (MiB)', 'rssStartMiB', 1],
     ['coordinator RSS at end (MiB)', 'rssEndMiB', 1],
@@ -336,20 +362,42 @@ try {
   console.log(
     `\ntwopc vs floor — ${N} participants, ${C} in flight, participants ${enlist === 'begin' ? 'named in Begin' : 'enlisted by Enlist calls'}, ${duration} s × ${rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\n`,
   );
-  const secureHead = secure ? `${'secure'.padStart(12)}${'secure/floor'.padStart(14)}` : '';
+  const shown: Target[] = secure ? ['twopc', 'batched', 'secure'] : ['twopc', 'batched'];
   console.log(
-    `${'figure'.padEnd(32)}${'floor'.padStart(12)}${'twopc'.padStart(12)}${'twopc/floor'.padStart(14)}${secureHead}`,
+    `${'figure'.padEnd(32)}${'floor'.padStart(10)}${shown.map((t) => `${t.padStart(10)}${'÷floor'.padStart(8)}`).join('')}`,
   );
   for (const [label, key, digits] of rows) {
     const f = avg('floor', key);
-    const t = avg('twopc', key);
-    const x = secure ? avg('secure', key) : NaN;
-    const secureCols = secure
-      ? `${x.toFixed(digits).padStart(12)}${(x / f).toFixed(2).padStart(14)}`
-      : '';
-    console.log(
-      `${label.padEnd(32)}${f.toFixed(digits).padStart(12)}${t.toFixed(digits).padStart(12)}${(t / f).toFixed(2).padStart(14)}${secureCols}`,
-    );
+    const cols = shown
+      .map((t) => {
+        const x = avg(t, key);
+        return `${x.toFixed(digits).padStart(10)}${(x / f).toFixed(2).padStart(8)}`;
+      })
+      .join('');
+    console.log(`${label.padEnd(32)}${f.toFixed(digits).padStart(10)}${cols}`);
+  }
+  // The spread: each round's ratio to the floor of the same round.
+  if (rounds > 1) {
+    const perRound = (t: Target, key: keyof Measure): number[] => {
+      const fs = results.filter((m) => m.target === 'floor').map((m) => Number(m[key]));
+      return results.filter((m) => m.target === t).map((m, i) => Number(m[key]) / (fs[i] ?? NaN));
+    };
+    for (const [label, key] of [
+      ['transactions/s ÷ floor by round', 'tps'],
+      ['p50 ÷ floor by round', 'p50'],
+      ['p99 ÷ floor by round', 'p99'],
+    ] as [string, keyof Measure][]) {
+      console.log(
+        `${label.padEnd(32)}${''.padStart(10)}${shown
+          .map((t) =>
+            perRound(t, key)
+              .map((r) => r.toFixed(2))
+              .join('–')
+              .padStart(18),
+          )
+          .join('')}`,
+      );
+    }
   }
   const failed = results.reduce((s, m) => s + m.failed, 0);
   console.log(
@@ -361,13 +409,15 @@ try {
     for (const inflight of [1, 8, 32, 64, 128, 256]) {
       const f = await measure('floor', inflight, Math.max(3, duration / 2), 1);
       const t = await measure('twopc', inflight, Math.max(3, duration / 2), 1);
+      const b = await measure('batched', inflight, Math.max(3, duration / 2), 1);
       sweep.push({
         inflight,
         floor: { tps: f.tps, p99: f.p99 },
         twopc: { tps: t.tps, p99: t.p99 },
+        batched: { tps: b.tps, p99: b.p99 },
       });
       console.error(
-        `  sweep ${inflight}: floor ${f.tps.toFixed(0)} tx/s, twopc ${t.tps.toFixed(0)} tx/s`,
+        `  sweep ${inflight}: floor ${f.tps.toFixed(0)}, twopc ${t.tps.toFixed(0)}, batched ${b.tps.toFixed(0)} tx/s`,
       );
     }
   }

@@ -158,6 +158,7 @@ async function startServing(
         callTimeoutMs: config.callTimeoutMs,
         retry: { baseMs: config.retryBaseMs, capMs: config.retryCapMs },
         onePhase: config.onePhase,
+        earlyPrepare: config.earlyPrepare,
         abortAttempts: config.abortAttempts,
       },
     },

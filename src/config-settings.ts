@@ -162,6 +162,13 @@ const CORE_SETTINGS: readonly Setting[] = [
     help: 'commit a lone participant in one phase',
   },
   {
+    key: 'earlyPrepare',
+    env: 'TWOPC_EARLY_PREPARE',
+    kind: 'bool',
+    def: 'true',
+    help: 'send Prepare while the commit claim is written, for transactions begun here (participants ask GetTransaction about branches prepared long without an outcome)',
+  },
+  {
     key: 'participantBatching',
     env: 'TWOPC_PARTICIPANT_BATCHING',
     kind: 'bool',

@@ -26,6 +26,7 @@ export interface Config {
   readonly retryCapMs: number;
   readonly onePhase: boolean;
   readonly participantBatching: boolean;
+  readonly earlyPrepare: boolean;
   readonly sweepIntervalMs: number;
   readonly recoveryIntervalMs: number;
   readonly coordinatorLeaseMs: number;

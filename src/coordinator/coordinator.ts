@@ -24,6 +24,7 @@ import {
   tracer,
 } from '../telemetry/tracing.ts';
 import { HeldSpans } from './held-spans.ts';
+import { EarlyPrepares, KnownParticipants } from './early-prepares.ts';
 import { KeyedMutex } from '../shared/keyed-mutex.ts';
 import { awaitDecision, pollLog } from './commit-wait.ts';
 import { raceSignal } from './race-signal.ts';
@@ -45,6 +46,7 @@ export class Coordinator {
   readonly #runs = new Map<TxId, TxRun>();
   readonly #mutex = new KeyedMutex<TxId>();
   readonly #spans = new HeldSpans();
+  readonly #known = new KnownParticipants();
   readonly #shutdown: AbortController;
   #closing = false;
 
@@ -96,6 +98,9 @@ export class Coordinator {
       if (span.isRecording()) {
         this.#spans.hold(txnId, span); // without an SDK it is a no-op span: nothing to keep
       }
+      if (this.#deps.config.earlyPrepare) {
+        this.#known.begun(txnId, input.participants);
+      }
       this.#deps.metrics.begun();
       await failpoint('after_begin_logged');
       return { txnId, leaseExpiresAt };
@@ -110,10 +115,10 @@ export class Coordinator {
    * holds it (the run then owns and ends it), else the stored context as a
    * remote parent, so the work still joins the original trace.
    */
-  #newRun(tx: TxRecord, stored: string | null): TxRun {
+  #newRun(tx: TxRecord, stored: string | null, early: EarlyPrepares | null = null): TxRun {
     const span = this.#spans.take(tx.txnId);
     const ctx = span === null ? storedContext(stored) : trace.setSpan(ROOT_CONTEXT, span);
-    return this.#register(new TxRun(this.#deps, tx, ctx, span));
+    return this.#register(new TxRun(this.#deps, tx, ctx, span, early));
   }
 
   #leaseMs(requested: number, field: string): number {
@@ -133,7 +138,9 @@ export class Coordinator {
     endpoint: string,
   ): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
     this.#open();
-    return this.#deps.store.enlist(txnId, name, endpoint);
+    const enlisted = await this.#deps.store.enlist(txnId, name, endpoint);
+    this.#known.enlisted(txnId, name, endpoint);
+    return enlisted;
   }
 
   /** Extends a lease. @throws TxNotFoundError, InvalidTransitionError */
@@ -176,8 +183,22 @@ export class Coordinator {
     if (existing !== undefined) {
       return existing;
     }
-    const tx = await this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase);
+    // The claim and the Prepares to the participants known here leave together.
+    const claim = this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase);
+    const known = this.#known.take(txnId);
+    let early: EarlyPrepares | null = null;
+    if (known !== null && known.length >= 2) {
+      claim.catch(() => undefined); // awaited below
+      const span = this.#spans.peek(txnId);
+      const ctx = span === null ? ROOT_CONTEXT : trace.setSpan(ROOT_CONTEXT, span);
+      early = await EarlyPrepares.send(this.#deps, txnId, ctx, known);
+    }
+    const tx = await claim.catch((err: unknown) => {
+      early?.abandon();
+      throw err;
+    });
     if (tx === null) {
+      early?.abandon();
       // Not ACTIVE: decided already, or another coordinator is preparing it.
       const view = await this.#deps.store.get(txnId);
       if (view === null) {
@@ -185,15 +206,18 @@ export class Coordinator {
       }
       return view;
     }
-    const run = this.#newRun(tx, tx.traceContext);
+    const run = this.#newRun(tx, tx.traceContext, early);
     // Begun before the store last restarted: a write its client was told of
     // may be lost, so it aborts without a single Prepare.
     const event: TxEvent = tx.storeIntact
       ? { type: 'commit:requested', onePhaseAllowed: this.#deps.config.onePhase }
       : { type: 'abort:requested', reason: AbortReason.LOG_STORE_RESTARTED };
-    run.apply(event).catch((err: unknown) => {
-      this.#deps.log.error({ err, txn_id: txnId }, 'starting the commit failed');
-    });
+    run
+      .apply(event)
+      .catch((err: unknown) => {
+        this.#deps.log.error({ err, txn_id: txnId }, 'starting the commit failed');
+      })
+      .finally(() => run.releaseEarlyPrepares());
     return run;
   }
 
@@ -236,6 +260,7 @@ export class Coordinator {
   }
 
   async #runForAbort(txnId: TxId): Promise<TxRun | null> {
+    this.#known.take(txnId);
     const existing = this.#runs.get(txnId);
     if (existing !== undefined) {
       return existing;

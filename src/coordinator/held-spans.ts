@@ -29,6 +29,11 @@ export class HeldSpans {
     return this.#spans.has(txnId);
   }
 
+  /** The span of a transaction, if held here (left in place). */
+  peek(txnId: TxId): Span | null {
+    return this.#spans.get(txnId) ?? null;
+  }
+
   /** Removes and returns the span of a transaction, if held here. */
   take(txnId: TxId): Span | null {
     const span = this.#spans.get(txnId) ?? null;

@@ -19,6 +19,8 @@ export interface ProtocolConfig {
   readonly onePhase: boolean;
   /** Abort attempts to a participant that never voted before it is left to ask. */
   readonly abortAttempts: number;
+  /** Send Prepare while the commit claim is written (transactions begun here). */
+  readonly earlyPrepare: boolean;
 }
 
 /** What a transaction run needs from the outside world. */

@@ -14,6 +14,7 @@ import { ATTR, SPAN, endWithError, headersFor, tracer } from '../telemetry/traci
 import { sleep } from '../time/clock.ts';
 import { backoffMs } from '../shared/backoff.ts';
 import type { RunDeps } from './run-deps.ts';
+import type { SentPrepare } from './early-prepares.ts';
 
 /** What the participant calls of a run need from it. */
 export interface RunHandle {
@@ -26,6 +27,8 @@ export interface RunHandle {
   /** Aborts when an operator asks for phase 2 now. */
   readonly wakeSignal: AbortSignal;
   safeApply(event: TxEvent): Promise<void>;
+  /** A Prepare sent to this participant before the run began, if any (see EarlyPrepares). */
+  takeEarlyPrepare(name: string, endpoint: string): SentPrepare | null;
 }
 
 type PhaseTwo = Effect & { type: 'send:commit' | 'send:abort' };
@@ -68,12 +71,16 @@ function downed(watch: Watch): Promise<never> {
  */
 export async function prepare(run: RunHandle, name: string): Promise<void> {
   const { participants, config, health, clock, metrics } = run.deps;
-  const { span, call } = callSpan(run, name, SPAN.PREPARE, config.prepareTimeoutMs, 1);
+  const endpoint = run.tx.participants.find((x) => x.name === name)?.endpoint ?? '';
+  const early = run.takeEarlyPrepare(name, endpoint);
+  const { span, call } = early ?? callSpan(run, name, SPAN.PREPARE, config.prepareTimeoutMs, 1);
   const watch = health.watch(call.endpoint);
-  const started = clock.now();
+  const started = early?.started ?? clock.now();
   try {
-    const sent = participants.prepare(call);
-    await failpoint('after_prepare_sent');
+    const sent = early?.answer ?? participants.prepare(call);
+    if (early === null) {
+      await failpoint('after_prepare_sent');
+    }
     const answer = await Promise.race([sent, downed(watch)]);
     metrics.phase('prepare', (clock.now() - started) / 1000, true);
     span.setAttribute(ATTR.VOTE, answer.vote);

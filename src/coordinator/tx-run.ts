@@ -15,6 +15,7 @@ import { persistPlan } from './persist.ts';
 import type { Persisted } from './persist.ts';
 import { commitOnePhase, deliver, prepare } from './tx-effects.ts';
 import type { RunHandle } from './tx-effects.ts';
+import type { EarlyPrepares, SentPrepare } from './early-prepares.ts';
 import { planWrite } from './write-plan.ts';
 import type { WritePlan } from './write-plan.ts';
 
@@ -33,16 +34,35 @@ export class TxRun implements RunHandle {
   readonly #finished = deferred<TxRecord>();
   #stall: Deferred<Error> | null = null;
   #wake = new AbortController();
+  #early: EarlyPrepares | null;
 
   /**
    * @param ownSpan the transaction's span when this run owns it (ended when the run finishes)
+   * @param early Prepares sent while the commit claim was written
    */
-  constructor(deps: RunDeps, tx: TxRecord, ctx: Context, ownSpan: Span | null) {
+  constructor(
+    deps: RunDeps,
+    tx: TxRecord,
+    ctx: Context,
+    ownSpan: Span | null,
+    early: EarlyPrepares | null = null,
+  ) {
     this.deps = deps;
     this.#tx = tx;
     this.ctx = ctx;
     this.#span = ownSpan;
+    this.#early = early;
     this.#settle();
+  }
+
+  takeEarlyPrepare(name: string, endpoint: string): SentPrepare | null {
+    return this.#early?.take(name, endpoint) ?? null;
+  }
+
+  /** Ends the early Prepares no effect of this run took (they are someone else's to finish). */
+  releaseEarlyPrepares(): void {
+    this.#early?.abandon();
+    this.#early = null;
   }
 
   /** A logger carrying txn_id and trace_id, made on first use (most runs never log). */

@@ -35,7 +35,7 @@ describe('npm run bench -- --quick (so the benchmark never rots)', function () {
       const report = JSON.parse(await readFile(out, 'utf8')) as {
         results: { target: string; committed: number; failed: number }[];
       };
-      assert.deepEqual(report.results.map((r) => r.target).sort(), ['floor', 'twopc']);
+      assert.deepEqual(report.results.map((r) => r.target).sort(), ['batched', 'floor', 'twopc']);
       for (const r of report.results) {
         assert.ok(r.committed > 0, `${r.target} committed nothing`);
         assert.equal(r.failed, 0, `${r.target} had failures`);
