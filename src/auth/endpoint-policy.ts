@@ -122,6 +122,8 @@ export class EndpointPolicy {
   readonly #own: OwnEndpoint[];
   readonly #local = localAddresses();
   readonly #lookups = new Map<string, { at: number; addresses: Promise<string[]> }>();
+  /** Verdicts per (name, endpoint), for as long as the addresses they rest on. */
+  readonly #verdicts = new Map<string, { at: number; verdict: Promise<void> }>();
 
   constructor(registry: Registry | null, own: readonly OwnEndpoint[]) {
     this.#registry = registry;
@@ -131,10 +133,36 @@ export class EndpointPolicy {
   /** Adds an address of this coordinator known only once bound (a port 0 listener). */
   addOwn(own: OwnEndpoint): void {
     this.#own.push(own);
+    this.#verdicts.clear();
   }
 
-  /** @throws EndpointNotAllowedError saying why, before any dial */
-  async check(name: string, endpoint: string): Promise<void> {
+  /**
+   * @throws EndpointNotAllowedError saying why, before any dial. A verdict
+   * is reused for as long as the host's addresses are (every Begin names
+   * its participants: the same few endpoints, checked once per interval).
+   */
+  check(name: string, endpoint: string): Promise<void> {
+    const key = `${name}\u0000${endpoint}`;
+    const now = performance.now();
+    const hit = this.#verdicts.get(key);
+    if (hit !== undefined && now - hit.at < LOOKUP_TTL_MS) {
+      return hit.verdict;
+    }
+    if (this.#verdicts.size >= LOOKUP_CACHE_MAX) {
+      this.#verdicts.clear();
+    }
+    const verdict = this.#decide(name, endpoint);
+    this.#verdicts.set(key, { at: now, verdict });
+    // A refusal is remembered too; an unresolvable host is asked again.
+    verdict.catch((err: unknown) => {
+      if (/does not resolve/.test(String((err as Error).message))) {
+        this.#verdicts.delete(key);
+      }
+    });
+    return verdict;
+  }
+
+  async #decide(name: string, endpoint: string): Promise<void> {
     const { host: rawHost, port: portText } = splitHostPort(endpoint);
     const host = rawHost.toLowerCase();
     const port = Number(portText);

@@ -51,6 +51,9 @@ interface Pending {
 
 type Status = { readonly code: grpc.status; readonly details: string };
 
+/** How a call goes: on the stream, unary, or nowhere (`failed`: why the link failed). */
+type Opening = 'stream' | 'unary' | { readonly failed: string };
+
 /**
  * The batched channel to one participant endpoint: one Exchange stream,
  * opened on first use and used once the participant answered its opening.
@@ -73,8 +76,8 @@ class PhaseLink {
   #flushScheduled = false;
   #blocked = false;
   #nextId = 0;
-  #opened: Promise<boolean> = Promise.resolve(false);
-  #settleOpening: (ok: boolean) => void = () => undefined;
+  #opened: Promise<Opening> = Promise.resolve('unary');
+  #settleOpening: (result: Opening) => void = () => undefined;
 
   constructor(stub: BatchedStub, options: BatchingOptions) {
     this.#stub = stub;
@@ -90,36 +93,36 @@ class PhaseLink {
   }
 
   /**
-   * Resolves true when calls go on the stream: at once when it is open;
-   * after the participant answered the opening when it is opening (or due
-   * to be opened again), false when it refused, failed or did not answer
-   * within `waitMs`. Between a failure and the next attempt (reopenMs,
-   * reofferMs), false at once.
+   * Where a call goes: 'stream' at once when it is open, or once the
+   * participant answered the opening (when opening, or due to be opened
+   * again); 'unary' when it refused (UNIMPLEMENTED), between a failure and
+   * the next attempt, or when the opening took `waitMs`; otherwise what
+   * failed the opening (the link itself: a unary call would fail alike).
    */
-  ready(waitMs: number): Promise<boolean> | boolean {
+  ready(waitMs: number): Opening | Promise<Opening> {
     if (this.#state === 'open') {
-      return true;
+      return 'stream';
     }
     if (this.#state !== 'opening') {
       if (Date.now() < this.#retryAt) {
-        return false;
+        return 'unary';
       }
       this.#open();
     }
     const opened = this.#opened;
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), waitMs);
-      void opened.then((ok) => {
+    return new Promise<Opening>((resolve) => {
+      const timer = setTimeout(() => resolve('unary'), waitMs);
+      void opened.then((result) => {
         clearTimeout(timer);
-        resolve(ok);
+        resolve(result);
       });
     });
   }
 
   #open(): void {
     this.#state = 'opening';
-    let settle: (ok: boolean) => void = () => undefined;
-    this.#opened = new Promise<boolean>((resolve) => (settle = resolve));
+    let settle: (result: Opening) => void = () => undefined;
+    this.#opened = new Promise<Opening>((resolve) => (settle = resolve));
     this.#settleOpening = settle;
     const stream = this.#stub.exchange();
     this.#stream = stream;
@@ -139,7 +142,7 @@ class PhaseLink {
     }
     if (this.#state === 'opening') {
       this.#state = 'open';
-      this.#settleOpening(true);
+      this.#settleOpening('stream');
     }
     for (const answer of res.answers) {
       const p = this.#pending.get(answer.id);
@@ -159,9 +162,9 @@ class PhaseLink {
     const refused = status.code === grpc.status.UNIMPLEMENTED;
     this.#state = refused ? 'refused' : 'closed';
     this.#retryAt = Date.now() + (refused ? this.#reofferMs : this.#reopenMs);
-    this.#settleOpening(false);
     const detail =
       status.code === grpc.status.OK ? 'the participant ended the stream' : failureKind(status);
+    this.#settleOpening(refused ? 'unary' : { failed: detail });
     this.#fail(detail);
   }
 
@@ -241,7 +244,7 @@ class PhaseLink {
     this.#stream = null;
     this.#state = 'closed';
     this.#retryAt = Infinity;
-    this.#settleOpening(false);
+    this.#settleOpening({ failed: 'the coordinator is closing' });
     this.#fail('the coordinator is closing');
     stream?.cancel();
   }
@@ -288,24 +291,32 @@ export class BatchedParticipantClient implements ParticipantClient {
   /**
    * Where a call goes: the endpoint's stream when it is (or becomes) ready,
    * else unary with what is left of its deadline (counted either way).
+   * @throws ParticipantUnavailableError when opening the stream failed on the link itself
    */
-  async #route(call: ParticipantCall): Promise<{ link: PhaseLink | null; call: ParticipantCall }> {
+  async #route(
+    kind: Kind,
+    call: ParticipantCall,
+  ): Promise<{ link: PhaseLink | null; call: ParticipantCall }> {
     if (!this.#enabled) {
       this.#sent('unary', 1);
       return { link: null, call };
     }
     const link = this.#link(call.endpoint);
     const ready = link.ready(call.timeoutMs);
-    if (ready === true) {
+    if (ready === 'stream') {
       return { link, call };
     }
     const started = Date.now();
-    const ok = ready !== false && (await ready);
-    const left = { ...call, timeoutMs: Math.max(1, call.timeoutMs - (Date.now() - started)) };
-    if (!ok) {
-      this.#sent('unary', 1);
+    const opening = await ready;
+    if (typeof opening === 'object') {
+      throw new ParticipantUnavailableError(call.name, `${WHAT[kind]} failed (${opening.failed})`);
     }
-    return { link: ok ? link : null, call: left };
+    const left = { ...call, timeoutMs: Math.max(1, call.timeoutMs - (Date.now() - started)) };
+    if (opening === 'unary') {
+      this.#sent('unary', 1);
+      return { link: null, call: left };
+    }
+    return { link, call: left };
   }
 
   /** How an endpoint is called now (for operators and tests). */
@@ -314,7 +325,7 @@ export class BatchedParticipantClient implements ParticipantClient {
   }
 
   async prepare(call: ParticipantCall): Promise<PrepareResult> {
-    const { link, call: c } = await this.#route(call);
+    const { link, call: c } = await this.#route('prepare', call);
     if (link === null) {
       return this.#unary.prepare(c);
     }
@@ -324,7 +335,7 @@ export class BatchedParticipantClient implements ParticipantClient {
   }
 
   async commit(call: ParticipantCall, onePhase: boolean): Promise<AckResult> {
-    const { link, call: c } = await this.#route(call);
+    const { link, call: c } = await this.#route('commit', call);
     if (link === null) {
       return this.#unary.commit(c, onePhase);
     }
@@ -333,7 +344,7 @@ export class BatchedParticipantClient implements ParticipantClient {
   }
 
   async abort(call: ParticipantCall, reason: string): Promise<AckResult> {
-    const { link, call: c } = await this.#route(call);
+    const { link, call: c } = await this.#route('abort', call);
     if (link === null) {
       return this.#unary.abort(c, reason);
     }
