@@ -65,6 +65,8 @@ interface Measure {
   max: number;
   cpuMsPerTxn: number;
   participantCpuMsPerTxn: number;
+  /** Batched participant calls per stream message (0: none batched). */
+  callsPerBatch: number;
   rssStartMiB: number;
   rssEndMiB: number;
   logBytesPerTxn: number;
@@ -182,6 +184,7 @@ try {
     warm: number,
   ): Promise<Measure> {
     const schema = `bench_${target}_${run++}`;
+    const metricsPort = await freePort();
     const child =
       target === 'floor'
         ? await startChild(['bench/floor.ts', JSON.stringify({ databaseUrl: server.url, schema })])
@@ -191,7 +194,7 @@ try {
               DATABASE_URL: server.url,
               TWOPC_DB_SCHEMA: schema,
               TWOPC_LISTEN: '127.0.0.1:0',
-              TWOPC_METRICS_LISTEN: '127.0.0.1:0',
+              TWOPC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
               TWOPC_LOG_LEVEL: 'info',
               TWOPC_COORDINATOR_NAME: schema,
               ...(target === 'secure' ? secureEnv(pki) : {}),
@@ -206,6 +209,18 @@ try {
       if (warm > 0) {
         await runLoad(address, ps, inflight, warm, enlist, connection);
       }
+      /** Batched participant calls and the messages that carried them, so far. */
+      const batching = async (): Promise<{ calls: number; batches: number }> => {
+        if (target === 'floor') {
+          return { calls: 0, batches: 0 };
+        }
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const read = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
+        return {
+          calls: read(/^twopc_participant_calls_total\{transport="batched"[^}]*\} (\d+)/m),
+          batches: read(/^twopc_participant_batches_total\{[^}]*\} (\d+)/m),
+        };
+      };
       const sample = async (): Promise<{
         pg: number;
         cpu: number;
@@ -213,7 +228,9 @@ try {
         rss: number;
         bytes: number;
         wal: bigint;
+        batching: { calls: number; batches: number };
       }> => ({
+        batching: await batching(),
         pg: treeCpuSeconds(postmaster),
         cpu: cpuSeconds(pid),
         participants: participantPids.reduce((sum, p) => sum + cpuSeconds(p), 0),
@@ -253,6 +270,9 @@ try {
         max: l.at(-1) ?? NaN,
         cpuMsPerTxn: ((s1.cpu - s0.cpu) * 1000) / n,
         participantCpuMsPerTxn: ((s1.participants - s0.participants) * 1000) / n,
+        callsPerBatch:
+          (s1.batching.calls - s0.batching.calls) /
+          Math.max(1, s1.batching.batches - s0.batching.batches),
         rssStartMiB: s0.rss,
         rssEndMiB: s1.rss,
         logBytesPerTxn: (s1.bytes - s0.bytes) / n,
@@ -346,6 +366,7 @@ try {
     ['latency max (ms)', 'max', 1],
     ['coordinator CPU per txn (ms)', 'cpuMsPerTxn', 3],
     ['participants CPU per txn (ms)', 'participantCpuMsPerTxn', 3],
+    ['calls per batched message', 'callsPerBatch', 1],
     ['PostgreSQL CPU per txn (ms)', 'pgCpuMsPerTxn', 3],
     ['coordinator RSS at start (MiB)', 'rssStartMiB', 1],
     ['coordinator RSS at end (MiB)', 'rssEndMiB', 1],
@@ -371,7 +392,7 @@ try {
     const cols = shown
       .map((t) => {
         const x = avg(t, key);
-        return `${x.toFixed(digits).padStart(10)}${(x / f).toFixed(2).padStart(8)}`;
+        return `${x.toFixed(digits).padStart(10)}${(f === 0 ? '–' : (x / f).toFixed(2)).padStart(8)}`;
       })
       .join('');
     console.log(`${label.padEnd(32)}${f.toFixed(digits).padStart(10)}${cols}`);
@@ -387,16 +408,13 @@ try {
       ['p50 ÷ floor by round', 'p50'],
       ['p99 ÷ floor by round', 'p99'],
     ] as [string, keyof Measure][]) {
-      console.log(
-        `${label.padEnd(32)}${''.padStart(10)}${shown
-          .map((t) =>
-            perRound(t, key)
-              .map((r) => r.toFixed(2))
-              .join('–')
-              .padStart(18),
-          )
-          .join('')}`,
+      const spread = shown.map(
+        (t) =>
+          `${t} ${perRound(t, key)
+            .map((r) => r.toFixed(2))
+            .join(', ')}`,
       );
+      console.log(`${label}: ${spread.join('; ')}`);
     }
   }
   const failed = results.reduce((s, m) => s + m.failed, 0);

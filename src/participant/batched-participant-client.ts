@@ -190,6 +190,10 @@ class PhaseLink {
       this.#nextId = (this.#nextId + 1) >>> 0;
       const fail = (detail: string): void =>
         reject(new ParticipantUnavailableError(call.name, `${WHAT[kind]} failed (${detail})`));
+      if (this.#state !== 'open') {
+        fail('the stream closed');
+        return;
+      }
       const timer = setTimeout(() => {
         if (this.#pending.delete(id)) {
           fail('no answer before the deadline');
