@@ -23,3 +23,5 @@ export type { PgParticipantOptions } from './sdk/pg-participant.ts';
 export type { BranchStore } from './sdk/branch-store.ts';
 export { Outcome, TxState, Vote } from './core/tx-state.ts';
 export { ErrorCode } from './core/errors.ts';
+export { checkParticipant, formatReport } from './sdk/conformance.ts';
+export type { CheckResult, ConformanceOptions } from './sdk/conformance.ts';

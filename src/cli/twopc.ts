@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import { armFailpoints } from '../fault/failpoints.ts';
 import { ListenError } from '../listen-error.ts';
 import { txCommand } from './tx-command.ts';
+import { conformanceCommand } from './conformance-command.ts';
 import { MigrationError, migrate } from '../store/migrate.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { startTracingSdk } from '../telemetry/otel-sdk.ts';
@@ -15,6 +16,7 @@ Usage:
   twopc serve   [options]   start the coordinator (embedded PostgreSQL unless DATABASE_URL is set)
   twopc migrate [options]   apply database migrations and exit
   twopc tx ...              operate a running coordinator: list, show, retry, abort, resolve (twopc tx --help)
+  twopc conformance ...     check a participant against the participant contract (twopc conformance --help)
   twopc --help              this text
 
 Options (flag, environment variable, meaning [default]):
@@ -116,6 +118,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     return txCommand(
       rest,
       process.env,
+      (s) => process.stdout.write(`${s}\n`),
+      (s) => process.stderr.write(`${s}\n`),
+    );
+  }
+  if (command === 'conformance') {
+    return conformanceCommand(
+      rest,
       (s) => process.stdout.write(`${s}\n`),
       (s) => process.stderr.write(`${s}\n`),
     );

@@ -157,7 +157,12 @@ for (const channel of ['batched', 'unary'] as const) {
       );
       assert.ok(tally.COMMITTED > 0, 'nothing committed: the test proved nothing');
       assert.ok(faults.logCrashes > 0, 'no log crash injected: raise TWOPC_CHAOS_SECONDS');
-      // The channel under test carried the calls (the live coordinator's count).
+      // The channel under test carries the calls: one more transfer through
+      // the live coordinator (the killed ones' counts died with them).
+      const probe = (await client.begin()).txnId;
+      await banks[0]?.apply(probe, 'acct1', -1);
+      await banks[1]?.apply(probe, 'acct1', 1);
+      assert.equal((await client.commit(probe, { waitForAcks: true })).outcome, 'COMMITTED');
       const url = /"metrics":"([^"]+)"/.exec(coordinator?.output ?? '')?.[1] ?? '';
       const metrics = await (await fetch(url)).text();
       const sent = (t: string): number =>
@@ -167,7 +172,7 @@ for (const channel of ['batched', 'unary'] as const) {
           )?.[1],
         );
       console.log(
-        `      last coordinator: ${sent('batched')} calls batched, ${sent('unary')} unary`,
+        `      live coordinator: ${sent('batched')} calls batched, ${sent('unary')} unary`,
       );
       if (batched) {
         assert.ok(sent('batched') > 0, 'no call went on the batched channel');

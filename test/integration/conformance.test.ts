@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { conformanceCommand } from '../../src/cli/conformance-command.ts';
+import { checkParticipant } from '../../src/sdk/conformance.ts';
+import type { CheckResult } from '../../src/sdk/conformance.ts';
+import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
+import { createBanks } from '../support/bank.ts';
+import type { BankProcess } from '../support/bank.ts';
+import { startCoordinator } from '../support/coordinator-harness.ts';
+import type { Harness } from '../support/coordinator-harness.ts';
+import { migratedSchema } from '../support/db.ts';
+import { FakeFleet } from '../support/fake-participant.ts';
+
+const statusOf = (results: readonly CheckResult[], check: RegExp): string | undefined =>
+  results.find((r) => check.test(r.check))?.status;
+
+describe('participant conformance kit (twopc conformance, checkParticipant)', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  const fleet = new FakeFleet();
+  let banks: BankProcess[] = [];
+  let server: grpc.Server | null = null;
+  let helper: TwopcParticipant | null = null;
+
+  before(async function () {
+    h = await startCoordinator(await migratedSchema(import.meta.url));
+  });
+  after(async function () {
+    helper?.close();
+    server?.forceShutdown();
+    await Promise.all(banks.map((b) => b.close()));
+    await fleet.stopAll();
+    await h.stop();
+  });
+
+  it('passes the TypeScript participant helper on every check it can run without hooks', async function () {
+    server = new grpc.Server();
+    const port = await new Promise<number>((res, rej) =>
+      server?.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? rej(e) : res(p),
+      ),
+    );
+    helper = new TwopcParticipant({
+      name: 'kit-helper',
+      endpoint: `127.0.0.1:${port}`,
+      coordinator: h.app.address,
+      handlers: {
+        prepare: async () => ({ vote: 'PREPARED' }),
+        commit: async () => undefined,
+        abort: async () => undefined,
+      },
+    });
+    helper.addTo(server);
+    const results = await checkParticipant({
+      participant: `127.0.0.1:${port}`,
+      name: 'kit-helper',
+    });
+    assert.deepEqual(
+      results.filter((r) => r.status === 'fail'),
+      [],
+    );
+    assert.equal(statusOf(results, /batched channel/), 'pass');
+    assert.equal(statusOf(results, /survives a restart/), 'skip');
+    assert.equal(results.filter((r) => r.status === 'pass').length, results.length - 1);
+  });
+
+  it('passes PgParticipant, including prepared work that survives a SIGKILL of its process', async function () {
+    banks = await createBanks('twopc_conformance', 1);
+    const bank = banks[0] as BankProcess;
+    await bank.start(h.app.address);
+    const results = await checkParticipant({
+      participant: `127.0.0.1:${bank.port}`,
+      name: bank.name,
+      work: async () => {
+        const { txnId } = await h.client.begin({ timeoutMs: 60_000 });
+        await bank.apply(txnId, 'acct1', 5);
+        return txnId;
+      },
+      restart: async () => {
+        await bank.kill();
+        await bank.start(h.app.address);
+      },
+    });
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'pass').map((r) => [r.check, r.status, r.detail]),
+      [],
+    );
+    const balance = await bank.pool.query<{ balance: string }>(
+      "SELECT balance FROM accounts WHERE id = 'acct1'",
+    );
+    // Two transactions with work, both committed by the kit.
+    assert.equal(Number(balance.rows[0]?.balance), 1_010, 'the prepared work was committed');
+  });
+
+  it('fails a participant that breaks the contract, saying what to fix', async function () {
+    // Written from the proto without the rules: no suspension, no id check.
+    const naive = await fleet.start('naive');
+    const results = await checkParticipant({ participant: naive.endpoint });
+    assert.equal(statusOf(results, /suspension/), 'fail');
+    assert.match(
+      results.find((r) => /suspension/.test(r.check))?.detail ?? '',
+      /remember an Abort that came before Prepare/,
+    );
+    assert.equal(statusOf(results, /malformed/), 'fail');
+    assert.equal(statusOf(results, /health/), 'pass');
+    assert.equal(statusOf(results, /batched channel/), 'skip');
+  });
+
+  it('runs from the CLI: a report, exit 1 on a failure, exit 2 on bad usage', async function () {
+    const naive = await fleet.start('naive-cli');
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await conformanceCommand(
+      ['--participant', naive.endpoint],
+      (s) => out.push(s),
+      (s) => err.push(s),
+    );
+    assert.equal(code, 1);
+    assert.match(
+      out.join('\n'),
+      /^FAIL {2}Abort before Prepare, then the late Prepare is refused/m,
+    );
+    assert.match(out.join('\n'), /\d+ passed, \d+ failed, \d+ skipped/);
+    assert.equal(
+      await conformanceCommand(
+        [],
+        () => undefined,
+        (s) => err.push(s),
+      ),
+      2,
+    );
+    assert.match(err.join('\n'), /--participant HOST:PORT is required/);
+  });
+});
