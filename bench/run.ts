@@ -126,6 +126,8 @@ const server = await startEmbeddedPostgres({
   log: () => undefined,
 });
 const db = new pg.Pool({ connectionString: server.url, max: 2 });
+// An idle connection ended by the server stopping at the end is no failure.
+db.on('error', () => undefined);
 const postmaster = Number(
   (await readFile(join(dir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0],
 );
