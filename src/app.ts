@@ -169,6 +169,7 @@ async function startServing(
     },
   );
   let server: CoordinatorServer | null = null;
+  let storeUp = true;
   const maintenance = new Maintenance(
     store,
     coordinator,
@@ -184,7 +185,10 @@ async function startServing(
       stuckAfterMs: config.stuckAfterMs,
     },
     {
-      storeReachable: (ok) => server?.setServing(ok),
+      storeReachable: (ok) => {
+        storeUp = ok;
+        server?.setServing(ok);
+      },
       recovered: (taken) => metrics.recovery(taken),
     },
   );
@@ -194,6 +198,7 @@ async function startServing(
     participantHealth: () => health.states(),
     pools: () => store.poolStats(),
     admission: () => store.admissionStats(),
+    storeUp: () => storeUp,
   });
   await maintenance.start();
   undo.push(() => maintenance.stop(true));

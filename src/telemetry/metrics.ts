@@ -1,4 +1,4 @@
-import { AbortReason } from '../core/tx-state.ts';
+import { AbortReason, Outcome } from '../core/tx-state.ts';
 import type { Attributes, Histogram, Meter, Counter } from '@opentelemetry/api';
 
 const LATENCY_BUCKETS_S = [
@@ -16,6 +16,8 @@ export interface MetricSources {
   pools(): { pool: string; total: number; idle: number; waiting: number }[];
   /** New work waiting on the log now, and refused (store overloaded) so far. */
   admission(): { pending: number; refused: number };
+  /** Whether the log store answered the last lease sweep. */
+  storeUp(): boolean;
 }
 
 /**
@@ -61,10 +63,25 @@ export class TwopcMetrics {
       description:
         'Messages that carried batched participant calls (calls ÷ batches: calls per message)',
     });
+    // Every counter series exists from start-up, at zero: dashboards and
+    // alerts see 0, not "no data", and rate() over the first event works.
     for (const transport of ['unary', 'batched']) {
       this.#calls.add(0, { transport });
     }
     this.#batches.add(0);
+    this.#begun.add(0);
+    this.#finished.add(0, { outcome: Outcome.COMMITTED, reason: 'none' });
+    for (const reason of REASON_KINDS) {
+      this.#finished.add(0, { outcome: Outcome.ABORTED, reason });
+    }
+    for (const phase of ['commit', 'abort']) {
+      this.#retries.add(0, { phase });
+    }
+    for (const reported of [Outcome.COMMITTED, Outcome.ABORTED]) {
+      this.#heuristics.add(0, { reported });
+    }
+    this.#recoveries.add(0);
+    this.#recovered.add(0);
     const advice = { explicitBucketBoundaries: LATENCY_BUCKETS_S };
     this.#phase = meter.createHistogram('twopc_phase_duration_seconds', {
       description: 'Participant call latency by phase',
@@ -112,6 +129,11 @@ export class TwopcMetrics {
           r.observe(p.waiting, { pool: p.pool, state: 'waiting_clients' });
         }
       });
+    meter
+      .createObservableGauge('twopc_store_up', {
+        description: '1 while the log store (PostgreSQL) answers, 0 while it does not',
+      })
+      .addCallback((r) => r.observe(sources.storeUp() ? 1 : 0));
     meter
       .createObservableGauge('twopc_store_pending_operations', {
         description:
@@ -163,6 +185,15 @@ export class TwopcMetrics {
     this.#recovered.add(taken);
   }
 }
+
+/** Every value reasonKind() returns for an abort. */
+const REASON_KINDS: readonly string[] = [
+  ...Object.values(AbortReason),
+  'VOTE_ABORT',
+  'PARTICIPANT_FAILED',
+  'ONE_PHASE_REFUSED',
+  'CLIENT_ABORT',
+];
 
 /** A low-cardinality label for an abort reason. */
 export function reasonKind(reason: string | null): string {
