@@ -2,7 +2,12 @@
 // participants. It loads nothing of the server; embedding a coordinator is
 // `twopc/server` (src/server.ts).
 export { TwopcClient, TXN_ID_METADATA, txnMetadata } from './sdk/twopc-client.ts';
-export type { OutcomeAnswer, ParticipantAddress, TwopcClientOptions } from './sdk/twopc-client.ts';
+export type {
+  OutcomeAnswer,
+  ParticipantAddress,
+  TransactionView,
+  TwopcClientOptions,
+} from './sdk/twopc-client.ts';
 export { TwopcOperator } from './sdk/twopc-operator.ts';
 export type { ConnectionOptions, CoordinatorAddress, TokenSource } from './sdk/connection.ts';
 export { serverTlsCredentials, channelTlsCredentials } from './tls/credentials.ts';

@@ -55,7 +55,11 @@ const OPTIONS = {
  * google.protobuf.Timestamp is an RFC 3339 string (null when unset). Field
  * names are already lowerCamelCase, enums their names, 64-bit integers strings.
  */
-function protoJson(_key: string, value: unknown): unknown {
+function protoJson(key: string, value: unknown): unknown {
+  // The SDK's state (COMMITTED) under its proto enum name.
+  if (key === 'state' && typeof value === 'string' && value in TxState) {
+    return `TRANSACTION_STATE_${value}`;
+  }
   if (
     typeof value === 'object' &&
     value !== null &&

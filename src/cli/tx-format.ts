@@ -1,4 +1,4 @@
-import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
+import type { TransactionView } from '../sdk/twopc-client.ts';
 import { fromTimestamp } from '../grpc/proto.ts';
 
 const outcome = (o: string): string => o.replace('OUTCOME_', '');
@@ -25,7 +25,7 @@ function age(from: Date | null, now: Date): string {
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
 }
 
-function flags(tx: Transaction__Output): string {
+function flags(tx: TransactionView): string {
   return (
     [tx.stuck ? 'STUCK' : '', tx.heuristic ? 'HEURISTIC' : ''].filter((f) => f !== '').join(',') ||
     '-'
@@ -33,7 +33,7 @@ function flags(tx: Transaction__Output): string {
 }
 
 /** `twopc tx list` as a table. */
-export function formatList(txs: Transaction__Output[], now: Date): string {
+export function formatList(txs: TransactionView[], now: Date): string {
   const rows = [['TXN_ID', 'STATE', 'OUTCOME', 'AGE', 'ACKED', 'FLAGS', 'REASON']];
   for (const tx of txs) {
     const acked = tx.participants.filter((p) => p.acknowledged).length;
@@ -56,7 +56,7 @@ interface Entry {
 }
 
 /** Every dated event of a transaction, oldest first. */
-export function timeline(tx: Transaction__Output): Entry[] {
+export function timeline(tx: TransactionView): Entry[] {
   const entries: Entry[] = [];
   const add = (ts: Parameters<typeof fromTimestamp>[0], text: string): void => {
     const at = fromTimestamp(ts);
@@ -111,7 +111,7 @@ export function timeline(tx: Transaction__Output): Entry[] {
 }
 
 /** `twopc tx show` as text. */
-export function formatShow(tx: Transaction__Output): string {
+export function formatShow(tx: TransactionView): string {
   const labels =
     Object.entries(tx.labels)
       .map(([k, v]) => `${k}=${v}`)

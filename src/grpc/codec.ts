@@ -24,14 +24,20 @@ export function wireOutcome(outcome: Outcome | null): Outcome__Output {
   }
 }
 
-/** Core state → wire enum (the same names). */
+const STATE_PREFIX = 'TRANSACTION_STATE_';
+
+/** Core state → wire enum (`COMMITTED` → `TRANSACTION_STATE_COMMITTED`). */
 export function wireState(state: TxState): TransactionState__Output {
-  return state;
+  return `${STATE_PREFIX}${state}`;
 }
 
 /** Wire state → core state, or null for UNSPECIFIED/unknown. */
 export function coreState(state: string | number): TxState | null {
-  return typeof state === 'string' && state in TxState ? (state as TxState) : null;
+  if (typeof state !== 'string' || !state.startsWith(STATE_PREFIX)) {
+    return null;
+  }
+  const name = state.slice(STATE_PREFIX.length);
+  return name in TxState ? (name as TxState) : null;
 }
 
 function wireVote(vote: Vote | null): Vote__Output {

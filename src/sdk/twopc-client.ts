@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Outcome, TxState } from '../core/tx-state.ts';
 import type { CoordinatorClient } from '../grpc/generated/twopc/v1/Coordinator.ts';
 import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
+import type { TransactionState } from '../grpc/generated/twopc/v1/TransactionState.ts';
 import { fromTimestamp, loadTwopcProto } from '../grpc/proto.ts';
 import { openConnection } from './connection.ts';
 import type { Connection, ConnectionOptions, CoordinatorAddress, Invoke } from './connection.ts';
@@ -24,9 +25,11 @@ export interface ListOptions {
 }
 
 /** A ListTransactions request from its options (absent filters left open). */
-export function listRequest(options: ListOptions): Required<ListOptions> {
+export function listRequest(
+  options: ListOptions,
+): Omit<Required<ListOptions>, 'states'> & { states: TransactionState[] } {
   return {
-    states: options.states ?? [],
+    states: (options.states ?? []).map(wireStateName),
     minAgeSeconds: options.minAgeSeconds ?? 0,
     pageSize: options.pageSize ?? 0,
     pageToken: options.pageToken ?? '',
@@ -62,11 +65,32 @@ export function toOutcome(wire: string): Outcome {
       : Outcome.PENDING;
 }
 
+const STATE_PREFIX = 'TRANSACTION_STATE_';
+
+/**
+ * A wire TransactionState (`TRANSACTION_STATE_COMMITTED`; a coordinator of
+ * before the prefix sends `COMMITTED`) as the SDK's TxState (`COMMITTED`).
+ * @throws Error for UNSPECIFIED or a state this SDK does not know
+ */
 export function toState(wire: string): TxState {
-  if (!(wire in TxState)) {
+  const name = wire.startsWith(STATE_PREFIX) ? wire.slice(STATE_PREFIX.length) : wire;
+  if (!(name in TxState)) {
     throw new Error(`unknown transaction state ${wire}`);
   }
-  return wire as TxState;
+  return name as TxState;
+}
+
+/** The SDK's TxState as the wire names it. */
+export function wireStateName(state: TxState): TransactionState {
+  return `${STATE_PREFIX}${state}`;
+}
+
+/** A transaction as the SDK reports it: the wire message, with its state as a TxState. */
+export type TransactionView = Omit<Transaction__Output, 'state'> & { readonly state: TxState };
+
+/** The SDK's view of a wire Transaction. */
+export function toView(tx: Transaction__Output): TransactionView {
+  return { ...tx, state: toState(tx.state) };
 }
 
 /**
@@ -154,16 +178,23 @@ export class TwopcClient {
   }
 
   /** One transaction as the coordinator's log shows it. */
-  async get(txnId: string): Promise<Transaction__Output> {
-    return this.#call((md, o, cb) => this.#stub.getTransaction({ txnId }, md, o, cb));
+  async get(txnId: string): Promise<TransactionView> {
+    return toView(
+      await this.#call<Transaction__Output>((md, o, cb) =>
+        this.#stub.getTransaction({ txnId }, md, o, cb),
+      ),
+    );
   }
 
   /** The caller's tenant's transactions, newest first. */
   async list(
     options: ListOptions = {},
-  ): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
+  ): Promise<{ transactions: TransactionView[]; nextPageToken: string }> {
     const req = listRequest(options);
-    return this.#call((md, o, cb) => this.#stub.listTransactions(req, md, o, cb));
+    const res = await this.#call<{ transactions: Transaction__Output[]; nextPageToken: string }>(
+      (md, o, cb) => this.#stub.listTransactions(req, md, o, cb),
+    );
+    return { transactions: res.transactions.map(toView), nextPageToken: res.nextPageToken };
   }
 
   close(): void {

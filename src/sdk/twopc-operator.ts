@@ -3,8 +3,8 @@ import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction
 import { loadTwopcProto } from '../grpc/proto.ts';
 import { openConnection } from './connection.ts';
 import type { Connection, ConnectionOptions, CoordinatorAddress, Invoke } from './connection.ts';
-import { listRequest, toOutcome, toState } from './twopc-client.ts';
-import type { ListOptions, OutcomeAnswer } from './twopc-client.ts';
+import { listRequest, toOutcome, toState, toView } from './twopc-client.ts';
+import type { ListOptions, OutcomeAnswer, TransactionView } from './twopc-client.ts';
 
 /**
  * A typed client of the twopc.v1.Operator service (role `operator`): every
@@ -30,14 +30,21 @@ export class TwopcOperator {
   /** Transactions of every tenant (or of `tenant`), newest first. */
   async list(
     options: ListOptions & { tenant?: string } = {},
-  ): Promise<{ transactions: Transaction__Output[]; nextPageToken: string }> {
+  ): Promise<{ transactions: TransactionView[]; nextPageToken: string }> {
     const req = { ...listRequest(options), tenant: options.tenant ?? '' };
-    return this.#call((md, o, cb) => this.#stub.listTransactions(req, md, o, cb));
+    const res = await this.#call<{ transactions: Transaction__Output[]; nextPageToken: string }>(
+      (md, o, cb) => this.#stub.listTransactions(req, md, o, cb),
+    );
+    return { transactions: res.transactions.map(toView), nextPageToken: res.nextPageToken };
   }
 
   /** One transaction of any tenant. */
-  async get(txnId: string): Promise<Transaction__Output> {
-    return this.#call((md, o, cb) => this.#stub.getTransaction({ txnId }, md, o, cb));
+  async get(txnId: string): Promise<TransactionView> {
+    return toView(
+      await this.#call<Transaction__Output>((md, o, cb) =>
+        this.#stub.getTransaction({ txnId }, md, o, cb),
+      ),
+    );
   }
 
   /** Aborts a transaction without a commit decision (audited). */
@@ -49,8 +56,12 @@ export class TwopcOperator {
   }
 
   /** Re-sends phase 2 now. */
-  async retryNow(txnId: string): Promise<Transaction__Output> {
-    return this.#call((md, o, cb) => this.#stub.retryNow({ txnId }, md, o, cb));
+  async retryNow(txnId: string): Promise<TransactionView> {
+    return toView(
+      await this.#call<Transaction__Output>((md, o, cb) =>
+        this.#stub.retryNow({ txnId }, md, o, cb),
+      ),
+    );
   }
 
   /** Records a participant resolved by hand (the outcome must be the decision). */
@@ -59,9 +70,13 @@ export class TwopcOperator {
     participant: string,
     outcome: 'COMMITTED' | 'ABORTED',
     note = '',
-  ): Promise<Transaction__Output> {
+  ): Promise<TransactionView> {
     const req = { txnId, participant, outcome: `OUTCOME_${outcome}` as const, note };
-    return this.#call((md, o, cb) => this.#stub.resolveParticipant(req, md, o, cb));
+    return toView(
+      await this.#call<Transaction__Output>((md, o, cb) =>
+        this.#stub.resolveParticipant(req, md, o, cb),
+      ),
+    );
   }
 
   close(): void {

@@ -217,7 +217,7 @@ except grpc.RpcError as err:
       const out = await run(timeout);
       const [status, state] = out.split(' ');
       assert.equal(status, 'OK', `timeout ${timeout} s: ${out}`);
-      assert.equal(state, 'COMMITTING');
+      assert.equal(state, 'TRANSACTION_STATE_COMMITTING');
     }
   });
 });
