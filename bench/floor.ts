@@ -69,7 +69,7 @@ server.addService(proto.Coordinator.service, {
       ]);
       await Promise.all(ps.map((p) => call((done) => stub(p.endpoint).commit(req(p), done))));
     })().then(
-      () => cb(null, { outcome: 'OUTCOME_COMMITTED', state: 'COMMITTED' }),
+      () => cb(null, { outcome: 'OUTCOME_COMMITTED', state: 'TRANSACTION_STATE_COMMITTED' }),
       (err: Error) => cb({ code: grpc.status.INTERNAL, details: err.message }),
     );
   },
