@@ -52,6 +52,15 @@ describe('dashboards and alerts use what the coordinator exports', function () {
       assert.ok(metrics.includes(series), `${series}… missing at start-up`);
     }
     assert.match(metrics, /^twopc_store_up\{[^}]*\} 1$/m);
+    // Process and runtime metrics, from prom-client.
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_heap_size_used_bytes',
+    ]) {
+      assert.match(metrics, new RegExp(`^${name} [0-9.e+-]+$`, 'm'), `${name} missing`);
+    }
   });
 
   it('every metric in the Grafana dashboard and the alert rules exists once work has run', async function () {
@@ -72,6 +81,19 @@ describe('dashboards and alerts use what the coordinator exports', function () {
     ).panels.flatMap((p) => p.targets.map((t) => t.expr));
     const rules = await readFile(`${ROOT}deploy/prometheus/twopc-alerts.yml`, 'utf8');
     const used = new Set([...metricNames(exprs.join('\n')), ...metricNames(rules)]);
+    // The runtime panels' metrics (prom-client), exported under their own names.
+    const runtime = [...exprs.join('\n').matchAll(/\b(process|nodejs)_[a-z0-9_]+/g)].map((m) =>
+      m[0].replace(/_(sum|count|bucket)$/, ''),
+    );
+    assert.ok(runtime.length >= 4, 'no runtime panel');
+    const text = await scrape();
+    for (const name of runtime) {
+      assert.match(
+        text,
+        new RegExp(`^${name}(_sum|_count|_bucket)?[ {]`, 'm'),
+        `${name} not exported`,
+      );
+    }
     assert.ok(used.size >= 12, `only ${used.size} metrics used`);
     const missing = [...used].filter((m) => !have.has(m));
     assert.deepEqual(missing, [], 'used by a dashboard or an alert but not exported');
