@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { FakeParticipant } from '../support/fake-participant.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
-import { migratedSchema, sql } from '../support/db.ts';
+import { loggedState, migratedSchema, sql } from '../support/db.ts';
 import { eventually } from '../support/expect-status.ts';
 
 describe('Transaction lease', function () {
@@ -72,6 +72,8 @@ describe('Transaction lease', function () {
       const { txnId } = await h.client.begin({ timeoutMs: 60_000, participants: [p.ref, q.ref] });
       const commit = h.client.commit(txnId);
       await q.waitFor((c) => c.method === 'Prepare' && c.txnId === txnId);
+      // Prepare leaves with the commit claim: expire the lease once it is logged.
+      await eventually(async () => (await loggedState(schema, txnId)) === 'PREPARING');
       await sql(
         schema,
         `UPDATE twopc_transactions SET lease_expires_at = now() - interval '1 second' WHERE txn_id = $1`,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
-import { migratedSchema, testDatabaseUrl } from '../support/db.ts';
+import { loggedState, migratedSchema, testDatabaseUrl } from '../support/db.ts';
 import { eventually, expectStatus } from '../support/expect-status.ts';
 import { FakeParticipant } from '../support/fake-participant.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
@@ -11,9 +11,10 @@ describe('PostgreSQL outage (the link cut by a proxy)', function () {
   this.timeout(30_000);
   let h: Harness;
   let proxy: TcpProxy;
+  let schema: string;
 
   before(async function () {
-    const schema = await migratedSchema(import.meta.url);
+    schema = await migratedSchema(import.meta.url);
     const url = new URL(await testDatabaseUrl());
     proxy = await new TcpProxy(url.hostname, Number(url.port)).start();
     h = await startCoordinator(schema, { databaseUrl: proxy.url(url.toString()) });
@@ -51,6 +52,9 @@ describe('PostgreSQL outage (the link cut by a proxy)', function () {
         (e: grpc.ServiceError) => grpc.status[e.code],
       );
       await b.waitFor((c) => c.method === 'Prepare' && c.txnId === txnId);
+      // Prepare leaves with the commit claim: cut once the claim is in the
+      // log (read directly, not through the proxy), while b still votes.
+      await eventually(async () => (await loggedState(schema, txnId)) === 'PREPARING');
       proxy.cut(); // the decision write will fail: the store is gone when the votes are in
       assert.equal(await first, 'UNAVAILABLE');
       await new Promise((r) => setTimeout(r, 300));

@@ -183,7 +183,8 @@ export class StoreFaultRig {
 
   /**
    * A transfer with a third, slow voter: Commit is called and returned
-   * pending once the slow participant has its Prepare (the votes are out).
+   * pending once the slow participant has its Prepare (the votes are out)
+   * and the claim is in the log (PREPARING).
    */
   async commitWhilePreparing(
     name: string,
@@ -195,6 +196,18 @@ export class StoreFaultRig {
     await this.client.enlist(t.txnId, slow.ref);
     const committing = this.client.commit(t.txnId);
     await slow.waitFor((c) => c.method === 'Prepare' && c.txnId === t.txnId);
+    // Prepare leaves with the commit claim: wait until the claim is logged too.
+    await eventually(
+      async () => {
+        const rows = await this.logDb.sql<{ state: string }>(
+          'SELECT state FROM twopc.twopc_transactions WHERE txn_id = $1',
+          [t.txnId],
+        );
+        return rows[0]?.state === 'PREPARING';
+      },
+      15_000,
+      'the commit claim in the log',
+    );
     return { t, slow, committing };
   }
 
