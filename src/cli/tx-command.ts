@@ -1,3 +1,4 @@
+import { wireStateName } from '../shared/wire-state.ts';
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { TxState } from '../core/tx-state.ts';
@@ -58,7 +59,7 @@ const OPTIONS = {
 function protoJson(key: string, value: unknown): unknown {
   // The SDK's state (COMMITTED) under its proto enum name.
   if (key === 'state' && typeof value === 'string' && value in TxState) {
-    return `TRANSACTION_STATE_${value}`;
+    return wireStateName(value as TxState);
   }
   if (
     typeof value === 'object' &&

@@ -1,3 +1,4 @@
+import { stateFromWire, wireStateName } from '../shared/wire-state.ts';
 import { outcomeOf } from '../core/decide.ts';
 import { Outcome, TxState, Vote } from '../core/tx-state.ts';
 import type { OutcomeResult } from '../coordinator/coordinator.ts';
@@ -24,20 +25,14 @@ export function wireOutcome(outcome: Outcome | null): Outcome__Output {
   }
 }
 
-const STATE_PREFIX = 'TRANSACTION_STATE_';
-
-/** Core state → wire enum (`COMMITTED` → `TRANSACTION_STATE_COMMITTED`). */
+/** Core state → wire enum. */
 export function wireState(state: TxState): TransactionState__Output {
-  return `${STATE_PREFIX}${state}`;
+  return wireStateName(state);
 }
 
 /** Wire state → core state, or null for UNSPECIFIED/unknown. */
 export function coreState(state: string | number): TxState | null {
-  if (typeof state !== 'string' || !state.startsWith(STATE_PREFIX)) {
-    return null;
-  }
-  const name = state.slice(STATE_PREFIX.length);
-  return name in TxState ? (name as TxState) : null;
+  return stateFromWire(state);
 }
 
 function wireVote(vote: Vote | null): Vote__Output {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { loadTwopcProto } from '../grpc/proto.ts';
+import { loadTwopcProto, toTimestamp } from '../grpc/proto.ts';
 import type { BatchedParticipantClient as BatchedStub } from '../grpc/generated/twopc/v1/BatchedParticipant.ts';
 import type { ExchangeResponse__Output } from '../grpc/generated/twopc/v1/ExchangeResponse.ts';
 import type { PhaseAnswer__Output } from '../grpc/generated/twopc/v1/PhaseAnswer.ts';
@@ -119,7 +119,7 @@ export async function checkParticipant(options: ConformanceOptions): Promise<Che
   const prepare = (txnId: string, metadata = md()): Promise<{ vote: string; reason: string }> =>
     call((cb) =>
       p.prepare(
-        { txnId, participantName: name, deadline: timestamp(deadline()) },
+        { txnId, participantName: name, deadline: toTimestamp(deadline()) },
         metadata,
         { deadline: deadline() },
         cb,
@@ -381,11 +381,6 @@ async function checkBatched(stub: BatchedStub, name: string): Promise<string> {
   } finally {
     stream.cancel();
   }
-}
-
-function timestamp(date: Date): { seconds: string; nanos: number } {
-  const ms = date.getTime();
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
 /** The report as a person reads it: one line a check, then the count. */

@@ -1,5 +1,7 @@
+import { stateFromWire, wireStateName } from '../shared/wire-state.ts';
 import * as grpc from '@grpc/grpc-js';
-import { Outcome, TxState } from '../core/tx-state.ts';
+import type { TxState } from '../core/tx-state.ts';
+import { Outcome } from '../core/tx-state.ts';
 import type { CoordinatorClient } from '../grpc/generated/twopc/v1/Coordinator.ts';
 import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
 import type { TransactionState } from '../grpc/generated/twopc/v1/TransactionState.ts';
@@ -65,24 +67,17 @@ export function toOutcome(wire: string): Outcome {
       : Outcome.PENDING;
 }
 
-const STATE_PREFIX = 'TRANSACTION_STATE_';
-
 /**
- * A wire TransactionState (`TRANSACTION_STATE_COMMITTED`; a coordinator of
- * before the prefix sends `COMMITTED`) as the SDK's TxState (`COMMITTED`).
+ * A wire TransactionState as the SDK's TxState (either spelling, see
+ * stateFromWire).
  * @throws Error for UNSPECIFIED or a state this SDK does not know
  */
 export function toState(wire: string): TxState {
-  const name = wire.startsWith(STATE_PREFIX) ? wire.slice(STATE_PREFIX.length) : wire;
-  if (!(name in TxState)) {
+  const state = stateFromWire(wire);
+  if (state === null) {
     throw new Error(`unknown transaction state ${wire}`);
   }
-  return name as TxState;
-}
-
-/** The SDK's TxState as the wire names it. */
-export function wireStateName(state: TxState): TransactionState {
-  return `${STATE_PREFIX}${state}`;
+  return state;
 }
 
 /** A transaction as the SDK reports it: the wire message, with its state as a TxState. */
