@@ -3,6 +3,7 @@ import type { OwnEndpoint } from './auth/endpoint-policy.ts';
 import { Coordinator } from './coordinator/coordinator.ts';
 import { Maintenance } from './coordinator/maintenance.ts';
 import type { Config } from './config.ts';
+import { startConsoleServer } from './console/console-server.ts';
 import { startCoordinatorServer } from './grpc/server.ts';
 import type { CoordinatorServer } from './grpc/server.ts';
 import { BatchedParticipantClient } from './participant/batched-participant-client.ts';
@@ -24,6 +25,8 @@ export interface App {
   readonly address: string;
   /** host:port of the Prometheus endpoint (GET /metrics). */
   readonly metricsAddress: string;
+  /** The operator console's URL, or null without --console-listen. */
+  readonly consoleUrl: string | null;
   readonly databaseUrl: string;
   readonly coordinator: Coordinator;
   readonly server: CoordinatorServer;
@@ -220,15 +223,42 @@ async function startServing(
     log,
   );
   const grpcServer = server;
+  undo.push(() => grpcServer.shutdown(0));
   room.endpoints.addOwn({ ...hostPort(grpcServer.address), what: 'gRPC listener' });
+  const consoleServer =
+    config.consoleListen === null
+      ? null
+      : await startConsoleServer(
+          {
+            listen: config.consoleListen,
+            tls:
+              config.tlsCert === null || config.tlsKey === null
+                ? null
+                : {
+                    certFile: config.tlsCert,
+                    keyFile: config.tlsKey,
+                    caFile: config.tlsClientCa,
+                    reloadMs: config.tlsReloadMs,
+                  },
+          },
+          { coordinator, security: room.security, clock, traceUrl: config.traceUrl },
+          log,
+        );
+  const consoleUrl =
+    consoleServer === null ? null : `${consoleServer.scheme}://${consoleServer.address}/`;
+  if (consoleServer !== null) {
+    room.endpoints.addOwn({ ...hostPort(consoleServer.address), what: 'console listener' });
+  }
   log.info(room.summary, 'security');
   return {
     address: grpcServer.address,
     metricsAddress: metricsServer.address,
+    consoleUrl,
     databaseUrl: url,
     coordinator,
     server: grpcServer,
     stop: async () => {
+      await consoleServer?.close();
       await grpcServer.shutdown(config.shutdownGraceMs);
       await coordinator.shutdown(Math.min(2_000, config.shutdownGraceMs));
       await maintenance.stop(true);

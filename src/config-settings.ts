@@ -9,6 +9,7 @@ export type Kind =
   | 'file'
   | `choice:${string}`
   | 'listen'
+  | 'listen-or-off'
   | 'url'
   | 'level'
   | 'schema';
@@ -221,6 +222,20 @@ const CORE_SETTINGS: readonly Setting[] = [
     kind: 'listen',
     def: '127.0.0.1:9464',
     help: 'Prometheus /metrics address (host:port)',
+  },
+  {
+    key: 'consoleListen',
+    env: 'TWOPC_CONSOLE_LISTEN',
+    kind: 'listen-or-off',
+    def: null,
+    help: 'operator console address (host:port; HTTPS with --tls-cert); unset: no console',
+  },
+  {
+    key: 'traceUrl',
+    env: 'TWOPC_TRACE_URL',
+    kind: 'string',
+    def: '',
+    help: "the console's link to a transaction's trace, {traceId} replaced (e.g. http://localhost:16686/trace/{traceId})",
   },
   {
     key: 'stuckAfterMs',

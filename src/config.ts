@@ -33,6 +33,8 @@ export interface Config {
   readonly retentionHours: number;
   readonly shutdownGraceMs: number;
   readonly metricsListen: string;
+  readonly consoleListen: string | null;
+  readonly traceUrl: string;
   readonly stuckAfterMs: number;
   readonly logLevel: string;
   readonly insecure: boolean;
@@ -89,6 +91,8 @@ function parseValue(s: Setting, raw: string, from: string): string | number | bo
         : ['false', '0', 'no'].includes(raw)
           ? false
           : bad('true or false');
+    case 'listen-or-off':
+      return raw === '' ? null : parseValue({ ...s, kind: 'listen' }, raw, from);
     case 'listen': {
       const port = Number(raw.slice(raw.lastIndexOf(':') + 1));
       const ok =

@@ -57,6 +57,7 @@ function authenticates(config: Config): boolean {
  */
 export function checkSecureByDefault(config: Config): void {
   const authenticating = authenticates(config);
+  checkConsole(config, authenticating);
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
   if (isLoopback(host) || config.insecure) {
     return;
@@ -72,6 +73,25 @@ export function checkSecureByDefault(config: Config): void {
         'reach the port could read, abort or commit every transaction and make this ' +
         'coordinator dial any address. Configure them, listen on 127.0.0.1, or pass ' +
         '--insecure (TWOPC_INSECURE=true) to run unprotected on purpose.',
+    );
+  }
+}
+
+/** The console reachable from other machines needs TLS and authentication too. */
+function checkConsole(config: Config, authenticating: boolean): void {
+  const listen = config.consoleListen;
+  if (listen === null || config.insecure || isLoopback(listen.slice(0, listen.lastIndexOf(':')))) {
+    return;
+  }
+  const missing = [
+    config.tlsCert === null ? 'TLS (--tls-cert, --tls-key)' : null,
+    authenticating ? null : 'authentication (--tls-client-ca and/or --token-keys)',
+  ].filter((m) => m !== null);
+  if (missing.length > 0) {
+    throw new InsecureConfigError(
+      `refusing to serve the console on ${listen} without ${missing.join(', ')}: anyone who ` +
+        'can reach the port could abort or resolve every transaction. Configure them, listen ' +
+        'on 127.0.0.1, or pass --insecure (TWOPC_INSECURE=true) to run unprotected on purpose.',
     );
   }
 }

@@ -32,4 +32,6 @@ export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
   'Operator.Abort': rule([Role.OPERATOR], false, true),
   'Operator.RetryNow': rule([Role.OPERATOR], false, true),
   'Operator.ResolveParticipant': rule([Role.OPERATOR], false, true),
+  // The operator console's sign-in (its other calls are the Operator methods above).
+  'Console.SignIn': rule([Role.OPERATOR], false, true),
 };

@@ -58,6 +58,7 @@ async function serve(config: Config): Promise<number> {
     {
       address: app.address,
       metrics: `http://${app.metricsAddress}/metrics`,
+      ...(app.consoleUrl === null ? {} : { console: app.consoleUrl }),
       database: redactUrl(app.databaseUrl),
       coordinator: config.coordinatorName,
       id: app.coordinator.id,

@@ -1,4 +1,4 @@
-import { wireStateName } from '../shared/wire-state.ts';
+import { protoJson } from '../shared/proto-json.ts';
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { TxState } from '../core/tx-state.ts';
@@ -10,7 +10,7 @@ import { formatList, formatShow } from './tx-format.ts';
 export const TX_USAGE = `twopc tx — operate a running coordinator (over gRPC)
 
 Usage:
-  twopc tx list   [--state S]... [--stuck] [--heuristic] [--label k=v]... [--min-age SECONDS] [--limit N] [--json]
+  twopc tx list   [--state S]... [--stuck] [--heuristic] [--label k=v]... [--participant P] [--min-age SECONDS] [--limit N] [--json]
   twopc tx show    <txn_id> [--json]        state, participants and the timeline
   twopc tx retry   <txn_id>                 re-send phase 2 now
   twopc tx abort   <txn_id> [--reason R]    abort a transaction without a commit decision
@@ -21,6 +21,7 @@ Options:
   --address host:port   the coordinator (TWOPC_ADDRESS, default 127.0.0.1:50051); several:
                         IP:port,IP:port or one DNS name (dns:///twopc.svc:50051)
   --tenant T            list: only this tenant's transactions
+  --participant P       list: only transactions P is enlisted in
   --tls-ca FILE         TLS: the coordinator's CA (TWOPC_CLI_TLS_CA)
   --tls-cert FILE       mutual TLS: the operator's certificate (TWOPC_CLI_TLS_CERT)
   --tls-key FILE        and its key (TWOPC_CLI_TLS_KEY)
@@ -50,29 +51,6 @@ const OPTIONS = {
   note: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/**
- * The protobuf JSON mapping of what the generated types hold: a
- * google.protobuf.Timestamp is an RFC 3339 string (null when unset). Field
- * names are already lowerCamelCase, enums their names, 64-bit integers strings.
- */
-function protoJson(key: string, value: unknown): unknown {
-  // The SDK's state (COMMITTED) under its proto enum name.
-  if (key === 'state' && typeof value === 'string' && value in TxState) {
-    return wireStateName(value as TxState);
-  }
-  if (
-    typeof value === 'object' &&
-    value !== null &&
-    Object.keys(value).length === 2 &&
-    'seconds' in value &&
-    'nanos' in value
-  ) {
-    const { seconds, nanos } = value as { seconds: string | number; nanos: number };
-    return new Date(Number(seconds) * 1000 + Math.floor(nanos / 1e6)).toISOString();
-  }
-  return value;
-}
 
 /** A usage problem, told in one line (exit 2). */
 class UsageError extends Error {}
@@ -146,6 +124,7 @@ async function run(
         minAgeSeconds: whole(v['min-age'], '--min-age', 0),
         pageSize: whole(v.limit, '--limit', 50),
         ...(v.tenant === undefined ? {} : { tenant: v.tenant }),
+        ...(v.participant === undefined ? {} : { participant: v.participant }),
       });
       print(transactions, () => formatList(transactions, new Date()));
       return;

@@ -30,7 +30,7 @@ export function operatorHandlers(
       (req, _call) =>
         listTransactions(coordinator, req, {
           tenant: req.tenant === '' ? null : req.tenant,
-          participant: null,
+          participant: req.participant === '' ? null : parseName(req.participant, 'participant'),
         }),
     ),
     GetTransaction: unary(

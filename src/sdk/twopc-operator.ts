@@ -27,11 +27,15 @@ export class TwopcOperator {
     return this.#conn.call(invoke);
   }
 
-  /** Transactions of every tenant (or of `tenant`), newest first. */
+  /** Transactions of every tenant (or of `tenant`; or those `participant` is enlisted in), newest first. */
   async list(
-    options: ListOptions & { tenant?: string } = {},
+    options: ListOptions & { tenant?: string; participant?: string } = {},
   ): Promise<{ transactions: TransactionView[]; nextPageToken: string }> {
-    const req = { ...listRequest(options), tenant: options.tenant ?? '' };
+    const req = {
+      ...listRequest(options),
+      tenant: options.tenant ?? '',
+      participant: options.participant ?? '',
+    };
     const res = await this.#call<{ transactions: Transaction__Output[]; nextPageToken: string }>(
       (md, o, cb) => this.#stub.listTransactions(req, md, o, cb),
     );

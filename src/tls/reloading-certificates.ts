@@ -13,7 +13,7 @@ export interface PemFiles {
   readonly caFile?: string | null;
 }
 
-interface Material {
+export interface Material {
   readonly identity: { certificate: Buffer; privateKey: Buffer } | null;
   readonly ca: { caCertificate: Buffer } | null;
 }
@@ -106,6 +106,11 @@ export class ReloadingCertificates implements CertificateProvider {
         listener(next.ca);
       }
     }
+  }
+
+  /** What is in use now. */
+  get current(): Material {
+    return this.#material;
   }
 
   // The first value is given on a later tick: grpc-js registers its own

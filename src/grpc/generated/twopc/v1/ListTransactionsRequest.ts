@@ -11,6 +11,7 @@ export interface ListTransactionsRequest {
   'heuristicOnly'?: (boolean);
   'labels'?: ({[key: string]: string});
   'tenant'?: (string);
+  'participant'?: (string);
 }
 
 export interface ListTransactionsRequest__Output {
@@ -22,4 +23,5 @@ export interface ListTransactionsRequest__Output {
   'heuristicOnly': (boolean);
   'labels': ({[key: string]: string});
   'tenant': (string);
+  'participant': (string);
 }

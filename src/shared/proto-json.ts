@@ -1,0 +1,26 @@
+import { TxState } from '../core/tx-state.ts';
+import { wireStateName } from './wire-state.ts';
+
+/**
+ * A JSON.stringify replacer giving the protobuf JSON mapping of what the
+ * generated types hold: a google.protobuf.Timestamp is an RFC 3339 string
+ * (null when unset), and a state the SDK reports as a TxState (COMMITTED)
+ * is written under its proto enum name. Field names are already
+ * lowerCamelCase, enums their names, 64-bit integers strings.
+ */
+export function protoJson(key: string, value: unknown): unknown {
+  if (key === 'state' && typeof value === 'string' && value in TxState) {
+    return wireStateName(value as TxState);
+  }
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.keys(value).length === 2 &&
+    'seconds' in value &&
+    'nanos' in value
+  ) {
+    const { seconds, nanos } = value as { seconds: string | number; nanos: number };
+    return new Date(Number(seconds) * 1000 + Math.floor(nanos / 1e6)).toISOString();
+  }
+  return value;
+}
