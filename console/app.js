@@ -162,7 +162,7 @@ function TransactionTable({ transactions, selected }) {
                   (p) =>
                     html`<div>
                       ${p.name}
-                      <span class="muted">${voteOf(p.vote)}${p.acknowledged ? ' ✓' : ''}</span>
+                      <span class="muted vote">${voteOf(p.vote)}${p.acknowledged ? ' ✓' : ''}</span>
                     </div>`,
                 )}
               </td>
@@ -438,7 +438,9 @@ function Console({ session, onSignOut }) {
       <span class="muted" data-testid="updated"
         >${list.at ? `updated ${list.at.toLocaleTimeString()}` : ''}</span
       >
-      <span class="who" data-testid="who">${session.principal} (${session.via})</span>
+      <span class="who" data-testid="who"
+        >${session.principal} (${session.via === 'none' ? 'authentication off' : session.via})</span
+      >
       ${session.via === 'token' && html`<button onClick=${onSignOut}>Sign out</button>`}
     </header>
     <nav class="views">

@@ -21,6 +21,7 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
 
 /** Modules the page imports by name, and where they come from (the packages' own ES builds). */
@@ -31,7 +32,7 @@ const VENDOR: Record<string, { path: string; file: (resolve: (m: string) => stri
   htm: { path: '/vendor/htm.mjs', file: (r) => join(dirname(r('htm')), 'htm.mjs') },
 };
 
-const OWN = ['app.js', 'style.css'];
+const OWN = ['app.js', 'style.css', 'favicon.svg'];
 
 function typeOf(path: string): string {
   return TYPES[path.slice(path.lastIndexOf('.'))] ?? 'application/octet-stream';

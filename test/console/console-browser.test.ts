@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import type { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { startCoordinator } from '../support/coordinator-harness.ts';
+import type { Harness } from '../support/coordinator-harness.ts';
+import { migratedSchema } from '../support/db.ts';
+import { FakeFleet } from '../support/fake-participant.ts';
+import type { FakeParticipant } from '../support/fake-participant.ts';
+import { SecureRig } from '../support/secure-rig.ts';
+import { memorySpans } from '../support/tracing.ts';
+
+/** Debian's browser; nothing is downloaded. */
+const CHROMIUM = process.env.TWOPC_CHROMIUM ?? '/usr/bin/chromium';
+/** Screenshots of each step, kept as test artifacts. */
+const SHOTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
+
+describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', function () {
+  this.timeout(60_000);
+  let rig: SecureRig;
+  let h: Harness;
+  let shop: TwopcClient;
+  let browser: Browser;
+  let page: Page;
+  let bankA: FakeParticipant;
+  let bankB: FakeParticipant;
+  let hang: FakeParticipant;
+  const problems: string[] = [];
+  const fleet = new FakeFleet();
+  const shot = (name: string): Promise<Buffer> =>
+    page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const row = (txnId: string) => page.locator(`tr[data-txn="${txnId}"]`);
+
+  before(async function () {
+    mkdirSync(SHOTS, { recursive: true });
+    memorySpans();
+    rig = await SecureRig.create({
+      'bank-a': ['127.0.0.1:*'],
+      'bank-b': ['127.0.0.1:*'],
+      'slow-voter': ['127.0.0.1:*'],
+    });
+    h = await startCoordinator(await migratedSchema(import.meta.url), {
+      ...rig.config(),
+      consoleListen: '127.0.0.1:0',
+      traceUrl: 'https://traces.test/trace/{traceId}',
+      stuckAfterMs: 300,
+      prepareTimeoutMs: 120_000,
+    });
+    shop = rig.client(h.app.address, 'shop');
+    bankA = await fleet.start('bank-a', { failCommitTimes: 1e9 }, rig.participantCredentials());
+    bankB = await fleet.start('bank-b', {}, rig.participantCredentials());
+    hang = await fleet.start('slow-voter', { vote: 'hang' }, rig.participantCredentials());
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    // The rig's CA is made for this run; the handshake is real, the browser is told to accept it.
+    const context = await browser.newContext({
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1400, height: 900 },
+    });
+    page = await context.newPage();
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) {
+        problems.push(`console: ${m.text()}`);
+      }
+    });
+  });
+  after(async function () {
+    await browser?.close();
+    shop?.close();
+    await fleet.stopAll();
+    await h?.stop();
+    rig?.remove();
+  });
+  afterEach(function () {
+    assert.deepEqual(problems, [], 'the page ran without errors (CSP included)');
+  });
+
+  it('asks for a token, refuses one without the operator role, signs an operator in', async function () {
+    await page.goto(h.app.consoleUrl ?? '');
+    await page.getByTestId('signin').waitFor();
+    assert.match(await page.getByTestId('signin-error').innerText(), /bearer token/);
+    await shot('01-sign-in');
+    await page.locator('textarea[name=token]').fill(await rig.sign('bob', { roles: ['client'] }));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText(/needs the role operator; 'bob' has client/).waitFor();
+    await page
+      .locator('textarea[name=token]')
+      .fill(await rig.sign('alice-ops', { roles: ['operator'] }));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    assert.equal(await page.getByTestId('who').innerText(), 'alice-ops (token)');
+  });
+
+  let stuck = '';
+  let inDoubt = '';
+
+  it('updates the list live, and shows the stuck and in-doubt views', async function () {
+    const tx = await shop.begin({ participants: [bankA.ref, bankB.ref] });
+    stuck = tx.txnId;
+    await shop.commit(stuck);
+    await row(stuck).waitFor();
+    const late = await shop.begin({ labels: { order: '42' } });
+    await row(late.txnId).waitFor(); // no reload: the page polls
+    assert.match(await row(late.txnId).innerText(), /ACTIVE/);
+    const slow = await shop.begin({ participants: [hang.ref, bankB.ref] });
+    inDoubt = slow.txnId;
+    shop.commit(inDoubt).catch(() => undefined); // stays PREPARING: the voter never answers
+    await hang.waitFor((c) => c.method === 'Prepare' && c.txnId === inDoubt);
+    await shot('02-all');
+    await page.getByRole('button', { name: 'Stuck' }).click();
+    await row(stuck).locator('.flag.stuck').waitFor();
+    await row(late.txnId).waitFor({ state: 'detached' });
+    await shot('03-stuck');
+    await page.getByRole('button', { name: 'In doubt' }).click();
+    await row(inDoubt).getByText('PREPARING').waitFor();
+    assert.equal(await row(stuck).count(), 0);
+    await shot('04-in-doubt');
+    await page.getByRole('button', { name: 'All' }).click();
+    await page.locator('input[name=label]').fill('order=42');
+    await page.locator('input[name=label]').press('Tab');
+    await row(late.txnId).waitFor();
+    await row(stuck).waitFor({ state: 'detached' });
+    await page.locator('input[name=label]').fill('');
+    await page.locator('input[name=label]').press('Tab');
+    await row(stuck).waitFor();
+  });
+
+  it("shows a transaction's participants, timeline and trace; retries and resolves after confirming", async function () {
+    await row(stuck).getByRole('link').click();
+    const detail = page.getByTestId('detail');
+    await detail.getByText('injected commit failure').first().waitFor();
+    const timeline = await page.getByTestId('timeline').innerText();
+    assert.match(timeline, /begun/);
+    assert.match(timeline, /decided COMMITTED/);
+    const trace = await page.getByTestId('trace').getAttribute('href');
+    const { traceId } = await shop.get(stuck);
+    assert.equal(trace, `https://traces.test/trace/${traceId}`);
+    await shot('05-detail');
+
+    const commits = bankA.callsOf('Commit', stuck).length;
+    await detail.getByRole('button', { name: 'Retry phase 2 now' }).click();
+    await page.getByTestId('confirm').waitFor();
+    await shot('06-confirm-retry');
+    await page.getByTestId('confirm').getByRole('button', { name: 'Confirm' }).click();
+    await page
+      .getByTestId('notice')
+      .getByText(/Phase 2 re-sent/)
+      .waitFor();
+    await bankA.waitFor((c) => c.method === 'Commit' && c.txnId === stuck && c.seq > commits);
+
+    await detail.locator('tr[data-participant="bank-a"]').getByRole('button').click();
+    const dialog = page.getByTestId('confirm');
+    assert.match(await dialog.innerText(), /resolved by hand as COMMITTED/);
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    assert.equal(await dialog.isVisible(), true, 'a note is required');
+    await dialog.locator('input[name=note]').fill('committed by hand in the ledger');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await page
+      .getByTestId('notice')
+      .getByText(/bank-a recorded as resolved/)
+      .waitFor();
+    await page.getByTestId('state').getByText('COMMITTED', { exact: true }).waitFor();
+    assert.match(await page.getByTestId('timeline').innerText(), /operator RESOLVE bank-a/);
+    await shot('07-resolved');
+    assert.equal((await shop.get(stuck)).state, 'COMMITTED');
+  });
+
+  it('aborts an in-doubt transaction only once confirmed', async function () {
+    await page.goto(`${h.app.consoleUrl ?? ''}#/tx/${inDoubt}`);
+    const detail = page.getByTestId('detail');
+    await detail.getByTestId('state').getByText('PREPARING').waitFor();
+    await detail.getByRole('button', { name: 'Abort…' }).click();
+    await page.getByTestId('confirm').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByTestId('confirm').waitFor({ state: 'detached' });
+    assert.equal((await shop.get(inDoubt)).state, 'PREPARING', 'cancelled: nothing done');
+    await detail.getByRole('button', { name: 'Abort…' }).click();
+    await page.locator('input[name=reason]').fill('voter hung');
+    await page.getByTestId('confirm').getByRole('button', { name: 'Confirm' }).click();
+    await page
+      .getByTestId('notice')
+      .getByText(/Aborted/)
+      .waitFor();
+    await detail.getByTestId('state').getByText('ABORTED', { exact: true }).waitFor();
+    await shot('08-aborted');
+    assert.equal((await shop.get(inDoubt)).state, 'ABORTED');
+  });
+});
