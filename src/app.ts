@@ -18,6 +18,7 @@ import type { Logger } from './telemetry/logger.ts';
 import { TwopcMetrics } from './telemetry/metrics.ts';
 import { WarnLimiter } from './telemetry/warn-limiter.ts';
 import { startMetricsServer } from './telemetry/metrics-server.ts';
+import { rpcServerMetrics } from './telemetry/rpc-server-metrics.ts';
 import type { Clock } from './time/clock.ts';
 
 /** A running coordinator process's parts. */
@@ -216,6 +217,7 @@ async function startServing(
       credentials: room.serverCredentials,
       maxMessageBytes: config.maxMessageBytes,
       maxConcurrentStreams: config.maxConcurrentStreams,
+      interceptors: [rpcServerMetrics(metricsServer.meter)],
     },
     coordinator,
     room.security,

@@ -29,6 +29,8 @@ export interface ListenerOptions {
   readonly credentials: grpc.ServerCredentials;
   readonly maxMessageBytes: number;
   readonly maxConcurrentStreams: number;
+  /** Interceptors every call passes through (the per-method metrics). */
+  readonly interceptors?: readonly grpc.ServerInterceptor[];
 }
 
 /** Fully-qualified service names, as health checks name them. */
@@ -65,7 +67,10 @@ export async function startCoordinatorServer(
   clock: Clock,
   log: Logger,
 ): Promise<CoordinatorServer> {
-  const server = new grpc.Server(channelOptions(options));
+  const server = new grpc.Server({
+    ...channelOptions(options),
+    interceptors: [...(options.interceptors ?? [])],
+  });
   const proto = loadTwopcProto().twopc.v1;
   server.addService(
     proto.Coordinator.service,

@@ -82,8 +82,8 @@ describe('dashboards and alerts use what the coordinator exports', function () {
     const rules = await readFile(`${ROOT}deploy/prometheus/twopc-alerts.yml`, 'utf8');
     const used = new Set([...metricNames(exprs.join('\n')), ...metricNames(rules)]);
     // The runtime panels' metrics (prom-client), exported under their own names.
-    const runtime = [...exprs.join('\n').matchAll(/\b(process|nodejs)_[a-z0-9_]+/g)].map((m) =>
-      m[0].replace(/_(sum|count|bucket)$/, ''),
+    const runtime = [...exprs.join('\n').matchAll(/\b(process|nodejs|rpc_server)_[a-z0-9_]+/g)].map(
+      (m) => m[0].replace(/_(sum|count|bucket)$/, ''),
     );
     assert.ok(runtime.length >= 4, 'no runtime panel');
     const text = await scrape();
@@ -97,5 +97,25 @@ describe('dashboards and alerts use what the coordinator exports', function () {
     assert.ok(used.size >= 12, `only ${used.size} metrics used`);
     const missing = [...used].filter((m) => !have.has(m));
     assert.deepEqual(missing, [], 'used by a dashboard or an alert but not exported');
+  });
+
+  it('exports per-method gRPC server metrics: every method and status served, by the RPC conventions', async function () {
+    const { txnId } = await h.client.begin();
+    await h.client.get('00000000-0000-4000-8000-000000000000').catch(() => undefined);
+    await h.client.get('not-an-id').catch(() => undefined);
+    await h.client.abort(txnId);
+    const text = await scrape();
+    const count = (method: string, status: string): number => {
+      const m = new RegExp(
+        `^rpc_server_call_duration_count\\{rpc_system_name="grpc",rpc_method="twopc\\.v1\\.Coordinator/${method}",rpc_status_code="${status}"[^}]*\\} (\\d+)`,
+        'm',
+      ).exec(text);
+      return Number(m?.[1] ?? 0);
+    };
+    assert.ok(count('Begin', 'OK') >= 1, text);
+    assert.ok(count('GetTransaction', 'NOT_FOUND') >= 1);
+    assert.ok(count('GetTransaction', 'INVALID_ARGUMENT') >= 1);
+    assert.ok(count('Abort', 'OK') >= 1);
+    assert.match(text, /^rpc_server_call_duration_bucket\{[^}]*le="0\.005"/m, 'duration buckets');
   });
 });
