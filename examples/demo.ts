@@ -6,6 +6,10 @@
 // With TWOPC_ADDRESS and DATABASE_URL set (the docker compose stack), it
 // uses that coordinator instead of starting one; TWOPC_PKI_DIR names the
 // directory holding the stack's certificates.
+//
+// With --python, the inventory is the Python service (examples/python,
+// Debian's python3-grpcio and python3-grpc-tools) next to the TypeScript
+// accounts service, over the same mutual TLS.
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
@@ -19,19 +23,29 @@ import { silentLogger } from '../src/telemetry/logger.ts';
 import { startTracingSdk } from '../src/telemetry/otel-sdk.ts';
 import { SystemClock } from '../src/time/system-clock.ts';
 import { writeDemoPki } from './dev-pki.ts';
+import { PythonInventory } from './python-inventory.ts';
 import { Ledger } from './ledger.ts';
 import { loadShopProto, SHOPS, startShopService } from './shop-service.ts';
 import type { ShopName, ShopService } from './shop-service.ts';
 
+/** A service of the demo: where it serves, what it holds, how it stops. */
+interface DemoService {
+  readonly endpoint: string;
+  quantities(): Promise<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+const asDemo = (s: ShopService): DemoService => ({
+  endpoint: s.endpoint,
+  quantities: () => s.ledger.quantities(),
+  stop: () => s.stop(),
+});
+
 /** A service running elsewhere: its ledger is read from its schema. */
-function remoteShop(name: ShopName, endpoint: string, databaseUrl: string): ShopService {
+function remoteShop(name: ShopName, endpoint: string, databaseUrl: string): DemoService {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-  return {
-    name,
-    endpoint,
-    ledger: new Ledger(pool, name, SHOPS[name].unit),
-    stop: () => pool.end(),
-  };
+  const ledger = new Ledger(pool, name, SHOPS[name].unit);
+  return { endpoint, quantities: () => ledger.quantities(), stop: () => pool.end() };
 }
 
 type Taker = grpc.Client &
@@ -67,6 +81,7 @@ function secureFlags(pki: string): string[] {
 }
 
 async function main(): Promise<void> {
+  const python = process.argv.includes('--python');
   // OTEL_* as for `twopc serve`: e.g. OTEL_EXPORTER_OTLP_ENDPOINT exports the traces.
   const tracing = await startTracingSdk(process.env, 'twopc-demo');
   let app: App | null = null;
@@ -117,17 +132,29 @@ async function main(): Promise<void> {
     keyFile: join(pki, `${name}.key`),
   });
   // In the compose stack the services run in their own containers.
-  const service = async (name: ShopName, remote: string | undefined): Promise<ShopService> =>
+  const service = async (name: ShopName, remote: string | undefined): Promise<DemoService> =>
     remote
       ? remoteShop(name, remote, databaseUrl)
-      : await startShopService(name, {
-          databaseUrl,
-          coordinator: address,
-          listen: '127.0.0.1:0',
-          ...(secure ? { tls: tlsOf(name) } : {}),
-        });
+      : asDemo(
+          await startShopService(name, {
+            databaseUrl,
+            coordinator: address,
+            listen: '127.0.0.1:0',
+            ...(secure ? { tls: tlsOf(name) } : {}),
+          }),
+        );
   const accounts = await service('accounts', process.env.ACCOUNTS_ADDRESS);
-  const inventory = await service('inventory', process.env.INVENTORY_ADDRESS);
+  const inventory = python
+    ? await new PythonInventory({
+        coordinator: address,
+        db: join(dataDir, 'inventory-py.sqlite'),
+        name: 'inventory',
+        ...(secure ? { tls: tlsOf('inventory') } : {}),
+      }).start()
+    : await service('inventory', process.env.INVENTORY_ADDRESS);
+  console.log(
+    `inventory: the ${python ? 'Python' : 'TypeScript'} service at ${inventory.endpoint}`,
+  );
   const shop = (loadShopProto().shop as grpc.GrpcObject).v1 as Record<
     string,
     grpc.ServiceClientConstructor
@@ -147,7 +174,7 @@ async function main(): Promise<void> {
   const client = new TwopcClient(address, secure ? { tls: tlsOf('shop') } : {});
   try {
     console.log(
-      `before: accounts ${JSON.stringify(await accounts.ledger.quantities())}, inventory ${JSON.stringify(await inventory.ledger.quantities())}`,
+      `before: accounts ${JSON.stringify(await accounts.quantities())}, inventory ${JSON.stringify(await inventory.quantities())}`,
     );
     for (const [label, widgets] of [
       ['buy 2 widgets for 30', 2],
@@ -162,7 +189,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `after:  accounts ${JSON.stringify(await accounts.ledger.quantities())}, inventory ${JSON.stringify(await inventory.ledger.quantities())}`,
+      `after:  accounts ${JSON.stringify(await accounts.quantities())}, inventory ${JSON.stringify(await inventory.quantities())}`,
     );
   } finally {
     client.close();

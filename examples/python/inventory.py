@@ -7,15 +7,18 @@ grpc_tools, no twopc library. It keeps its stock and its transaction
 branches in SQLite, so prepared work survives a crash.
 
     python3 examples/python/inventory.py --coordinator 127.0.0.1:50051 \\
-        --listen 127.0.0.1:50063 --db inventory.sqlite
+        --listen 127.0.0.1:50063 --db inventory.sqlite \\
+        [--tls-ca ca.pem --tls-cert inventory.pem --tls-key inventory.key]
 
 Prints {"listening": PORT} on stdout once serving.
 
 The participant rules it keeps (participant.proto):
 * Reserve (business call) with `twopc-txn-id` metadata joins the
   transaction: the first call enlists this service with the coordinator.
-* Prepare makes the reservation durable before VOTE_PREPARED; a branch with
-  no work votes VOTE_READ_ONLY.
+* Prepare votes VOTE_ABORT (with the reason) when the stock not promised
+  to prepared branches does not cover the branch's holds; else it makes the
+  reservation durable before VOTE_PREPARED; a branch with no work votes
+  VOTE_READ_ONLY.
 * Commit and Abort are idempotent and acknowledge unknown transactions.
 * An Abort before Prepare is remembered: the late Prepare votes VOTE_ABORT.
 * A branch prepared (or joined) longer than --check-after seconds without an
@@ -154,12 +157,9 @@ class Inventory(shop_pb2_grpc.InventoryServicer, participant_pb2_grpc.Participan
                 except grpc.RpcError as err:
                     context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"cannot join: {err.details()}")
                 self.store.set_state(txn_id, "ACTIVE")
-            row = self.store.db.execute(
-                "SELECT s.units - COALESCE((SELECT SUM(units) FROM holds h WHERE h.sku = s.sku), 0) FROM stock s WHERE s.sku = ?",
-                (request.key,),
-            ).fetchone()
-            if row is None or row[0] < request.amount:
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"not enough {request.key} in stock")
+            if self.store.db.execute("SELECT 1 FROM stock WHERE sku = ?", (request.key,)).fetchone() is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, f"no such item: '{request.key}'")
+            # A tentative hold; whether the stock covers it is decided at Prepare.
             self.store.db.execute("INSERT INTO holds VALUES (?, ?, ?)", (txn_id, request.key, request.amount))
         return shop_pb2.TakeResponse()
 
@@ -175,10 +175,23 @@ class Inventory(shop_pb2_grpc.InventoryServicer, participant_pb2_grpc.Participan
                 return participant_pb2.PrepareResponse(vote="VOTE_PREPARED")
             if state == "READ_ONLY":
                 return participant_pb2.PrepareResponse(vote="VOTE_READ_ONLY")
-            held = self.store.db.execute("SELECT COUNT(*) FROM holds WHERE txn_id = ?", (txn_id,)).fetchone()[0]
+            held = self.store.db.execute(
+                "SELECT sku, SUM(units) FROM holds WHERE txn_id = ? GROUP BY sku", (txn_id,)
+            ).fetchall()
+            for sku, asked in held:
+                # What prepared branches have not already promised.
+                available = self.store.db.execute(
+                    "SELECT s.units - COALESCE((SELECT SUM(h.units) FROM holds h JOIN branches b USING (txn_id)"
+                    " WHERE h.sku = s.sku AND b.state = 'PREPARED'), 0) FROM stock s WHERE s.sku = ?",
+                    (sku,),
+                ).fetchone()[0]
+                if available < asked:
+                    self.store.finish(txn_id, commit=False)
+                    reason = f"only {available} units of '{sku}' available, {asked} asked"
+                    return participant_pb2.PrepareResponse(vote="VOTE_ABORT", reason=reason)
             # Durable before the vote (synchronous=FULL).
-            self.store.set_state(txn_id, "PREPARED" if held > 0 else "READ_ONLY")
-            return participant_pb2.PrepareResponse(vote="VOTE_PREPARED" if held > 0 else "VOTE_READ_ONLY")
+            self.store.set_state(txn_id, "PREPARED" if held else "READ_ONLY")
+            return participant_pb2.PrepareResponse(vote="VOTE_PREPARED" if held else "VOTE_READ_ONLY")
 
     def Commit(self, request, context):
         txn_id = txn_id_of(request.txn_id, context)
@@ -243,12 +256,31 @@ def main():
     parser.add_argument("--name", default="inventory-py", help="the participant name")
     parser.add_argument("--db", default="inventory.sqlite", help="SQLite file of the stock and the branches")
     parser.add_argument("--check-after", type=float, default=30.0, help="seconds before an in-doubt branch is resolved")
+    parser.add_argument("--tls-ca", help="mutual TLS: the CA of the coordinator and of callers (PEM)")
+    parser.add_argument("--tls-cert", help="mutual TLS: this service's certificate, as server and as client (PEM)")
+    parser.add_argument("--tls-key", help="mutual TLS: its key (PEM)")
+    parser.add_argument("--stock", action="store_true", help="print the stock as JSON and exit")
     args = parser.parse_args()
 
     store = Store(args.db)
-    coordinator = coordinator_pb2_grpc.CoordinatorStub(grpc.insecure_channel(args.coordinator))
+    if args.stock:
+        print(json.dumps(dict(store.db.execute("SELECT sku, units FROM stock ORDER BY sku").fetchall())))
+        return
+    tls = [args.tls_ca, args.tls_cert, args.tls_key]
+    if any(tls) and not all(tls):
+        parser.error("mutual TLS needs --tls-ca, --tls-cert and --tls-key")
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
-    port = server.add_insecure_port(args.listen)
+    if all(tls):
+        ca, cert, key = (open(path, "rb").read() for path in tls)
+        # Callers (the coordinator, the shop) must present a certificate of the CA.
+        port = server.add_secure_port(
+            args.listen, grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=True)
+        )
+        channel = grpc.secure_channel(args.coordinator, grpc.ssl_channel_credentials(ca, key, cert))
+    else:
+        port = server.add_insecure_port(args.listen)
+        channel = grpc.insecure_channel(args.coordinator)
+    coordinator = coordinator_pb2_grpc.CoordinatorStub(channel)
     host = args.listen.rsplit(":", 1)[0]
     service = Inventory(store, args.name, args.endpoint or f"{host}:{port}", coordinator)
     shop_pb2_grpc.add_InventoryServicer_to_server(service, server)

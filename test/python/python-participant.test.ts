@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
+import { PYTHON, PythonInventory } from '../../examples/python-inventory.ts';
 import { loadShopProto, startShopService } from '../../examples/shop-service.ts';
 import type { ShopService } from '../../examples/shop-service.ts';
 import { checkParticipant } from '../../src/sdk/conformance.ts';
@@ -14,11 +13,10 @@ import { txnMetadata } from '../../src/sdk/twopc-client.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, testDatabaseUrl } from '../support/db.ts';
+import { freePort } from '../support/hooks.ts';
 import { FakeFleet } from '../support/fake-participant.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Debian's interpreter, where python3-grpcio and python3-grpc-tools install. */
-const PYTHON = process.env.TWOPC_PYTHON ?? '/usr/bin/python3';
 
 type Take = grpc.Client & {
   [method: string]: (
@@ -28,61 +26,6 @@ type Take = grpc.Client & {
     cb: (e: grpc.ServiceError | null) => void,
   ) => void;
 };
-
-/** The Python inventory service (examples/python/inventory.py) in a process of its own. */
-class PythonInventory {
-  child: ChildProcess | null = null;
-  port = 0;
-  readonly db: string;
-  readonly coordinator: string;
-  constructor(db: string, coordinator: string) {
-    this.db = db;
-    this.coordinator = coordinator;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(
-      PYTHON,
-      [
-        'examples/python/inventory.py',
-        '--coordinator',
-        this.coordinator,
-        '--listen',
-        `127.0.0.1:${this.port}`,
-        '--db',
-        this.db,
-        '--check-after',
-        '1',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    this.child = child;
-    const first = await createInterface({ input: child.stdout as NodeJS.ReadableStream })
-      [Symbol.asyncIterator]()
-      .next();
-    this.port = (JSON.parse(String(first.value)) as { listening: number }).listening;
-  }
-
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (child !== null && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    }
-  }
-
-  /** Units of a SKU in stock, read from the service's SQLite file. */
-  stock(sku: string): number {
-    const out = spawnSync(PYTHON, [
-      '-c',
-      'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT units FROM stock WHERE sku = ?", (sys.argv[2],)).fetchone()[0])',
-      this.db,
-      sku,
-    ]);
-    return Number(out.stdout.toString());
-  }
-}
 
 describe('a participant in Python, written from the proto alone (examples/python)', function () {
   this.timeout(60_000);
@@ -107,8 +50,11 @@ describe('a participant in Python, written from the proto alone (examples/python
   before(async function () {
     h = await startCoordinator(await migratedSchema(import.meta.url));
     dir = await mkdtemp(join(tmpdir(), 'twopc-python-'));
-    inventory = new PythonInventory(join(dir, 'inventory.sqlite'), h.app.address);
-    await inventory.start();
+    inventory = await new PythonInventory({
+      coordinator: h.app.address,
+      db: join(dir, 'inventory.sqlite'),
+      checkAfterS: 1,
+    }).start();
     accounts = await startShopService('accounts', {
       databaseUrl: await testDatabaseUrl(),
       coordinator: h.app.address,
@@ -129,7 +75,7 @@ describe('a participant in Python, written from the proto alone (examples/python
   after(async function () {
     inventoryStub.close();
     accountsStub.close();
-    await inventory.kill();
+    await inventory.stop('SIGKILL');
     await accounts.stop();
     await fleet.stopAll();
     await h.stop();
@@ -137,7 +83,7 @@ describe('a participant in Python, written from the proto alone (examples/python
   });
 
   it('commits a transaction across a TypeScript service and the Python one', async function () {
-    const before = inventory.stock('widget');
+    const before = (await inventory.quantities()).widget ?? 0;
     const { txnId } = await h.client.begin();
     await call(accountsStub, 'debit', txnId, 'alice', 10);
     await call(inventoryStub, 'reserve', txnId, 'widget', 1);
@@ -148,11 +94,11 @@ describe('a participant in Python, written from the proto alone (examples/python
       ['accounts', 'VOTE_PREPARED', true],
       ['inventory-py', 'VOTE_PREPARED', true],
     ]);
-    assert.equal(inventory.stock('widget'), before - 1);
+    assert.equal((await inventory.quantities()).widget, before - 1);
   });
 
   it('rolls the Python branch back when the transaction aborts', async function () {
-    const before = inventory.stock('gadget');
+    const before = (await inventory.quantities()).gadget ?? 0;
     const { txnId } = await h.client.begin();
     await call(inventoryStub, 'reserve', txnId, 'gadget', 1);
     await call(accountsStub, 'debit', txnId, 'bob', 5);
@@ -161,7 +107,21 @@ describe('a participant in Python, written from the proto alone (examples/python
       call(inventoryStub, 'reserve', txnId, 'gadget', 1),
       /already ABORTED here/,
     );
-    assert.equal(inventory.stock('gadget'), before);
+    assert.equal((await inventory.quantities()).gadget, before);
+  });
+
+  it('votes ABORT with its reason when the stock does not cover the branch', async function () {
+    const before = await inventory.quantities();
+    const { txnId } = await h.client.begin();
+    await call(accountsStub, 'debit', txnId, 'bob', 1);
+    await call(inventoryStub, 'reserve', txnId, 'gadget', 1_000);
+    const answer = await h.client.commit(txnId, { waitForAcks: true });
+    assert.equal(answer.outcome, 'ABORTED');
+    assert.match(
+      answer.reason,
+      /participant 'inventory-py' voted ABORT: only \d+ units of 'gadget' available, 1000 asked/,
+    );
+    assert.deepEqual(await inventory.quantities(), before);
   });
 
   it('passes the conformance kit, prepared work surviving a SIGKILL of the Python process', async function () {
@@ -174,7 +134,7 @@ describe('a participant in Python, written from the proto alone (examples/python
         return txnId;
       },
       restart: async () => {
-        await inventory.kill();
+        await inventory.stop('SIGKILL');
         await inventory.start();
       },
     });
@@ -219,5 +179,35 @@ except grpc.RpcError as err:
       assert.equal(status, 'OK', `timeout ${timeout} s: ${out}`);
       assert.equal(state, 'TRANSACTION_STATE_COMMITTING');
     }
+  });
+
+  it('runs in the demo next to the TypeScript accounts service, over mutual TLS (npm run demo -- --python)', async function () {
+    // Its own directory: the embedded PostgreSQL makes it its own.
+    const demoDir = await mkdtemp(join(tmpdir(), 'twopc-python-demo-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts', '--python'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TWOPC_DATA_DIR: demoDir,
+        TWOPC_EMBEDDED_PG_PORT: String(await freePort()),
+      },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    await rm(demoDir, { recursive: true, force: true });
+    assert.equal(code, 0, out);
+    assert.match(out, /coordinator at .* \(mutual TLS/);
+    assert.match(out, /inventory: the Python service at 127\.0\.0\.1:\d+/);
+    assert.match(out, /buy 2 widgets for 30: COMMITTED/);
+    assert.match(
+      out,
+      /buy 100 widgets for 10: ABORTED \(participant 'inventory' voted ABORT: only 3 units of 'widget' available, 100 asked\)/,
+    );
+    assert.match(
+      out,
+      /after: {2}accounts \{"alice":70,"bob":50\}, inventory \{"gadget":2,"widget":3\}/,
+    );
   });
 });
