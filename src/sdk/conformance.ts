@@ -244,6 +244,35 @@ export async function checkParticipant(options: ConformanceOptions): Promise<Che
     });
 
     await check(
+      'a branch it never joined votes READ_ONLY (owed no phase 2) or ABORT, and again alike',
+      async () => {
+        const txnId = randomUUID();
+        const vote = await prepare(txnId);
+        const again = await prepare(txnId);
+        if (again.vote !== vote.vote) {
+          return fail(
+            `voted ${vote.vote}, then ${again.vote}: a repeated Prepare must answer the same vote`,
+          );
+        }
+        switch (vote.vote) {
+          case 'VOTE_READ_ONLY':
+            // The coordinator sends a READ_ONLY voter nothing more; a stray
+            // phase-2 message (an old coordinator, a retry) is acknowledged.
+            await commit(txnId);
+            return 'READ_ONLY, released at the vote; a stray Commit is acknowledged';
+          case 'VOTE_ABORT':
+            await abort(txnId);
+            return 'ABORT (safe: work it may have lost in a crash is never committed)';
+          default:
+            await abort(txnId);
+            return skip(
+              `voted ${vote.vote} on a branch it never joined, so READ_ONLY could not be checked: VOTE_READ_ONLY would release an empty branch at once and spare it phase 2, VOTE_ABORT would keep work lost in a crash from committing`,
+            );
+        }
+      },
+    );
+
+    await check(
       'phase 2 is idempotent: Commit twice, then a late Abort reports the commit',
       async () => {
         // A branch with work in it when the application gives some; else an empty one.

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { conformanceCommand } from '../../src/cli/conformance-command.ts';
 import { checkParticipant } from '../../src/sdk/conformance.ts';
 import type { CheckResult } from '../../src/sdk/conformance.ts';
+import { txnMetadata } from '../../src/sdk/twopc-client.ts';
 import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
 import { createBanks } from '../support/bank.ts';
 import type { BankProcess } from '../support/bank.ts';
@@ -33,7 +34,8 @@ describe('participant conformance kit (twopc conformance, checkParticipant)', fu
     await h.stop();
   });
 
-  it('passes the TypeScript participant helper on every check it can run without hooks', async function () {
+  it('passes the TypeScript participant helper on every check it can run without a restart hook', async function () {
+    const worked = new Set<string>();
     server = new grpc.Server();
     const port = await new Promise<number>((res, rej) =>
       server?.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
@@ -45,7 +47,8 @@ describe('participant conformance kit (twopc conformance, checkParticipant)', fu
       endpoint: `127.0.0.1:${port}`,
       coordinator: h.app.address,
       handlers: {
-        prepare: async () => ({ vote: 'PREPARED' }),
+        // Work is what business calls joined; a branch without any is read-only.
+        prepare: async (txnId) => ({ vote: worked.has(txnId) ? 'PREPARED' : 'READ_ONLY' }),
         commit: async () => undefined,
         abort: async () => undefined,
       },
@@ -54,12 +57,20 @@ describe('participant conformance kit (twopc conformance, checkParticipant)', fu
     const results = await checkParticipant({
       participant: `127.0.0.1:${port}`,
       name: 'kit-helper',
+      // A business call joining a transaction, as an application's would.
+      work: async () => {
+        const { txnId } = await h.client.begin();
+        await helper?.join(txnMetadata(txnId));
+        worked.add(txnId);
+        return txnId;
+      },
     });
     assert.deepEqual(
       results.filter((r) => r.status === 'fail'),
       [],
     );
     assert.equal(statusOf(results, /batched channel/), 'pass');
+    assert.equal(statusOf(results, /never joined votes READ_ONLY/), 'pass');
     assert.equal(statusOf(results, /survives a restart/), 'skip');
     assert.equal(results.filter((r) => r.status === 'pass').length, results.length - 1);
   });
