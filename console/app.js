@@ -10,6 +10,7 @@ const html = htm.bind(h);
 const TOKEN_KEY = 'twopc-console-token';
 const POLL_MS = 2000;
 const STATES = ['ACTIVE', 'PREPARING', 'COMMITTING', 'ABORTING', 'COMMITTED', 'ABORTED'];
+const TEXT_FILTERS = ['minAge', 'participant', 'label', 'tenant'];
 const VIEWS = [
   { id: 'all', title: 'All', query: {} },
   { id: 'stuck', title: 'Stuck', query: { stuck: 'true' } },
@@ -97,19 +98,36 @@ function Flags({ tx }) {
 }
 
 function Filters({ filters, onChange }) {
+  // What is typed lives here until it is applied (on leaving the field or
+  // Enter): the list re-renders every poll, and must not undo typing.
+  const [draft, setDraft] = useState(filters);
+  const apply = (name, value) => {
+    const next = { ...filters, [name]: value.trim() };
+    if (next[name] !== filters[name]) {
+      onChange(next);
+    }
+  };
   const field = (name, label, placeholder) => html`
     <label>
       ${label}
       <input
         name=${name}
-        value=${filters[name]}
+        value=${draft[name]}
         placeholder=${placeholder}
-        onChange=${(e) => onChange({ ...filters, [name]: e.currentTarget.value.trim() })}
+        onInput=${(e) => setDraft({ ...draft, [name]: e.currentTarget.value })}
+        onChange=${(e) => apply(name, e.currentTarget.value)}
       />
     </label>
   `;
   return html`
-    <form class="filters" onSubmit=${(e) => e.preventDefault()}>
+    <form
+      class="filters"
+      onSubmit=${(e) => {
+        e.preventDefault();
+        const typed = TEXT_FILTERS.map((name) => [name, draft[name].trim()]);
+        onChange({ ...filters, ...Object.fromEntries(typed) });
+      }}
+    >
       <label>
         State
         <select
@@ -123,6 +141,7 @@ function Filters({ filters, onChange }) {
       </label>
       ${field('minAge', 'Older than (s)', '0')} ${field('participant', 'Participant', 'name')}
       ${field('label', 'Label', 'key=value')} ${field('tenant', 'Tenant', 'all')}
+      <button type="submit">Apply</button>
     </form>
   `;
 }
@@ -387,7 +406,7 @@ function queryOf(view, filters, pageToken) {
   if (filters.state && view !== 'in-doubt') {
     q.set('state', filters.state);
   }
-  for (const name of ['minAge', 'participant', 'label', 'tenant']) {
+  for (const name of TEXT_FILTERS) {
     if (filters[name]) {
       q.set(name, filters[name]);
     }

@@ -118,12 +118,14 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
     assert.equal(await row(stuck).count(), 0);
     await shot('04-in-doubt');
     await page.getByRole('button', { name: 'All' }).click();
-    await page.locator('input[name=label]').fill('order=42');
-    await page.locator('input[name=label]').press('Tab');
+    // Typed slower than the page polls: what is typed stays, and Enter applies it.
+    await page.locator('input[name=label]').pressSequentially('order=42', { delay: 400 });
+    await page.locator('input[name=label]').press('Enter');
     await row(late.txnId).waitFor();
     await row(stuck).waitFor({ state: 'detached' });
+    assert.equal(await page.locator('input[name=label]').inputValue(), 'order=42');
     await page.locator('input[name=label]').fill('');
-    await page.locator('input[name=label]').press('Tab');
+    await page.locator('input[name=label]').press('Tab'); // leaving the field applies it too
     await row(stuck).waitFor();
   });
 

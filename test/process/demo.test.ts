@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TwopcClient } from '../../src/sdk/twopc-client.ts';
 import { TwopcProcess, restartableEnv } from '../support/child.ts';
 import { freshSchema } from '../support/db.ts';
-import { freePort } from '../support/hooks.ts';
-
-/** Runs `npm run demo`'s script with extra environment; its exit code and output. */
-async function runDemo(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], {
-    cwd: fileURLToPath(new URL('../../', import.meta.url)),
-    env: { ...process.env, TWOPC_EMBEDDED_PG_PORT: String(await freePort()), ...env },
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, out };
-}
+import { assertDemoOutcomes, runDemo } from '../support/demo-run.ts';
 
 describe('npm run demo', function () {
   this.timeout(90_000);
@@ -32,15 +17,7 @@ describe('npm run demo', function () {
         TWOPC_DATA_DIR: dir,
       });
       assert.equal(code, 0, out);
-      assert.match(out, /buy 2 widgets for 30: COMMITTED/);
-      assert.match(
-        out,
-        /buy 100 widgets for 10: ABORTED \(participant 'inventory' voted ABORT: only 3 units of 'widget' available, 100 asked\)/,
-      );
-      assert.match(
-        out,
-        /after: {2}accounts \{"alice":70,"bob":50\}, inventory \{"gadget":2,"widget":3\}/,
-      );
+      assertDemoOutcomes(out);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -13,7 +13,7 @@ import { txnMetadata } from '../../src/sdk/twopc-client.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, testDatabaseUrl } from '../support/db.ts';
-import { freePort } from '../support/hooks.ts';
+import { assertDemoOutcomes, runDemo } from '../support/demo-run.ts';
 import { FakeFleet } from '../support/fake-participant.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -184,30 +184,11 @@ except grpc.RpcError as err:
   it('runs in the demo next to the TypeScript accounts service, over mutual TLS (npm run demo -- --python)', async function () {
     // Its own directory: the embedded PostgreSQL makes it its own.
     const demoDir = await mkdtemp(join(tmpdir(), 'twopc-python-demo-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts', '--python'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TWOPC_DATA_DIR: demoDir,
-        TWOPC_EMBEDDED_PG_PORT: String(await freePort()),
-      },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const { code, out } = await runDemo({ TWOPC_DATA_DIR: demoDir }, ['--python']);
     await rm(demoDir, { recursive: true, force: true });
     assert.equal(code, 0, out);
     assert.match(out, /coordinator at .* \(mutual TLS/);
     assert.match(out, /inventory: the Python service at 127\.0\.0\.1:\d+/);
-    assert.match(out, /buy 2 widgets for 30: COMMITTED/);
-    assert.match(
-      out,
-      /buy 100 widgets for 10: ABORTED \(participant 'inventory' voted ABORT: only 3 units of 'widget' available, 100 asked\)/,
-    );
-    assert.match(
-      out,
-      /after: {2}accounts \{"alice":70,"bob":50\}, inventory \{"gadget":2,"widget":3\}/,
-    );
+    assertDemoOutcomes(out);
   });
 });
