@@ -10,6 +10,7 @@
 // With --python, the inventory is the Python service (examples/python,
 // Debian's python3-grpcio and python3-grpc-tools) next to the TypeScript
 // accounts service, over the same mutual TLS.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
@@ -144,10 +145,17 @@ async function main(): Promise<void> {
           }),
         );
   const accounts = await service('accounts', process.env.ACCOUNTS_ADDRESS);
+  const pythonDb = join(dataDir, 'inventory-py.sqlite');
+  if (python) {
+    // Fresh stock each run, as the TypeScript services seed theirs.
+    for (const suffix of ['', '-wal', '-shm']) {
+      rmSync(`${pythonDb}${suffix}`, { force: true });
+    }
+  }
   const inventory = python
     ? await new PythonInventory({
         coordinator: address,
-        db: join(dataDir, 'inventory-py.sqlite'),
+        db: pythonDb,
         name: 'inventory',
         ...(secure ? { tls: tlsOf('inventory') } : {}),
       }).start()

@@ -1,6 +1,8 @@
 // The Python inventory service (examples/python/inventory.py) run as a child
 // process: what the demo starts with --python, and what its tests drive.
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +43,7 @@ export class PythonInventory {
   /** Starts it and waits until it serves. @throws Error when it exits first */
   async start(): Promise<this> {
     const o = this.#options;
+    mkdirSync(dirname(o.db), { recursive: true });
     const tls =
       o.tls === undefined
         ? []
@@ -69,7 +72,7 @@ export class PythonInventory {
       .next();
     if (first.done === true) {
       throw new Error(
-        `${SCRIPT} exited before serving (is ${PYTHON} with python3-grpcio installed?)`,
+        `${SCRIPT} exited before serving (its error is above; it needs ${PYTHON} with python3-grpcio and python3-grpc-tools)`,
       );
     }
     this.port = (JSON.parse(String(first.value)) as { listening: number }).listening;

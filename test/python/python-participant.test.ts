@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -190,5 +190,24 @@ except grpc.RpcError as err:
     assert.match(out, /coordinator at .* \(mutual TLS/);
     assert.match(out, /inventory: the Python service at 127\.0\.0\.1:\d+/);
     assertDemoOutcomes(out);
+  });
+
+  it('runs in the demo against a running coordinator too, from fresh stock on every run', async function () {
+    const demoDir = await mkdtemp(join(tmpdir(), 'twopc-python-demo-'));
+    await chmod(demoDir, 0o755); // the services' PostgreSQL runs as another user
+    const dataDir = join(demoDir, 'not-made-yet');
+    try {
+      for (const run of [1, 2]) {
+        const { code, out } = await runDemo(
+          { TWOPC_ADDRESS: h.app.address, DATABASE_URL: '', TWOPC_DATA_DIR: dataDir },
+          ['--python'],
+        );
+        assert.equal(code, 0, `run ${run}: ${out}`);
+        assert.match(out, /coordinator at .* \(plaintext\)/);
+        assertDemoOutcomes(out);
+      }
+    } finally {
+      await rm(demoDir, { recursive: true, force: true });
+    }
   });
 });
