@@ -8,6 +8,7 @@ import htm from 'htm';
 
 const html = htm.bind(h);
 const TOKEN_KEY = 'twopc-console-token';
+const SIGNED_OUT = 'twopc:signed-out';
 const POLL_MS = 2000;
 const STATES = ['ACTIVE', 'PREPARING', 'COMMITTING', 'ABORTING', 'COMMITTED', 'ABORTED'];
 const TEXT_FILTERS = ['minAge', 'participant', 'label', 'tenant'];
@@ -45,7 +46,12 @@ async function api(path, body) {
     .json()
     .catch(() => ({ code: 'TWOPC_INTERNAL', message: `HTTP ${res.status}` }));
   if (!res.ok) {
-    throw new ApiError(res.status, data);
+    const err = new ApiError(res.status, data);
+    if (res.status === 401) {
+      // The token expired or was revoked: back to signing in.
+      dispatchEvent(new CustomEvent(SIGNED_OUT, { detail: err }));
+    }
+    throw err;
   }
   return data;
 }
@@ -547,6 +553,14 @@ function App() {
     );
   }, []);
   useEffect(check, []);
+  useEffect(() => {
+    const out = (e) => {
+      setSession(null);
+      setError(e.detail);
+    };
+    addEventListener(SIGNED_OUT, out);
+    return () => removeEventListener(SIGNED_OUT, out);
+  }, []);
   if (error && (error.status === 401 || error.status === 403)) {
     return html`<${SignIn} error=${error} onSignedIn=${check} />`;
   }

@@ -170,6 +170,11 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Con
   if (config.tokenKeys !== null && config.tokenIssuer === '') {
     throw new ConfigError('--token-keys needs --token-issuer (the iss every token must carry)');
   }
+  if (config.traceUrl !== '' && !/^https?:\/\/[^{}]*\{traceId\}/.test(config.traceUrl)) {
+    throw new ConfigError(
+      `--trace-url ${config.traceUrl}: an http(s) URL with {traceId} where the trace id goes (e.g. http://localhost:16686/trace/{traceId})`,
+    );
+  }
   const name =
     config.coordinatorName === '' ? `${hostname()}/${config.listen}` : config.coordinatorName;
   return Object.freeze({ ...config, coordinatorName: name });

@@ -48,6 +48,7 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
       traceUrl: 'https://traces.test/trace/{traceId}',
       stuckAfterMs: 300,
       prepareTimeoutMs: 120_000,
+      tokenClockSkewS: 0,
     });
     shop = rig.client(h.app.address, 'shop');
     bankA = await fleet.start('bank-a', { failCommitTimes: 1e9 }, rig.participantCredentials());
@@ -187,5 +188,21 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
     await detail.getByTestId('state').getByText('ABORTED', { exact: true }).waitFor();
     await shot('08-aborted');
     assert.equal((await shop.get(inDoubt)).state, 'ABORTED');
+  });
+
+  it('goes back to signing in when the token expires', async function () {
+    const tab = await page.context().newPage();
+    try {
+      await tab.goto(h.app.consoleUrl ?? '');
+      const short = await rig.sign('bea-ops', { roles: ['operator'] }, { expiresIn: '3s' });
+      await tab.locator('textarea[name=token]').fill(short);
+      await tab.getByRole('button', { name: 'Sign in' }).click();
+      assert.equal(await tab.getByTestId('who').innerText(), 'bea-ops (token)');
+      // The next poll after the expiry is refused, and the page asks again.
+      await tab.getByTestId('signin').waitFor({ timeout: 20_000 });
+      assert.match(await tab.getByTestId('signin-error').innerText(), /expired/);
+    } finally {
+      await tab.close();
+    }
   });
 });

@@ -42,5 +42,24 @@ describe('loadConfig()', function () {
       () => loadConfig([], { TWOPC_LEASE_DEFAULT_MS: '10', TWOPC_LEASE_MAX_MS: '5' }),
       /over the maximum/,
     );
+    assert.throws(
+      () => loadConfig(['--console-listen', 'nowhere'], {}),
+      /--console-listen: 'nowhere' is not host:port/,
+    );
+    assert.throws(
+      () => loadConfig(['--trace-url', 'http://jaeger:16686/trace/'], {}),
+      /--trace-url .*with \{traceId\} where the trace id goes/,
+    );
+  });
+
+  it('serves no console unless asked, and takes its address and trace link', function () {
+    assert.equal(loadConfig([], {}).consoleListen, null);
+    assert.equal(loadConfig([], { TWOPC_CONSOLE_LISTEN: '' }).consoleListen, null);
+    const c = loadConfig(
+      ['--console-listen', '127.0.0.1:9465', '--trace-url', 'https://t.example/trace/{traceId}'],
+      {},
+    );
+    assert.equal(c.consoleListen, '127.0.0.1:9465');
+    assert.equal(c.traceUrl, 'https://t.example/trace/{traceId}');
   });
 });
