@@ -162,7 +162,7 @@ export async function buildSecurity(
       store,
       clock,
     ),
-    audit: new AuditLog(config.auditLog, log),
+    audit: new AuditLog(config.auditLog, log, clock),
   });
   return {
     security,

@@ -8,9 +8,16 @@ export interface MethodRule {
   readonly tx: boolean;
   /** Written to the audit log with its principal, whatever its result. */
   readonly audited: boolean;
+  /** Changes nothing: identical successful calls are audited once a minute, counted. */
+  readonly read: boolean;
 }
 
-const rule = (roles: Role[], tx: boolean, audited = false): MethodRule => ({ roles, tx, audited });
+const rule = (roles: Role[], tx: boolean, audited = false, read = false): MethodRule => ({
+  roles,
+  tx,
+  audited,
+  read,
+});
 
 /**
  * The roles table: every method served, `Service.Method`. A method missing
@@ -27,11 +34,11 @@ export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
   // A participant's recovery path: the outcome of a transaction it is enlisted in.
   'Coordinator.GetTransaction': rule([Role.CLIENT, Role.PARTICIPANT, Role.OPERATOR], true),
   'Coordinator.ListTransactions': rule([Role.CLIENT, Role.OPERATOR], false),
-  'Operator.ListTransactions': rule([Role.OPERATOR], false, true),
-  'Operator.GetTransaction': rule([Role.OPERATOR], false, true),
+  'Operator.ListTransactions': rule([Role.OPERATOR], false, true, true),
+  'Operator.GetTransaction': rule([Role.OPERATOR], false, true, true),
   'Operator.Abort': rule([Role.OPERATOR], false, true),
   'Operator.RetryNow': rule([Role.OPERATOR], false, true),
   'Operator.ResolveParticipant': rule([Role.OPERATOR], false, true),
   // The operator console's sign-in (its other calls are the Operator methods above).
-  'Console.SignIn': rule([Role.OPERATOR], false, true),
+  'Console.SignIn': rule([Role.OPERATOR], false, true, true),
 };

@@ -150,15 +150,18 @@ export class Security {
     err: unknown,
   ): void {
     const result = err === null ? 'OK' : err instanceof TwopcError ? err.code : 'INTERNAL';
-    this.#parts.audit.record({
-      method,
-      caller,
-      peer: call.getPeer(),
-      txnId: facts?.txnId ?? null,
-      participant: facts?.enlistAs ?? null,
-      result,
-      detail: err instanceof Error ? err.message : null,
-    });
+    this.#parts.audit.record(
+      {
+        method,
+        caller,
+        peer: call.getPeer(),
+        txnId: facts?.txnId ?? null,
+        participant: facts?.enlistAs ?? null,
+        result,
+        detail: err instanceof Error ? err.message : null,
+      },
+      METHOD_RULES[method]?.read === true,
+    );
   }
 }
 
