@@ -1,4 +1,4 @@
-import type { Security } from '../auth/security.ts';
+import type { Admitted, Security } from '../auth/security.ts';
 import { recordedPrincipal } from '../auth/caller.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import { operatorAbort, resolveParticipant, retryNow } from '../coordinator/operator-actions.ts';
@@ -37,117 +37,130 @@ export interface ConsoleApiDeps {
 /** How long an operator's Abort may wait for a transaction decided elsewhere. */
 const ABORT_WAIT_MS = 10_000;
 
-/**
- * The console's JSON API: each route is an Operator method, admitted by the
- * security room under that method's name (authentication, the operator
- * role, the audit log), then served by the same code as the gRPC handler.
- * Answers use the protobuf JSON mapping of the Operator API's messages.
- * @returns the answer, or null when no route matches
- * @throws whatever the security room or the coordinator refuses with
- */
-export async function serveApi(deps: ConsoleApiDeps, req: ApiRequest): Promise<unknown> {
-  const { coordinator, security } = deps;
-  const [first, id, action] = req.parts;
-  const admit = async (method: string, txnId?: string) => {
-    const admitted = await security.admit(method, req.call, () =>
-      txnId === undefined ? {} : { txnId: parseTxId(txnId) },
-    );
-    return {
-      admitted,
-      done: <T>(work: Promise<T>): Promise<T> =>
-        work.then(
-          (value) => {
-            security.finished(method, req.call, admitted, null);
-            return value;
-          },
-          (err: unknown) => {
-            security.finished(method, req.call, admitted, err);
-            throw err;
-          },
+/** An admitted route's work. */
+type Run = (
+  deps: ConsoleApiDeps,
+  req: ApiRequest,
+  admitted: Admitted,
+  id: string,
+) => Promise<unknown>;
+
+/** A route: the Operator method it is admitted as, the transaction it names, its work. */
+interface Route {
+  readonly method: string;
+  readonly id: string;
+  readonly run: Run;
+}
+
+const session: Run = async ({ coordinator, traceUrl }, _req, { caller }) => ({
+  principal: caller.principal,
+  via: caller.via,
+  roles: [...caller.roles],
+  traceUrl,
+  stuckAfterMs: coordinator.stuckAfterMs,
+});
+
+const list: Run = async ({ coordinator }, req) => {
+  const { request, participant } = listQuery(req.query);
+  return listTransactions(coordinator, request, {
+    tenant: request.tenant === '' ? null : request.tenant,
+    participant,
+  });
+};
+
+const show: Run = async (deps, _req, _admitted, id) =>
+  detail(deps, await deps.coordinator.get(parseTxId(id)));
+
+/** The actions, by the last part of their path (POST /api/transactions/<id>/<action>). */
+const ACTIONS: Readonly<Record<string, { method: string; run: Run }>> = {
+  retry: {
+    method: 'Operator.RetryNow',
+    run: async (deps, _req, { caller }, id) =>
+      detail(deps, await retryNow(deps.coordinator, parseTxId(id), recordedPrincipal(caller))),
+  },
+  resolve: {
+    method: 'Operator.ResolveParticipant',
+    run: async (deps, { body }, { caller }, id) =>
+      detail(
+        deps,
+        await resolveParticipant(
+          deps.coordinator,
+          parseTxId(id),
+          parseName(text(body, 'participant'), 'participant'),
+          outcomeOf(text(body, 'outcome')),
+          parseReason(text(body, 'note'), 'note'),
+          recordedPrincipal(caller),
         ),
-    };
-  };
+      ),
+  },
+  abort: {
+    method: 'Operator.Abort',
+    run: async (deps, { body }, { caller }, id) => {
+      const { signal, dispose } = deadlineSignal(deps.clock, ABORT_WAIT_MS);
+      try {
+        const reason = parseReason(text(body, 'reason'));
+        return wireOutcomeResult(
+          await operatorAbort(
+            deps.coordinator,
+            parseTxId(id),
+            reason,
+            recordedPrincipal(caller),
+            signal,
+          ),
+        );
+      } finally {
+        dispose();
+      }
+    },
+  },
+};
+
+/** The route a request asks for, or null. */
+function routeOf(req: ApiRequest): Route | null {
+  const [first, id, action, ...rest] = req.parts;
+  if (rest.length > 0) {
+    return null;
+  }
   if (req.method === 'GET' && first === 'session' && id === undefined) {
-    const { admitted, done } = await admit('Console.SignIn');
-    const { caller } = admitted;
-    return done(
-      Promise.resolve({
-        principal: caller.principal,
-        via: caller.via,
-        roles: [...caller.roles],
-        traceUrl: deps.traceUrl,
-        stuckAfterMs: coordinator.stuckAfterMs,
-      }),
-    );
+    return { method: 'Console.SignIn', id: '', run: session };
   }
   if (first !== 'transactions') {
     return null;
   }
-  if (req.method === 'GET' && id === undefined) {
-    const { done } = await admit('Operator.ListTransactions');
-    const { request, participant } = listQuery(req.query);
-    return done(
-      listTransactions(coordinator, request, {
-        tenant: request.tenant === '' ? null : request.tenant,
-        participant,
-      }),
-    );
-  }
-  if (id === undefined) {
-    return null;
-  }
   if (req.method === 'GET' && action === undefined) {
-    const { done } = await admit('Operator.GetTransaction', id);
-    return done(coordinator.get(parseTxId(id)).then((view) => detail(deps, view)));
+    return id === undefined
+      ? { method: 'Operator.ListTransactions', id: '', run: list }
+      : { method: 'Operator.GetTransaction', id, run: show };
   }
-  if (req.method !== 'POST') {
+  const act = action === undefined ? undefined : ACTIONS[action];
+  return req.method === 'POST' && id !== undefined && act !== undefined ? { ...act, id } : null;
+}
+
+/**
+ * The console's JSON API: each route is an Operator method, admitted by the
+ * security room under that method's name (authentication, the operator
+ * role, the tenant, the audit log), then served by the same code as the
+ * gRPC handler. Answers use the protobuf JSON mapping of the Operator
+ * API's messages.
+ * @returns the answer, or null when no route matches
+ * @throws whatever the security room or the coordinator refuses with
+ */
+export async function serveApi(deps: ConsoleApiDeps, req: ApiRequest): Promise<unknown> {
+  const route = routeOf(req);
+  if (route === null) {
     return null;
   }
-  switch (action) {
-    case 'retry': {
-      const { admitted, done } = await admit('Operator.RetryNow', id);
-      return done(
-        retryNow(coordinator, parseTxId(id), recordedPrincipal(admitted.caller)).then((view) =>
-          detail(deps, view),
-        ),
-      );
-    }
-    case 'resolve': {
-      const { admitted, done } = await admit('Operator.ResolveParticipant', id);
-      return done(
-        Promise.resolve().then(async () => {
-          const view = await resolveParticipant(
-            coordinator,
-            parseTxId(id),
-            parseName(text(req.body, 'participant'), 'participant'),
-            outcomeOf(text(req.body, 'outcome')),
-            parseReason(text(req.body, 'note'), 'note'),
-            recordedPrincipal(admitted.caller),
-          );
-          return detail(deps, view);
-        }),
-      );
-    }
-    case 'abort': {
-      const { admitted, done } = await admit('Operator.Abort', id);
-      const { signal, dispose } = deadlineSignal(deps.clock, ABORT_WAIT_MS);
-      return done(
-        Promise.resolve()
-          .then(() =>
-            operatorAbort(
-              coordinator,
-              parseTxId(id),
-              parseReason(text(req.body, 'reason')),
-              recordedPrincipal(admitted.caller),
-              signal,
-            ),
-          )
-          .then(wireOutcomeResult)
-          .finally(dispose),
-      );
-    }
-    default:
-      return null;
+  const { security } = deps;
+  const admitted = await security.admit(route.method, req.call, () =>
+    route.id === '' ? {} : { txnId: parseTxId(route.id) },
+  );
+  try {
+    const answer = await route.run(deps, req, admitted, route.id);
+    security.finished(route.method, req.call, admitted, null);
+    return answer;
+  } catch (err) {
+    security.finished(route.method, req.call, admitted, err);
+    throw err;
   }
 }
 

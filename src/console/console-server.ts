@@ -8,6 +8,7 @@ import { protoJson } from '../shared/proto-json.ts';
 import { ReloadingCertificates } from '../tls/reloading-certificates.ts';
 import type { Material } from '../tls/reloading-certificates.ts';
 import { loadConsoleAssets } from './console-assets.ts';
+import type { ConsoleAssets } from './console-assets.ts';
 import { serveApi } from './console-api.ts';
 import type { ConsoleApiDeps } from './console-api.ts';
 import { httpCall } from './http-call.ts';
@@ -103,6 +104,65 @@ function sameOrigin(req: IncomingMessage, scheme: string): boolean {
   return origin === undefined || origin === `${scheme}://${req.headers.host ?? ''}`;
 }
 
+function serveAsset(
+  assets: ConsoleAssets,
+  req: IncomingMessage,
+  url: URL,
+  res: ServerResponse,
+): void {
+  const asset = req.method === 'GET' ? assets.files.get(url.pathname) : undefined;
+  if (asset === undefined) {
+    send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    return;
+  }
+  res.setHeader('content-security-policy', assets.contentSecurityPolicy);
+  send(res, 200, asset.type, asset.body);
+}
+
+/** The path below /api/, split and decoded. @throws InvalidArgumentError */
+function apiParts(url: URL): string[] {
+  try {
+    return url.pathname.slice('/api/'.length).split('/').map(decodeURIComponent);
+  } catch {
+    throw new InvalidArgumentError('path', `'${url.pathname}' is not valid percent-encoding`);
+  }
+}
+
+function answerApi(
+  deps: ConsoleApiDeps,
+  req: IncomingMessage,
+  url: URL,
+  res: ServerResponse,
+  log: Logger,
+): void {
+  readBody(req)
+    .then((body) =>
+      serveApi(deps, {
+        method: req.method ?? 'GET',
+        parts: apiParts(url),
+        query: url.searchParams,
+        body,
+        call: httpCall(req),
+      }),
+    )
+    .then(
+      (answer) =>
+        answer === null
+          ? sendJson(res, 404, {
+              code: 'TWOPC_NOT_FOUND',
+              message: `no API ${req.method} ${url.pathname}`,
+            })
+          : sendJson(res, 200, answer),
+      (err: unknown) => {
+        const { status, body } = toHttpError(err);
+        if (status === 500) {
+          log.error({ err, path: url.pathname }, 'console: unexpected error');
+        }
+        sendJson(res, status, body);
+      },
+    );
+}
+
 /**
  * Serves the operator console: its page and the JSON API under /api/ (see
  * console-api.ts), over HTTPS when the coordinator has a certificate. Every
@@ -119,51 +179,15 @@ export async function startConsoleServer(
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://console');
     if (!url.pathname.startsWith('/api/')) {
-      const asset = req.method === 'GET' ? assets.files.get(url.pathname) : undefined;
-      if (asset === undefined) {
-        send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
-        return;
-      }
-      res.setHeader('content-security-policy', assets.contentSecurityPolicy);
-      send(res, 200, asset.type, asset.body);
-      return;
-    }
-    if (!sameOrigin(req, scheme)) {
+      serveAsset(assets, req, url, res);
+    } else if (!sameOrigin(req, scheme)) {
       sendJson(res, 403, {
         code: 'TWOPC_PERMISSION_DENIED',
         message: 'the console API answers its own page only (cross-origin request refused)',
       });
-      return;
+    } else {
+      answerApi(deps, req, url, res, log);
     }
-    readBody(req)
-      .then((body) =>
-        serveApi(deps, {
-          method: req.method ?? 'GET',
-          parts: url.pathname.slice('/api/'.length).split('/').map(decodeURIComponent),
-          query: url.searchParams,
-          body,
-          call: httpCall(req),
-        }),
-      )
-      .then(
-        (answer) => {
-          if (answer === null) {
-            sendJson(res, 404, {
-              code: 'TWOPC_NOT_FOUND',
-              message: `no API ${req.method} ${url.pathname}`,
-            });
-            return;
-          }
-          sendJson(res, 200, answer);
-        },
-        (err: unknown) => {
-          const { status, body } = toHttpError(err);
-          if (status === 500) {
-            log.error({ err, path: url.pathname }, 'console: unexpected error');
-          }
-          sendJson(res, status, body);
-        },
-      );
   };
   const { server, close } =
     options.tls === null

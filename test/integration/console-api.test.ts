@@ -188,6 +188,7 @@ describe('operator console API (HTTPS, tokens and client certificates, the Opera
       ['api/transactions?stuck=maybe', /stuck: 'maybe' is not true or false/],
       ['api/transactions?colour=red', /colour: unknown parameter/],
       ['api/transactions/not-an-id', /not a transaction id/],
+      ['api/transactions/%E0%A4%A', /path: .* is not valid percent-encoding/],
     ];
     for (const [path, why] of cases) {
       const res = await consoleRequest(url(path), ops);
