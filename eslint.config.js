@@ -35,6 +35,35 @@ export default tseslint.config(
     },
   },
   {
+    // The console's page: browser modules (no build step), checked for
+    // undefined and unused names.
+    files: ['console/**/*.js'],
+    languageOptions: {
+      ecmaVersion: 2024,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'addEventListener',
+          'removeEventListener',
+          'dispatchEvent',
+          'CustomEvent',
+          'document',
+          'fetch',
+          'location',
+          'sessionStorage',
+          'setInterval',
+          'clearInterval',
+          'URLSearchParams',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: {
+      'no-undef': 'error',
+      'no-unused-vars': 'error',
+      curly: 'error',
+    },
+  },
+  {
     // The core is pure: no I/O, no clock, nothing outside src/core.
     files: ['src/core/**/*.ts'],
     rules: {
