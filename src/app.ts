@@ -234,14 +234,9 @@ async function startServing(
           {
             listen: config.consoleListen,
             tls:
-              config.tlsCert === null || config.tlsKey === null
+              room.serverCertificates === null
                 ? null
-                : {
-                    certFile: config.tlsCert,
-                    keyFile: config.tlsKey,
-                    caFile: config.tlsClientCa,
-                    reloadMs: config.tlsReloadMs,
-                  },
+                : { certificates: room.serverCertificates, clientCa: config.tlsClientCa !== null },
           },
           { coordinator, security: room.security, clock, traceUrl: config.traceUrl },
           log,

@@ -51,12 +51,17 @@ INCLUDES = [
 
 
 def generate_stubs():
-    """Generates the Python stubs from the proto files (grpc_tools.protoc)."""
-    os.makedirs(GEN, exist_ok=True)
-    args = [sys.executable, "-m", "grpc_tools.protoc"]
-    args += ["-I" + d for d in INCLUDES]
-    args += ["--python_out=" + GEN, "--grpc_python_out=" + GEN] + PROTOS
-    subprocess.run(args, check=True)
+    """Generates the Python stubs from the proto files (grpc_tools.protoc), unless they are newer."""
+    sources = [os.path.join(d, p) for p in PROTOS for d in INCLUDES if os.path.exists(os.path.join(d, p))]
+    outputs = [os.path.join(GEN, p.replace(".proto", suffix)) for p in PROTOS for suffix in ("_pb2.py", "_pb2_grpc.py")]
+    if not all(os.path.exists(o) for o in outputs) or max(map(os.path.getmtime, sources)) > min(
+        map(os.path.getmtime, outputs)
+    ):
+        os.makedirs(GEN, exist_ok=True)
+        args = [sys.executable, "-m", "grpc_tools.protoc"]
+        args += ["-I" + d for d in INCLUDES]
+        args += ["--python_out=" + GEN, "--grpc_python_out=" + GEN] + PROTOS
+        subprocess.run(args, check=True)
     sys.path.insert(0, GEN)
 
 

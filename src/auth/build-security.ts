@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Clock } from '../time/clock.ts';
 import { channelTlsCredentials, serverTlsCredentials } from '../tls/credentials.ts';
+import type { ReloadingCertificates } from '../tls/reloading-certificates.ts';
 import { AuditLog } from './audit-log.ts';
 import { Authenticator } from './authenticator.ts';
 import { EndpointPolicy, loadRegistry } from './endpoint-policy.ts';
@@ -25,6 +26,8 @@ export interface SecurityRoom {
   readonly security: Security;
   readonly endpoints: EndpointPolicy;
   readonly serverCredentials: ServerCredentials;
+  /** The listener's certificate (and client CA) as reloaded from disk; null without TLS. */
+  readonly serverCertificates: ReloadingCertificates | null;
   /** How the coordinator calls participants. */
   readonly participantCredentials: ChannelCredentials;
   /** Human summary for the start-up log line. */
@@ -49,49 +52,52 @@ function authenticates(config: Config): boolean {
   return config.auth === 'required' || (config.auth === 'auto' && means);
 }
 
+/** What a listener reachable from other machines lacks (TLS, authentication). */
+function unprotected(config: Config, authenticating: boolean): string[] {
+  return [
+    config.tlsCert === null ? 'TLS (--tls-cert, --tls-key)' : null,
+    authenticating ? null : 'authentication (--tls-client-ca and/or --token-keys)',
+  ].filter((m) => m !== null);
+}
+
+const INSECURE_HINT =
+  'Configure them, listen on 127.0.0.1, or pass --insecure (TWOPC_INSECURE=true) to run unprotected on purpose.';
+
+/** Whether `listen` needs no protection: loopback, or --insecure. */
+function exempt(config: Config, listen: string): boolean {
+  return config.insecure || isLoopback(listen.slice(0, listen.lastIndexOf(':')));
+}
+
 /**
- * Refuses what is unsafe by default: a coordinator reachable from other
- * machines without TLS, without authentication or without a participant
- * registry, unless --insecure says so.
+ * Refuses what is unsafe by default: a coordinator (or its console)
+ * reachable from other machines without TLS, without authentication or
+ * (gRPC) without a participant registry, unless --insecure says so.
  * @throws InsecureConfigError
  */
 export function checkSecureByDefault(config: Config): void {
   const authenticating = authenticates(config);
-  checkConsole(config, authenticating);
-  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
-  if (isLoopback(host) || config.insecure) {
+  const console = config.consoleListen;
+  if (console !== null && !exempt(config, console)) {
+    const missing = unprotected(config, authenticating);
+    if (missing.length > 0) {
+      throw new InsecureConfigError(
+        `refusing to serve the console on ${console} without ${missing.join(', ')}: anyone who ` +
+          `can reach the port could abort or resolve every transaction. ${INSECURE_HINT}`,
+      );
+    }
+  }
+  if (exempt(config, config.listen)) {
     return;
   }
   const missing = [
-    config.tlsCert === null ? 'TLS (--tls-cert, --tls-key)' : null,
-    authenticating ? null : 'authentication (--tls-client-ca and/or --token-keys)',
+    ...unprotected(config, authenticating),
     config.participantsFile === null ? 'a participant registry (--participants-file)' : null,
   ].filter((m) => m !== null);
   if (missing.length > 0) {
     throw new InsecureConfigError(
       `refusing to listen on ${config.listen} without ${missing.join(', ')}: anyone who can ` +
         'reach the port could read, abort or commit every transaction and make this ' +
-        'coordinator dial any address. Configure them, listen on 127.0.0.1, or pass ' +
-        '--insecure (TWOPC_INSECURE=true) to run unprotected on purpose.',
-    );
-  }
-}
-
-/** The console reachable from other machines needs TLS and authentication too. */
-function checkConsole(config: Config, authenticating: boolean): void {
-  const listen = config.consoleListen;
-  if (listen === null || config.insecure || isLoopback(listen.slice(0, listen.lastIndexOf(':')))) {
-    return;
-  }
-  const missing = [
-    config.tlsCert === null ? 'TLS (--tls-cert, --tls-key)' : null,
-    authenticating ? null : 'authentication (--tls-client-ca and/or --token-keys)',
-  ].filter((m) => m !== null);
-  if (missing.length > 0) {
-    throw new InsecureConfigError(
-      `refusing to serve the console on ${listen} without ${missing.join(', ')}: anyone who ` +
-        'can reach the port could abort or resolve every transaction. Configure them, listen ' +
-        'on 127.0.0.1, or pass --insecure (TWOPC_INSECURE=true) to run unprotected on purpose.',
+        `coordinator dial any address. ${INSECURE_HINT}`,
     );
   }
 }
@@ -126,7 +132,11 @@ export async function buildSecurity(
   const registry = config.participantsFile === null ? null : loadRegistry(config.participantsFile);
   const server =
     config.tlsCert === null
-      ? { credentials: grpc.ServerCredentials.createInsecure(), close: () => undefined }
+      ? {
+          credentials: grpc.ServerCredentials.createInsecure(),
+          certificates: null,
+          close: () => undefined,
+        }
       : serverTlsCredentials(
           {
             certFile: config.tlsCert,
@@ -168,6 +178,7 @@ export async function buildSecurity(
     security,
     endpoints,
     serverCredentials: server.credentials,
+    serverCertificates: server.certificates,
     participantCredentials: toParticipants.credentials,
     summary: {
       tls: config.tlsCert === null ? 'off' : config.tlsClientCa === null ? 'on' : 'mutual',

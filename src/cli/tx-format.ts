@@ -1,8 +1,6 @@
 import type { TransactionView } from '../sdk/twopc-client.ts';
 import { fromTimestamp } from '../grpc/proto.ts';
-
-const outcome = (o: string): string => o.replace('OUTCOME_', '');
-const vote = (v: string): string => (v === 'VOTE_UNSPECIFIED' ? '-' : v.replace('VOTE_', ''));
+import { outcomeName as outcome, timeline, voteName as vote } from '../shared/timeline.ts';
 
 /** Aligns rows into columns. */
 export function table(rows: string[][]): string {
@@ -48,66 +46,6 @@ export function formatList(txs: TransactionView[], now: Date): string {
     ]);
   }
   return table(rows);
-}
-
-interface Entry {
-  readonly at: Date;
-  readonly text: string;
-}
-
-/** Every dated event of a transaction, oldest first. */
-export function timeline(tx: TransactionView): Entry[] {
-  const entries: Entry[] = [];
-  const add = (ts: Parameters<typeof fromTimestamp>[0], text: string): void => {
-    const at = fromTimestamp(ts);
-    if (at !== null) {
-      entries.push({ at, text });
-    }
-  };
-  const decided = fromTimestamp(tx.decidedAt);
-  add(tx.createdAt, 'begun');
-  for (const p of tx.participants) {
-    add(p.enlistedAt, `enlisted ${p.name} (${p.endpoint})`);
-    add(
-      p.votedAt,
-      `${p.name} voted ${vote(p.vote)}${p.voteReason ? `: ${p.voteReason}` : ''} (logged with the decision)`,
-    );
-    const acked = fromTimestamp(p.acknowledgedAt);
-    const after =
-      acked !== null && decided !== null
-        ? `, ${acked.getTime() - decided.getTime()} ms after the decision`
-        : '';
-    add(
-      p.acknowledgedAt,
-      `${p.name} acknowledged${p.attempts > 0 ? ` after ${p.attempts} failed attempts` : ''}${after}`,
-    );
-    if (!p.acknowledged && p.attempts > 0) {
-      add(
-        p.nextAttemptAt,
-        `${p.name}: ${p.attempts} attempts failed, last: ${p.lastError}; next retry`,
-      );
-    }
-    if (p.heuristicOutcome !== 'OUTCOME_UNSPECIFIED') {
-      add(
-        p.acknowledgedAt,
-        `${p.name} reported a HEURISTIC outcome: ${outcome(p.heuristicOutcome)}`,
-      );
-    }
-  }
-  const begun = fromTimestamp(tx.createdAt);
-  const took =
-    decided !== null && begun !== null
-      ? ` (${decided.getTime() - begun.getTime()} ms after begin)`
-      : '';
-  add(tx.decidedAt, `decided ${outcome(tx.outcome)}${tx.reason ? `: ${tx.reason}` : ''}${took}`);
-  for (const a of tx.operatorActions) {
-    add(
-      a.at,
-      `operator ${a.action}${a.participant ? ` ${a.participant}` : ''}${a.detail ? `: ${a.detail}` : ''}`,
-    );
-  }
-  add(tx.finishedAt, `finished ${tx.state}`);
-  return entries.sort((x, y) => x.at.getTime() - y.at.getTime());
 }
 
 /** `twopc tx show` as text. */

@@ -5,7 +5,7 @@ import { operatorAbort, resolveParticipant, retryNow } from '../coordinator/oper
 import { InvalidArgumentError } from '../core/errors.ts';
 import { parseName, parseReason, parseTxId } from '../core/limits.ts';
 import { Outcome } from '../core/tx-state.ts';
-import { timeline } from '../cli/tx-format.ts';
+import { timeline } from '../shared/timeline.ts';
 import { wireOutcomeResult, wireTransaction } from '../grpc/codec.ts';
 import type { Transaction__Output } from '../grpc/generated/twopc/v1/Transaction.ts';
 import { listTransactions } from '../grpc/list-request.ts';

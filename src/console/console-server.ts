@@ -5,8 +5,7 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import { ListenError } from '../listen-error.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { protoJson } from '../shared/proto-json.ts';
-import { ReloadingCertificates } from '../tls/reloading-certificates.ts';
-import type { Material } from '../tls/reloading-certificates.ts';
+import type { Material, ReloadingCertificates } from '../tls/reloading-certificates.ts';
 import { loadConsoleAssets } from './console-assets.ts';
 import type { ConsoleAssets } from './console-assets.ts';
 import { serveApi } from './console-api.ts';
@@ -18,13 +17,11 @@ import { toHttpError } from './http-status.ts';
 export interface ConsoleOptions {
   /** host:port. */
   readonly listen: string;
-  /** HTTPS with the coordinator's certificate; with `caFile`, browsers may sign in with a client certificate. */
-  readonly tls: {
-    certFile: string;
-    keyFile: string;
-    caFile: string | null;
-    reloadMs: number;
-  } | null;
+  /**
+   * HTTPS with the coordinator's certificate, as its gRPC listener reloads
+   * it; with `clientCa`, browsers may sign in with a client certificate.
+   */
+  readonly tls: { certificates: ReloadingCertificates; clientCa: boolean } | null;
 }
 
 /** A running console. */
@@ -192,7 +189,7 @@ export async function startConsoleServer(
   const { server, close } =
     options.tls === null
       ? { server: createHttpServer(handle), close: () => undefined }
-      : httpsServer(options.tls, handle, log);
+      : httpsServer(options.tls, handle);
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const port = Number(options.listen.slice(options.listen.lastIndexOf(':') + 1));
   try {
@@ -218,21 +215,12 @@ export async function startConsoleServer(
   };
 }
 
-/** An HTTPS server whose certificate follows its files (as the gRPC listener's does). */
+/** An HTTPS server whose certificate follows the coordinator's (reloaded from disk). */
 function httpsServer(
   tls: NonNullable<ConsoleOptions['tls']>,
   handle: (req: IncomingMessage, res: ServerResponse) => void,
-  log: Logger,
 ): { server: Server; close: () => void } {
-  const certificates = new ReloadingCertificates(
-    { certFile: tls.certFile, keyFile: tls.keyFile, caFile: tls.caFile },
-    tls.reloadMs,
-    (err) =>
-      log.warn(
-        { err: err.message },
-        'console: TLS files not reloaded; the previous ones stay in use',
-      ),
-  );
+  const { certificates } = tls;
   const context = (m: Material) => ({
     cert: m.identity?.certificate,
     key: m.identity?.privateKey,
@@ -241,15 +229,17 @@ function httpsServer(
   // A client certificate is asked for, not required: operators may sign in
   // with a token instead. Only certificates that verified are used.
   const server = createHttpsServer(
-    {
-      ...context(certificates.current),
-      requestCert: tls.caFile !== null,
-      rejectUnauthorized: false,
-    },
+    { ...context(certificates.current), requestCert: tls.clientCa, rejectUnauthorized: false },
     handle,
   );
   const update = (): void => server.setSecureContext(context(certificates.current));
   certificates.addIdentityCertificateListener(update);
   certificates.addCaCertificateListener(update);
-  return { server, close: () => certificates.close() };
+  return {
+    server,
+    close: () => {
+      certificates.removeIdentityCertificateListener(update);
+      certificates.removeCaCertificateListener(update);
+    },
+  };
 }

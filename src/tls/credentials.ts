@@ -31,13 +31,14 @@ const DEFAULT_RELOAD_MS = 60_000;
  * asks for a client certificate signed by that CA, and requires one at the
  * handshake unless `optionalClientCert` (then callers may present a bearer
  * token instead; grpc-js only reports certificates that verified).
+ * `certificates` is the material in use, for another listener to serve too.
  * @throws Error when the files cannot be used
  */
 export function serverTlsCredentials(
   files: TlsFiles,
   onError?: (err: Error) => void,
   optionalClientCert = false,
-): Managed<grpc.ServerCredentials> {
+): Managed<grpc.ServerCredentials> & { readonly certificates: ReloadingCertificates } {
   if (files.certFile == null || files.keyFile == null) {
     throw new Error('serving TLS needs a certificate and its key');
   }
@@ -51,7 +52,7 @@ export function serverTlsCredentials(
     mutual ? provider : null,
     mutual && !optionalClientCert,
   );
-  return { credentials, close: () => provider.close() };
+  return { credentials, certificates: provider, close: () => provider.close() };
 }
 
 /**

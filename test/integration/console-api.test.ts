@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { checkSecureByDefault } from '../../src/auth/build-security.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -297,5 +299,37 @@ describe('operator console API (HTTPS, tokens and client certificates, the Opera
     );
     assert.doesNotThrow(() => checkSecureByDefault({ ...config, insecure: true }));
     assert.doesNotThrow(() => checkSecureByDefault({ ...config, consoleListen: '127.0.0.1:8080' }));
+  });
+
+  it("serves the coordinator's renewed certificate without a restart", async function () {
+    const serial = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const req = httpsRequest(
+          url('api/session'),
+          { ca: readFileSync(rig.ca.caFile), agent: false },
+          (res) => {
+            resolve((res.socket as TLSSocket).getPeerCertificate().serialNumber);
+            res.resume();
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const before = await serial();
+    const renewed = await rig.ca.issue(
+      'coordinator-server-renewed',
+      { ips: ['127.0.0.1'], dns: ['localhost'] },
+      mkdtempSync(join(rig.ca.dir, 'renewed-')),
+    );
+    // The key first: a certificate that does not match its key is not taken.
+    copyFileSync(renewed.keyFile, rig.server.keyFile);
+    copyFileSync(renewed.certFile, rig.server.certFile);
+    let now = before;
+    while (now === before) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = await serial();
+    }
+    assert.notEqual(now, before);
+    assert.equal((await consoleRequest(url('api/session'), ops)).status, 200);
   });
 });
