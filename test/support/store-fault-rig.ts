@@ -247,7 +247,9 @@ export class StoreFaultRig {
       const admin = hogs[hogs.length - 1];
       assert.ok(admin !== undefined, 'no connection could be made at all');
       const ended = await admin.query<{ pid: number }>(
-        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'twopc'",
+        // A coordinator connection still authenticating shows no name yet
+        // ('starting'): it must not slip into a slot after this check.
+        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'twopc' OR (state = 'starting' AND pid <> pg_backend_pid())",
       );
       if (ended.rows.length === 0) {
         return;
