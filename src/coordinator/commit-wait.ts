@@ -11,9 +11,17 @@ import type { TxRun } from './tx-run.ts';
  * UNAVAILABLE at once (the run keeps trying), and `until` DEADLINE_EXCEEDED.
  */
 export async function awaitDecision(run: TxRun, until: AbortSignal): Promise<TxRecord> {
+  return awaitRun(run, run.decided, until);
+}
+
+/**
+ * Waits for work of a run; a store error that holds the run up answers
+ * UNAVAILABLE at once (the run keeps trying), and `until` DEADLINE_EXCEEDED.
+ */
+export async function awaitRun<T>(run: TxRun, work: Promise<T>, until: AbortSignal): Promise<T> {
   const stalled = run.nextStall().then((err) => Promise.reject(new StoreUnavailableError(err)));
   return raceSignal(
-    Promise.race([run.decided, stalled]),
+    Promise.race([work, stalled]),
     until,
     'the decision is not durable yet; call Commit again',
   );

@@ -26,7 +26,7 @@ import {
 import { HeldSpans } from './held-spans.ts';
 import { EarlyPrepares, KnownParticipants } from './early-prepares.ts';
 import { KeyedMutex } from '../shared/keyed-mutex.ts';
-import { awaitDecision, pollLog } from './commit-wait.ts';
+import { awaitDecision, awaitRun, pollLog } from './commit-wait.ts';
 import { raceSignal } from './race-signal.ts';
 import type { BeginInput, LeaseConfig, OutcomeResult } from './coordinator-types.ts';
 
@@ -240,7 +240,7 @@ export class Coordinator {
       const view = await this.get(txnId);
       return { outcome: outcomeOf(view), reason: view.reason, state: view.state };
     }
-    await run
+    const applied = run
       .apply({ type: 'abort:requested', reason: reason === '' ? AbortReason.CLIENT_ABORT : reason })
       .catch((err: unknown) => {
         if (err instanceof InvalidTransitionError) {
@@ -248,6 +248,9 @@ export class Coordinator {
         }
         throw err;
       });
+    // The abort waits its turn behind the transaction's earlier events; a
+    // store error holding them up answers UNAVAILABLE, as a Commit's does.
+    await awaitRun(run, applied, until);
     const tx = await awaitDecision(run, until);
     if (outcomeOf(tx) === Outcome.COMMITTED) {
       throw new InvalidTransitionError(

@@ -22,9 +22,24 @@ import type { WritePlan } from './write-plan.ts';
 /**
  * Drives one transaction in this process: applies events to the pure core,
  * writes what the core decided to the log, and only then sends the messages.
+ *
+ * The rule of runs (DESIGN §3 rule 13): **what a run knows is what the log
+ * holds.** A transaction's events are applied one at a time, in arrival
+ * order: the next event is decided only once the previous one's write has
+ * landed or failed. `#logged` is the only record anyone reads (answers,
+ * phase-2 messages, metrics, span events, the next decision); it is the
+ * last record the log holds, or one whose write the plan says may be lost
+ * (a vote before the decision, an acknowledgement: losing it only repeats
+ * messages). The record being written is a local of the event being
+ * applied and is never stored on the run.
  */
 export class TxRun implements RunHandle {
-  #tx: TxRecord;
+  /** The last durable record (see the class comment): the only one read. */
+  #logged: TxRecord;
+  /** The tail of this transaction's event queue. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** Another decider's decision was adopted: it counts the outcome, not this run. */
+  #adopted = false;
   readonly deps: RunDeps;
   /** Trace context of the transaction: child spans hang off it. */
   readonly ctx: Context;
@@ -48,7 +63,7 @@ export class TxRun implements RunHandle {
     early: EarlyPrepares | null = null,
   ) {
     this.deps = deps;
-    this.#tx = tx;
+    this.#logged = tx;
     this.ctx = ctx;
     this.#span = ownSpan;
     this.#early = early;
@@ -70,16 +85,16 @@ export class TxRun implements RunHandle {
     if (this.#log === null) {
       const traceId = trace.getSpanContext(this.ctx)?.traceId;
       this.#log = this.deps.log.child({
-        txn_id: this.#tx.txnId,
+        txn_id: this.#logged.txnId,
         ...(traceId ? { trace_id: traceId } : {}),
       });
     }
     return this.#log;
   }
 
-  /** The record as this run knows it. */
+  /** The last record the log holds (never one whose write is still in flight). */
   get tx(): TxRecord {
-    return this.#tx;
+    return this.#logged;
   }
 
   /** Resolves once the outcome is durable (commit forced) or known. */
@@ -115,11 +130,24 @@ export class TxRun implements RunHandle {
   }
 
   /**
-   * Applies an event; a resulting decision is logged before any message leaves.
+   * Applies an event once every earlier event of this transaction has been
+   * applied and its write has landed or failed; a resulting decision is
+   * logged before any message leaves or anyone is answered.
    * @throws InvalidTransitionError when the core rejects the event
    */
-  async apply(event: TxEvent): Promise<TxRecord> {
-    const before = this.#tx;
+  apply(event: TxEvent): Promise<TxRecord> {
+    return this.#exclusive(() => this.#applyNow(event));
+  }
+
+  /** Runs `work` alone: after every earlier event's write, before any later event. */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(work);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async #applyNow(event: TxEvent): Promise<TxRecord> {
+    const before = this.#logged;
     const decision = decide(before, event);
     if (!decision.ok) {
       throw new InvalidTransitionError(before.txnId, before.state, decision.reason);
@@ -127,28 +155,44 @@ export class TxRun implements RunHandle {
     if (decision.next === before) {
       return before;
     }
-    this.#tx = decision.next;
-    const persisted = await this.#persist(planWrite(before, decision.next), decision.next);
+    const writing = decision.next;
+    const persisted = await this.#persist(planWrite(before, writing), writing);
     switch (persisted.kind) {
       case 'adopted':
-        this.#tx = persisted.tx;
-        this.#settle(true);
+        this.#adopt(persisted.tx);
         return persisted.tx;
       case 'refused':
         // The store restarted since Begin: what the client was told may be
         // lost (an Enlist, an Abort), so this transaction can only abort.
-        this.#tx = before;
         this.log.warn(
           { event: event.type },
           'the log store restarted since this transaction began; aborting it',
         );
-        return this.apply({ type: 'abort:requested', reason: AbortReason.LOG_STORE_RESTARTED });
+        return this.#applyNow({
+          type: 'abort:requested',
+          reason: AbortReason.LOG_STORE_RESTARTED,
+        });
       case 'written':
         break;
     }
+    this.#logged = writing;
     this.#settle();
     decision.effects.forEach((e) => this.#launch(e));
-    return this.#tx;
+    return writing;
+  }
+
+  /**
+   * Another decider logged first. Its decision is this run's from now on;
+   * phase 2 is still driven from here (it is idempotent), because a Prepare
+   * may have left from here (early) that the log never heard the vote of.
+   */
+  #adopt(logged: TxRecord): void {
+    this.#logged = logged;
+    this.#adopted = true;
+    this.#settle();
+    if (!isTerminal(logged.state)) {
+      pendingPhaseTwo(logged).forEach((e) => this.#launch(e));
+    }
   }
 
   async #persist(plan: WritePlan, next: TxRecord): Promise<Persisted> {
@@ -194,26 +238,36 @@ export class TxRun implements RunHandle {
 
   /** Re-sends whatever phase-2 messages are still owed (recovery is replay). */
   async resume(): Promise<void> {
-    if (this.#tx.state === TxState.ACTIVE || this.#tx.state === TxState.PREPARING) {
+    const { state } = this.#logged;
+    if (state === TxState.ACTIVE || state === TxState.PREPARING) {
       await this.safeApply({ type: 'tx:recovered' });
       return;
     }
-    const effects = pendingPhaseTwo(this.#tx);
-    if (effects.length === 0 && !isTerminal(this.#tx.state)) {
-      // Every acknowledgement is in but the final state was not logged.
-      const final = this.#tx.state === TxState.COMMITTING ? TxState.COMMITTED : TxState.ABORTED;
-      const done = { ...this.#tx, state: final };
-      const persisted = await persistPlan(
-        this.deps,
-        { kind: 'completion', from: this.#tx.state, forced: done.onePhase },
-        done,
-        () => undefined,
-      );
-      this.#tx = persisted.kind === 'adopted' ? persisted.tx : done;
-      this.#settle(persisted.kind === 'adopted');
+    await this.#exclusive(() => this.#resumeNow());
+  }
+
+  async #resumeNow(): Promise<void> {
+    const tx = this.#logged;
+    const effects = pendingPhaseTwo(tx);
+    if (effects.length > 0 || isTerminal(tx.state)) {
+      effects.forEach((e) => this.#launch(e));
       return;
     }
-    effects.forEach((e) => this.#launch(e));
+    // Every acknowledgement is in but the final state was not logged.
+    const final = tx.state === TxState.COMMITTING ? TxState.COMMITTED : TxState.ABORTED;
+    const done = { ...tx, state: final };
+    const persisted = await persistPlan(
+      this.deps,
+      { kind: 'completion', from: tx.state, forced: done.onePhase },
+      done,
+      () => undefined,
+    );
+    if (persisted.kind === 'adopted') {
+      this.#adopt(persisted.tx);
+      return;
+    }
+    this.#logged = done;
+    this.#settle();
   }
 
   #stalled(err: Error): void {
@@ -221,25 +275,26 @@ export class TxRun implements RunHandle {
     this.#stall = null;
   }
 
-  /** Resolves the promises the state allows; `adopted`: another decider owns the rest. */
-  #settle(adopted = false): void {
-    const outcome = outcomeOf(this.#tx);
+  /** Resolves the promises the logged record allows. */
+  #settle(): void {
+    const tx = this.#logged;
+    const outcome = outcomeOf(tx);
     if (outcome !== Outcome.PENDING && !this.#decided.settled) {
-      this.#decided.resolve(this.#tx);
+      this.#decided.resolve(tx);
     }
-    if ((isTerminal(this.#tx.state) || adopted) && !this.#finished.settled) {
-      this.#finished.resolve(this.#tx);
-      if (!adopted) {
-        this.deps.metrics.finished(outcome, this.#tx.reason);
+    if (isTerminal(tx.state) && !this.#finished.settled) {
+      this.#finished.resolve(tx);
+      if (!this.#adopted) {
+        this.deps.metrics.finished(outcome, tx.reason);
       }
-      const reason = this.#tx.reason ?? '';
+      const reason = tx.reason ?? '';
       if (/^LEASE_EXPIRED$|DEADLINE_EXCEEDED|no heartbeat|did not answer/.test(reason)) {
         this.#span?.addEvent('timeout', { [ATTR.REASON]: reason });
       }
       this.#span?.setAttributes({
         [ATTR.OUTCOME]: outcome,
-        [ATTR.REASON]: this.#tx.reason ?? '',
-        [ATTR.ONE_PHASE]: this.#tx.onePhase,
+        [ATTR.REASON]: tx.reason ?? '',
+        [ATTR.ONE_PHASE]: tx.onePhase,
       });
       this.#span?.end();
     }

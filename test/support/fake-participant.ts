@@ -25,6 +25,8 @@ export interface FakeBehaviour {
   /** The vote, or 'hang' (never answers Prepare). */
   vote?: 'PREPARED' | 'READ_ONLY' | 'ABORT' | 'hang';
   abortReason?: string;
+  /** The reason sent with a PREPARED or READ_ONLY vote (text as a participant may send it). */
+  prepareReason?: string;
   /** Commit calls that fail with UNAVAILABLE before one succeeds. */
   failCommitTimes?: number;
   /** Abort calls that fail with UNAVAILABLE before one succeeds. */
@@ -59,6 +61,7 @@ export class FakeParticipant extends EventEmitter {
   #port = 0;
   #commitFailures = 0;
   #abortFailures = 0;
+  #health: HealthImplementation | null = null;
 
   constructor(name: string, behaviour: FakeBehaviour = {}) {
     super();
@@ -135,7 +138,10 @@ export class FakeParticipant extends EventEmitter {
         }
         await new Promise((r) => setTimeout(r, b.prepareDelayMs ?? 0));
         return {
-          ok: { vote: `VOTE_${vote}`, reason: vote === 'ABORT' ? (b.abortReason ?? 'no') : '' },
+          ok: {
+            vote: `VOTE_${vote}`,
+            reason: vote === 'ABORT' ? (b.abortReason ?? 'no') : (b.prepareReason ?? ''),
+          },
         };
       }
       case 'Commit':
@@ -223,7 +229,8 @@ export class FakeParticipant extends EventEmitter {
     if (batched) {
       server.addService(proto.BatchedParticipant.service, { Exchange: this.#exchange() });
     }
-    new HealthImplementation({ '': 'SERVING' }).addToServer(server);
+    this.#health = new HealthImplementation({ '': 'SERVING' });
+    this.#health.addToServer(server);
     this.#port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`127.0.0.1:${this.#port}`, credentials, (err, port) =>
         err ? reject(err) : resolve(port),
@@ -231,6 +238,11 @@ export class FakeParticipant extends EventEmitter {
     );
     this.#server = server;
     return this;
+  }
+
+  /** What its health service answers from now on (a participant shutting down says NOT_SERVING). */
+  setServing(serving: boolean): void {
+    this.#health?.setStatus('', serving ? 'SERVING' : 'NOT_SERVING');
   }
 
   async stop(): Promise<void> {
