@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { PermissionDeniedError, UnauthenticatedError } from '../core/errors.ts';
+import { parseText } from '../core/limits.ts';
 import { ANONYMOUS } from './caller.ts';
 import type { Caller } from './caller.ts';
 import { parseGrant } from './identities.ts';
@@ -63,6 +64,7 @@ export class Authenticator {
     }
     const principal = peerPrincipal(call.getAuthContext().sslPeerCertificate);
     if (principal !== null) {
+      parseText(principal, 'client certificate subjectAltName');
       return { principal, ...this.#grantOf(principal), via: 'certificate' };
     }
     throw new UnauthenticatedError(
@@ -82,6 +84,8 @@ export class Authenticator {
       );
     }
     const claims = await this.#options.tokens.verify(token);
+    // The subject is stored as the principal of what the caller does.
+    parseText(claims.sub, 'token claim sub');
     const grant =
       claims.roles !== undefined
         ? this.#parseClaims(claims, claims.sub)

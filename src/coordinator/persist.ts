@@ -1,4 +1,4 @@
-import { coerceError } from '../core/errors.ts';
+import { StoreRefusedDataError, coerceError } from '../core/errors.ts';
 import type { TxRecord } from '../core/tx-record.ts';
 import { outcomeOf } from '../core/decide.ts';
 import type { TxState } from '../core/tx-state.ts';
@@ -128,6 +128,9 @@ async function retryUntilKnown(
     try {
       return (await attempt()) ?? (await readBack(deps, next, false, decision));
     } catch (err) {
+      if (err instanceof StoreRefusedDataError) {
+        throw err; // refused for its data: the same write would be refused forever
+      }
       onStall(coerceError(err));
       warnStalled(deps, next, n, err);
     }

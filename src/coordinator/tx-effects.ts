@@ -121,7 +121,7 @@ export async function commitOnePhase(run: RunHandle, name: string): Promise<void
         await run.safeApply({
           type: 'onephase:answered',
           outcome: ack.outcome ?? Outcome.COMMITTED,
-          reason: ack.reason,
+          reason: ack.reason === null ? null : truncateReason(ack.reason),
         });
         return;
       } catch (err) {
@@ -195,7 +195,8 @@ async function attemptPhaseTwo(
     metrics.phase(phase, (clock.now() - started) / 1000, false);
     metrics.retry(phase);
     endWithError(span, err);
-    const message = coerceError(err).message;
+    // The participant's words: storable, so they never stop the record.
+    const message = truncateReason(coerceError(err).message);
     const wait = backoffMs(config.retry, attempt, random);
     const suppressed = run.deps.warnings.allow(`phase2:${call.endpoint}`);
     if (suppressed !== null) {

@@ -2,22 +2,26 @@ import { trace } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
 import { decide, outcomeOf, pendingPhaseTwo } from '../core/decide.ts';
 import type { Effect } from '../core/effect.ts';
-import { InvalidTransitionError } from '../core/errors.ts';
+import { InvalidTransitionError, StoreRefusedDataError } from '../core/errors.ts';
 import type { TxRecord } from '../core/tx-record.ts';
 import type { TxEvent } from '../core/tx-event.ts';
-import { AbortReason, Outcome, TxState, isTerminal } from '../core/tx-state.ts';
+import { AbortReason, Outcome, TxState, isDecided, isTerminal } from '../core/tx-state.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { ATTR, SPAN, endWithError, tracer } from '../telemetry/tracing.ts';
+import { ATTR, endWithError } from '../telemetry/tracing.ts';
 import { deferred } from './deferred.ts';
 import type { Deferred } from './deferred.ts';
 import type { RunDeps } from './run-deps.ts';
 import { persistPlan } from './persist.ts';
+import { persistDecisionTraced } from './persist-traced.ts';
 import type { Persisted } from './persist.ts';
 import { commitOnePhase, deliver, prepare } from './tx-effects.ts';
 import type { RunHandle } from './tx-effects.ts';
 import type { EarlyPrepares, SentPrepare } from './early-prepares.ts';
 import { planWrite } from './write-plan.ts';
 import type { WritePlan } from './write-plan.ts';
+
+/** How an abort after the log refused a decision's data begins its reason. */
+const REFUSED_DATA = 'LOG_REFUSED_DATA';
 
 /**
  * Drives one transaction in this process: applies events to the pure core,
@@ -40,6 +44,8 @@ export class TxRun implements RunHandle {
   #queue: Promise<unknown> = Promise.resolve();
   /** Another decider's decision was adopted: it counts the outcome, not this run. */
   #adopted = false;
+  /** The log refused a decision of this run for its data (see #abortRefused). */
+  #refusedData = false;
   readonly deps: RunDeps;
   /** Trace context of the transaction: child spans hang off it. */
   readonly ctx: Context;
@@ -156,7 +162,20 @@ export class TxRun implements RunHandle {
       return before;
     }
     const writing = decision.next;
-    const persisted = await this.#persist(planWrite(before, writing), writing);
+    const plan = planWrite(before, writing);
+    const persisted = await this.#persist(plan, writing).catch((err: unknown) => {
+      if (
+        err instanceof StoreRefusedDataError &&
+        plan.kind === 'decision' &&
+        !isDecided(before.state)
+      ) {
+        return err;
+      }
+      throw err;
+    });
+    if (persisted instanceof StoreRefusedDataError) {
+      return this.#abortRefused(before, persisted);
+    }
     switch (persisted.kind) {
       case 'adopted':
         this.#adopt(persisted.tx);
@@ -182,6 +201,28 @@ export class TxRun implements RunHandle {
   }
 
   /**
+   * The log refused the decision for its data (text that escaped the edge's
+   * checks): nothing was written or told, and the same write would be
+   * refused forever, so the transaction aborts, saying why, without the
+   * participants' own words (the likely culprits).
+   */
+  async #abortRefused(before: TxRecord, err: StoreRefusedDataError): Promise<TxRecord> {
+    this.log.error({ err: err.message }, 'the log refused the decision for its data; aborting');
+    if (this.#refusedData) {
+      throw err; // the abort itself was refused: left to the operator, loudly
+    }
+    this.#refusedData = true;
+    this.#logged = {
+      ...before,
+      participants: before.participants.map((p) => ({ ...p, voteReason: null })),
+    };
+    return this.#applyNow({
+      type: 'abort:requested',
+      reason: `${REFUSED_DATA}: ${err.message}`.slice(0, 500),
+    });
+  }
+
+  /**
    * Another decider logged first. Its decision is this run's from now on;
    * phase 2 is still driven from here (it is idempotent), because a Prepare
    * may have left from here (early) that the log never heard the vote of.
@@ -195,34 +236,11 @@ export class TxRun implements RunHandle {
     }
   }
 
-  async #persist(plan: WritePlan, next: TxRecord): Promise<Persisted> {
-    if (plan.kind !== 'decision') {
-      return persistPlan(this.deps, plan, next, (err) => this.#stalled(err));
-    }
-    const span = tracer().startSpan(
-      SPAN.DECISION,
-      { attributes: { [ATTR.STATE]: next.state, [ATTR.FORCED]: true } },
-      this.ctx,
-    );
-    const started = this.deps.clock.now();
-    try {
-      const persisted = await persistPlan(this.deps, plan, next, (err) => this.#stalled(err));
-      this.deps.metrics.decisionWrite((this.deps.clock.now() - started) / 1000, plan.commit);
-      const logged = persisted.kind === 'adopted' ? persisted.tx : next;
-      span.setAttribute('twopc.adopted', persisted.kind === 'adopted');
-      span.setAttribute('twopc.refused', persisted.kind === 'refused');
-      span.end();
-      if (persisted.kind !== 'refused') {
-        trace.getSpan(this.ctx)?.addEvent('decision', {
-          [ATTR.STATE]: logged.state,
-          [ATTR.REASON]: logged.reason ?? '',
-        });
-      }
-      return persisted;
-    } catch (err) {
-      endWithError(span, err);
-      throw err;
-    }
+  #persist(plan: WritePlan, next: TxRecord): Promise<Persisted> {
+    const onStall = (err: Error): void => this.#stalled(err);
+    return plan.kind === 'decision'
+      ? persistDecisionTraced(this.deps, this.ctx, plan.commit, next, onStall)
+      : persistPlan(this.deps, plan, next, onStall);
   }
 
   /** Applies an event from a participant call; a rejected transition is expected and ignored. */

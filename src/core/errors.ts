@@ -8,6 +8,7 @@ export const ErrorCode = {
   PARTICIPANT_CONFLICT: 'TWOPC_PARTICIPANT_CONFLICT',
   STORE_UNAVAILABLE: 'TWOPC_STORE_UNAVAILABLE',
   STORE_BUSY: 'TWOPC_STORE_BUSY',
+  STORE_REFUSED_DATA: 'TWOPC_STORE_REFUSED_DATA',
   SHUTTING_DOWN: 'TWOPC_SHUTTING_DOWN',
   DEADLINE_EXCEEDED: 'TWOPC_DEADLINE_EXCEEDED',
   PARTICIPANT_UNAVAILABLE: 'TWOPC_PARTICIPANT_UNAVAILABLE',
@@ -102,6 +103,23 @@ export class ShuttingDownError extends TwopcError {
 export class DeadlineExceededError extends TwopcError {
   constructor(what: string) {
     super(ErrorCode.DEADLINE_EXCEEDED, what);
+  }
+}
+
+/**
+ * The log refused a write for its data (SQLSTATE class 22, 23 or 54): the
+ * same write would be refused again, so it is an error of the call that
+ * made it, never "the store is unreachable", and never retried.
+ */
+export class StoreRefusedDataError extends TwopcError {
+  readonly sqlstate: string;
+  constructor(sqlstate: string, detail: string, cause?: unknown) {
+    super(
+      ErrorCode.STORE_REFUSED_DATA,
+      `the log refused this data (SQLSTATE ${sqlstate}: ${detail})`,
+      { cause },
+    );
+    this.sqlstate = sqlstate;
   }
 }
 

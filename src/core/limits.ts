@@ -82,6 +82,42 @@ export function parseEndpoint(value: string, field = 'participant.endpoint'): st
 }
 
 /**
+ * What PostgreSQL `text` cannot hold: U+0000 (NUL), and a lone UTF-16
+ * surrogate (it has no UTF-8 form: the driver would send U+FFFD, so what
+ * was stored would not be what was sent).
+ */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
+
+/**
+ * Checks client-given text that the log stores: no NUL, no lone surrogate
+ * (DESIGN §3 rule 14: refused at the edge, before any write).
+ * @throws InvalidArgumentError naming the field
+ */
+export function parseText(value: string, field: string): string {
+  const bad = UNSTORABLE.exec(value);
+  if (bad !== null) {
+    const what = bad[0] === '\u0000' ? 'U+0000 (NUL)' : 'a lone UTF-16 surrogate';
+    throw new InvalidArgumentError(
+      field,
+      `holds ${what} at character ${bad.index}, which the log cannot store; send valid text without it`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Makes text a participant returned storable (it can never block a
+ * decision): NUL is escaped as the six characters `\u0000`, a lone
+ * surrogate becomes U+FFFD.
+ */
+export function storableText(value: string): string {
+  return UNSTORABLE.test(value)
+    ? value.replace(UNSTORABLE_ALL, (c) => (c === '\u0000' ? '\\u0000' : '\uFFFD'))
+    : value;
+}
+
+/**
  * Checks labels against the limits.
  * @throws InvalidArgumentError
  */
@@ -106,6 +142,7 @@ export function parseLabels(labels: Record<string, string>): Record<string, stri
         `is ${value.length} characters; the limit is ${LIMITS.LABEL_VALUE_MAX}`,
       );
     }
+    parseText(value, `labels[${key}]`);
   }
   return labels;
 }
@@ -121,12 +158,13 @@ export function parseReason(value: string, field = 'reason'): string {
       `is ${value.length} characters; the limit is ${LIMITS.REASON_MAX}`,
     );
   }
-  return value;
+  return parseText(value, field);
 }
 
-/** Cuts participant-supplied text to the stored size. */
+/** Makes participant-supplied text storable and cuts it to the stored size. */
 export function truncateReason(value: string): string {
-  return value.length > LIMITS.REASON_MAX ? `${value.slice(0, LIMITS.REASON_MAX - 1)}…` : value;
+  const text = storableText(value);
+  return text.length > LIMITS.REASON_MAX ? `${text.slice(0, LIMITS.REASON_MAX - 1)}…` : text;
 }
 
 function clip(value: string): string {

@@ -11,6 +11,7 @@ export type StatusObject = Partial<grpc.StatusObject> & { code: grpc.status; det
 function statusOf(code: ErrorCode): grpc.status {
   switch (code) {
     case ErrorCode.INVALID_ARGUMENT:
+    case ErrorCode.STORE_REFUSED_DATA:
       return grpc.status.INVALID_ARGUMENT;
     case ErrorCode.TX_NOT_FOUND:
       return grpc.status.NOT_FOUND;

@@ -7,13 +7,24 @@
 export class Batcher<I, O> {
   readonly #flush: (items: I[]) => Promise<O[]>;
   readonly #max: number;
+  readonly #isolate: (err: unknown) => boolean;
   #queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   #busy = false;
 
-  /** @param flush writes a batch; returns one result per item, in order */
-  constructor(flush: (items: I[]) => Promise<O[]>, max = 256) {
+  /**
+   * @param flush writes a batch; returns one result per item, in order
+   * @param isolate whether a batch's failure may be one item's fault (its
+   *   data refused): then each item is written alone, so the others succeed
+   *   and only the guilty one fails
+   */
+  constructor(
+    flush: (items: I[]) => Promise<O[]>,
+    max = 256,
+    isolate: (err: unknown) => boolean = () => false,
+  ) {
     this.#flush = flush;
     this.#max = max;
+    this.#isolate = isolate;
   }
 
   submit(item: I): Promise<O> {
@@ -33,9 +44,26 @@ export class Batcher<I, O> {
         const results = await this.#flush(batch.map((b) => b.item));
         batch.forEach((b, i) => b.resolve(results[i] as O));
       } catch (err) {
-        batch.forEach((b) => b.reject(err));
+        if (batch.length > 1 && this.#isolate(err)) {
+          await this.#oneByOne(batch);
+        } else {
+          batch.forEach((b) => b.reject(err));
+        }
       }
     }
     this.#busy = false;
+  }
+
+  async #oneByOne(
+    batch: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[],
+  ): Promise<void> {
+    for (const b of batch) {
+      try {
+        const [result] = await this.#flush([b.item]);
+        b.resolve(result as O);
+      } catch (err) {
+        b.reject(err);
+      }
+    }
   }
 }

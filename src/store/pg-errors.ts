@@ -1,4 +1,4 @@
-import { StoreUnavailableError, TwopcError } from '../core/errors.ts';
+import { StoreRefusedDataError, StoreUnavailableError, TwopcError } from '../core/errors.ts';
 
 /** SQLSTATE: unique_violation. */
 export const UNIQUE_VIOLATION = '23505';
@@ -64,9 +64,36 @@ export function isUniqueViolation(err: unknown): boolean {
 }
 
 /**
+ * SQLSTATE classes of a write refused for its data: data exception (22:
+ * an invalid byte sequence such as U+0000, a value out of range),
+ * integrity constraint violation (23, but for the unique violation the
+ * store handles itself), program limit exceeded (54). The same statement
+ * with the same data fails the same way every time.
+ */
+const DATA_CLASSES = ['22', '23', '54'];
+
+/** Whether an error from pg means the statement's data was refused. */
+export function isDataError(err: unknown): boolean {
+  const code = codeOf(err);
+  return (
+    code !== undefined && code !== UNIQUE_VIOLATION && DATA_CLASSES.some((c) => code.startsWith(c))
+  );
+}
+
+/**
  * Maps driver errors to typed errors: connection problems become
- * StoreUnavailableError; everything else is rethrown unchanged.
+ * StoreUnavailableError, data refused StoreRefusedDataError; everything
+ * else is rethrown unchanged.
  */
 export function classifyStoreError(err: unknown): unknown {
+  if (isDataError(err)) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new StoreRefusedDataError(codeOf(err) ?? '', message, err);
+  }
   return isConnectionError(err) ? new StoreUnavailableError(err) : err;
+}
+
+/** Whether a classified error is a write refused for its data. */
+export function isRefusedData(err: unknown): boolean {
+  return err instanceof StoreRefusedDataError;
 }

@@ -15,7 +15,7 @@ import { AckQueue } from './ack-queue.ts';
 import { StoreAdmission } from './admission.ts';
 import type { AdmissionLimits } from './admission.ts';
 import { Batcher } from './batcher.ts';
-import { classifyStoreError } from './pg-errors.ts';
+import { classifyStoreError, isRefusedData } from './pg-errors.ts';
 import {
   writeBegins,
   writeCompletions,
@@ -45,21 +45,35 @@ export class PgTransactionStore implements TransactionStore {
   // Group commit: concurrent calls share one statement (and, for commit
   // decisions, one fsync). Each flushes at once when idle, so a lone
   // transaction waits for nothing.
-  readonly #decisions = new Batcher<TxRecord, DecisionWrite>((txs) =>
-    writeDecisions(this.#pools.forced, txs),
+  readonly #decisions = new Batcher<TxRecord, DecisionWrite>(
+    (txs) => writeDecisions(this.#pools.forced, txs),
+    256,
+    isRefusedData,
   );
-  readonly #enlists = new Batcher<EnlistKey, Date | null>((items) =>
-    writeEnlists(this.#pools.lazy, items),
+  readonly #enlists = new Batcher<EnlistKey, Date | null>(
+    (items) => writeEnlists(this.#pools.lazy, items),
+    256,
+    isRefusedData,
   );
-  readonly #preparings = new Batcher<PrepareKey, PreparingRow | null>((items) =>
-    writePreparings(this.#pools.lazy, items),
+  readonly #preparings = new Batcher<PrepareKey, PreparingRow | null>(
+    (items) => writePreparings(this.#pools.lazy, items),
+    256,
+    isRefusedData,
   );
-  readonly #begins = new Batcher<BeginInput, Date>((items) => writeBegins(this.#pools.lazy, items));
-  readonly #completions = new Batcher<CompletionItem, boolean>((items) =>
-    writeCompletions(this.#pools.lazy, items),
+  readonly #begins = new Batcher<BeginInput, Date>(
+    (items) => writeBegins(this.#pools.lazy, items),
+    256,
+    isRefusedData,
   );
-  readonly #forcedCompletions = new Batcher<CompletionItem, boolean>((items) =>
-    writeCompletions(this.#pools.forced, items),
+  readonly #completions = new Batcher<CompletionItem, boolean>(
+    (items) => writeCompletions(this.#pools.lazy, items),
+    256,
+    isRefusedData,
+  );
+  readonly #forcedCompletions = new Batcher<CompletionItem, boolean>(
+    (items) => writeCompletions(this.#pools.forced, items),
+    256,
+    isRefusedData,
   );
 
   readonly #acks: AckQueue;

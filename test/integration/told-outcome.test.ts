@@ -112,7 +112,7 @@ describe('Nothing is told before it is durable (DESIGN §3 rule 13)', function (
       const s = await loggedState(schema, txnId);
       return s === 'COMMITTED' || s === 'ABORTED' ? s : null;
     });
-    assert.equal(told, final === 'COMMITTED' ? 'OUTCOME_COMMITTED' : 'OUTCOME_ABORTED');
+    assert.equal(told, final === 'COMMITTED' ? 'COMMITTED' : 'ABORTED');
     assert.equal(final, 'COMMITTED', 'a participant reason the log cannot hold blocks nothing');
     const voter = (await h.client.get(txnId)).participants.find((p) => p.name === 'a');
     assert.equal(voter?.vote, 'VOTE_PREPARED');

@@ -29,6 +29,8 @@ export interface FakeBehaviour {
   prepareReason?: string;
   /** Commit calls that fail with UNAVAILABLE before one succeeds. */
   failCommitTimes?: number;
+  /** The words of an injected Commit/Abort failure. */
+  failureDetails?: string;
   /** Abort calls that fail with UNAVAILABLE before one succeeds. */
   failAbortTimes?: number;
   /** Delay before answering Prepare (ms). */
@@ -147,9 +149,19 @@ export class FakeParticipant extends EventEmitter {
       case 'Commit':
         if (this.#commitFailures < (b.failCommitTimes ?? 0)) {
           this.#commitFailures++;
-          return { err: { code: grpc.status.UNAVAILABLE, details: 'injected commit failure' } };
+          return {
+            err: {
+              code: grpc.status.UNAVAILABLE,
+              details: b.failureDetails ?? 'injected commit failure',
+            },
+          };
         }
-        return { ok: { outcome: b.reportOutcome ?? 'OUTCOME_COMMITTED', reason: '' } };
+        return {
+          ok: {
+            outcome: b.reportOutcome ?? 'OUTCOME_COMMITTED',
+            reason: b.reportOutcome === 'OUTCOME_ABORTED' ? (b.abortReason ?? '') : '',
+          },
+        };
       case 'Abort':
         if (this.#abortFailures < (b.failAbortTimes ?? 0)) {
           this.#abortFailures++;

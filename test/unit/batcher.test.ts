@@ -57,3 +57,50 @@ describe('Batcher (group commit)', function () {
     assert.deepEqual(sizes, [1, 3, 3, 1]);
   });
 });
+
+describe('Batcher: one bad item fails only itself', function () {
+  it('writes each item alone when a batch fails for its data, so the others succeed', async function () {
+    const flushed: number[][] = [];
+    let release: () => void = () => undefined;
+    const refused = new Error('refused for its data');
+    const batcher = new Batcher<number, string>(
+      async (items) => {
+        flushed.push(items);
+        if (flushed.length === 1) {
+          await new Promise<void>((r) => (release = r));
+        }
+        if (items.includes(3)) {
+          throw refused;
+        }
+        return items.map((i) => `r${i}`);
+      },
+      256,
+      (err) => err === refused,
+    );
+    const first = batcher.submit(1);
+    const rest = [2, 3, 4].map((i) => batcher.submit(i));
+    release();
+    const results = await Promise.allSettled([first, ...rest]);
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : 'refused')),
+      ['r1', 'r2', 'refused', 'r4'],
+    );
+    assert.deepEqual(flushed, [[1], [2, 3, 4], [2], [3], [4]]);
+  });
+
+  it('fails the whole batch for any other error (the store is down for everyone)', async function () {
+    const down = new Error('connection lost');
+    const batcher = new Batcher<number, string>(
+      async () => {
+        throw down;
+      },
+      256,
+      () => false,
+    );
+    const results = await Promise.allSettled([1, 2].map((i) => batcher.submit(i)));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+  });
+});

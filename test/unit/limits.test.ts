@@ -4,9 +4,14 @@ import {
   parseEndpoint,
   parseLabels,
   parseName,
+  parseReason,
+  parseText,
   parseTxId,
+  storableText,
   truncateReason,
 } from '../../src/core/limits.ts';
+import { isDataError, classifyStoreError } from '../../src/store/pg-errors.ts';
+import { StoreRefusedDataError, StoreUnavailableError } from '../../src/core/errors.ts';
 
 describe('request validation', function () {
   it('accepts host:port endpoints of names, IPv4 and IPv6', function () {
@@ -58,5 +63,60 @@ describe('request validation', function () {
 
   it('truncates long participant reasons', function () {
     assert.equal(truncateReason('r'.repeat(1000)).length, 512);
+  });
+});
+
+describe('text the log cannot hold (DESIGN §3 rule 14)', function () {
+  const unstorable: [string, string][] = [
+    ['U+0000', 'a\u0000b'],
+    ['a lone high surrogate', 'a\uD800b'],
+    ['a lone high surrogate at the end', 'ab\uDBFF'],
+    ['a lone low surrogate', '\uDC00ab'],
+    ['two high surrogates', '\uD800\uD800\uDC00'],
+  ];
+  for (const [what, value] of unstorable) {
+    it(`refuses client text holding ${what}, naming the field`, function () {
+      assert.throws(
+        () => parseText(value, 'reason'),
+        (err: unknown) =>
+          err instanceof InvalidArgumentError &&
+          err.field === 'reason' &&
+          /cannot store/.test(err.message),
+      );
+      assert.throws(() => parseReason(value, 'note'), /note: holds/);
+      assert.throws(() => parseLabels({ k: value }), /labels\[k\]: holds/);
+    });
+    it(`makes participant text holding ${what} storable`, function () {
+      assert.doesNotThrow(() => parseText(storableText(value), 'x'));
+      assert.doesNotThrow(() => parseText(truncateReason(value), 'x'));
+    });
+  }
+  it('accepts any valid text, astral characters included, unchanged', function () {
+    for (const ok of ['', 'plain', 'naïve — ünïcode', 'emoji \u{1F600} pair', '\uD83D\uDE00']) {
+      assert.equal(parseText(ok, 'x'), ok);
+      assert.equal(storableText(ok), ok);
+    }
+  });
+  it('escapes NUL visibly and replaces a lone surrogate with U+FFFD', function () {
+    assert.equal(storableText('ok\u0000'), 'ok\\u0000');
+    assert.equal(storableText('a\uD800b'), 'a\uFFFDb');
+  });
+  it('keeps a truncated participant reason within the limit after escaping', function () {
+    const long = '\u0000'.repeat(600);
+    assert.ok(truncateReason(long).length <= 512);
+  });
+  it('classifies a write refused for its data apart from an unreachable store', function () {
+    const pgError = (code: string): Error =>
+      Object.assign(new Error(`pg ${code}`), { code, severity: 'ERROR' });
+    for (const code of ['22021', '22P02', '23502', '23514', '54000']) {
+      assert.ok(isDataError(pgError(code)), code);
+      assert.ok(classifyStoreError(pgError(code)) instanceof StoreRefusedDataError, code);
+    }
+    assert.equal(
+      isDataError(pgError('23505')),
+      false,
+      'a unique violation is handled by the store',
+    );
+    assert.ok(classifyStoreError(pgError('08006')) instanceof StoreUnavailableError);
   });
 });
