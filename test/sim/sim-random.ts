@@ -1,0 +1,37 @@
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
+
+/** The one source of randomness of a simulated run: everything drawn from one seed. */
+export class SimRandom {
+  readonly #rng: RandomGenerator;
+
+  constructor(seed: number) {
+    this.#rng = xoroshiro128plus(seed);
+  }
+
+  /** A float in [0, 1). */
+  float(): number {
+    return uniformFloat64(this.#rng);
+  }
+
+  /** An integer in [from, to]. */
+  int(from: number, to: number): number {
+    return uniformInt(this.#rng, from, to);
+  }
+
+  /** True with probability `p`. */
+  chance(p: number): boolean {
+    return this.float() < p;
+  }
+
+  /** One element of a non-empty list. */
+  pick<T>(items: readonly T[]): T {
+    const item = items[this.int(0, items.length - 1)];
+    if (item === undefined) {
+      throw new Error('pick from an empty list');
+    }
+    return item;
+  }
+}
