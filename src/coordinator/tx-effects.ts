@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
 import type { Effect } from '../core/effect.ts';
-import { coerceError } from '../core/errors.ts';
+import { ParticipantUnavailableError, coerceError } from '../core/errors.ts';
 import { truncateReason } from '../core/limits.ts';
 import type { TxRecord } from '../core/tx-record.ts';
 import type { TxEvent } from '../core/tx-event.ts';
@@ -29,6 +29,10 @@ export interface RunHandle {
   safeApply(event: TxEvent): Promise<void>;
   /** A Prepare sent to this participant before the run began, if any (see EarlyPrepares). */
   takeEarlyPrepare(name: string, endpoint: string): SentPrepare | null;
+  /** This run's Prepare to the participant was refused at connect: it never reached it. */
+  markUnreached(name: string): void;
+  /** Whether this run knows that no Prepare ever reached the participant. */
+  neverReached(name: string): boolean;
 }
 
 type PhaseTwo = Effect & { type: 'send:commit' | 'send:abort' };
@@ -88,6 +92,9 @@ export async function prepare(run: RunHandle, name: string): Promise<void> {
     const reason = answer.reason === null ? null : truncateReason(answer.reason);
     await run.safeApply({ type: 'vote:received', name, vote: answer.vote, reason });
   } catch (err) {
+    if (err instanceof ParticipantUnavailableError && !err.mayHaveReached) {
+      run.markUnreached(name);
+    }
     metrics.phase('prepare', (clock.now() - started) / 1000, false);
     if (watch.down) {
       trace.getSpan(run.ctx)?.addEvent('participant.down', { [ATTR.PARTICIPANT]: name });
@@ -235,15 +242,21 @@ async function attemptPhaseTwo(
   }
 }
 
-/** Whether the core would let this Abort go undelivered (a participant that never voted). */
+/**
+ * Whether this Abort may go undelivered: the core allows it for a
+ * participant that never voted, and the run knows that no Prepare ever
+ * reached it (its connection was refused). One that may have received a
+ * Prepare, early or not, keeps being told until it acknowledges, whatever
+ * the log knows of its vote (DESIGN §3 rule 4).
+ */
 function mayGiveUp(run: RunHandle, name: string): boolean {
   const p = run.tx.participants.find((x) => x.name === name);
-  return !run.tx.onePhase && p !== undefined && p.vote === null;
+  return !run.tx.onePhase && p !== undefined && p.vote === null && run.neverReached(name);
 }
 
 function givenUp(attempts: number, last: string): string {
   return truncateReason(
-    `gave up after ${attempts} Abort attempts (${last}); it never voted PREPARED, so it learns the outcome by asking`,
+    `gave up after ${attempts} Abort attempts (${last}); no Prepare ever reached it, so it holds nothing`,
   );
 }
 

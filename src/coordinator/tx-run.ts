@@ -44,6 +44,8 @@ export class TxRun implements RunHandle {
   #queue: Promise<unknown> = Promise.resolve();
   /** Another decider's decision was adopted: it counts the outcome, not this run. */
   #adopted = false;
+  /** Participants whose Prepare from this run was refused at connect (never reached them). */
+  readonly #unreached = new Set<string>();
   /** The log refused a decision of this run for its data (see #abortRefused). */
   #refusedData = false;
   readonly deps: RunDeps;
@@ -74,6 +76,14 @@ export class TxRun implements RunHandle {
     this.#span = ownSpan;
     this.#early = early;
     this.#settle();
+  }
+
+  markUnreached(name: string): void {
+    this.#unreached.add(name);
+  }
+
+  neverReached(name: string): boolean {
+    return this.#unreached.has(name);
   }
 
   takeEarlyPrepare(name: string, endpoint: string): SentPrepare | null {
@@ -178,6 +188,12 @@ export class TxRun implements RunHandle {
     }
     switch (persisted.kind) {
       case 'adopted':
+        if (!isDecided(persisted.tx.state)) {
+          // Taken by another run's claim since this run read it (a one-phase
+          // commit under way): decide the event again from what the log holds.
+          this.#logged = persisted.tx;
+          return this.#applyNow(event);
+        }
         this.#adopt(persisted.tx);
         return persisted.tx;
       case 'refused':

@@ -126,9 +126,15 @@ export class StoreRefusedDataError extends TwopcError {
 /** A participant could not be reached or failed a call. */
 export class ParticipantUnavailableError extends TwopcError {
   readonly participant: string;
-  constructor(participant: string, detail: string, cause?: unknown) {
+  /**
+   * Whether the request may have reached the participant. False only when
+   * the connection was refused: then nothing was sent.
+   */
+  readonly mayHaveReached: boolean;
+  constructor(participant: string, detail: string, cause?: unknown, mayHaveReached = true) {
     super(ErrorCode.PARTICIPANT_UNAVAILABLE, `participant '${participant}': ${detail}`, { cause });
     this.participant = participant;
+    this.mayHaveReached = mayHaveReached;
   }
 }
 

@@ -28,8 +28,9 @@ export type TxEvent =
   | { readonly type: 'ack:received'; readonly name: string; readonly outcome: Outcome | null }
   /**
    * Abort could not be delivered to a participant after the allowed
-   * attempts. Only one that never voted PREPARED may be given up on: under
-   * presumed abort it learns the outcome by asking.
+   * attempts. Only one that never voted PREPARED may be given up on, and the
+   * shell gives up only on one that no Prepare ever reached (its connection
+   * was refused): it holds nothing.
    */
   | { readonly type: 'abort:undeliverable'; readonly name: string }
   /** The lease of an ACTIVE transaction ran out (compared with the database clock). */

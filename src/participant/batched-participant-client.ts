@@ -10,6 +10,7 @@ import { deadlineIn } from '../time/deadline-signal.ts';
 import {
   GrpcParticipantClient,
   PARTICIPANT_CHANNEL,
+  REFUSED,
   failureKind,
   toAckResult,
   toPrepareResult,
@@ -313,7 +314,12 @@ export class BatchedParticipantClient implements ParticipantClient {
     const started = Date.now();
     const opening = await ready;
     if (typeof opening === 'object') {
-      throw new ParticipantUnavailableError(call.name, `${WHAT[kind]} failed (${opening.failed})`);
+      throw new ParticipantUnavailableError(
+        call.name,
+        `${WHAT[kind]} failed (${opening.failed})`,
+        undefined,
+        opening.failed !== REFUSED,
+      );
     }
     const left = { ...call, timeoutMs: Math.max(1, call.timeoutMs - (Date.now() - started)) };
     if (opening === 'unary') {

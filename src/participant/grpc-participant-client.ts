@@ -44,9 +44,12 @@ export function toAckResult(res: { outcome: Outcome__Output; reason?: string }):
   return { outcome: fromWireOutcome(res.outcome), reason: reason === '' ? null : reason };
 }
 
+/** The kind of a call whose connection was refused: nothing was sent. */
+export const REFUSED = 'unreachable: connection refused';
+
 /** Failures of the link itself (grpc-js words for them), told as kinds. */
 const TRANSPORT: readonly (readonly [RegExp, string])[] = [
-  [/ECONNREFUSED/, 'unreachable: connection refused'],
+  [/ECONNREFUSED/, REFUSED],
   [
     /certificate|altnames|Hostname\/IP|SSL|TLS|handshake|self.signed/i,
     'unreachable: TLS handshake failed (certificate not trusted, or not for this endpoint)',
@@ -137,7 +140,14 @@ export class GrpcParticipantClient implements ParticipantClient {
       invoke(this.#stub(call.endpoint), req, md, { deadline }, (err, res) => {
         if (err !== null || res === undefined) {
           const detail = err === null ? 'empty answer' : failureKind(err);
-          reject(new ParticipantUnavailableError(call.name, `${what} failed (${detail})`, err));
+          reject(
+            new ParticipantUnavailableError(
+              call.name,
+              `${what} failed (${detail})`,
+              err,
+              detail !== REFUSED,
+            ),
+          );
         } else {
           resolve(res);
         }

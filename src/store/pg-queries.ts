@@ -85,7 +85,10 @@ export const SQL = {
   // in: otherwise writes acknowledged to the client (an Enlist, an Abort)
   // may have been lost, and it is refused (allowed = false). Returns each
   // undecided transaction found, and whether its decision was allowed (and so
-  // landed).
+  // landed). A decider that read the transaction before its one-phase claim
+  // (one_phase false) does not decide over that claim: its Commit may have
+  // left already, so the participant's answer may still be the outcome. It
+  // finds the row taken (LOST), reads it back and decides again from it.
   recordDecisions: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS d(txn_id, state, reason, one_phase)),
     cur AS MATERIALIZED (SELECT (SELECT token FROM twopc_store_incarnation) AS token),
@@ -93,7 +96,8 @@ export const SQL = {
       SELECT x.txn_id,
         d.state NOT IN ('COMMITTING', 'COMMITTED') OR COALESCE(x.store_token = cur.token, false) AS allowed
       FROM twopc_transactions x JOIN d USING (txn_id), cur
-      WHERE x.state IN ('ACTIVE', 'PREPARING') ORDER BY x.txn_id FOR NO KEY UPDATE OF x),
+      WHERE x.state IN ('ACTIVE', 'PREPARING') AND (NOT x.one_phase OR d.one_phase)
+      ORDER BY x.txn_id FOR NO KEY UPDATE OF x),
     t AS (
       UPDATE twopc_transactions x
       SET state = d.state, reason = d.reason, one_phase = d.one_phase, decided_at = now(), updated_at = now(),

@@ -123,7 +123,7 @@ describe('admission limits and the endpoints never dialled', function () {
     assert.equal(gone?.attempts, 3);
     assert.match(
       String(gone?.lastError),
-      /gave up after 3 Abort attempts.*learns the outcome by asking/,
+      /gave up after 3 Abort attempts.*no Prepare ever reached it/,
     );
   });
 

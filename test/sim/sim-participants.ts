@@ -15,7 +15,7 @@ export type Branch = 'prepared' | 'committed' | 'aborted' | 'released';
 
 /** What a participant reports to the checks of the run. */
 export interface ParticipantWitness {
-  /** A phase-2 message arrived: the log must durably hold that decision already. */
+  /** A phase-2 message leaves: the log must durably hold that decision already. */
   phaseTwo(txnId: string, participant: string, outcome: Outcome): void;
   /** Something a participant saw that no correct coordinator can cause. */
   violation(what: string): void;
@@ -74,7 +74,7 @@ export class SimNetwork implements ParticipantClient, HealthProbe {
     this.#witness = witness;
   }
 
-  #call<T>(call: ParticipantCall, work: (p: SimParticipant) => T): Promise<T> {
+  #call<T>(call: ParticipantCall, what: string, work: (p: SimParticipant) => T): Promise<T> {
     const rnd = this.#sched.random;
     const p = this.#byEndpoint.get(call.endpoint);
     return new Promise<T>((resolve, reject) => {
@@ -96,8 +96,14 @@ export class SimNetwork implements ParticipantClient, HealthProbe {
             this.#sched.setTimeout(() => fail('unreachable'), rnd.int(0, 3));
             return;
           }
+          const before = p.branches.get(call.txnId) ?? 'none';
           const result = work(p);
           const lost = rnd.chance(p.loss);
+          if (call.txnId !== '') {
+            this.#witness.note(
+              `${p.name} ${what} ${call.txnId}: ${before} -> ${p.branches.get(call.txnId) ?? 'none'}${lost ? ' (answer lost)' : ''}`,
+            );
+          }
           this.#sched.setTimeout(
             () => {
               if (lost || settled || !this.#proc.alive) {
@@ -118,7 +124,7 @@ export class SimNetwork implements ParticipantClient, HealthProbe {
 
   prepare(call: ParticipantCall): Promise<PrepareResult> {
     const rnd = this.#sched.random;
-    return this.#call(call, (p) => {
+    return this.#call(call, 'Prepare', (p) => {
       const branch = p.branches.get(call.txnId);
       if (branch === 'aborted') {
         return { vote: Vote.ABORT, reason: 'suspended: the Abort came first' };
@@ -146,7 +152,10 @@ export class SimNetwork implements ParticipantClient, HealthProbe {
 
   commit(call: ParticipantCall, onePhase: boolean): Promise<AckResult> {
     const rnd = this.#sched.random;
-    return this.#call(call, (p): AckResult => {
+    if (!onePhase) {
+      this.#witness.phaseTwo(call.txnId, call.name, Outcome.COMMITTED);
+    }
+    return this.#call(call, onePhase ? 'Commit(one phase)' : 'Commit', (p): AckResult => {
       const branch = p.branches.get(call.txnId);
       if (onePhase) {
         if (branch === undefined) {
@@ -159,7 +168,6 @@ export class SimNetwork implements ParticipantClient, HealthProbe {
           reason: null,
         };
       }
-      this.#witness.phaseTwo(call.txnId, p.name, Outcome.COMMITTED);
       if (branch === 'aborted') {
         this.#witness.violation(
           `${p.name} told Commit for a branch it had aborted (${call.txnId})`,
@@ -174,9 +182,9 @@ export class SimNetwork implements ParticipantClient, HealthProbe {
   }
 
   abort(call: ParticipantCall): Promise<AckResult> {
-    return this.#call(call, (p): AckResult => {
+    this.#witness.phaseTwo(call.txnId, call.name, Outcome.ABORTED);
+    return this.#call(call, 'Abort', (p): AckResult => {
       const branch = p.branches.get(call.txnId);
-      this.#witness.phaseTwo(call.txnId, p.name, Outcome.ABORTED);
       if (branch === 'committed') {
         // Legitimate only for a one-phase commit the abort raced with.
         return { outcome: Outcome.COMMITTED, reason: null };
@@ -189,7 +197,7 @@ export class SimNetwork implements ParticipantClient, HealthProbe {
   }
 
   check(endpoint: string, timeoutMs: number): Promise<boolean> {
-    return this.#call({ endpoint, txnId: '', name: 'health', timeoutMs }, (p) => p.up).catch(
+    return this.#call({ endpoint, txnId: '', name: 'health', timeoutMs }, 'Check', (p) => p.up).catch(
       () => false,
     );
   }

@@ -252,7 +252,7 @@ export class SimStore implements TransactionStore {
     return this.#run((now) => {
       storable(tx.reason, ...tx.participants.map((p) => p.voteReason));
       const row = this.#rows().get(tx.txnId);
-      if (row === undefined || !UNDECIDED.includes(row.state)) {
+      if (row === undefined || !UNDECIDED.includes(row.state) || (row.onePhase && !tx.onePhase)) {
         return DecisionWrite.LOST;
       }
       const commit = tx.state === TxState.COMMITTING || tx.state === TxState.COMMITTED;

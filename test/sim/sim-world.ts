@@ -144,6 +144,7 @@ export class SimWorld {
   }
 
   note(what: string): void {
+    what = what.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, (id) => this.tx(id));
     if (this.trace.length < TRACE_MAX) {
       this.trace.push(`${String(this.sched.now()).padStart(6)} ms  ${what}`);
     }
@@ -187,7 +188,7 @@ export class SimWorld {
     this.#told.set(txnId, list);
   }
 
-  /** A phase-2 message arrived at a participant: its decision must be durable already. */
+  /** A phase-2 message leaves for a participant: its decision must be durable already. */
   phaseTwo(txnId: string, participant: string, outcome: Outcome): void {
     const state = this.#durableState(txnId);
     const ok =
@@ -196,7 +197,7 @@ export class SimWorld {
         : state === null || state === TxState.ABORTING || state === TxState.ABORTED;
     if (!ok) {
       this.violation(
-        `${participant} got ${outcome === Outcome.COMMITTED ? 'Commit' : 'Abort'} for ${this.tx(txnId)} while the log durably held ${state ?? 'nothing'}`,
+        `${participant} was sent ${outcome === Outcome.COMMITTED ? 'Commit' : 'Abort'} for ${this.tx(txnId)} while the log durably held ${state ?? 'nothing'}`,
       );
     }
   }
