@@ -25,6 +25,7 @@ import {
 } from '../telemetry/tracing.ts';
 import { HeldSpans } from './held-spans.ts';
 import { EarlyPrepares, KnownParticipants } from './early-prepares.ts';
+import { followAbandoned } from './abandoned-prepares.ts';
 import { KeyedMutex } from '../shared/keyed-mutex.ts';
 import { awaitDecision, awaitRun, pollLog } from './commit-wait.ts';
 import { raceSignal } from './race-signal.ts';
@@ -194,11 +195,11 @@ export class Coordinator {
       early = await EarlyPrepares.send(this.#deps, txnId, ctx, known);
     }
     const tx = await claim.catch((err: unknown) => {
-      early?.abandon();
+      this.#follow(txnId, early?.abandon() ?? []);
       throw err;
     });
     if (tx === null) {
-      early?.abandon();
+      this.#follow(txnId, early?.abandon() ?? []);
       // Not ACTIVE: decided already, or another coordinator is preparing it.
       const view = await this.#deps.store.get(txnId);
       if (view === null) {
@@ -217,8 +218,15 @@ export class Coordinator {
       .catch((err: unknown) => {
         this.#deps.log.error({ err, txn_id: txnId }, 'starting the commit failed');
       })
-      .finally(() => run.releaseEarlyPrepares());
+      .finally(() => this.#follow(txnId, run.releaseEarlyPrepares()));
     return run;
+  }
+
+  /** Early Prepares no run took are finished once the log says how (see followAbandoned). */
+  #follow(txnId: TxId, sent: readonly { name: string; endpoint: string }[]): void {
+    followAbandoned(this.#deps, txnId, sent).catch((err: unknown) =>
+      this.#deps.log.error({ err, txn_id: txnId }, 'finishing abandoned Prepares failed'),
+    );
   }
 
   async #awaitFinish(txnId: TxId, until: AbortSignal): Promise<TxRecord> {

@@ -113,12 +113,20 @@ export class EarlyPrepares {
     return sent !== undefined && sent.call.endpoint === endpoint ? sent : null;
   }
 
-  /** Prepares no run took (the claim failed, or the transaction aborted): their spans end. */
-  abandon(): void {
+  /**
+   * Prepares no run took (the claim failed, or the transaction aborted):
+   * their spans end; returns where they went (see followAbandoned).
+   */
+  abandon(): { name: string; endpoint: string }[] {
+    const went = [...this.#sent.values()].map((s) => ({
+      name: s.call.name,
+      endpoint: s.call.endpoint,
+    }));
     for (const sent of this.#sent.values()) {
       sent.span.setAttribute('twopc.abandoned', true);
       sent.span.end();
     }
     this.#sent.clear();
+    return went;
   }
 }

@@ -90,10 +90,14 @@ export class TxRun implements RunHandle {
     return this.#early?.take(name, endpoint) ?? null;
   }
 
-  /** Ends the early Prepares no effect of this run took (they are someone else's to finish). */
-  releaseEarlyPrepares(): void {
-    this.#early?.abandon();
+  /**
+   * Ends the early Prepares no effect of this run took; returns where they
+   * went (a participant the log does not list: see followAbandoned).
+   */
+  releaseEarlyPrepares(): { name: string; endpoint: string }[] {
+    const went = this.#early?.abandon() ?? [];
     this.#early = null;
+    return went;
   }
 
   /** A logger carrying txn_id and trace_id, made on first use (most runs never log). */

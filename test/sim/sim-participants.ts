@@ -197,9 +197,11 @@ export class SimNetwork implements ParticipantClient, HealthProbe {
   }
 
   check(endpoint: string, timeoutMs: number): Promise<boolean> {
-    return this.#call({ endpoint, txnId: '', name: 'health', timeoutMs }, 'Check', (p) => p.up).catch(
-      () => false,
-    );
+    return this.#call(
+      { endpoint, txnId: '', name: 'health', timeoutMs },
+      'Check',
+      (p) => p.up,
+    ).catch(() => false);
   }
 
   close(): void {}

@@ -165,11 +165,6 @@ export class SimWorld {
     return `tx${n}`;
   }
 
-  /** The state a crash of the log now would leave (absent: presumed abort). */
-  #durableState(txnId: string): TxState | null {
-    return this.log.durable.rows.get(txnId)?.state ?? null;
-  }
-
   /** Checks an outcome someone is told against what the log durably holds (rule 13). */
   #tell(txnId: string, outcome: Outcome, how: string): void {
     if (outcome === Outcome.PENDING) {
@@ -190,11 +185,17 @@ export class SimWorld {
 
   /** A phase-2 message leaves for a participant: its decision must be durable already. */
   phaseTwo(txnId: string, participant: string, outcome: Outcome): void {
-    const state = this.#durableState(txnId);
+    const row = this.log.durable.rows.get(txnId);
+    const state = row?.state ?? null;
+    // An Abort to a one-phase participant asks whether its commit landed:
+    // its answer may turn the transaction COMMITTED while others are in flight.
     const ok =
       outcome === Outcome.COMMITTED
         ? state === TxState.COMMITTING || state === TxState.COMMITTED
-        : state === null || state === TxState.ABORTING || state === TxState.ABORTED;
+        : state === null ||
+          state === TxState.ABORTING ||
+          state === TxState.ABORTED ||
+          (row?.onePhase === true && state === TxState.COMMITTED);
     if (!ok) {
       this.violation(
         `${participant} was sent ${outcome === Outcome.COMMITTED ? 'Commit' : 'Abort'} for ${this.tx(txnId)} while the log durably held ${state ?? 'nothing'}`,

@@ -1,0 +1,73 @@
+import { outcomeOf } from '../core/decide.ts';
+import type { TxId } from '../core/tx-record.ts';
+import { Outcome, isDecided } from '../core/tx-state.ts';
+import { sleep } from '../time/clock.ts';
+import { backoffMs } from '../shared/backoff.ts';
+import type { RunDeps } from './run-deps.ts';
+
+/** A participant an early Prepare went to. */
+export interface PreparedAt {
+  readonly name: string;
+  readonly endpoint: string;
+}
+
+/**
+ * Finishes early Prepares that no run took: the commit claim failed or lost
+ * its race, or the log no longer lists the participant (its Enlist was lost
+ * with a crash of the log). Whoever decides the transaction tells the
+ * participants the log lists; this tells the others, once the log has
+ * decided an abort or forgotten the transaction (presumed abort), so that a
+ * prepared branch is never left to the participant's own check (DESIGN §3
+ * rule 4). A commit needs every Enlist in the log, so a committed
+ * transaction lists them all and its decider tells them.
+ */
+export async function followAbandoned(
+  deps: RunDeps,
+  txnId: TxId,
+  sent: readonly PreparedAt[],
+): Promise<void> {
+  if (sent.length === 0) {
+    return;
+  }
+  for (let attempt = 1; !deps.signal.aborted; attempt++) {
+    const view = await deps.store.get(txnId).catch(() => undefined);
+    if (view !== undefined && (view === null || isDecided(view.state))) {
+      if (view !== null && outcomeOf(view) !== Outcome.ABORTED && !view.onePhase) {
+        return;
+      }
+      const unlisted = sent.filter(
+        (p) => view === null || !view.participants.some((x) => x.name === p.name),
+      );
+      await Promise.all(unlisted.map((p) => tellAbort(deps, txnId, p)));
+      return;
+    }
+    const waitMs = Math.max(backoffMs(deps.config.retry, attempt, deps.random), 100);
+    if (!(await sleep(deps.clock, waitMs, deps.signal))) {
+      return;
+    }
+  }
+}
+
+/** Abort to one participant until it acknowledges (idempotent at the participant). */
+async function tellAbort(deps: RunDeps, txnId: TxId, p: PreparedAt): Promise<void> {
+  const reason = 'the transaction aborted; this participant is not in its log';
+  for (let attempt = 1; !deps.signal.aborted; attempt++) {
+    try {
+      await deps.participants.abort(
+        { endpoint: p.endpoint, txnId, name: p.name, timeoutMs: deps.config.callTimeoutMs },
+        reason,
+      );
+      deps.log.info(
+        { txn_id: txnId, participant: p.name },
+        'told Abort to a participant an early Prepare reached that the log does not list',
+      );
+      return;
+    } catch {
+      if (
+        !(await sleep(deps.clock, backoffMs(deps.config.retry, attempt, deps.random), deps.signal))
+      ) {
+        return;
+      }
+    }
+  }
+}
