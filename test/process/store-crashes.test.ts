@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import type { Transfer } from '../support/bank.ts';
 import { TwopcProcess } from '../support/child.ts';
 import { eventually } from '../support/expect-status.ts';
 import { freePort } from '../support/hooks.ts';
@@ -61,6 +63,53 @@ describeStoreFaults(
         viaOther.close();
         await other.kill('SIGTERM');
       }
+    });
+
+    it('crash while early Prepares are out, their Enlists lost with it, then lease expiry: every participant a Prepare reached is told Abort, though the log does not list it', async function () {
+      // Fake participants never ask GetTransaction: only the coordinator can release them.
+      const x = await rig.fleet.start('early-x');
+      const y = await rig.fleet.start('early-y');
+      const once = new TwopcClient(rig.address, { attempts: 1 });
+      const t: Transfer = {
+        txnId: (await once.begin({ timeoutMs: 2_000 })).txnId,
+        amount: 0,
+        told: 'UNKNOWN',
+      };
+      rig.log.push(t);
+      await rig.logDb.flush(); // the Begin reaches disk; the Enlists below will not
+      await once.enlist(t.txnId, x.ref);
+      await once.enlist(t.txnId, y.ref);
+      const holder = new pg.Client({ connectionString: rig.logDb.url() });
+      holder.on('error', () => undefined);
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM twopc.twopc_transactions WHERE txn_id = $1 FOR UPDATE', [
+        t.txnId,
+      ]);
+      // The claim waits for the row; the early Prepares leave and are answered.
+      const committing = once.commit(t.txnId).then(
+        (a) => rig.tell(t, a),
+        () => null,
+      );
+      await x.waitFor((c) => c.method === 'Prepare' && c.txnId === t.txnId);
+      await y.waitFor((c) => c.method === 'Prepare' && c.txnId === t.txnId);
+      await rig.logDb.restartAfterCrash();
+      await holder.end().catch(() => undefined);
+      // The claim failed (the lease then expires) or landed after the crash
+      // (the store restarted since Begin): either way it aborts.
+      const told = await committing;
+      assert.ok(told === null || told.outcome === 'ABORTED', JSON.stringify(told));
+      // The log lost both Enlists: it lists nobody.
+      await eventually(
+        async () => (await rig.client.get(t.txnId)).state === 'ABORTED',
+        20_000,
+        'the abort',
+      );
+      for (const p of [x, y]) {
+        await p.waitFor((c) => c.method === 'Abort' && c.txnId === t.txnId, 20_000);
+        assert.equal(p.callsOf('Commit', t.txnId).length, 0);
+      }
+      once.close();
     });
 
     it('crash while prepares are out: aborts and tells every participant', async function () {
