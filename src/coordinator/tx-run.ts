@@ -1,15 +1,13 @@
 import { trace } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
-import { decide, outcomeOf, pendingPhaseTwo } from '../core/decide.ts';
+import { decide, pendingPhaseTwo } from '../core/decide.ts';
 import type { Effect } from '../core/effect.ts';
 import { InvalidTransitionError, StoreRefusedDataError } from '../core/errors.ts';
 import type { TxRecord } from '../core/tx-record.ts';
 import type { TxEvent } from '../core/tx-event.ts';
-import { AbortReason, Outcome, TxState, isDecided, isTerminal } from '../core/tx-state.ts';
+import { AbortReason, TxState, isDecided, isTerminal } from '../core/tx-state.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { ATTR, endWithError } from '../telemetry/tracing.ts';
-import { deferred } from './deferred.ts';
-import type { Deferred } from './deferred.ts';
+import { RunWaiters } from './run-waiters.ts';
 import type { RunDeps } from './run-deps.ts';
 import { persistPlan } from './persist.ts';
 import { persistDecisionTraced } from './persist-traced.ts';
@@ -52,11 +50,7 @@ export class TxRun implements RunHandle {
   /** Trace context of the transaction: child spans hang off it. */
   readonly ctx: Context;
   #log: Logger | null = null;
-  readonly #span: Span | null;
-  readonly #decided = deferred<TxRecord>();
-  readonly #finished = deferred<TxRecord>();
-  #stall: Deferred<Error> | null = null;
-  #wake = new AbortController();
+  readonly #waiters: RunWaiters;
   #early: EarlyPrepares | null;
 
   /**
@@ -73,7 +67,7 @@ export class TxRun implements RunHandle {
     this.deps = deps;
     this.#logged = tx;
     this.ctx = ctx;
-    this.#span = ownSpan;
+    this.#waiters = new RunWaiters(ownSpan, deps.metrics);
     this.#early = early;
     this.#settle();
   }
@@ -119,34 +113,30 @@ export class TxRun implements RunHandle {
 
   /** Resolves once the outcome is durable (commit forced) or known. */
   get decided(): Promise<TxRecord> {
-    return this.#decided.promise;
+    return this.#waiters.decided;
   }
 
   /** Resolves once every participant acknowledged and the final state is logged. */
   get finished(): Promise<TxRecord> {
-    return this.#finished.promise;
+    return this.#waiters.finished;
   }
 
   get done(): boolean {
-    return this.#finished.settled;
+    return this.#waiters.done;
   }
 
-  /** Fires when an operator asks for phase 2 now (see wake()). */
   get wakeSignal(): AbortSignal {
-    return this.#wake.signal;
+    return this.#waiters.wakeSignal;
   }
 
   /** Cuts every backoff wait short: phase 2 is re-sent now. */
   wake(): void {
-    const current = this.#wake;
-    this.#wake = new AbortController();
-    current.abort();
+    this.#waiters.wake();
   }
 
-  /** Resolves with the next store error that holds up the decision. */
+  /** Resolves with the next store error that holds up the run. */
   nextStall(): Promise<Error> {
-    this.#stall ??= deferred<Error>();
-    return this.#stall.promise;
+    return this.#waiters.nextStall();
   }
 
   /**
@@ -309,46 +299,17 @@ export class TxRun implements RunHandle {
   }
 
   #stalled(err: Error): void {
-    this.#stall?.resolve(err);
-    this.#stall = null;
+    this.#waiters.stalled(err);
   }
 
-  /** Resolves the promises the logged record allows. */
+  /** Resolves what the logged record allows. */
   #settle(): void {
-    const tx = this.#logged;
-    const outcome = outcomeOf(tx);
-    if (outcome !== Outcome.PENDING && !this.#decided.settled) {
-      this.#decided.resolve(tx);
-    }
-    if (isTerminal(tx.state) && !this.#finished.settled) {
-      this.#finished.resolve(tx);
-      if (!this.#adopted) {
-        this.deps.metrics.finished(outcome, tx.reason);
-      }
-      const reason = tx.reason ?? '';
-      if (/^LEASE_EXPIRED$|DEADLINE_EXCEEDED|no heartbeat|did not answer/.test(reason)) {
-        this.#span?.addEvent('timeout', { [ATTR.REASON]: reason });
-      }
-      this.#span?.setAttributes({
-        [ATTR.OUTCOME]: outcome,
-        [ATTR.REASON]: tx.reason ?? '',
-        [ATTR.ONE_PHASE]: tx.onePhase,
-      });
-      this.#span?.end();
-    }
+    this.#waiters.settle(this.#logged, !this.#adopted);
   }
 
   /** Ends the run without an outcome (shutdown): recovery finishes it later. */
   stop(err: Error): void {
-    if (!this.#decided.settled) {
-      this.#decided.reject(err);
-    }
-    if (!this.#finished.settled) {
-      this.#finished.reject(err);
-      if (this.#span !== null) {
-        endWithError(this.#span, err);
-      }
-    }
+    this.#waiters.stop(err);
   }
 
   #launch(effect: Effect): void {
