@@ -233,6 +233,7 @@ async function startServing(
       : await startConsoleServer(
           {
             listen: config.consoleListen,
+            hosts: config.consoleHosts,
             tls:
               room.serverCertificates === null
                 ? null

@@ -231,6 +231,13 @@ const CORE_SETTINGS: readonly Setting[] = [
     help: 'operator console address (host:port; HTTPS with --tls-cert); unset: no console',
   },
   {
+    key: 'consoleHosts',
+    env: 'TWOPC_CONSOLE_HOSTS',
+    kind: 'string',
+    def: '',
+    help: 'host names the console is served under, comma-separated, besides IP addresses and localhost (requests naming another host are refused: DNS rebinding)',
+  },
+  {
     key: 'traceUrl',
     env: 'TWOPC_TRACE_URL',
     kind: 'string',

@@ -34,6 +34,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly metricsListen: string;
   readonly consoleListen: string | null;
+  /** Host names the console answers besides IP literals and localhost (lowercase). */
+  readonly consoleHosts: readonly string[];
   readonly traceUrl: string;
   readonly stuckAfterMs: number;
   readonly logLevel: string;
@@ -177,7 +179,29 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Con
   }
   const name =
     config.coordinatorName === '' ? `${hostname()}/${config.listen}` : config.coordinatorName;
-  return Object.freeze({ ...config, coordinatorName: name });
+  return Object.freeze({
+    ...config,
+    coordinatorName: name,
+    consoleHosts: parseHostList(out.consoleHosts as string),
+  });
+}
+
+/** Host names, comma-separated (--console-hosts). @throws ConfigError naming the bad one */
+function parseHostList(raw: string): readonly string[] {
+  const names = raw
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  for (const h of names) {
+    if (
+      !/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(
+        h,
+      )
+    ) {
+      throw new ConfigError(`--console-hosts: '${h}' is not a host name`);
+    }
+  }
+  return Object.freeze(names);
 }
 
 /** The settings table as help text. */

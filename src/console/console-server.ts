@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -22,6 +23,11 @@ export interface ConsoleOptions {
    * it; with `clientCa`, browsers may sign in with a client certificate.
    */
   readonly tls: { certificates: ReloadingCertificates; clientCa: boolean } | null;
+  /**
+   * Host names it is served under besides IP literals and `localhost`
+   * (lowercase): a request naming any other host is refused (DNS rebinding).
+   */
+  readonly hosts: readonly string[];
 }
 
 /** A running console. */
@@ -92,6 +98,24 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
  * a page elsewhere cannot drive an operator's browser (and its client
  * certificate) into an action.
  */
+/**
+ * Whether the request names this console in its `Host`: an IP literal (a
+ * page can rebind only a name of its own, never an address), `localhost`,
+ * or a name the operator listed (--console-hosts). A page whose name was
+ * rebound to this machine sends its own name: that is refused before
+ * anything is read or done, so neither the page nor the API answers it.
+ */
+export function hostAllowed(host: string | undefined, names: ReadonlySet<string>): boolean {
+  if (host === undefined || host === '') {
+    return false;
+  }
+  if (host.startsWith('[')) {
+    return /^\[[0-9A-Fa-f:.]+\](?::\d+)?$/.test(host);
+  }
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  return isIP(name) !== 0 || name === 'localhost' || names.has(name);
+}
+
 function sameOrigin(req: IncomingMessage, scheme: string): boolean {
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
@@ -173,9 +197,18 @@ export async function startConsoleServer(
 ): Promise<ConsoleServer> {
   const assets = loadConsoleAssets();
   const scheme = options.tls === null ? 'http' : 'https';
+  const names = new Set(options.hosts.map((h) => h.toLowerCase()));
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://console');
-    if (!url.pathname.startsWith('/api/')) {
+    if (scheme === 'https') {
+      res.setHeader('strict-transport-security', 'max-age=31536000');
+    }
+    if (!hostAllowed(req.headers.host, names)) {
+      sendJson(res, 421, {
+        code: 'TWOPC_PERMISSION_DENIED',
+        message: `the console is not served under the name '${String(req.headers.host ?? '').slice(0, 100)}'; list the names operators use with --console-hosts`,
+      });
+    } else if (!url.pathname.startsWith('/api/')) {
       serveAsset(assets, req, url, res);
     } else if (!sameOrigin(req, scheme)) {
       sendJson(res, 403, {

@@ -205,4 +205,27 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
       await tab.close();
     }
   });
+
+  it('refuses a page whose own name was rebound to the console (DNS rebinding)', async function () {
+    // The browser resolves a foreign name to this machine, as a rebinding
+    // page's name does: it sends that name as Host and Origin.
+    const rebinding = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--host-resolver-rules=MAP rebind.evil.test 127.0.0.1'],
+    });
+    try {
+      const tab = await (await rebinding.newContext({ ignoreHTTPSErrors: true })).newPage();
+      const rebound = (h.app.consoleUrl ?? '').replace('127.0.0.1', 'rebind.evil.test');
+      const answer = await tab.goto(rebound);
+      assert.equal(answer?.status(), 421);
+      assert.match(await tab.content(), /not served under the name 'rebind\.evil\.test/);
+      const api = await tab.evaluate(async () => {
+        const r = await fetch('/api/transactions');
+        return r.status;
+      });
+      assert.equal(api, 421);
+    } finally {
+      await rebinding.close();
+    }
+  });
 });
