@@ -83,7 +83,10 @@ export class Security {
       const ticket = await this.#checkRequest(caller, scope, parsed);
       return { caller, scope, facts: parsed, ticket };
     } catch (err) {
-      if (err instanceof TwopcError && isRefusal(err)) {
+      // An audited method is audited whatever becomes of it, refused here
+      // included (a malformed id, an unknown transaction); any other
+      // method's refusals of identity and role are audited too.
+      if (METHOD_RULES[method]?.audited === true || (err instanceof TwopcError && isRefusal(err))) {
         this.#audit(method, call, caller, null, err);
       }
       throw err;

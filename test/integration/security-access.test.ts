@@ -311,4 +311,39 @@ describe('security: who may do what (real mutual TLS and signed tokens)', functi
     rival.close();
     ops.close();
   });
+
+  it('audits every Operator call whatever its outcome: OK, INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, UNAUTHENTICATED, PERMISSION_DENIED', async function () {
+    const shop = rig.client(addr(), 'shop');
+    const ops = rig.operator(addr(), 'ops');
+    const anonymous = rig.operator(addr(), { tls: { caFile: rig.ca.caFile } });
+    const notOps = rig.operator(addr(), 'shop');
+    const { txnId } = await shop.begin();
+    const unknown = '00000000-0000-4000-8000-00000000a0d1';
+    await expectStatus(ops.abort('not-a-txn-id'), grpc.status.INVALID_ARGUMENT);
+    await expectStatus(ops.get(unknown), grpc.status.NOT_FOUND);
+    await expectStatus(ops.retryNow(txnId), grpc.status.FAILED_PRECONDITION);
+    await expectStatus(anonymous.abort(txnId), grpc.status.UNAUTHENTICATED);
+    await expectStatus(notOps.abort(txnId), grpc.status.PERMISSION_DENIED);
+    assert.equal((await ops.abort(txnId, 'audited')).outcome, 'ABORTED');
+    const audit = readFileSync(join(rig.ca.dir, 'audit.log'), 'utf8');
+    for (const [method, principal, result] of [
+      ['Operator.Abort', PRINCIPAL.ops, 'TWOPC_INVALID_ARGUMENT'],
+      ['Operator.GetTransaction', PRINCIPAL.ops, 'TWOPC_TX_NOT_FOUND'],
+      ['Operator.RetryNow', PRINCIPAL.ops, 'TWOPC_INVALID_TRANSITION'],
+      ['Operator.Abort', null, 'TWOPC_UNAUTHENTICATED'],
+      ['Operator.Abort', PRINCIPAL.shop, 'TWOPC_PERMISSION_DENIED'],
+      ['Operator.Abort', PRINCIPAL.ops, 'OK'],
+    ] as const) {
+      const line = audit
+        .split('\n')
+        .find((l) => l.includes(`"method":"${method}"`) && l.includes(`"result":"${result}"`));
+      assert.ok(line, `no audit line for ${method} → ${result}`);
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      assert.equal(entry.principal ?? null, principal, line);
+      assert.match(String(entry.peer), /127\.0\.0\.1/, line);
+    }
+    for (const c of [shop, ops, anonymous, notOps]) {
+      c.close();
+    }
+  });
 });
