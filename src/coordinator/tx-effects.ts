@@ -95,6 +95,20 @@ export async function prepare(run: RunHandle, name: string): Promise<void> {
     if (err instanceof ParticipantUnavailableError && !err.mayHaveReached) {
       run.markUnreached(name);
     }
+    if (err instanceof ParticipantUnavailableError && err.remoteWords !== null) {
+      const suppressed = run.deps.warnings.allow(`prepare:${call.endpoint}`);
+      if (suppressed !== null) {
+        run.log.warn(
+          {
+            participant: name,
+            err: err.message,
+            remote: err.remoteWords,
+            similar_suppressed: suppressed,
+          },
+          'prepare failed',
+        );
+      }
+    }
     metrics.phase('prepare', (clock.now() - started) / 1000, false);
     if (watch.down) {
       trace.getSpan(run.ctx)?.addEvent('participant.down', { [ATTR.PARTICIPANT]: name });
@@ -215,6 +229,10 @@ async function attemptPhaseTwo(
           retry_in_ms: wait,
           down: watch.down,
           err: message,
+          // The participant's own words: in the operator's log, never in last_error.
+          ...(err instanceof ParticipantUnavailableError && err.remoteWords !== null
+            ? { remote: err.remoteWords }
+            : {}),
           similar_suppressed: suppressed,
         },
         'phase-2 delivery failed; retrying',

@@ -131,10 +131,19 @@ export class ParticipantUnavailableError extends TwopcError {
    * the connection was refused: then nothing was sent.
    */
   readonly mayHaveReached: boolean;
-  constructor(participant: string, detail: string, cause?: unknown, mayHaveReached = true) {
+  /** What the other side said, in its own words: for the operator's log only, never a client. */
+  readonly remoteWords: string | null;
+  constructor(
+    participant: string,
+    detail: string,
+    cause?: unknown,
+    mayHaveReached = true,
+    remoteWords: string | null = null,
+  ) {
     super(ErrorCode.PARTICIPANT_UNAVAILABLE, `participant '${participant}': ${detail}`, { cause });
     this.participant = participant;
     this.mayHaveReached = mayHaveReached;
+    this.remoteWords = remoteWords;
   }
 }
 

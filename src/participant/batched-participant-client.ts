@@ -189,8 +189,16 @@ class PhaseLink {
     return new Promise((resolve, reject) => {
       const id = this.#nextId;
       this.#nextId = (this.#nextId + 1) >>> 0;
-      const fail = (detail: string): void =>
-        reject(new ParticipantUnavailableError(call.name, `${WHAT[kind]} failed (${detail})`));
+      const fail = (detail: string, words: string | null = null): void =>
+        reject(
+          new ParticipantUnavailableError(
+            call.name,
+            `${WHAT[kind]} failed (${detail})`,
+            undefined,
+            true,
+            words,
+          ),
+        );
       if (this.#state !== 'open') {
         fail('the stream closed');
         return;
@@ -210,8 +218,8 @@ class PhaseLink {
           if (answer.answer === kind && got !== null && got !== undefined) {
             resolve(got as NonNullable<PhaseAnswer__Output[K]>);
           } else if (answer.error !== null && answer.error !== undefined) {
-            const code = grpc.status[answer.error.code] ?? String(answer.error.code);
-            fail(`${code}: ${answer.error.message}`);
+            const code = grpc.status[answer.error.code] ?? `status ${answer.error.code}`;
+            fail(code, answer.error.message);
           } else {
             fail(`protocol error: a ${WHAT[kind]} answered with ${answer.answer ?? 'nothing'}`);
           }

@@ -65,11 +65,12 @@ const TRANSPORT: readonly (readonly [RegExp, string])[] = [
 ];
 
 /**
- * What went wrong with a call. A failure of the link is told as a kind
- * (refused, TLS, protocol error, unreachable): the words of whatever
- * answered at the address are not repeated, so the coordinator is no
- * oracle for probing addresses. A status a gRPC participant answered with
- * is kept, as its operator needs it.
+ * What went wrong with a call, as a kind: a failure of the link (refused,
+ * TLS, protocol error, unreachable), no answer in time, or the name of the
+ * status a participant answered with. Never the words of whatever answered
+ * (a participant's or a library's text): what a client can read (a reason,
+ * `last_error`) carries kinds only, and the coordinator is no oracle for
+ * probing addresses. The words go to the operator's log (see remoteWords).
  */
 export function failureKind(err: { readonly code: grpc.status; readonly details: string }): string {
   for (const [pattern, kind] of TRANSPORT) {
@@ -80,7 +81,7 @@ export function failureKind(err: { readonly code: grpc.status; readonly details:
   if (err.code === grpc.status.DEADLINE_EXCEEDED) {
     return 'no answer before the deadline';
   }
-  return `${grpc.status[err.code]}: ${err.details}`;
+  return grpc.status[err.code] ?? `status ${err.code}`;
 }
 
 /**
@@ -146,6 +147,7 @@ export class GrpcParticipantClient implements ParticipantClient {
               `${what} failed (${detail})`,
               err,
               detail !== REFUSED,
+              err?.details ?? null,
             ),
           );
         } else {

@@ -133,7 +133,7 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
   it("shows a transaction's participants, timeline and trace; retries and resolves after confirming", async function () {
     await row(stuck).getByRole('link').click();
     const detail = page.getByTestId('detail');
-    await detail.getByText('injected commit failure').first().waitFor();
+    await detail.getByText('Commit failed (UNAVAILABLE)').first().waitFor();
     const timeline = await page.getByTestId('timeline').innerText();
     assert.match(timeline, /begun/);
     assert.match(timeline, /decided COMMITTED/);

@@ -173,7 +173,7 @@ describe('Commit (integration: real PostgreSQL, real gRPC participants)', functi
     });
     assert.equal(tx.state, 'COMMITTING');
     const late = tx.participants.find((p) => p.name === 'late');
-    assert.match(late?.lastError ?? '', /injected commit failure/);
+    assert.match(late?.lastError ?? '', /Commit failed \(UNAVAILABLE\)$/);
     assert.ok(late?.nextAttemptAt !== null);
     a.behaviour = {};
     await eventually(async () => (await h.client.get(txnId)).state === 'COMMITTED');
