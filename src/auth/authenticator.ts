@@ -5,7 +5,8 @@ import { ANONYMOUS } from './caller.ts';
 import type { Caller } from './caller.ts';
 import { parseGrant } from './identities.ts';
 import type { Grant, Identities } from './identities.ts';
-import { peerPrincipal } from './peer-principal.ts';
+import { peerPrincipal, principalKey, principalLabel } from './peer-principal.ts';
+import type { Principal } from './peer-principal.ts';
 import type { TokenVerifier } from './token-verifier.ts';
 
 /** How callers are identified. */
@@ -62,10 +63,10 @@ export class Authenticator {
     if (token !== null) {
       return this.#fromToken(token);
     }
-    const principal = peerPrincipal(call.getAuthContext().sslPeerCertificate);
-    if (principal !== null) {
-      parseText(principal, 'client certificate subjectAltName');
-      return { principal, ...this.#grantOf(principal), via: 'certificate' };
+    const peer = peerPrincipal(call.getAuthContext().sslPeerCertificate);
+    if (peer !== null) {
+      const principal = parseText(principalLabel(peer), 'client certificate subjectAltName');
+      return { principal, ...this.#grantOf(peer), via: 'certificate' };
     }
     throw new UnauthenticatedError(
       'this coordinator requires a client certificate (mutual TLS) or a bearer token',
@@ -89,7 +90,7 @@ export class Authenticator {
     const grant =
       claims.roles !== undefined
         ? this.#parseClaims(claims, claims.sub)
-        : this.#grantOf(claims.sub);
+        : this.#grantOf({ kind: 'sub', name: claims.sub });
     const caller: Caller = { principal: claims.sub, ...grant, via: 'token' };
     if (this.#verified.size >= TOKEN_CACHE_MAX) {
       this.#verified.clear();
@@ -106,8 +107,9 @@ export class Authenticator {
     }
   }
 
-  #grantOf(principal: string): Grant {
-    const grant = this.#options.identities.get(principal);
+  #grantOf(who: Principal): Grant {
+    const principal = principalLabel(who);
+    const grant = this.#options.identities.get(principalKey(who));
     if (grant === undefined) {
       throw new PermissionDeniedError(
         `'${principal}' is authenticated but granted no role (add it to the identities file)`,

@@ -9,8 +9,21 @@ export interface Grant {
   readonly participant: string | null;
 }
 
-/** The identities file: principal → grant. */
+/** The identities file: principal key (`uri:…`, `dns:…`, `sub:…`: see principalKey) → grant. */
 export type Identities = ReadonlyMap<string, Grant>;
+
+/**
+ * The key a file entry names, with its kind: `uri:<URI>`, `dns:<host>` or
+ * `sub:<token subject>` as written; unprefixed, a name with `://` is a
+ * certificate's URI SAN and anything else a token's subject. A DNS SAN is
+ * only ever named with `dns:`.
+ */
+export function entryKey(entry: string): string {
+  if (/^(uri|dns|sub):/.test(entry)) {
+    return entry.startsWith('dns:') ? entry.toLowerCase() : entry;
+  }
+  return entry.includes('://') ? `uri:${entry}` : `sub:${entry}`;
+}
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -52,8 +65,9 @@ export function parseGrant(raw: unknown, where: string): Grant {
 }
 
 /**
- * Loads the identities file: `{"principals": {"<SAN or token subject>":
- * {"tenant": "...", "roles": ["client"], "participant": "bank-a"}}}`.
+ * Loads the identities file: `{"principals": {"<principal>": {"tenant":
+ * "...", "roles": ["client"], "participant": "bank-a"}}}`, each principal
+ * named with its kind (see entryKey).
  * @throws Error naming the file and what to fix
  */
 export function loadIdentities(path: string): Identities {
@@ -69,7 +83,7 @@ export function loadIdentities(path: string): Identities {
   }
   const out = new Map<string, Grant>();
   for (const [principal, raw] of Object.entries(principals)) {
-    out.set(principal, parseGrant(raw, `identities file ${path}, "${principal}"`));
+    out.set(entryKey(principal), parseGrant(raw, `identities file ${path}, "${principal}"`));
   }
   return out;
 }

@@ -346,4 +346,27 @@ describe('security: who may do what (real mutual TLS and signed tokens)', functi
       c.close();
     }
   });
+
+  it("keeps principals of different kinds apart: a DNS SAN spelled as a URI is refused, a DNS SAN is granted only by a dns: entry, a token subject never takes a certificate's grant", async function () {
+    const { txnId } = await rig.client(addr(), 'shop').begin();
+    const spoof = await rig.ca.issue('dns-spelled-as-uri', { dns: [PRINCIPAL.bankA] });
+    const spoofer = rig.client(addr(), { tls: { caFile: rig.ca.caFile, ...spoof } });
+    await expectStatus(
+      spoofer.enlist(txnId, { name: 'bank-a', endpoint: '127.0.0.1:1' }),
+      grpc.status.UNAUTHENTICATED,
+      /DNS SAN 'spiffe:\/\/test\/bank-a' is not a host name/,
+    );
+    const dnsOps = await rig.ca.issue('dns-operator', { dns: ['ops.dns.test'] });
+    const operator = rig.operator(addr(), { tls: { caFile: rig.ca.caFile, ...dnsOps } });
+    assert.ok((await operator.list({})).transactions.length >= 1, 'a dns: entry grants a DNS SAN');
+    const token = await rig.sign(PRINCIPAL.ops, {}); // no roles: the identities file decides
+    const byToken = rig.operator(addr(), { tls: { caFile: rig.ca.caFile }, token });
+    await expectStatus(byToken.list({}), grpc.status.PERMISSION_DENIED, /granted no role/);
+    const bareName = await rig.sign('ops.dns.test', {});
+    const bySubject = rig.operator(addr(), { tls: { caFile: rig.ca.caFile }, token: bareName });
+    await expectStatus(bySubject.list({}), grpc.status.PERMISSION_DENIED, /granted no role/);
+    for (const c of [spoofer, operator, byToken, bySubject]) {
+      c.close();
+    }
+  });
 });

@@ -85,6 +85,8 @@ export class SecureRig {
           [PRINCIPAL.rival]: { tenant: 'rival', roles: ['client'] },
           [PRINCIPAL.bankA]: { tenant: 'shop', roles: ['participant'], participant: 'bank-a' },
           [PRINCIPAL.ops]: { roles: ['operator'] },
+          // A certificate whose only SAN is this DNS name.
+          'dns:ops.dns.test': { roles: ['operator'] },
         },
       }),
     );
