@@ -17,6 +17,11 @@ export interface Caller {
   /** The certificate's SAN or the token's subject; `anonymous` when authentication is off. */
   readonly principal: string;
   readonly tenant: string;
+  /**
+   * The identity names its tenant: an operator is then confined to it
+   * (without one, an operator sees every tenant).
+   */
+  readonly tenantScoped: boolean;
   readonly roles: ReadonlySet<Role>;
   /** The participant name this identity may enlist as, if it is a participant. */
   readonly participant: string | null;
@@ -41,6 +46,7 @@ export const ANY_SCOPE: TxScope = { tenant: null, participant: null };
 export const ANONYMOUS: Caller = {
   principal: 'anonymous',
   tenant: DEFAULT_TENANT,
+  tenantScoped: false,
   roles: new Set(ALL_ROLES),
   participant: null,
   via: 'none',
@@ -48,10 +54,12 @@ export const ANONYMOUS: Caller = {
 
 /** The scope a caller's reads and writes are limited to. */
 export function scopeOf(caller: Caller, authenticated: boolean): TxScope {
-  if (!authenticated || caller.roles.has(Role.OPERATOR)) {
+  const operator = caller.roles.has(Role.OPERATOR);
+  if (!authenticated || (operator && !caller.tenantScoped)) {
     return ANY_SCOPE;
   }
-  const onlyParticipant = !caller.roles.has(Role.CLIENT) && caller.roles.has(Role.PARTICIPANT);
+  const onlyParticipant =
+    !operator && !caller.roles.has(Role.CLIENT) && caller.roles.has(Role.PARTICIPANT);
   // A participant identity without a bound name sees nothing ('' is never a name).
   return {
     tenant: caller.tenant,

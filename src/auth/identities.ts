@@ -5,6 +5,8 @@ import type { Role } from './caller.ts';
 /** What an identity is granted: its tenant, roles and participant name. */
 export interface Grant {
   readonly tenant: string;
+  /** The tenant was named (an operator is then confined to it). */
+  readonly tenantScoped: boolean;
   readonly roles: ReadonlySet<Role>;
   readonly participant: string | null;
 }
@@ -61,7 +63,7 @@ export function parseGrant(raw: unknown, where: string): Grant {
   if (roles.has('participant') && participant === null) {
     throw new Error(`${where}: the participant role needs the participant name it enlists as`);
   }
-  return { tenant, roles, participant };
+  return { tenant, tenantScoped: entry.tenant !== undefined, roles, participant };
 }
 
 /**

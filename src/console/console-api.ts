@@ -60,10 +60,11 @@ const session: Run = async ({ coordinator, traceUrl }, _req, { caller }) => ({
   stuckAfterMs: coordinator.stuckAfterMs,
 });
 
-const list: Run = async ({ coordinator }, req) => {
+const list: Run = async ({ coordinator }, req, { scope }) => {
   const { request, participant } = listQuery(req.query);
   return listTransactions(coordinator, request, {
-    tenant: request.tenant === '' ? null : request.tenant,
+    // An operator confined to a tenant lists that tenant only.
+    tenant: scope.tenant ?? (request.tenant === '' ? null : request.tenant),
     participant,
   });
 };

@@ -27,9 +27,10 @@ export function operatorHandlers(
     ListTransactions: unary(
       'ListTransactions',
       () => ({}),
-      (req, _call) =>
+      (req, _call, { scope }) =>
         listTransactions(coordinator, req, {
-          tenant: req.tenant === '' ? null : req.tenant,
+          // An operator confined to a tenant lists that tenant only.
+          tenant: scope.tenant ?? (req.tenant === '' ? null : req.tenant),
           participant: req.participant === '' ? null : parseName(req.participant, 'participant'),
         }),
     ),

@@ -369,4 +369,31 @@ describe('security: who may do what (real mutual TLS and signed tokens)', functi
       c.close();
     }
   });
+
+  it('confines an operator whose identity names a tenant to that tenant (list, read, abort)', async function () {
+    const shop = rig.client(addr(), 'shop');
+    const rival = rig.client(addr(), 'rival');
+    const a = await shop.begin({ labels: { case: 'confined' } });
+    const b = await rival.begin({ labels: { case: 'confined' } });
+    const token = await rig.sign('shop-ops', { tenant: 'shop', roles: ['operator'] });
+    const confined = rig.operator(addr(), { tls: { caFile: rig.ca.caFile }, token });
+    const listed = await confined.list({ labels: { case: 'confined' } });
+    assert.deepEqual(
+      listed.transactions.map((t) => t.txnId),
+      [a.txnId],
+    );
+    const asked = await confined.list({ labels: { case: 'confined' }, tenant: 'rival' });
+    assert.deepEqual(
+      asked.transactions.map((t) => t.txnId),
+      [a.txnId],
+      'asking for another tenant lists its own',
+    );
+    await expectStatus(confined.get(b.txnId), grpc.status.NOT_FOUND);
+    await expectStatus(confined.abort(b.txnId, 'not mine'), grpc.status.NOT_FOUND);
+    assert.equal((await rival.get(b.txnId)).state, 'ACTIVE');
+    assert.equal((await confined.abort(a.txnId, 'mine')).outcome, 'ABORTED');
+    for (const c of [shop, rival, confined]) {
+      c.close();
+    }
+  });
 });

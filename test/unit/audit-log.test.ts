@@ -11,6 +11,7 @@ import { FakeClock } from '../../src/time/fake-clock.ts';
 const caller = {
   principal: 'alice-ops',
   tenant: 'default',
+  tenantScoped: false,
   roles: new Set([Role.OPERATOR]),
   participant: null,
   via: 'token' as const,
