@@ -1,6 +1,9 @@
 import type { Cancel, Clock } from '../time/clock.ts';
 import type { HealthProbe } from './health-probe.ts';
 
+/** Endpoints whose last state is remembered once nobody watches them. */
+const LAST_MAX = 10_000;
+
 /** Liveness rules (DESIGN §5). */
 export interface HealthConfig {
   /** Time between checks of one endpoint. */
@@ -40,6 +43,8 @@ export class HealthMonitor {
   readonly #clock: Clock;
   readonly #config: HealthConfig;
   readonly #endpoints = new Map<string, Endpoint>();
+  /** The last state of each endpoint checked (at most LAST_MAX, oldest dropped). */
+  readonly #last = new Map<string, boolean>();
 
   constructor(probe: HealthProbe, clock: Clock, config: HealthConfig) {
     this.#probe = probe;
@@ -52,9 +57,16 @@ export class HealthMonitor {
     return this.#endpoints.size;
   }
 
-  /** Every endpoint being checked: true while up, false when DOWN. */
+  /**
+   * What the monitor believes of every endpoint it has checked: true while
+   * up, false when DOWN; for one nobody watches any more, its last state
+   * (a DOWN one is checked until it answers, so that is never stale).
+   */
   states(): Map<string, boolean> {
-    return new Map([...this.#endpoints].map(([endpoint, e]) => [endpoint, !e.down]));
+    return new Map([
+      ...this.#last,
+      ...[...this.#endpoints].map(([endpoint, e]) => [endpoint, !e.down] as const),
+    ]);
   }
 
   /** Whether an endpoint is known DOWN. */
@@ -95,13 +107,23 @@ export class HealthMonitor {
     };
   }
 
+  /**
+   * The last watcher left. An endpoint that is up is forgotten; one that is
+   * DOWN keeps being checked until it answers, so that what the monitor
+   * reports (twopc_participant_up) never stays DOWN for an endpoint that is
+   * back but that nobody waits on any more.
+   */
   #release(endpoint: string, e: Endpoint): void {
     e.watchers--;
-    if (e.watchers === 0) {
-      e.cancel?.();
-      this.#endpoints.delete(endpoint);
-      e.onUp.splice(0).forEach((f) => f());
+    if (e.watchers === 0 && !e.down) {
+      this.#forget(endpoint, e);
     }
+  }
+
+  #forget(endpoint: string, e: Endpoint): void {
+    e.cancel?.();
+    this.#endpoints.delete(endpoint);
+    e.onUp.splice(0).forEach((f) => f());
   }
 
   #schedule(endpoint: string, e: Endpoint): void {
@@ -117,17 +139,34 @@ export class HealthMonitor {
       return; // released meanwhile
     }
     if (alive) {
+      this.#remember(endpoint, true);
       e.misses = 0;
       if (e.down) {
         e.down = false;
         e.onUp.splice(0).forEach((f) => f());
       }
+      if (e.watchers === 0) {
+        this.#forget(endpoint, e); // back up, and nobody waits on it: reported up, then forgotten
+        return;
+      }
     } else if (++e.misses >= this.#config.missLimit && !e.down) {
       e.down = true;
+      this.#remember(endpoint, false);
       const why = `${e.misses} heartbeats missed in a row (every ${this.#config.intervalMs} ms)`;
       e.onDown.splice(0).forEach((f) => f(why));
     }
     this.#schedule(endpoint, e);
+  }
+
+  #remember(endpoint: string, up: boolean): void {
+    this.#last.delete(endpoint);
+    this.#last.set(endpoint, up);
+    if (this.#last.size > LAST_MAX) {
+      const oldest = this.#last.keys().next().value;
+      if (oldest !== undefined) {
+        this.#last.delete(oldest);
+      }
+    }
   }
 
   /** Stops every check. */

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath } from 'grpc-health-check';
 import { deadlineIn } from '../time/deadline-signal.ts';
+import { PARTICIPANT_CHANNEL } from './grpc-participant-client.ts';
 
 /** Asks a participant whether it is alive. */
 export interface HealthProbe {
@@ -21,7 +22,11 @@ interface HealthStub extends grpc.Client {
 /** grpc.health.v1.Health/Check over one cached channel per endpoint. */
 export class GrpcHealthProbe implements HealthProbe {
   readonly #stubs = new Map<string, HealthStub>();
-  readonly #Ctor: new (address: string, credentials: grpc.ChannelCredentials) => HealthStub;
+  readonly #Ctor: new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    options: grpc.ChannelOptions,
+  ) => HealthStub;
 
   readonly #credentials: grpc.ChannelCredentials;
 
@@ -33,7 +38,13 @@ export class GrpcHealthProbe implements HealthProbe {
     ) as unknown as {
       grpc: {
         health: {
-          v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthStub };
+          v1: {
+            Health: new (
+              address: string,
+              credentials: grpc.ChannelCredentials,
+              options: grpc.ChannelOptions,
+            ) => HealthStub;
+          };
         };
       };
     };
@@ -43,7 +54,10 @@ export class GrpcHealthProbe implements HealthProbe {
   check(endpoint: string, timeoutMs: number): Promise<boolean> {
     let stub = this.#stubs.get(endpoint);
     if (stub === undefined) {
-      stub = new this.#Ctor(endpoint, this.#credentials);
+      // The participant channel's options: a restarted participant is
+      // reconnected within its 2 s back-off cap, not grpc-js's default of
+      // up to two minutes (during which it would look DOWN).
+      stub = new this.#Ctor(endpoint, this.#credentials, PARTICIPANT_CHANNEL);
       this.#stubs.set(endpoint, stub);
     }
     const s = stub;

@@ -92,3 +92,40 @@ describe('HealthMonitor (fake clock)', function () {
     assert.equal(clock.pendingCount, 0);
   });
 });
+
+describe('HealthMonitor: what it reports of endpoints nobody watches', function () {
+  const config = { intervalMs: 1_000, missLimit: 3 };
+
+  it('keeps checking an endpoint left DOWN until it answers, then reports it up', async function () {
+    const clock = new FakeClock();
+    const probe = new FakeProbe();
+    const monitor = new HealthMonitor(probe, clock, config);
+    probe.alive.set('p:1', false);
+    const watch = monitor.watch('p:1');
+    await tick(clock, 1_000, 3);
+    assert.equal(watch.down, true);
+    watch.release();
+    assert.equal(monitor.states().get('p:1'), false, 'DOWN while it does not answer');
+    await tick(clock, 1_000, 5);
+    assert.equal(monitor.states().get('p:1'), false);
+    probe.alive.set('p:1', true);
+    await tick(clock, 1_000);
+    assert.equal(monitor.states().get('p:1'), true, 'up once it answers, though nobody watches');
+    assert.equal(monitor.checking, 0, 'then no longer checked');
+    const calls = probe.calls.length;
+    await tick(clock, 1_000, 5);
+    assert.equal(probe.calls.length, calls);
+    assert.equal(monitor.states().get('p:1'), true);
+  });
+
+  it('forgets nothing it reported: an endpoint released while up stays reported up', async function () {
+    const clock = new FakeClock();
+    const probe = new FakeProbe();
+    const monitor = new HealthMonitor(probe, clock, config);
+    const watch = monitor.watch('q:1');
+    await tick(clock, 1_000);
+    watch.release();
+    assert.equal(monitor.checking, 0);
+    assert.equal(monitor.states().get('q:1'), true);
+  });
+});
