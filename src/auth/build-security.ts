@@ -11,7 +11,7 @@ import { Authenticator } from './authenticator.ts';
 import { EndpointPolicy, loadRegistry } from './endpoint-policy.ts';
 import type { OwnEndpoint } from './endpoint-policy.ts';
 import { loadIdentities } from './identities.ts';
-import { OpenTxLimits } from './open-tx-limits.ts';
+import { OpenTxLimits, capsWarning } from './open-tx-limits.ts';
 import type { OpenTxCounter } from './open-tx-limits.ts';
 import { Security } from './security.ts';
 import { TokenVerifier } from './token-verifier.ts';
@@ -161,17 +161,24 @@ export async function buildSecurity(
           },
           reloadError,
         );
+  const caps = {
+    global: config.maxOpenTransactions,
+    perTenant: config.maxOpenTransactionsPerTenant,
+  };
+  const starving = capsWarning(
+    caps,
+    [...identities.values()].map((g) => g.tenant),
+  );
+  if (starving !== null) {
+    log.warn(starving);
+  }
   const endpoints = new EndpointPolicy(registry, own);
   const security = new Security({
     maxMetadataBytes: config.maxMetadataBytes,
     authenticator: new Authenticator({ required: authenticating, identities, tokens }),
     guard: new TxGuard(store),
     endpoints,
-    limits: new OpenTxLimits(
-      { global: config.maxOpenTransactions, perTenant: config.maxOpenTransactionsPerTenant },
-      store,
-      clock,
-    ),
+    limits: new OpenTxLimits(caps, store, clock),
     audit: new AuditLog(config.auditLog, log, clock),
   });
   return {

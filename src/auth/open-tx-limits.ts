@@ -7,6 +7,21 @@ export interface OpenTxCaps {
   readonly perTenant: number;
 }
 
+/**
+ * Whether the caps can all be met: every tenant at its own cap must fit
+ * under the global one, or tenants at their caps starve the others (two
+ * tenants at 10,000 under a global 15,000 leave a third 0).
+ * @param tenants the tenants known at start-up (the identities file's)
+ * @returns a warning saying what to change, or null
+ */
+export function capsWarning(caps: OpenTxCaps, tenants: readonly string[]): string | null {
+  const n = new Set(tenants).size;
+  if (n < 2 || n * caps.perTenant <= caps.global) {
+    return null;
+  }
+  return `the global cap on open transactions (${caps.global}) is below ${n} tenants × the per-tenant cap (${caps.perTenant}) = ${n * caps.perTenant}: tenants at their caps can leave the others nothing; raise --max-open-transactions to ${n * caps.perTenant} or lower --max-open-transactions-per-tenant to ${Math.floor(caps.global / n)}`;
+}
+
 /** What the limiter reads of the log. */
 export interface OpenTxCounter {
   /** Unfinished transactions of a tenant (null: of all). */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { OpenTxLimits } from '../../src/auth/open-tx-limits.ts';
+import { OpenTxLimits, capsWarning } from '../../src/auth/open-tx-limits.ts';
 import { LimitExceededError } from '../../src/core/errors.ts';
 import { FakeClock } from '../../src/time/fake-clock.ts';
 
@@ -52,5 +52,19 @@ describe('OpenTxLimits', function () {
     limits.admit('a');
     limits.admit('b');
     assert.throws(() => limits.admit('c'), /TWOPC_MAX_OPEN_TRANSACTIONS: 2 unfinished/);
+  });
+});
+
+describe('capsWarning()', function () {
+  it('warns when tenants at their own caps would leave the others nothing, saying what to change', function () {
+    const w = capsWarning({ global: 15_000, perTenant: 10_000 }, ['a', 'b', 'c', 'a']);
+    assert.match(
+      String(w),
+      /global cap on open transactions \(15000\) is below 3 tenants × the per-tenant cap \(10000\) = 30000.*raise --max-open-transactions to 30000 or lower --max-open-transactions-per-tenant to 5000/,
+    );
+  });
+  it('is quiet when every tenant at its cap fits, or with one tenant', function () {
+    assert.equal(capsWarning({ global: 100_000, perTenant: 10_000 }, ['a', 'b']), null);
+    assert.equal(capsWarning({ global: 10, perTenant: 100 }, ['only']), null);
   });
 });
