@@ -21,7 +21,7 @@ import type {
   TxAccess,
   TxView,
 } from '../../src/store/transaction-store.ts';
-import type { LogTables, SimLog, SimProcessRef, SimRow } from './sim-log.ts';
+import type { LogTables, SimLog, SimParticipantRow, SimProcessRef, SimRow } from './sim-log.ts';
 import type { SimScheduler } from './sim-scheduler.ts';
 
 const EPOCH = Date.UTC(2026, 0, 1);
@@ -40,6 +40,19 @@ function storable(...texts: (string | null)[]): void {
   if (texts.some((t) => t !== null && t.includes('\u0000'))) {
     throw new StoreRefusedDataError('22021', 'invalid byte sequence for encoding "UTF8": 0x00');
   }
+}
+
+/** A participant row as an INSERT makes it. */
+function participantRow(name: string, endpoint: string, now: number): SimParticipantRow {
+  return {
+    ...newParticipant(name, endpoint),
+    ackedAt: null,
+    enlistedAt: now,
+    attempts: 0,
+    lastError: null,
+    nextAttemptAt: null,
+    votedAt: null,
+  };
 }
 
 /** A row as the store's SELECT returns it (same derivations as PostgreSQL's). */
@@ -128,15 +141,7 @@ export class SimStore implements TransactionStore {
         updatedAt: now,
         token,
         participantCount: input.participants.length,
-        participants: input.participants.map((p) => ({
-          ...newParticipant(p.name, p.endpoint),
-          ackedAt: null,
-          enlistedAt: now,
-          attempts: 0,
-          lastError: null,
-          nextAttemptAt: null,
-          votedAt: null,
-        })),
+        participants: input.participants.map((p) => participantRow(p.name, p.endpoint, now)),
       };
       this.#log.write((t) => t.rows.set(row.txnId, structuredClone(row)));
       return { leaseExpiresAt: new Date(EPOCH + row.leaseExpiresAt) };
@@ -176,15 +181,7 @@ export class SimStore implements TransactionStore {
         if (r !== undefined && r.state === TxState.ACTIVE) {
           r.participantCount++;
           r.updatedAt = now;
-          r.participants.push({
-            ...newParticipant(name, endpoint),
-            ackedAt: null,
-            enlistedAt: now,
-            attempts: 0,
-            lastError: null,
-            nextAttemptAt: null,
-            votedAt: null,
-          });
+          r.participants.push(participantRow(name, endpoint, now));
         }
       });
       return { newlyEnlisted: true, leaseExpiresAt: lease };

@@ -299,30 +299,27 @@ export class SimWorld {
   }
 
   async #commit(txnId: TxId, who: string): Promise<void> {
-    const procs = this.#alive();
-    if (procs.length === 0) {
-      return;
-    }
-    const proc = this.rnd.pick(procs);
-    const until = deadlineSignal(proc.clock, 3_000);
-    try {
-      const answer = await this.#within(
-        proc.coordinator.commit(txnId, this.rnd.chance(0.3), until.signal),
-        3_500,
-      );
-      if (answer !== 'no answer') {
-        this.#tell(txnId, answer.outcome, `${who} Commit via ${proc.name}`);
-      }
-    } catch (err) {
-      this.note(
-        `${who} Commit of ${this.tx(txnId)} via ${proc.name} failed: ${(err as Error).name}`,
-      );
-    } finally {
-      until.dispose();
-    }
+    const wait = this.rnd.chance(0.3);
+    await this.#decide(txnId, `${who} Commit`, (proc, until) =>
+      proc.coordinator.commit(txnId, wait, until),
+    );
   }
 
   async #abort(txnId: TxId, who: string): Promise<void> {
+    const operator = this.rnd.chance(0.3);
+    await this.#decide(txnId, operator ? 'operator Abort' : `${who} Abort`, (proc, until) =>
+      operator
+        ? operatorAbort(proc.coordinator, txnId, 'operator', 'ops', until)
+        : proc.coordinator.abort(txnId, '', until),
+    );
+  }
+
+  /** A Commit or Abort through a live coordinator, with a deadline; what it was told is checked. */
+  async #decide(
+    txnId: TxId,
+    what: string,
+    call: (proc: SimProcess, until: AbortSignal) => Promise<{ outcome: Outcome }>,
+  ): Promise<void> {
     const procs = this.#alive();
     if (procs.length === 0) {
       return;
@@ -330,18 +327,12 @@ export class SimWorld {
     const proc = this.rnd.pick(procs);
     const until = deadlineSignal(proc.clock, 3_000);
     try {
-      const operator = this.rnd.chance(0.3);
-      const call = operator
-        ? operatorAbort(proc.coordinator, txnId, 'operator', 'ops', until.signal)
-        : proc.coordinator.abort(txnId, '', until.signal);
-      const answer = await this.#within(call, 3_500);
+      const answer = await this.#within(call(proc, until.signal), 3_500);
       if (answer !== 'no answer') {
-        this.#tell(txnId, answer.outcome, `${operator ? 'operator' : who} Abort via ${proc.name}`);
+        this.#tell(txnId, answer.outcome, `${what} via ${proc.name}`);
       }
     } catch (err) {
-      this.note(
-        `${who} Abort of ${this.tx(txnId)} via ${proc.name} failed: ${(err as Error).name}`,
-      );
+      this.note(`${what} of ${this.tx(txnId)} via ${proc.name} failed: ${(err as Error).name}`);
     } finally {
       until.dispose();
     }
