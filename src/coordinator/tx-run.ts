@@ -18,6 +18,17 @@ import type { EarlyPrepares, SentPrepare } from './early-prepares.ts';
 import { planWrite } from './write-plan.ts';
 import type { WritePlan } from './write-plan.ts';
 
+/**
+ * A record the log holds, or one whose write the plan says may be lost: the
+ * only kind a run reads. A record becomes Logged only where its write has
+ * landed (or it was read from the log); what is being written is a plain
+ * TxRecord, local to the event applying it.
+ */
+type Logged = TxRecord & { readonly __logged: true };
+
+/** Marks a record as one the log holds (see Logged). */
+const asLogged = (tx: TxRecord): Logged => tx as Logged;
+
 /** How an abort after the log refused a decision's data begins its reason. */
 const REFUSED_DATA = 'LOG_REFUSED_DATA';
 
@@ -37,7 +48,7 @@ const REFUSED_DATA = 'LOG_REFUSED_DATA';
  */
 export class TxRun implements RunHandle {
   /** The last durable record (see the class comment): the only one read. */
-  #logged: TxRecord;
+  #logged: Logged;
   /** The tail of this transaction's event queue. */
   #queue: Promise<unknown> = Promise.resolve();
   /** Another decider's decision was adopted: it counts the outcome, not this run. */
@@ -65,7 +76,7 @@ export class TxRun implements RunHandle {
     early: EarlyPrepares | null = null,
   ) {
     this.deps = deps;
-    this.#logged = tx;
+    this.#logged = asLogged(tx); // read from the log by whoever made the run
     this.ctx = ctx;
     this.#waiters = new RunWaiters(ownSpan, deps.metrics);
     this.#early = early;
@@ -185,7 +196,7 @@ export class TxRun implements RunHandle {
         if (!isDecided(persisted.tx.state)) {
           // Taken by another run's claim since this run read it (a one-phase
           // commit under way): decide the event again from what the log holds.
-          this.#logged = persisted.tx;
+          this.#logged = asLogged(persisted.tx);
           return this.#applyNow(event);
         }
         this.#adopt(persisted.tx);
@@ -204,7 +215,7 @@ export class TxRun implements RunHandle {
       case 'written':
         break;
     }
-    this.#logged = writing;
+    this.#logged = asLogged(writing); // its write landed
     this.#settle();
     decision.effects.forEach((e) => this.#launch(e));
     return writing;
@@ -222,10 +233,11 @@ export class TxRun implements RunHandle {
       throw err; // the abort itself was refused: left to the operator, loudly
     }
     this.#refusedData = true;
-    this.#logged = {
+    // Vote reasons before a decision are never written: dropping them loses nothing logged.
+    this.#logged = asLogged({
       ...before,
       participants: before.participants.map((p) => ({ ...p, voteReason: null })),
-    };
+    });
     return this.#applyNow({
       type: 'abort:requested',
       reason: `${REFUSED_DATA}: ${err.message}`.slice(0, 500),
@@ -238,7 +250,7 @@ export class TxRun implements RunHandle {
    * may have left from here (early) that the log never heard the vote of.
    */
   #adopt(logged: TxRecord): void {
-    this.#logged = logged;
+    this.#logged = asLogged(logged); // read back from the log
     this.#adopted = true;
     this.#settle();
     if (!isTerminal(logged.state)) {
@@ -294,7 +306,7 @@ export class TxRun implements RunHandle {
       this.#adopt(persisted.tx);
       return;
     }
-    this.#logged = done;
+    this.#logged = asLogged(done); // its completion landed
     this.#settle();
   }
 

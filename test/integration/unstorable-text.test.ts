@@ -164,6 +164,57 @@ describe('Text the log cannot hold (DESIGN §3 rule 14)', function () {
     });
   });
 
+  describe('operator and identity text, through the secured coordinator', function () {
+    let rig: SecureRig;
+    let secured: Harness;
+    before(async function () {
+      rig = await SecureRig.create({});
+      secured = await startCoordinator(schema, { ...rig.config(), coordinatorName: 'secured-ops' });
+    });
+    after(async function () {
+      await secured.stop();
+      rig.remove();
+    });
+
+    it('Operator.Abort: a reason holding U+0000 is INVALID_ARGUMENT; the transaction stays ACTIVE', async function () {
+      const shop = rig.client(secured.app.address, 'shop');
+      const ops = rig.operator(secured.app.address, 'ops');
+      const { txnId } = await shop.begin();
+      await expectStatus(
+        ops.abort(txnId, NUL),
+        grpc.status.INVALID_ARGUMENT,
+        /reason: holds U\+0000/,
+      );
+      assert.equal(await loggedState(schema, txnId), 'ACTIVE');
+      shop.close();
+      ops.close();
+    });
+
+    it('Operator.ResolveParticipant: a note holding U+0000 is INVALID_ARGUMENT', async function () {
+      const ops = rig.operator(secured.app.address, 'ops');
+      const shop = rig.client(secured.app.address, 'shop');
+      const { txnId } = await shop.begin();
+      await expectStatus(
+        ops.resolveParticipant(txnId, 'bank-a', 'ABORTED', `by hand${NUL}`),
+        grpc.status.INVALID_ARGUMENT,
+        /note: holds U\+0000/,
+      );
+      shop.close();
+      ops.close();
+    });
+
+    it('a token whose subject holds U+0000 is INVALID_ARGUMENT naming the claim, before any work', async function () {
+      const token = await rig.sign(`alice${NUL}`, { roles: ['operator'] });
+      const ops = rig.operator(secured.app.address, { tls: { caFile: rig.ca.caFile }, token });
+      await expectStatus(
+        ops.list({}),
+        grpc.status.INVALID_ARGUMENT,
+        /token claim sub: holds U\+0000/,
+      );
+      ops.close();
+    });
+  });
+
   describe('one tenant flooding Begins with unstorable labels', function () {
     it('costs the other tenant nothing: every one of its Begins and Commits succeeds', async function () {
       this.timeout(60_000);
