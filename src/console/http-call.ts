@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { rawValues } from '../grpc/duplicate-headers.ts';
 
 /** What the security room reads of a call, taken from an HTTP request. */
 export interface HttpCall {
@@ -18,9 +19,10 @@ export interface HttpCall {
  */
 export function httpCall(req: IncomingMessage): HttpCall {
   const metadata = new grpc.Metadata();
-  const authorization = req.headers.authorization;
-  if (authorization !== undefined) {
-    metadata.set('authorization', authorization);
+  // Every Authorization field, not only the one Node keeps: the security
+  // room refuses a request that carries several.
+  for (const value of rawValues(req.rawHeaders, 'authorization')) {
+    metadata.add('authorization', value);
   }
   const socket = req.socket as Partial<TLSSocket>;
   const tls = socket.encrypted === true;

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { showDuplicateCredentials } from './duplicate-headers.ts';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Security } from '../auth/security.ts';
@@ -90,6 +91,7 @@ export async function startCoordinatorServer(
       err ? reject(new ListenError(options.listen, '--listen', err)) : resolve(bound),
     );
   });
+  showDuplicateCredentials(server);
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const setAll = (status: 'SERVING' | 'NOT_SERVING'): void => {
     for (const name of ['', COORDINATOR_SERVICE, OPERATOR_SERVICE]) {

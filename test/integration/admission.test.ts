@@ -55,6 +55,24 @@ describe('admission limits and the endpoints never dialled', function () {
     assert.equal(open?.n, begun);
   });
 
+  it('answers a header block of 20 kB, 70 kB or 150 kB at once, never at the deadline', async function () {
+    const h = await start({});
+    const Stub = loadTwopcProto().twopc.v1.Coordinator;
+    for (const size of [20_000, 70_000, 150_000]) {
+      const stub = new Stub(h.app.address, grpc.credentials.createInsecure());
+      const md = new grpc.Metadata();
+      md.set('x-padding', 'x'.repeat(size));
+      const code = await new Promise<grpc.status>((resolve) =>
+        stub.begin({}, md, { deadline: Date.now() + 20_000 }, (e: grpc.ServiceError | null) =>
+          resolve(e === null ? grpc.status.OK : e.code),
+        ),
+      );
+      assert.notEqual(code, grpc.status.DEADLINE_EXCEEDED, `${size} bytes waited for the deadline`);
+      assert.notEqual(code, grpc.status.OK, `${size} bytes of metadata accepted`);
+      stub.close();
+    }
+  });
+
   it('refuses oversized metadata and messages', async function () {
     const h = await start({ maxMetadataBytes: 2048, maxMessageBytes: 4096 });
     const md = new grpc.Metadata();

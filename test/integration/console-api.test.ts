@@ -97,6 +97,23 @@ describe('operator console API (HTTPS, tokens and client certificates, the Opera
     );
   });
 
+  it('refuses a request carrying two Authorization fields, whatever their order (Node keeps only the first)', async function () {
+    const good = `Bearer ${String(ops.token)}`;
+    const status = (values: string[]): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = httpsRequest(url('api/session'), { ca: readFileSync(rig.ca.caFile) }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.setHeader('authorization', values);
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal(await status([good]), 200);
+    assert.equal(await status([good, 'Bearer not-a-token']), 401);
+    assert.equal(await status(['Bearer not-a-token', good]), 401);
+  });
+
   it('refuses callers without credentials (401) or without the operator role (403), and audits it', async function () {
     const none = await consoleRequest(url('api/session'), { caFile: rig.ca.caFile });
     assert.equal(none.status, 401);

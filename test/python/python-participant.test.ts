@@ -11,6 +11,7 @@ import type { ShopService } from '../../examples/shop-service.ts';
 import { checkParticipant } from '../../src/sdk/conformance.ts';
 import { txnMetadata } from '../../src/sdk/twopc-client.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
+import { SecureRig } from '../support/secure-rig.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, testDatabaseUrl } from '../support/db.ts';
 import { assertDemoOutcomes, runDemo } from '../support/demo-run.ts';
@@ -208,6 +209,48 @@ except grpc.RpcError as err:
       }
     } finally {
       await rm(demoDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a call carrying two authorization fields is refused whatever their order (HTTP/2 would keep only the first)', async function () {
+    const rig = await SecureRig.create({});
+    const secured = await startCoordinator(h.config.dbSchema, {
+      ...rig.config(),
+      coordinatorName: 'python-duplicates',
+    });
+    try {
+      const good = await rig.sign('py-ops', { roles: ['operator'] });
+      const script = `
+import sys
+sys.path.insert(0, 'examples/python/gen')
+import grpc
+from twopc.v1 import coordinator_pb2, coordinator_pb2_grpc
+creds = grpc.ssl_channel_credentials(open(sys.argv[2], 'rb').read())
+stub = coordinator_pb2_grpc.CoordinatorStub(grpc.secure_channel(sys.argv[1], creds))
+good, bad = 'Bearer ' + sys.argv[3], 'Bearer not-a-token'
+for first, second in ((good, bad), (bad, good)):
+    try:
+        stub.ListTransactions(coordinator_pb2.ListTransactionsRequest(), timeout=5,
+                              metadata=[('authorization', first), ('authorization', second)])
+        print('OK')
+    except grpc.RpcError as err:
+        print(err.code().name)
+stub.ListTransactions(coordinator_pb2.ListTransactionsRequest(), timeout=5, metadata=[('authorization', good)])
+print('ONE OK')
+`;
+      const out = await new Promise<string>((resolve) => {
+        const child = spawn(PYTHON, ['-c', script, secured.app.address, rig.ca.caFile, good], {
+          cwd: ROOT,
+        });
+        let text = '';
+        child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+        child.once('exit', () => resolve(text.trim()));
+      });
+      assert.deepEqual(out.split('\n'), ['UNAUTHENTICATED', 'UNAUTHENTICATED', 'ONE OK'], out);
+    } finally {
+      await secured.stop();
+      rig.remove();
     }
   });
 });
