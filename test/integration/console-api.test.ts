@@ -80,6 +80,7 @@ describe('operator console API (HTTPS, tokens and client certificates, the Opera
     assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
     assert.match(csp, /frame-ancestors 'none'/);
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    assert.equal(page.headers['strict-transport-security'], 'max-age=31536000');
     assert.match(page.text, /<script type="importmap">\{"imports":\{"preact":/);
     for (const path of [
       'app.js',
@@ -112,6 +113,28 @@ describe('operator console API (HTTPS, tokens and client certificates, the Opera
     assert.equal(await status([good]), 200);
     assert.equal(await status([good, 'Bearer not-a-token']), 401);
     assert.equal(await status(['Bearer not-a-token', good]), 401);
+  });
+
+  it('audits a console action whatever its outcome: a malformed id and an unknown transaction too', async function () {
+    const bad = await consoleRequest(url('api/transactions/not-an-id/abort'), ops, 'POST', {
+      reason: 'x',
+    });
+    assert.equal(bad.status, 400, bad.text);
+    const unknown = await consoleRequest(
+      url(`api/transactions/${randomUUID()}/retry`),
+      ops,
+      'POST',
+      {},
+    );
+    assert.equal(unknown.status, 404, unknown.text);
+    assert.match(
+      auditLog(),
+      /"method":"Operator.Abort","principal":"alice-ops".*"result":"TWOPC_INVALID_ARGUMENT"/,
+    );
+    assert.match(
+      auditLog(),
+      /"method":"Operator.RetryNow","principal":"alice-ops".*"result":"TWOPC_TX_NOT_FOUND"/,
+    );
   });
 
   it('refuses callers without credentials (401) or without the operator role (403), and audits it', async function () {
