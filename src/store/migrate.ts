@@ -2,9 +2,22 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.ts';
+import { VERSION } from '../package-version.ts';
 import pg from 'pg';
 import { isValidSchema } from './pg-pools.ts';
 import { isUniqueViolation } from './pg-errors.ts';
+
+/**
+ * What a migration does to coordinators of the previous release:
+ * - `expand` (`--! expand`): leaves the log readable and writable by them;
+ *   rolled out one coordinator at a time, under load.
+ * - `contract` (`--! contract`): drops what they needed; it ships only in a
+ *   release after the one whose expand step made it unneeded, once no
+ *   coordinator of the previous release can remain.
+ * - `legacy`: written before this policy (the first release's, 000001 to
+ *   000006); `--! breaking` ones among them changed what the log means.
+ */
+export type MigrationKind = 'expand' | 'contract' | 'legacy';
 
 /** A migration file on disk. */
 export interface Migration {
@@ -12,7 +25,18 @@ export interface Migration {
   readonly name: string;
   readonly sql: string;
   readonly sha256: string;
+  readonly kind: MigrationKind;
+  /** Older coordinators must refuse to run over it (contract, or legacy breaking). */
   readonly breaking: boolean;
+}
+
+/** The kind a file declares on its first line. */
+function kindOf(sql: string): MigrationKind {
+  return sql.startsWith('--! expand')
+    ? 'expand'
+    : sql.startsWith('--! contract')
+      ? 'contract'
+      : 'legacy';
 }
 
 /** Where the package's migrations live. */
@@ -32,7 +56,8 @@ export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
         name,
         sql,
         sha256: createHash('sha256').update(sql).digest('hex'),
-        breaking: sql.startsWith('--! breaking'),
+        kind: kindOf(sql),
+        breaking: sql.startsWith('--! breaking') || kindOf(sql) === 'contract',
       };
     }),
   );
@@ -46,6 +71,8 @@ interface AppliedRow {
   name: string;
   sha256: string;
   breaking: boolean;
+  /** The release that applied it (null: before releases were recorded). */
+  release: string | null;
 }
 
 /**
@@ -78,9 +105,13 @@ export async function migrate(
     await client.query(`CREATE TABLE IF NOT EXISTS twopc_migrations (
       id integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,
       breaking boolean NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    // Which release applied each migration: an older coordinator names it
+    // when it refuses to run over a contract step. The previous release
+    // inserts without it (NULL).
+    await client.query('ALTER TABLE twopc_migrations ADD COLUMN IF NOT EXISTS release text');
     const applied = (
       await client.query<AppliedRow>(
-        'SELECT id, name, sha256, breaking FROM twopc_migrations ORDER BY id',
+        'SELECT id, name, sha256, breaking, release FROM twopc_migrations ORDER BY id',
       )
     ).rows;
     checkApplied(applied, files, warn);
@@ -113,8 +144,9 @@ function checkApplied(
       );
     }
     if (file === undefined && row.id > latest && row.breaking) {
+      const release = row.release === null ? 'a newer release' : `twopc ${row.release} or later`;
       throw new MigrationError(
-        `the database holds breaking migration ${row.id} (${row.name}), newer than this code; upgrade twopc`,
+        `the database holds migration ${row.id} (${row.name}), a contract step newer than this code (twopc ${VERSION}): coordinators of this release can no longer use this log; run ${release}`,
       );
     }
     if (file === undefined && row.id > latest) {
@@ -130,8 +162,8 @@ async function applyOne(client: pg.Client, m: Migration): Promise<boolean> {
   await client.query('BEGIN');
   try {
     await client.query(
-      'INSERT INTO twopc_migrations (id, name, sha256, breaking) VALUES ($1, $2, $3, $4)',
-      [m.id, m.name, m.sha256, m.breaking],
+      'INSERT INTO twopc_migrations (id, name, sha256, breaking, release) VALUES ($1, $2, $3, $4, $5)',
+      [m.id, m.name, m.sha256, m.breaking, VERSION],
     );
     await client.query(m.sql);
     await client.query('COMMIT');

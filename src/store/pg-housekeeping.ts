@@ -1,5 +1,6 @@
 import type { TxId } from '../core/tx-record.ts';
 import type { TxAccess } from './transaction-store.ts';
+import { VERSION } from '../package-version.ts';
 import type { StorePools } from './pg-pools.ts';
 import { runCount, runQuery } from './pg-run.ts';
 
@@ -19,7 +20,7 @@ export async function registerCoordinator(
   name: string,
   leaseMs: number,
 ): Promise<void> {
-  await runQuery(pools.forced, 'registerCoordinator', [id, name, leaseMs]);
+  await runQuery(pools.forced, 'registerCoordinator', [id, name, leaseMs, VERSION]);
 }
 
 /** Renews an incarnation's lease (forced); false if it had been declared dead. */

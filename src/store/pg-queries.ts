@@ -237,8 +237,8 @@ export const SQL = {
   getMany: `SELECT ${TX_COLUMNS} FROM twopc_transactions t WHERE t.txn_id = ANY($1::uuid[])`,
 
   registerCoordinator: `WITH gone AS (DELETE FROM twopc_coordinators WHERE name = $2 AND id <> $1)
-    INSERT INTO twopc_coordinators (id, name, lease_expires_at)
-    VALUES ($1, $2, now() + make_interval(secs => $3::double precision / 1000.0))
+    INSERT INTO twopc_coordinators (id, name, lease_expires_at, version)
+    VALUES ($1, $2, now() + make_interval(secs => $3::double precision / 1000.0), $4)
     ON CONFLICT (id) DO UPDATE SET lease_expires_at = EXCLUDED.lease_expires_at`,
 
   renewCoordinator: `UPDATE twopc_coordinators

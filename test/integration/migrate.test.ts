@@ -5,12 +5,13 @@ import type { Migration } from '../../src/store/migrate.ts';
 import { freshSchema, sql, testDatabaseUrl } from '../support/db.ts';
 
 function extra(id: number, body: string, breaking = false): Migration {
-  const text = `${breaking ? '--! breaking\n' : ''}${body}`;
+  const text = `${breaking ? '--! contract\n' : '--! expand\n'}${body}`;
   return {
     id,
     name: `extra_${id}`,
     sql: text,
     sha256: createHash('sha256').update(text).digest('hex'),
+    kind: breaking ? 'contract' : 'expand',
     breaking,
   };
 }
@@ -93,8 +94,26 @@ describe('migrations', function () {
     await migrate(url, breaking, () => undefined, [...files, extra(902, 'SELECT 1;', true)]);
     await assert.rejects(
       migrate(url, breaking, () => undefined, files),
-      /breaking migration 902 .* newer than this code/,
+      /migration 902 \(extra_902\), a contract step newer than this code \(twopc \d+\.\d+\.\d+\): .*run twopc \d+\.\d+\.\d+ or later/,
     );
+  });
+
+  it('records the release that applied each migration, and every migration after the first release declares expand or contract', async function () {
+    const schema = await freshSchema(import.meta.url, 'releases');
+    await migrate(await testDatabaseUrl(), schema, () => undefined);
+    const rows = await sql<{ release: string | null }>(
+      schema,
+      'SELECT release FROM twopc_migrations',
+    );
+    assert.ok(rows.length > 0 && rows.every((r) => /^\d+\.\d+\.\d+$/.test(String(r.release))));
+    // 000001 to 000006 shipped in 0.1.0, before the policy; never edited since.
+    for (const m of (await loadMigrations()).filter((f) => f.id > 6)) {
+      assert.notEqual(
+        m.kind,
+        'legacy',
+        `migration ${m.id} must start with --! expand or --! contract`,
+      );
+    }
   });
 
   it('rolls a failing migration back whole', async function () {

@@ -42,8 +42,11 @@ export class BankProcess {
     this.pool.on('error', () => undefined);
   }
 
-  /** @param batched offer the batched channel (the helper's default) */
-  async start(coordinator: string, batched = true): Promise<void> {
+  /**
+   * @param batched offer the batched channel (the helper's default)
+   * @param root the checkout whose SDK it runs (another release's worktree, say)
+   */
+  async start(coordinator: string, batched = true, root: string = ROOT): Promise<void> {
     const child = spawn(
       process.execPath,
       [
@@ -58,7 +61,7 @@ export class BankProcess {
           batched,
         }),
       ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     this.#child = child;
     this.port = await new Promise<number>((resolve, reject) => {

@@ -25,9 +25,10 @@ export class TwopcProcess {
   output = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
+  /** @param root the checkout to run (another release's worktree, say); this one by default */
+  constructor(args: string[], env: Record<string, string> = {}, root: string = ROOT) {
     this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-      cwd: ROOT,
+      cwd: root,
       env: { ...process.env, TWOPC_LOG_LEVEL: 'info', TWOPC_METRICS_LISTEN: '127.0.0.1:0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -143,9 +144,9 @@ export class CoordinatorFleet {
     return `ipv4:${this.addresses.join(',')}`;
   }
 
-  /** Starts coordinator `i` and waits until it serves. */
-  async start(i: number, timeoutMs = 30_000): Promise<TwopcProcess> {
-    const p = new TwopcProcess(['serve'], this.envs[i]);
+  /** Starts coordinator `i` (from the checkout at `root`) and waits until it serves. */
+  async start(i: number, timeoutMs = 30_000, root?: string): Promise<TwopcProcess> {
+    const p = new TwopcProcess(['serve'], this.envs[i], root);
     this.#procs.push(p);
     await p.serving(timeoutMs);
     return p;
