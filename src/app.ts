@@ -11,7 +11,8 @@ import { GrpcHealthProbe } from './participant/health-probe.ts';
 import { HealthMonitor } from './participant/health-monitor.ts';
 import { startEmbeddedPostgres } from './store/embedded-postgres-server.ts';
 import type { EmbeddedServer } from './store/embedded-postgres-server.ts';
-import { migrate } from './store/migrate.ts';
+import { logSchemaVersion, migrate } from './store/migrate.ts';
+import { VERSION } from './package-version.ts';
 import { createPools } from './store/pg-pools.ts';
 import { PgTransactionStore } from './store/pg-transaction-store.ts';
 import type { Logger } from './telemetry/logger.ts';
@@ -116,6 +117,7 @@ async function startServing(
   if (applied.length > 0) {
     log.info({ applied }, 'migrations applied');
   }
+  const logSchema = await logSchemaVersion(url, config.dbSchema);
   const pools = createPools({
     url,
     schema: config.dbSchema,
@@ -203,6 +205,7 @@ async function startServing(
     pools: () => store.poolStats(),
     admission: () => store.admissionStats(),
     storeUp: () => storeUp,
+    build: () => ({ version: VERSION, logSchema }),
   });
   await maintenance.start();
   undo.push(() => maintenance.stop(true));

@@ -176,3 +176,18 @@ async function applyOne(client: pg.Client, m: Migration): Promise<boolean> {
     throw new MigrationError(`migration ${m.id} (${m.name}) failed: ${(err as Error).message}`);
   }
 }
+
+/** The newest migration the log holds (its schema version), for twopc_build_info. */
+export async function logSchemaVersion(url: string, schema: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const rows = await client.query<{ id: number | null }>(
+      `SELECT max(id) AS id FROM ${schema}.twopc_migrations`,
+    );
+    return rows.rows[0]?.id ?? 0;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

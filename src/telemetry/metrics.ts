@@ -18,6 +18,8 @@ export interface MetricSources {
   admission(): { pending: number; refused: number };
   /** Whether the log store answered the last lease sweep. */
   storeUp(): boolean;
+  /** This build's release, and the log's schema (its newest migration) when it started. */
+  build(): { version: string; logSchema: number };
 }
 
 /**
@@ -97,6 +99,16 @@ export class TwopcMetrics {
 
   /** Registers the gauges read at scrape time. */
   observe(meter: Meter, sources: MetricSources): void {
+    // Which releases share the log (a rolling upgrade shows two): one
+    // series per coordinator, its version and the log's schema as labels.
+    meter
+      .createObservableGauge('twopc_build_info', {
+        description: "1, labelled with this coordinator's release and the log's schema version",
+      })
+      .addCallback((r) => {
+        const b = sources.build();
+        r.observe(1, { version: b.version, log_schema: String(b.logSchema) });
+      });
     meter
       .createObservableGauge('twopc_transactions_in_flight', {
         description: 'Transactions driven by this coordinator now',

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { VERSION } from '../../src/package-version.ts';
+import { loadMigrations } from '../../src/store/migrate.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';
@@ -61,6 +63,17 @@ describe('dashboards and alerts use what the coordinator exports', function () {
     ]) {
       assert.match(metrics, new RegExp(`^${name} [0-9.e+-]+$`, 'm'), `${name} missing`);
     }
+  });
+
+  it('says which release this coordinator runs and the log schema it found (twopc_build_info)', async function () {
+    const latest = (await loadMigrations()).at(-1)?.id ?? 0;
+    assert.match(
+      await scrape(),
+      new RegExp(
+        `^twopc_build_info\\{version="${VERSION.replace(/\./g, '\\.')}",log_schema="${latest}"[^}]*\\} 1$`,
+        'm',
+      ),
+    );
   });
 
   it('every metric in the Grafana dashboard and the alert rules exists once work has run', async function () {
