@@ -53,8 +53,16 @@ export async function resolveParticipant(
   c.assertOpen();
   return c.exclusive(txnId, async () => {
     const view = await c.get(txnId);
-    if (!view.participants.some((p) => p.name === name)) {
+    const participant = view.participants.find((p) => p.name === name);
+    if (participant === undefined) {
       throw new InvalidArgumentError('participant', `'${name}' is not a participant of ${txnId}`);
+    }
+    if (participant.acked) {
+      throw new InvalidTransitionError(
+        txnId,
+        view.state,
+        `'${name}' already acknowledged the outcome: there is nothing to resolve`,
+      );
     }
     const decided = outcomeOf(view);
     if (decided === Outcome.PENDING) {

@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
 import { decide, pendingPhaseTwo } from '../core/decide.ts';
 import type { Effect } from '../core/effect.ts';
@@ -108,7 +108,10 @@ export class TxRun implements RunHandle {
   /** A logger carrying txn_id and trace_id, made on first use (most runs never log). */
   get log(): Logger {
     if (this.#log === null) {
-      const traceId = trace.getSpanContext(this.ctx)?.traceId;
+      // Without a tracing SDK the context is the invalid, all-zero one: no id then.
+      const context = trace.getSpanContext(this.ctx);
+      const traceId =
+        context !== undefined && isSpanContextValid(context) ? context.traceId : undefined;
       this.#log = this.deps.log.child({
         txn_id: this.#logged.txnId,
         ...(traceId ? { trace_id: traceId } : {}),

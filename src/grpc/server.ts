@@ -85,7 +85,11 @@ export async function startCoordinatorServer(
   });
   health.addToServer(server);
   // Reflection: grpcurl and friends work without the proto files.
-  new ReflectionService(twopcDefinition()).addToServer(server);
+  // Only what this server serves: Participant and BatchedParticipant are in
+  // the same package but are served by participants, not here.
+  new ReflectionService(twopcDefinition(), {
+    services: [COORDINATOR_SERVICE, OPERATOR_SERVICE, 'grpc.health.v1.Health'],
+  }).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.listen, options.credentials, (err, bound) =>
       err ? reject(new ListenError(options.listen, '--listen', err)) : resolve(bound),

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { TwopcOperator } from '../../src/sdk/twopc-operator.ts';
 import { FakeFleet } from '../support/fake-participant.ts';
 import type { FakeBehaviour, FakeParticipant } from '../support/fake-participant.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';
-import { eventually } from '../support/expect-status.ts';
+import { eventually, expectStatus } from '../support/expect-status.ts';
 
 describe('Commit (integration: real PostgreSQL, real gRPC participants)', function () {
   let h: Harness;
@@ -210,5 +212,20 @@ describe('Commit (integration: real PostgreSQL, real gRPC participants)', functi
     const txnId = await begin(a, b);
     await h.client.commit(txnId);
     assert.deepEqual(a.callsOf('Prepare', txnId)[0]?.metadata.get('twopc-txn-id'), [txnId]);
+  });
+
+  it('refuses to resolve by hand a participant that already acknowledged, and records nothing', async function () {
+    const a = await fleet.start('resolved-a');
+    const b = await fleet.start('resolved-b');
+    const { txnId } = await h.client.begin({ participants: [a.ref, b.ref] });
+    assert.equal((await h.client.commit(txnId, { waitForAcks: true })).state, 'COMMITTED');
+    const operator = new TwopcOperator(h.app.address, { attempts: 1 });
+    await expectStatus(
+      operator.resolveParticipant(txnId, 'resolved-a', 'COMMITTED', 'by hand'),
+      grpc.status.FAILED_PRECONDITION,
+      /already acknowledged the outcome: there is nothing to resolve/,
+    );
+    assert.deepEqual((await operator.get(txnId)).operatorActions, []);
+    operator.close();
   });
 });

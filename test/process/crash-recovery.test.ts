@@ -77,8 +77,11 @@ describe('crash recovery: the coordinator killed with SIGKILL', function () {
     assert.equal(await loggedState(schema, txnId), 'COMMITTING', 'the decision is durable');
     client.close();
 
-    c.behaviour = {};
     const again = await startCoordinator();
+    // The recovery run logs c's failures; tracing is off here: no all-zero trace_id.
+    await eventually(async () => /phase-2 delivery failed/.test(current?.output ?? ''));
+    assert.doesNotMatch(current?.output ?? '', /"trace_id":"0{32}"/);
+    c.behaviour = {};
     const tx = await eventually(
       async () => {
         const t = await again.get(txnId);
