@@ -29,10 +29,17 @@ function pinned(lock: string): string {
 export function checkOutPrevious(): { dir: string; version: string; remove: () => void } {
   const release = previousRelease();
   const dir = mkdtempSync(join(tmpdir(), `twopc-${release.version}-`));
-  execFileSync('git', ['worktree', 'add', '--detach', '--force', dir, release.commit], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  });
+  try {
+    execFileSync('git', ['worktree', 'add', '--detach', '--force', dir, release.commit], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
+  } catch (err) {
+    throw new Error(
+      `cannot check out release ${release.version} (${release.commit}): is its commit in this clone's history (not a shallow clone)? ${String((err as { stderr?: Buffer }).stderr ?? '')}`,
+      { cause: err },
+    );
+  }
   const theirs = execFileSync('git', ['show', `${release.commit}:package-lock.json`], {
     cwd: ROOT,
   }).toString();
