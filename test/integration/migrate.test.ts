@@ -94,7 +94,7 @@ describe('migrations', function () {
     await migrate(url, breaking, () => undefined, [...files, extra(902, 'SELECT 1;', true)]);
     await assert.rejects(
       migrate(url, breaking, () => undefined, files),
-      /migration 902 \(extra_902\), a contract step newer than this code \(twopc \d+\.\d+\.\d+\): .*run twopc \d+\.\d+\.\d+ or later/,
+      /migration 902 \(extra_902\), a contract step newer than this code \(twopc \d+\.\d+\.\d+[-.\w]*\): .*run twopc \d+\.\d+\.\d+[-.\w]* or later/,
     );
   });
 
@@ -105,7 +105,10 @@ describe('migrations', function () {
       schema,
       'SELECT release FROM twopc_migrations',
     );
-    assert.ok(rows.length > 0 && rows.every((r) => /^\d+\.\d+\.\d+$/.test(String(r.release))));
+    assert.ok(
+      rows.length > 0 &&
+        rows.every((r) => /^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/.test(String(r.release))),
+    );
     // 000001 to 000006 shipped in 0.1.0, before the policy; never edited since.
     for (const m of (await loadMigrations()).filter((f) => f.id > 6)) {
       assert.notEqual(
