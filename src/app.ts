@@ -11,7 +11,7 @@ import { GrpcHealthProbe } from './participant/health-probe.ts';
 import { HealthMonitor } from './participant/health-monitor.ts';
 import { startEmbeddedPostgres } from './store/embedded-postgres-server.ts';
 import type { EmbeddedServer } from './store/embedded-postgres-server.ts';
-import { logSchemaVersion, migrate } from './store/migrate.ts';
+import { migrateLog } from './store/migrate.ts';
 import { VERSION } from './package-version.ts';
 import { createPools } from './store/pg-pools.ts';
 import { PgTransactionStore } from './store/pg-transaction-store.ts';
@@ -113,11 +113,10 @@ async function startServing(
   url: string,
   undo: (() => Promise<void> | void)[],
 ): Promise<App> {
-  const applied = await migrate(url, config.dbSchema, (m) => log.warn(m));
+  const { applied, logSchema } = await migrateLog(url, config.dbSchema, (m) => log.warn(m));
   if (applied.length > 0) {
     log.info({ applied }, 'migrations applied');
   }
-  const logSchema = await logSchemaVersion(url, config.dbSchema);
   const pools = createPools({
     url,
     schema: config.dbSchema,

@@ -76,10 +76,7 @@ interface AppliedRow {
 }
 
 /**
- * Applies pending migrations, each in its own transaction, under an advisory
- * lock so that concurrent coordinators migrate once. Refuses to start on a
- * database holding a breaking migration newer than the code, or one whose
- * applied file changed since.
+ * Applies pending migrations (see migrateLog).
  * @returns names of the migrations applied now
  * @throws MigrationError
  */
@@ -89,6 +86,24 @@ export async function migrate(
   warn: (message: string) => void,
   migrations?: Migration[],
 ): Promise<string[]> {
+  return (await migrateLog(url, schema, warn, migrations)).applied;
+}
+
+/**
+ * Applies pending migrations, each in its own transaction, under an advisory
+ * lock so that concurrent coordinators migrate once. Refuses to start on a
+ * database holding a breaking migration newer than the code, or one whose
+ * applied file changed since.
+ * @returns the names of the migrations applied now, and the log's schema
+ *   version (its newest migration, a newer coordinator's included)
+ * @throws MigrationError
+ */
+export async function migrateLog(
+  url: string,
+  schema: string,
+  warn: (message: string) => void,
+  migrations?: Migration[],
+): Promise<{ applied: string[]; logSchema: number }> {
   if (!isValidSchema(schema)) {
     throw new MigrationError(
       `invalid schema name '${schema}': use lowercase letters, digits and _`,
@@ -122,7 +137,8 @@ export async function migrate(
         now.push(`${String(m.id).padStart(6, '0')}_${m.name}`);
       }
     }
-    return now;
+    const logSchema = Math.max(0, ...applied.map((a) => a.id), ...files.map((f) => f.id));
+    return { applied: now, logSchema };
   } finally {
     await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
     await client.end().catch(() => undefined);
@@ -174,20 +190,5 @@ async function applyOne(client: pg.Client, m: Migration): Promise<boolean> {
       return false;
     }
     throw new MigrationError(`migration ${m.id} (${m.name}) failed: ${(err as Error).message}`);
-  }
-}
-
-/** The newest migration the log holds (its schema version), for twopc_build_info. */
-export async function logSchemaVersion(url: string, schema: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    const rows = await client.query<{ id: number | null }>(
-      `SELECT max(id) AS id FROM ${schema}.twopc_migrations`,
-    );
-    return rows.rows[0]?.id ?? 0;
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }

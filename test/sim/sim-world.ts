@@ -371,27 +371,13 @@ export class SimWorld {
       at(() => {
         this.note('FAULT the log crashes (unflushed writes lost, incarnation emptied)');
         this.log.crash();
-        this.log.up = false;
-        this.sched.setTimeout(
-          () => {
-            this.log.up = true;
-            this.note('the log is back');
-          },
-          rnd.int(20, 2_000),
-        );
+        this.#logDown(rnd.int(20, 2_000), 'the log is back');
       });
     }
     for (let k = rnd.int(0, 1); k > 0; k--) {
       at(() => {
         this.note('FAULT the log stops answering');
-        this.log.up = false;
-        this.sched.setTimeout(
-          () => {
-            this.log.up = true;
-            this.note('the log answers again');
-          },
-          rnd.int(50, 3_000),
-        );
+        this.#logDown(rnd.int(50, 3_000), 'the log answers again');
       });
     }
     for (let k = rnd.int(0, 2); k > 0; k--) {
@@ -427,6 +413,15 @@ export class SimWorld {
         );
       });
     }
+  }
+
+  /** The log answers nothing for `ms`, then answers again. */
+  #logDown(ms: number, back: string): void {
+    this.log.up = false;
+    this.sched.setTimeout(() => {
+      this.log.up = true;
+      this.note(back);
+    }, ms);
   }
 
   #heal(): void {
