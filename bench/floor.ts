@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
-import { loadTwopcProto } from '../src/grpc/proto.ts';
-import type { ParticipantClient } from '../src/grpc/generated/twopc/v1/Participant.ts';
+import { loadTwopcProto } from 'twopc/internal/wire/proto';
+import type { ParticipantClient } from 'twopc/internal/wire/generated/twopc/v1/Participant';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as { databaseUrl: string; schema: string };
 const pool = new pg.Pool({

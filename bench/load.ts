@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { ConnectionOptions } from '../src/sdk/connection.ts';
-import { TwopcClient } from '../src/sdk/twopc-client.ts';
+import type { ConnectionOptions } from 'twopc/internal/connection';
+import { TwopcClient } from 'twopc/internal/twopc-client';
 
 /** What one load run measured. */
 export interface LoadResult {

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { loadTwopcProto } from '../src/grpc/proto.ts';
-import { serveExchange } from '../src/sdk/participant-exchange.ts';
-import { serverTlsCredentials } from '../src/tls/credentials.ts';
+import { loadTwopcProto } from 'twopc/internal/wire/proto';
+import { serveExchange } from 'twopc/internal/participant-exchange';
+import { serverTlsCredentials } from 'twopc/internal/tls/credentials';
 
 const { values: opts } = parseArgs({
   options: { batched: { type: 'boolean', default: false }, pki: { type: 'string' } },

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { writeDemoPki } from '../examples/dev-pki.ts';
-import type { ConnectionOptions } from '../src/sdk/connection.ts';
+import type { ConnectionOptions } from 'twopc/internal/connection';
 import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts';
 import { sweepSvg } from './chart.ts';
 import type { SweepPoint } from './chart.ts';
@@ -313,7 +313,7 @@ try {
       /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
     );
     try {
-      const { TwopcClient } = await import('../src/sdk/twopc-client.ts');
+      const { TwopcClient } = await import('twopc/internal/twopc-client');
       const client = new TwopcClient(`127.0.0.1:${child.port}`, { attempts: 1 });
       const pid = child.child.pid ?? 0;
       await runLoad(`127.0.0.1:${child.port}`, ps, 16, 2); // warm up the code paths

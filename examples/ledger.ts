@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ParticipantHandlers, VoteResult } from '../src/index.ts';
+import type { ParticipantHandlers, VoteResult } from 'twopc';
 
 /**
  * A tiny resource manager: named quantities (account balances, stock) in

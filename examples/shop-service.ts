@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { TwopcParticipant, serverTlsCredentials } from '../src/index.ts';
+import { TwopcParticipant, serverTlsCredentials } from 'twopc';
 import { Ledger } from './ledger.ts';
 
 /** The two example services: which gRPC service and method each exposes. */

@@ -20,7 +20,7 @@ import { TwopcMetrics } from './telemetry/metrics.ts';
 import { WarnLimiter } from './telemetry/warn-limiter.ts';
 import { startMetricsServer } from './telemetry/metrics-server.ts';
 import { rpcServerMetrics } from './telemetry/rpc-server-metrics.ts';
-import type { Clock } from './time/clock.ts';
+import type { Clock } from 'twopc/internal/time/clock';
 
 /** A running coordinator process's parts. */
 export interface App {

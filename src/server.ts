@@ -1,5 +1,5 @@
 // `twopc/server`: what embedding a coordinator needs. The SDK is the
-// package's main entry (src/index.ts) and loads none of this.
+// package `twopc` (packages/sdk) and loads none of this.
 export { loadConfig } from './config.ts';
 export type { Config } from './config.ts';
 export { startApp } from './app.ts';

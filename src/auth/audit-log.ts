@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import type { Logger } from '../telemetry/logger.ts';
 import { WarnLimiter } from '../telemetry/warn-limiter.ts';
-import type { Clock } from '../time/clock.ts';
+import type { Clock } from 'twopc/internal/time/clock';
 import type { Caller } from './caller.ts';
 
 /** One audited call. */

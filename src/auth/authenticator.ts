@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
-import { PermissionDeniedError, UnauthenticatedError } from '../core/errors.ts';
-import { parseText } from '../core/limits.ts';
+import { PermissionDeniedError, UnauthenticatedError } from 'twopc/internal/contract/errors';
+import { parseText } from 'twopc/internal/contract/limits';
 import { ANONYMOUS } from './caller.ts';
 import type { Caller } from './caller.ts';
 import { parseGrant } from './identities.ts';

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { EndpointNotAllowedError } from '../core/errors.ts';
+import { EndpointNotAllowedError } from 'twopc/internal/contract/errors';
 
 /** One allowed endpoint: a host (name, `*.suffix`, IP or CIDR) and a port (or any). */
 interface Pattern {

@@ -1,5 +1,5 @@
-import { LimitExceededError } from '../core/errors.ts';
-import type { Clock } from '../time/clock.ts';
+import { LimitExceededError } from 'twopc/internal/contract/errors';
+import type { Clock } from 'twopc/internal/time/clock';
 
 /** Caps on unfinished transactions. */
 export interface OpenTxCaps {

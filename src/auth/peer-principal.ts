@@ -1,5 +1,5 @@
 import type { PeerCertificate } from 'node:tls';
-import { UnauthenticatedError } from '../core/errors.ts';
+import { UnauthenticatedError } from 'twopc/internal/contract/errors';
 
 /** The kinds of principal: a certificate's URI or DNS SAN, a token's subject. */
 export type PrincipalKind = 'uri' | 'dns' | 'sub';

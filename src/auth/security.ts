@@ -1,4 +1,8 @@
-import { LimitExceededError, PermissionDeniedError, TwopcError } from '../core/errors.ts';
+import {
+  LimitExceededError,
+  PermissionDeniedError,
+  TwopcError,
+} from 'twopc/internal/contract/errors';
 import type { TxId } from '../core/tx-record.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { Authenticator, CallInfo } from './authenticator.ts';

@@ -3,8 +3,8 @@ import type { KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
-import { UnauthenticatedError } from '../core/errors.ts';
-import type { Clock } from '../time/clock.ts';
+import { UnauthenticatedError } from 'twopc/internal/contract/errors';
+import type { Clock } from 'twopc/internal/time/clock';
 
 /** How tokens are checked. */
 export interface TokenSettings {

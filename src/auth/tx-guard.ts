@@ -1,4 +1,4 @@
-import { TxNotFoundError } from '../core/errors.ts';
+import { TxNotFoundError } from 'twopc/internal/contract/errors';
 import type { TxId } from '../core/tx-record.ts';
 import type { TxScope } from './caller.ts';
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { checkParticipant, formatReport } from '../sdk/conformance.ts';
+import { checkParticipant, formatReport } from 'twopc/internal/conformance';
 
 export const CONFORMANCE_USAGE = `twopc conformance — check a participant against the twopc participant contract
 

@@ -8,7 +8,7 @@ import { conformanceCommand } from './conformance-command.ts';
 import { MigrationError, migrate } from '../store/migrate.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { startTracingSdk } from '../telemetry/otel-sdk.ts';
-import { SystemClock } from '../time/system-clock.ts';
+import { SystemClock } from 'twopc/internal/time/system-clock';
 
 const USAGE = `twopc — two-phase-commit coordinator for gRPC services
 

@@ -1,10 +1,10 @@
 import { protoJson } from '../shared/proto-json.ts';
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
-import { TxState } from '../core/tx-state.ts';
+import { TxState } from 'twopc/internal/contract/tx-state';
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from '../sdk/connection.ts';
-import { TwopcOperator } from '../sdk/twopc-operator.ts';
+import type { ConnectionOptions } from 'twopc/internal/connection';
+import { TwopcOperator } from 'twopc/internal/twopc-operator';
 import { formatList, formatShow } from './tx-format.ts';
 
 export const TX_USAGE = `twopc tx — operate a running coordinator (over gRPC)

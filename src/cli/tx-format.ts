@@ -1,5 +1,5 @@
-import type { TransactionView } from '../sdk/twopc-client.ts';
-import { fromTimestamp } from '../grpc/proto.ts';
+import type { TransactionView } from 'twopc/internal/twopc-client';
+import { fromTimestamp } from 'twopc/internal/wire/proto';
 import { outcomeName as outcome, timeline, voteName as vote } from '../shared/timeline.ts';
 
 /** Aligns rows into columns. */

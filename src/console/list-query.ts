@@ -1,7 +1,7 @@
-import { InvalidArgumentError } from '../core/errors.ts';
-import { parseName } from '../core/limits.ts';
-import type { ListTransactionsRequest__Output } from '../grpc/generated/twopc/v1/ListTransactionsRequest.ts';
-import { stateFromWire, wireStateName } from '../shared/wire-state.ts';
+import { InvalidArgumentError } from 'twopc/internal/contract/errors';
+import { parseName } from 'twopc/internal/contract/limits';
+import type { ListTransactionsRequest__Output } from 'twopc/internal/wire/generated/twopc/v1/ListTransactionsRequest';
+import { stateFromWire, wireStateName } from 'twopc/internal/wire/wire-state';
 
 const FLAGS = ['stuck', 'heuristic'] as const;
 const KNOWN = new Set([

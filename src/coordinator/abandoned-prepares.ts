@@ -1,8 +1,8 @@
 import { outcomeOf } from '../core/decide.ts';
 import type { TxId } from '../core/tx-record.ts';
-import { Outcome, isDecided } from '../core/tx-state.ts';
-import { sleep } from '../time/clock.ts';
-import { backoffMs } from '../shared/backoff.ts';
+import { Outcome, isDecided } from 'twopc/internal/contract/tx-state';
+import { sleep } from 'twopc/internal/time/clock';
+import { backoffMs } from 'twopc/internal/shared/backoff';
 import type { RunDeps } from './run-deps.ts';
 
 /** A participant an early Prepare went to. */

@@ -1,7 +1,11 @@
-import { DeadlineExceededError, StoreUnavailableError, TxNotFoundError } from '../core/errors.ts';
+import {
+  DeadlineExceededError,
+  StoreUnavailableError,
+  TxNotFoundError,
+} from 'twopc/internal/contract/errors';
 import type { TxId, TxRecord } from '../core/tx-record.ts';
 import type { TxView } from '../store/transaction-store.ts';
-import { sleep } from '../time/clock.ts';
+import { sleep } from 'twopc/internal/time/clock';
 import { raceSignal } from './race-signal.ts';
 import type { RunDeps } from './run-deps.ts';
 import type { TxRun } from './tx-run.ts';

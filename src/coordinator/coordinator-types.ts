@@ -1,4 +1,4 @@
-import type { Outcome, TxState } from '../core/tx-state.ts';
+import type { Outcome, TxState } from 'twopc/internal/contract/tx-state';
 
 /** Lease rules for Begin and Heartbeat, and the stuck threshold. */
 export interface LeaseConfig {

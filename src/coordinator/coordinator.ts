@@ -7,12 +7,18 @@ import {
   InvalidTransitionError,
   ShuttingDownError,
   TxNotFoundError,
-} from '../core/errors.ts';
+} from 'twopc/internal/contract/errors';
 import type { TxEvent } from '../core/tx-event.ts';
 import type { TxId, TxRecord } from '../core/tx-record.ts';
-import { AbortReason, Outcome, TxState, isDecided, isTerminal } from '../core/tx-state.ts';
+import {
+  AbortReason,
+  Outcome,
+  TxState,
+  isDecided,
+  isTerminal,
+} from 'twopc/internal/contract/tx-state';
 import type { ListFilter, TxView } from '../store/transaction-store.ts';
-import { sleep } from '../time/clock.ts';
+import { sleep } from 'twopc/internal/time/clock';
 import { failpoint } from '../fault/failpoints.ts';
 import {
   ATTR,
@@ -22,11 +28,11 @@ import {
   serializeContext,
   storedContext,
   tracer,
-} from '../telemetry/tracing.ts';
+} from 'twopc/internal/telemetry/tracing';
 import { HeldSpans } from './held-spans.ts';
 import { EarlyPrepares, KnownParticipants } from './early-prepares.ts';
 import { followAbandoned } from './abandoned-prepares.ts';
-import { KeyedMutex } from '../shared/keyed-mutex.ts';
+import { KeyedMutex } from 'twopc/internal/shared/keyed-mutex';
 import { awaitDecision, awaitRun, pollLog } from './commit-wait.ts';
 import { raceSignal } from './race-signal.ts';
 import type { BeginInput, LeaseConfig, OutcomeResult } from './coordinator-types.ts';

@@ -3,7 +3,7 @@ import { trace } from '@opentelemetry/api';
 import type { TxId } from '../core/tx-record.ts';
 import { failpoint } from '../fault/failpoints.ts';
 import type { ParticipantCall, PrepareResult } from '../participant/participant-client.ts';
-import { ATTR, SPAN, headersFor, tracer } from '../telemetry/tracing.ts';
+import { ATTR, SPAN, headersFor, tracer } from 'twopc/internal/telemetry/tracing';
 import type { RunDeps } from './run-deps.ts';
 
 /** A Prepare already on its way, with what its run needs to finish it. */

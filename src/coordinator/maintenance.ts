@@ -1,9 +1,9 @@
-import { coerceError } from '../core/errors.ts';
+import { coerceError } from 'twopc/internal/contract/errors';
 import { failpoint } from '../fault/failpoints.ts';
 import type { TransactionStore } from '../store/transaction-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { WarnLimiter } from '../telemetry/warn-limiter.ts';
-import type { Cancel, Clock } from '../time/clock.ts';
+import type { Cancel, Clock } from 'twopc/internal/time/clock';
 import type { Coordinator } from './coordinator.ts';
 
 /** Intervals of the background work. */

@@ -1,7 +1,7 @@
 import { outcomeOf } from '../core/decide.ts';
-import { InvalidArgumentError, InvalidTransitionError } from '../core/errors.ts';
+import { InvalidArgumentError, InvalidTransitionError } from 'twopc/internal/contract/errors';
 import type { TxId } from '../core/tx-record.ts';
-import { Outcome, isDecided, isTerminal } from '../core/tx-state.ts';
+import { Outcome, isDecided, isTerminal } from 'twopc/internal/contract/tx-state';
 import type { TxView } from '../store/transaction-store.ts';
 import type { Coordinator, OutcomeResult } from './coordinator.ts';
 

@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import type { TxRecord } from '../core/tx-record.ts';
-import { ATTR, SPAN, endWithError, tracer } from '../telemetry/tracing.ts';
+import { ATTR, SPAN, endWithError, tracer } from 'twopc/internal/telemetry/tracing';
 import { persistPlan } from './persist.ts';
 import type { Persisted } from './persist.ts';
 import type { RunDeps } from './run-deps.ts';

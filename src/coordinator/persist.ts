@@ -1,13 +1,13 @@
-import { StoreRefusedDataError, coerceError } from '../core/errors.ts';
+import { StoreRefusedDataError, coerceError } from 'twopc/internal/contract/errors';
 import type { TxRecord } from '../core/tx-record.ts';
 import { outcomeOf } from '../core/decide.ts';
-import type { TxState } from '../core/tx-state.ts';
-import { Outcome, isDecided } from '../core/tx-state.ts';
+import type { TxState } from 'twopc/internal/contract/tx-state';
+import { Outcome, isDecided } from 'twopc/internal/contract/tx-state';
 import { failpoint } from '../fault/failpoints.ts';
 import { DecisionWrite } from '../store/transaction-store.ts';
 import type { TxView } from '../store/transaction-store.ts';
-import { sleep } from '../time/clock.ts';
-import { backoffMs } from '../shared/backoff.ts';
+import { sleep } from 'twopc/internal/time/clock';
+import { backoffMs } from 'twopc/internal/shared/backoff';
 import type { RunDeps } from './run-deps.ts';
 import type { WritePlan } from './write-plan.ts';
 

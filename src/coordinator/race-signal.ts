@@ -1,4 +1,4 @@
-import { DeadlineExceededError } from '../core/errors.ts';
+import { DeadlineExceededError } from 'twopc/internal/contract/errors';
 
 /** Waits for a promise unless the signal fires first. */
 export function raceSignal<T>(work: Promise<T>, until: AbortSignal, what: string): Promise<T> {

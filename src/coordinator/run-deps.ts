@@ -4,8 +4,8 @@ import type { TransactionStore } from '../store/transaction-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { TwopcMetrics } from '../telemetry/metrics.ts';
 import type { WarnLimiter } from '../telemetry/warn-limiter.ts';
-import type { Clock } from '../time/clock.ts';
-import type { BackoffPolicy } from '../shared/backoff.ts';
+import type { Clock } from 'twopc/internal/time/clock';
+import type { BackoffPolicy } from 'twopc/internal/shared/backoff';
 
 /** Timing rules of the protocol shell. */
 export interface ProtocolConfig {

@@ -1,9 +1,9 @@
 import type { Span } from '@opentelemetry/api';
 import { outcomeOf } from '../core/decide.ts';
 import type { TxRecord } from '../core/tx-record.ts';
-import { Outcome, isTerminal } from '../core/tx-state.ts';
+import { Outcome, isTerminal } from 'twopc/internal/contract/tx-state';
 import type { TwopcMetrics } from '../telemetry/metrics.ts';
-import { ATTR, endWithError } from '../telemetry/tracing.ts';
+import { ATTR, endWithError } from 'twopc/internal/telemetry/tracing';
 import { deferred } from './deferred.ts';
 import type { Deferred } from './deferred.ts';
 

@@ -1,18 +1,18 @@
 import { trace } from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
 import type { Effect } from '../core/effect.ts';
-import { ParticipantUnavailableError, coerceError } from '../core/errors.ts';
-import { truncateReason } from '../core/limits.ts';
+import { ParticipantUnavailableError, coerceError } from 'twopc/internal/contract/errors';
+import { truncateReason } from 'twopc/internal/contract/limits';
 import type { TxRecord } from '../core/tx-record.ts';
 import type { TxEvent } from '../core/tx-event.ts';
-import { Outcome, TxState, isTerminal } from '../core/tx-state.ts';
+import { Outcome, TxState, isTerminal } from 'twopc/internal/contract/tx-state';
 import { failpoint } from '../fault/failpoints.ts';
 import type { Watch } from '../participant/health-monitor.ts';
 import type { ParticipantCall } from '../participant/participant-client.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { ATTR, SPAN, endWithError, headersFor, tracer } from '../telemetry/tracing.ts';
-import { sleep } from '../time/clock.ts';
-import { backoffMs } from '../shared/backoff.ts';
+import { ATTR, SPAN, endWithError, headersFor, tracer } from 'twopc/internal/telemetry/tracing';
+import { sleep } from 'twopc/internal/time/clock';
+import { backoffMs } from 'twopc/internal/shared/backoff';
 import type { RunDeps } from './run-deps.ts';
 import type { SentPrepare } from './early-prepares.ts';
 

@@ -1,5 +1,5 @@
 import type { TxRecord } from '../core/tx-record.ts';
-import { isDecided, isTerminal, TxState } from '../core/tx-state.ts';
+import { isDecided, isTerminal, TxState } from 'twopc/internal/contract/tx-state';
 
 /** Which log write a transition needs before its effects may run. */
 export type WritePlan =

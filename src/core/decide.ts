@@ -1,7 +1,7 @@
 import type { Effect } from './effect.ts';
 import type { ParticipantRecord, TxRecord } from './tx-record.ts';
 import type { TxEvent } from './tx-event.ts';
-import { AbortReason, Outcome, TxState, Vote } from './tx-state.ts';
+import { AbortReason, Outcome, TxState, Vote } from 'twopc/internal/contract/tx-state';
 
 /** The result of applying an event: the next record and the messages to send. */
 export type Decision =

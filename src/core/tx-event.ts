@@ -1,4 +1,4 @@
-import type { Outcome, Vote } from './tx-state.ts';
+import type { Outcome, Vote } from 'twopc/internal/contract/tx-state';
 
 /**
  * Everything that can happen to a transaction. Expected outcomes (an ABORT

@@ -1,15 +1,15 @@
-import { stateFromWire, wireStateName } from '../shared/wire-state.ts';
+import { stateFromWire, wireStateName } from 'twopc/internal/wire/wire-state';
 import { outcomeOf } from '../core/decide.ts';
-import { Outcome, TxState, Vote } from '../core/tx-state.ts';
+import { Outcome, TxState, Vote } from 'twopc/internal/contract/tx-state';
 import type { OutcomeResult } from '../coordinator/coordinator.ts';
 import type { ParticipantView, TxView } from '../store/transaction-store.ts';
-import type { Outcome__Output } from './generated/twopc/v1/Outcome.ts';
-import type { ParticipantStatus } from './generated/twopc/v1/ParticipantStatus.ts';
-import type { Transaction } from './generated/twopc/v1/Transaction.ts';
-import type { TransactionState__Output } from './generated/twopc/v1/TransactionState.ts';
-import type { Vote__Output } from './generated/twopc/v1/Vote.ts';
-import { traceIdOf } from '../telemetry/tracing.ts';
-import { toTimestamp } from './proto.ts';
+import type { Outcome__Output } from 'twopc/internal/wire/generated/twopc/v1/Outcome';
+import type { ParticipantStatus } from 'twopc/internal/wire/generated/twopc/v1/ParticipantStatus';
+import type { Transaction } from 'twopc/internal/wire/generated/twopc/v1/Transaction';
+import type { TransactionState__Output } from 'twopc/internal/wire/generated/twopc/v1/TransactionState';
+import type { Vote__Output } from 'twopc/internal/wire/generated/twopc/v1/Vote';
+import { traceIdOf } from 'twopc/internal/telemetry/tracing';
+import { toTimestamp } from 'twopc/internal/wire/proto';
 
 /** Core outcome → wire enum. */
 export function wireOutcome(outcome: Outcome | null): Outcome__Output {

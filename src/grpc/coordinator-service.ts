@@ -1,7 +1,7 @@
 import { recordedPrincipal } from '../auth/caller.ts';
 import type { Security } from '../auth/security.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
-import { InvalidArgumentError } from '../core/errors.ts';
+import { InvalidArgumentError } from 'twopc/internal/contract/errors';
 import {
   LIMITS,
   parseEndpoint,
@@ -9,15 +9,15 @@ import {
   parseName,
   parseReason,
   parseTxId,
-} from '../core/limits.ts';
+} from 'twopc/internal/contract/limits';
 import type { Logger } from '../telemetry/logger.ts';
-import { contextFromMetadata } from '../telemetry/tracing.ts';
-import type { Clock } from '../time/clock.ts';
+import { contextFromMetadata } from 'twopc/internal/telemetry/tracing';
+import type { Clock } from 'twopc/internal/time/clock';
 import { wireOutcomeResult, wireState, wireTransaction } from './codec.ts';
-import type { CoordinatorHandlers } from './generated/twopc/v1/Coordinator.ts';
-import type { ParticipantRef__Output } from './generated/twopc/v1/ParticipantRef.ts';
+import type { CoordinatorHandlers } from 'twopc/internal/wire/generated/twopc/v1/Coordinator';
+import type { ParticipantRef__Output } from 'twopc/internal/wire/generated/twopc/v1/ParticipantRef';
 import { listTransactions } from './list-request.ts';
-import { toTimestamp } from './proto.ts';
+import { toTimestamp } from 'twopc/internal/wire/proto';
 import { secureUnary, withDeadline } from './secure-unary.ts';
 
 /** How long Commit with wait_for_acks waits when the call has no deadline. */

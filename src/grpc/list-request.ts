@@ -1,9 +1,9 @@
-import { InvalidArgumentError } from '../core/errors.ts';
-import { LIMITS, parseLabels, parseTxId } from '../core/limits.ts';
-import type { TxState } from '../core/tx-state.ts';
+import { InvalidArgumentError } from 'twopc/internal/contract/errors';
+import { LIMITS, parseLabels, parseTxId } from 'twopc/internal/contract/limits';
+import type { TxState } from 'twopc/internal/contract/tx-state';
 import type { Coordinator } from '../coordinator/coordinator.ts';
-import type { ListTransactionsRequest__Output } from './generated/twopc/v1/ListTransactionsRequest.ts';
-import type { ListTransactionsResponse } from './generated/twopc/v1/ListTransactionsResponse.ts';
+import type { ListTransactionsRequest__Output } from 'twopc/internal/wire/generated/twopc/v1/ListTransactionsRequest';
+import type { ListTransactionsResponse } from 'twopc/internal/wire/generated/twopc/v1/ListTransactionsResponse';
 import { coreState, wireTransaction } from './codec.ts';
 
 /** Serves ListTransactions for one scope (a tenant and/or a participant, or everything). */

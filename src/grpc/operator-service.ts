@@ -2,13 +2,13 @@ import { recordedPrincipal } from '../auth/caller.ts';
 import type { Security } from '../auth/security.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import { operatorAbort, resolveParticipant, retryNow } from '../coordinator/operator-actions.ts';
-import { InvalidArgumentError } from '../core/errors.ts';
-import { parseName, parseReason, parseTxId } from '../core/limits.ts';
-import { Outcome } from '../core/tx-state.ts';
+import { InvalidArgumentError } from 'twopc/internal/contract/errors';
+import { parseName, parseReason, parseTxId } from 'twopc/internal/contract/limits';
+import { Outcome } from 'twopc/internal/contract/tx-state';
 import type { Logger } from '../telemetry/logger.ts';
-import type { Clock } from '../time/clock.ts';
+import type { Clock } from 'twopc/internal/time/clock';
 import { wireOutcomeResult, wireTransaction } from './codec.ts';
-import type { OperatorHandlers } from './generated/twopc/v1/Operator.ts';
+import type { OperatorHandlers } from 'twopc/internal/wire/generated/twopc/v1/Operator';
 import { listTransactions } from './list-request.ts';
 import { secureUnary, withDeadline } from './secure-unary.ts';
 

@@ -1,9 +1,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Admitted, RequestFacts, Security } from '../auth/security.ts';
-import { TwopcError } from '../core/errors.ts';
+import { TwopcError } from 'twopc/internal/contract/errors';
 import type { Logger } from '../telemetry/logger.ts';
-import type { Clock } from '../time/clock.ts';
-import { deadlineSignal, msUntil } from '../time/deadline-signal.ts';
+import type { Clock } from 'twopc/internal/time/clock';
+import { deadlineSignal, msUntil } from 'twopc/internal/time/deadline-signal';
 import { toStatus } from './status-mapping.ts';
 
 /** A handler, given the request once the security room let the call in. */

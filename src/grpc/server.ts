@@ -6,10 +6,10 @@ import type { Security } from '../auth/security.ts';
 import { ListenError } from '../listen-error.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import type { Clock } from '../time/clock.ts';
+import type { Clock } from 'twopc/internal/time/clock';
 import { coordinatorHandlers } from './coordinator-service.ts';
 import { operatorHandlers } from './operator-service.ts';
-import { loadTwopcProto, twopcDefinition } from './proto.ts';
+import { loadTwopcProto, twopcDefinition } from 'twopc/internal/wire/proto';
 
 /** The coordinator's gRPC server. */
 export interface CoordinatorServer {

@@ -1,5 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import { ErrorCode, LimitExceededError, StoreBusyError, TwopcError } from '../core/errors.ts';
+import {
+  ErrorCode,
+  LimitExceededError,
+  StoreBusyError,
+  TwopcError,
+} from 'twopc/internal/contract/errors';
 
 /** The trailer that tells a client how long to wait before retrying (gRPC retry pushback). */
 export const RETRY_PUSHBACK = 'grpc-retry-pushback-ms';

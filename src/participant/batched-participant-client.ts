@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import { ParticipantUnavailableError } from '../core/errors.ts';
-import type { BatchedParticipantClient as BatchedStub } from '../grpc/generated/twopc/v1/BatchedParticipant.ts';
-import type { ExchangeRequest } from '../grpc/generated/twopc/v1/ExchangeRequest.ts';
-import type { ExchangeResponse__Output } from '../grpc/generated/twopc/v1/ExchangeResponse.ts';
-import type { PhaseAnswer__Output } from '../grpc/generated/twopc/v1/PhaseAnswer.ts';
-import type { PhaseCall } from '../grpc/generated/twopc/v1/PhaseCall.ts';
-import { loadTwopcProto, toTimestamp } from '../grpc/proto.ts';
-import { deadlineIn } from '../time/deadline-signal.ts';
+import { ParticipantUnavailableError } from 'twopc/internal/contract/errors';
+import type { BatchedParticipantClient as BatchedStub } from 'twopc/internal/wire/generated/twopc/v1/BatchedParticipant';
+import type { ExchangeRequest } from 'twopc/internal/wire/generated/twopc/v1/ExchangeRequest';
+import type { ExchangeResponse__Output } from 'twopc/internal/wire/generated/twopc/v1/ExchangeResponse';
+import type { PhaseAnswer__Output } from 'twopc/internal/wire/generated/twopc/v1/PhaseAnswer';
+import type { PhaseCall } from 'twopc/internal/wire/generated/twopc/v1/PhaseCall';
+import { loadTwopcProto, toTimestamp } from 'twopc/internal/wire/proto';
+import { deadlineIn } from 'twopc/internal/time/deadline-signal';
 import {
   GrpcParticipantClient,
   PARTICIPANT_CHANNEL,

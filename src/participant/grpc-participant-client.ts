@@ -1,13 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
-import { ParticipantUnavailableError } from '../core/errors.ts';
-import { Outcome, Vote } from '../core/tx-state.ts';
-import { loadTwopcProto, toTimestamp } from '../grpc/proto.ts';
-import { deadlineIn } from '../time/deadline-signal.ts';
-import type { Outcome__Output } from '../grpc/generated/twopc/v1/Outcome.ts';
-import type { ParticipantClient as ParticipantStub } from '../grpc/generated/twopc/v1/Participant.ts';
-import type { ParticipantAbortResponse__Output } from '../grpc/generated/twopc/v1/ParticipantAbortResponse.ts';
-import type { ParticipantCommitResponse__Output } from '../grpc/generated/twopc/v1/ParticipantCommitResponse.ts';
-import type { PrepareResponse__Output } from '../grpc/generated/twopc/v1/PrepareResponse.ts';
+import { ParticipantUnavailableError } from 'twopc/internal/contract/errors';
+import { Outcome, Vote } from 'twopc/internal/contract/tx-state';
+import { loadTwopcProto, toTimestamp } from 'twopc/internal/wire/proto';
+import { deadlineIn } from 'twopc/internal/time/deadline-signal';
+import type { Outcome__Output } from 'twopc/internal/wire/generated/twopc/v1/Outcome';
+import type { ParticipantClient as ParticipantStub } from 'twopc/internal/wire/generated/twopc/v1/Participant';
+import type { ParticipantAbortResponse__Output } from 'twopc/internal/wire/generated/twopc/v1/ParticipantAbortResponse';
+import type { ParticipantCommitResponse__Output } from 'twopc/internal/wire/generated/twopc/v1/ParticipantCommitResponse';
+import type { PrepareResponse__Output } from 'twopc/internal/wire/generated/twopc/v1/PrepareResponse';
 import type {
   AckResult,
   ParticipantCall,

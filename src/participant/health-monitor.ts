@@ -1,4 +1,4 @@
-import type { Cancel, Clock } from '../time/clock.ts';
+import type { Cancel, Clock } from 'twopc/internal/time/clock';
 import type { HealthProbe } from './health-probe.ts';
 
 /** Endpoints whose last state is remembered once nobody watches them. */

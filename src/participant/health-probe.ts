@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath } from 'grpc-health-check';
-import { deadlineIn } from '../time/deadline-signal.ts';
+import { deadlineIn } from 'twopc/internal/time/deadline-signal';
 import { PARTICIPANT_CHANNEL } from './grpc-participant-client.ts';
 
 /** Asks a participant whether it is alive. */

@@ -1,4 +1,4 @@
-import type { Outcome, Vote } from '../core/tx-state.ts';
+import type { Outcome, Vote } from 'twopc/internal/contract/tx-state';
 
 /** A call to a participant, with the coordinator's deadline for it. */
 export interface ParticipantCall {

@@ -1,5 +1,5 @@
-import { TxState } from '../core/tx-state.ts';
-import { wireStateName } from './wire-state.ts';
+import { TxState } from 'twopc/internal/contract/tx-state';
+import { wireStateName } from 'twopc/internal/wire/wire-state';
 
 /**
  * A JSON.stringify replacer giving the protobuf JSON mapping of what the

@@ -1,5 +1,5 @@
-import { fromTimestamp } from '../grpc/proto.ts';
-import type { TransactionView } from '../sdk/twopc-client.ts';
+import { fromTimestamp } from 'twopc/internal/wire/proto';
+import type { TransactionView } from 'twopc/internal/twopc-client';
 
 /** An outcome without its prefix (OUTCOME_COMMITTED → COMMITTED). */
 export const outcomeName = (o: string): string => o.replace('OUTCOME_', '');

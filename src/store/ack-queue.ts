@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { TxId } from '../core/tx-record.ts';
-import type { Outcome } from '../core/tx-state.ts';
-import type { Cancel, Clock } from '../time/clock.ts';
+import type { Outcome } from 'twopc/internal/contract/tx-state';
+import type { Cancel, Clock } from 'twopc/internal/time/clock';
 import { runQuery } from './pg-run.ts';
 
 /** How long an individual acknowledgement waits for its transaction's completion write. */

@@ -1,5 +1,5 @@
-import { StoreBusyError } from '../core/errors.ts';
-import type { Clock } from '../time/clock.ts';
+import { StoreBusyError } from 'twopc/internal/contract/errors';
+import type { Clock } from 'twopc/internal/time/clock';
 
 /** Bounds of the work waiting on the log. */
 export interface AdmissionLimits {

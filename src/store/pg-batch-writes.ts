@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
-import { LIMITS } from '../core/limits.ts';
+import { LIMITS } from 'twopc/internal/contract/limits';
 import type { ParticipantRecord, TxId, TxRecord } from '../core/tx-record.ts';
-import { Vote } from '../core/tx-state.ts';
-import type { TxState } from '../core/tx-state.ts';
+import { Vote } from 'twopc/internal/contract/tx-state';
+import type { TxState } from 'twopc/internal/contract/tx-state';
 import { isCommitDecision, participantArrays } from './pg-rows.ts';
 import { runQuery } from './pg-run.ts';
 import { DecisionWrite } from './transaction-store.ts';

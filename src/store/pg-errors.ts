@@ -1,4 +1,8 @@
-import { StoreRefusedDataError, StoreUnavailableError, TwopcError } from '../core/errors.ts';
+import {
+  StoreRefusedDataError,
+  StoreUnavailableError,
+  TwopcError,
+} from 'twopc/internal/contract/errors';
 
 /** SQLSTATE: unique_violation. */
 export const UNIQUE_VIOLATION = '23505';

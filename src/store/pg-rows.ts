@@ -1,6 +1,6 @@
 import type { ParticipantRecord, TxId } from '../core/tx-record.ts';
-import { TxState, Vote } from '../core/tx-state.ts';
-import type { Outcome } from '../core/tx-state.ts';
+import { TxState, Vote } from 'twopc/internal/contract/tx-state';
+import type { Outcome } from 'twopc/internal/contract/tx-state';
 import type { ParticipantView, TxView } from './transaction-store.ts';
 
 /** A transaction row joined with its participants as JSON (see TX_COLUMNS). */

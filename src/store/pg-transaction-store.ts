@@ -3,14 +3,14 @@ import {
   InvalidTransitionError,
   ParticipantConflictError,
   TxNotFoundError,
-} from '../core/errors.ts';
-import { LIMITS } from '../core/limits.ts';
+} from 'twopc/internal/contract/errors';
+import { LIMITS } from 'twopc/internal/contract/limits';
 import type { TxId, TxRecord } from '../core/tx-record.ts';
 import { newParticipant } from '../core/tx-record.ts';
-import { TxState } from '../core/tx-state.ts';
-import type { Outcome } from '../core/tx-state.ts';
-import type { Clock } from '../time/clock.ts';
-import { SystemClock } from '../time/system-clock.ts';
+import { TxState } from 'twopc/internal/contract/tx-state';
+import type { Outcome } from 'twopc/internal/contract/tx-state';
+import type { Clock } from 'twopc/internal/time/clock';
+import { SystemClock } from 'twopc/internal/time/system-clock';
 import { AckQueue } from './ack-queue.ts';
 import { StoreAdmission } from './admission.ts';
 import type { AdmissionLimits } from './admission.ts';

@@ -1,5 +1,5 @@
 import type { ParticipantRecord, TxId, TxRecord } from '../core/tx-record.ts';
-import type { Outcome, TxState } from '../core/tx-state.ts';
+import type { Outcome, TxState } from 'twopc/internal/contract/tx-state';
 
 /** A participant as the log shows it. */
 export interface ParticipantView extends ParticipantRecord {

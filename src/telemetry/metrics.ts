@@ -1,4 +1,4 @@
-import { AbortReason, Outcome } from '../core/tx-state.ts';
+import { AbortReason, Outcome } from 'twopc/internal/contract/tx-state';
 import type { Attributes, Histogram, Meter, Counter } from '@opentelemetry/api';
 
 const LATENCY_BUCKETS_S = [

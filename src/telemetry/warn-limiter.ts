@@ -1,4 +1,4 @@
-import type { Clock } from '../time/clock.ts';
+import type { Clock } from 'twopc/internal/time/clock';
 
 /**
  * Lets one warning per key through every `everyMs`, counting the ones it

@@ -1,4 +1,4 @@
-import type { Cancel, Clock } from './clock.ts';
+import type { Cancel, Clock } from 'twopc/internal/time/clock';
 
 interface Pending {
   readonly at: number;

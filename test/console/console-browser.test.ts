@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import type { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import type { TwopcClient } from 'twopc/internal/twopc-client';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';

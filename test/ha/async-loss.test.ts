@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
 import { createBanks, quiesce } from '../support/bank.ts';
 import type { BankProcess } from '../support/bank.ts';
 import { TwopcProcess } from '../support/child.ts';

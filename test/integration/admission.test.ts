@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { loadTwopcProto } from '../../src/grpc/proto.ts';
+import { loadTwopcProto } from 'twopc/internal/wire/proto';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, sql } from '../support/db.ts';

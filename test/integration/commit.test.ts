@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { TwopcOperator } from '../../src/sdk/twopc-operator.ts';
+import { TwopcOperator } from 'twopc/internal/twopc-operator';
 import { FakeFleet } from '../support/fake-participant.ts';
 import type { FakeBehaviour, FakeParticipant } from '../support/fake-participant.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { conformanceCommand } from '../../src/cli/conformance-command.ts';
-import { checkParticipant } from '../../src/sdk/conformance.ts';
-import type { CheckResult } from '../../src/sdk/conformance.ts';
-import { txnMetadata } from '../../src/sdk/twopc-client.ts';
-import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
+import { checkParticipant } from 'twopc/internal/conformance';
+import type { CheckResult } from 'twopc/internal/conformance';
+import { txnMetadata } from 'twopc/internal/twopc-client';
+import { TwopcParticipant } from 'twopc/internal/twopc-participant';
 import { createBanks } from '../support/bank.ts';
 import type { BankProcess } from '../support/bank.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';

@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { checkSecureByDefault } from '../../src/auth/build-security.ts';
 import { loadConfig } from '../../src/config.ts';
-import type { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import type { TwopcClient } from 'twopc/internal/twopc-client';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { consoleRequest } from '../support/console-request.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
-import type { ParticipantHandlers, VoteResult } from '../../src/sdk/twopc-participant.ts';
+import { TwopcParticipant } from 'twopc/internal/twopc-participant';
+import type { ParticipantHandlers, VoteResult } from 'twopc/internal/twopc-participant';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, sql } from '../support/db.ts';

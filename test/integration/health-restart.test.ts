@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { HealthMonitor } from '../../src/participant/health-monitor.ts';
 import { GrpcHealthProbe } from '../../src/participant/health-probe.ts';
-import { SystemClock } from '../../src/time/system-clock.ts';
+import { SystemClock } from 'twopc/internal/time/system-clock';
 import { eventually } from '../support/expect-status.ts';
 import { FakeFleet } from '../support/fake-participant.ts';
 

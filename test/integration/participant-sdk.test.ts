@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
-import type { ParticipantHandlers, VoteResult } from '../../src/sdk/twopc-participant.ts';
-import { txnMetadata } from '../../src/sdk/twopc-client.ts';
-import { loadTwopcProto } from '../../src/grpc/proto.ts';
-import type { ExchangeResponse__Output } from '../../src/grpc/generated/twopc/v1/ExchangeResponse.ts';
-import type { PhaseAnswer__Output } from '../../src/grpc/generated/twopc/v1/PhaseAnswer.ts';
+import { TwopcParticipant } from 'twopc/internal/twopc-participant';
+import type { ParticipantHandlers, VoteResult } from 'twopc/internal/twopc-participant';
+import { txnMetadata } from 'twopc/internal/twopc-client';
+import { loadTwopcProto } from 'twopc/internal/wire/proto';
+import type { ExchangeResponse__Output } from 'twopc/internal/wire/generated/twopc/v1/ExchangeResponse';
+import type { PhaseAnswer__Output } from 'twopc/internal/wire/generated/twopc/v1/PhaseAnswer';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';

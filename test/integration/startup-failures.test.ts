@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/telemetry/logger.ts';
-import { SystemClock } from '../../src/time/system-clock.ts';
+import { SystemClock } from 'twopc/internal/time/system-clock';
 import { freePort } from '../support/hooks.ts';
 
 async function occupy(): Promise<{ server: Server; address: string }> {

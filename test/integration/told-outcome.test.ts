@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import type { TxId } from '../../src/core/tx-record.ts';
-import { Vote } from '../../src/core/tx-state.ts';
+import { Vote } from 'twopc/internal/contract/tx-state';
 import { retryNow } from '../../src/coordinator/operator-actions.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { StoreRefusedDataError } from '../../src/core/errors.ts';
+import { StoreRefusedDataError } from 'twopc/internal/contract/errors';
 import type { TxId } from '../../src/core/tx-record.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
 import { assertBankInvariants, createBanks, quiesce } from '../support/bank.ts';
 import type { BankProcess, Transfer } from '../support/bank.ts';
 import { ACCOUNTS } from '../support/bank.ts';

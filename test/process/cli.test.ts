@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
 import { runTwopc, TwopcProcess } from '../support/child.ts';
 import { freshSchema, testDatabaseUrl } from '../support/db.ts';
 import { freePort } from '../support/hooks.ts';

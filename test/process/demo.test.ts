@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
 import { TwopcProcess, restartableEnv } from '../support/child.ts';
 import { freshSchema } from '../support/db.ts';
 import { assertDemoOutcomes, runDemo } from '../support/demo-run.ts';

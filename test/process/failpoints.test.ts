@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
 import { TwopcProcess, restartableEnv } from '../support/child.ts';
 import { loggedState, migratedSchema, sql } from '../support/db.ts';
 import { eventually } from '../support/expect-status.ts';

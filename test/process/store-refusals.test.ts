@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
 import { eventually, expectStatus } from '../support/expect-status.ts';
 import { describeStoreFaults } from '../support/store-fault-rig.ts';
 

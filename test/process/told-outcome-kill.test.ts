@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
 import { TwopcProcess, restartableEnv } from '../support/child.ts';
 import { DecisionGate } from '../support/decision-gate.ts';
 import { loggedState, migratedSchema, withClient } from '../support/db.ts';

@@ -1,5 +1,5 @@
-import { StoreUnavailableError } from '../../src/core/errors.ts';
-import type { TxState, Outcome, Vote } from '../../src/core/tx-state.ts';
+import { StoreUnavailableError } from 'twopc/internal/contract/errors';
+import type { TxState, Outcome, Vote } from 'twopc/internal/contract/tx-state';
 import type { SimScheduler } from './sim-scheduler.ts';
 
 /** A participant row of the simulated log. */

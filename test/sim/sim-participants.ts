@@ -1,5 +1,5 @@
-import { ParticipantUnavailableError } from '../../src/core/errors.ts';
-import { Outcome, Vote } from '../../src/core/tx-state.ts';
+import { ParticipantUnavailableError } from 'twopc/internal/contract/errors';
+import { Outcome, Vote } from 'twopc/internal/contract/tx-state';
 import type { HealthProbe } from '../../src/participant/health-probe.ts';
 import type {
   AckResult,

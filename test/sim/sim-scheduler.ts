@@ -1,4 +1,4 @@
-import type { Cancel, Clock } from '../../src/time/clock.ts';
+import type { Cancel, Clock } from 'twopc/internal/time/clock';
 import type { SimRandom } from './sim-random.ts';
 
 interface Task {

@@ -4,12 +4,12 @@ import {
   InvalidTransitionError,
   ParticipantConflictError,
   TxNotFoundError,
-} from '../../src/core/errors.ts';
-import { LIMITS } from '../../src/core/limits.ts';
+} from 'twopc/internal/contract/errors';
+import { LIMITS } from 'twopc/internal/contract/limits';
 import type { TxId, TxRecord } from '../../src/core/tx-record.ts';
 import { newParticipant } from '../../src/core/tx-record.ts';
-import { TxState, Vote, isTerminal } from '../../src/core/tx-state.ts';
-import type { Outcome } from '../../src/core/tx-state.ts';
+import { TxState, Vote, isTerminal } from 'twopc/internal/contract/tx-state';
+import type { Outcome } from 'twopc/internal/contract/tx-state';
 import { toTxView } from '../../src/store/pg-rows.ts';
 import type { TxRow } from '../../src/store/pg-rows.ts';
 import { DecisionWrite } from '../../src/store/transaction-store.ts';

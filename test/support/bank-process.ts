@@ -5,8 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { PgParticipant } from '../../src/sdk/pg-participant.ts';
-import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
+import { PgParticipant } from 'twopc/pg';
+import { TwopcParticipant } from 'twopc/internal/twopc-participant';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as {
   batched?: boolean;

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import pg from 'pg';
-import type { TwopcClient } from '../../src/sdk/twopc-client.ts';
-import { txnMetadata } from '../../src/sdk/twopc-client.ts';
+import type { TwopcClient } from 'twopc/internal/twopc-client';
+import { txnMetadata } from 'twopc/internal/twopc-client';
 import { testDatabaseUrl, withClient } from './db.ts';
 import { eventually } from './expect-status.ts';
 

@@ -2,9 +2,9 @@ import { startApp } from '../../src/app.ts';
 import type { App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
 import { createLogger } from '../../src/telemetry/logger.ts';
-import { SystemClock } from '../../src/time/system-clock.ts';
+import { SystemClock } from 'twopc/internal/time/system-clock';
 import { testDatabaseUrl } from './db.ts';
 
 export interface Harness {

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { loadTwopcProto } from '../../src/grpc/proto.ts';
-import type { ParticipantHandlers } from '../../src/grpc/generated/twopc/v1/Participant.ts';
-import type { ExchangeRequest__Output } from '../../src/grpc/generated/twopc/v1/ExchangeRequest.ts';
-import type { ExchangeResponse } from '../../src/grpc/generated/twopc/v1/ExchangeResponse.ts';
+import { loadTwopcProto } from 'twopc/internal/wire/proto';
+import type { ParticipantHandlers } from 'twopc/internal/wire/generated/twopc/v1/Participant';
+import type { ExchangeRequest__Output } from 'twopc/internal/wire/generated/twopc/v1/ExchangeRequest';
+import type { ExchangeResponse } from 'twopc/internal/wire/generated/twopc/v1/ExchangeResponse';
 
 /** One call a participant received; `seq` orders calls across every fake. */
 export interface RecordedCall {

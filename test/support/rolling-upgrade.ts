@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VERSION } from '../../src/package-version.ts';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
 import { previousRelease } from '../../tools/release-baseline.ts';
 import { assertBankInvariants, quiesce } from './bank.ts';
 import type { BankProcess } from './bank.ts';

@@ -3,7 +3,7 @@
 // port}; on a "dump" line on stdin, prints its finished spans as JSON lines.
 import * as grpc from '@grpc/grpc-js';
 import { createInterface } from 'node:readline';
-import { TwopcParticipant } from '../../src/sdk/twopc-participant.ts';
+import { TwopcParticipant } from 'twopc/internal/twopc-participant';
 import { memorySpans } from './tracing.ts';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as { name: string; coordinator: string };

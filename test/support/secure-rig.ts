@@ -4,10 +4,10 @@ import type * as grpc from '@grpc/grpc-js';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { CryptoKey } from 'jose';
 import type { Config } from '../../src/config.ts';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
-import type { ConnectionOptions } from '../../src/sdk/connection.ts';
-import { TwopcOperator } from '../../src/sdk/twopc-operator.ts';
-import { serverTlsCredentials } from '../../src/tls/credentials.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
+import type { ConnectionOptions } from 'twopc/internal/connection';
+import { TwopcOperator } from 'twopc/internal/twopc-operator';
+import { serverTlsCredentials } from 'twopc/internal/tls/credentials';
 import { TestCa } from './pki.ts';
 import type { CertFiles } from './pki.ts';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
-import { TwopcClient } from '../../src/sdk/twopc-client.ts';
-import type { OutcomeAnswer } from '../../src/sdk/twopc-client.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
+import type { OutcomeAnswer } from 'twopc/internal/twopc-client';
 import { assertBankInvariants, createBanks, quiesce } from './bank.ts';
 import type { BankProcess, Transfer } from './bank.ts';
 import { TwopcProcess } from './child.ts';

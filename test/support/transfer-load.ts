@@ -1,4 +1,4 @@
-import type { TwopcClient } from '../../src/sdk/twopc-client.ts';
+import type { TwopcClient } from 'twopc/internal/twopc-client';
 import type { TwopcProcess } from './child.ts';
 import { eventually } from './expect-status.ts';
 import { ACCOUNTS } from './bank.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { StoreBusyError } from '../../src/core/errors.ts';
+import { StoreBusyError } from 'twopc/internal/contract/errors';
 import { StoreAdmission } from '../../src/store/admission.ts';
 import { FakeClock } from '../../src/time/fake-clock.ts';
 

@@ -5,8 +5,8 @@ import { newParticipant } from '../../src/core/tx-record.ts';
 import type { TxId } from '../../src/core/tx-record.ts';
 import type { TxEvent, TxEventType } from '../../src/core/tx-event.ts';
 import { TX_EVENT_TYPES } from '../../src/core/tx-event.ts';
-import { TX_STATES } from '../../src/core/tx-state.ts';
-import type { TxState } from '../../src/core/tx-state.ts';
+import { TX_STATES } from 'twopc/internal/contract/tx-state';
+import type { TxState } from 'twopc/internal/contract/tx-state';
 
 const ID = '11111111-1111-4111-8111-111111111111' as TxId;
 

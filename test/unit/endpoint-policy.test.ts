@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { EndpointPolicy, parsePattern } from '../../src/auth/endpoint-policy.ts';
-import { EndpointNotAllowedError } from '../../src/core/errors.ts';
+import { EndpointNotAllowedError } from 'twopc/internal/contract/errors';
 
 const registry = new Map([
   ['bank-a', [parsePattern('bank-a.svc:50061', 'test')]],

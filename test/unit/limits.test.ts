@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { InvalidArgumentError } from '../../src/core/errors.ts';
+import { InvalidArgumentError } from 'twopc/internal/contract/errors';
 import {
   parseEndpoint,
   parseLabels,
@@ -9,9 +9,9 @@ import {
   parseTxId,
   storableText,
   truncateReason,
-} from '../../src/core/limits.ts';
+} from 'twopc/internal/contract/limits';
 import { isDataError, classifyStoreError } from '../../src/store/pg-errors.ts';
-import { StoreRefusedDataError, StoreUnavailableError } from '../../src/core/errors.ts';
+import { StoreRefusedDataError, StoreUnavailableError } from 'twopc/internal/contract/errors';
 
 describe('request validation', function () {
   it('accepts host:port endpoints of names, IPv4 and IPv6', function () {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { OpenTxLimits, capsWarning } from '../../src/auth/open-tx-limits.ts';
-import { LimitExceededError } from '../../src/core/errors.ts';
+import { LimitExceededError } from 'twopc/internal/contract/errors';
 import { FakeClock } from '../../src/time/fake-clock.ts';
 
 /** A log whose counts the test sets; reads resolve on the next microtask. */

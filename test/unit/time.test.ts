@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { backoffMs } from '../../src/shared/backoff.ts';
-import { KeyedMutex } from '../../src/shared/keyed-mutex.ts';
-import { sleep } from '../../src/time/clock.ts';
+import { backoffMs } from 'twopc/internal/shared/backoff';
+import { KeyedMutex } from 'twopc/internal/shared/keyed-mutex';
+import { sleep } from 'twopc/internal/time/clock';
 import { FakeClock } from '../../src/time/fake-clock.ts';
 
 describe('backoff, clock and mutex', function () {

@@ -3,8 +3,8 @@ import { planWrite } from '../../src/coordinator/write-plan.ts';
 import type { WritePlan } from '../../src/coordinator/write-plan.ts';
 import { newParticipant } from '../../src/core/tx-record.ts';
 import type { TxId, TxRecord } from '../../src/core/tx-record.ts';
-import { TxState } from '../../src/core/tx-state.ts';
-import type { TxState as State } from '../../src/core/tx-state.ts';
+import { TxState } from 'twopc/internal/contract/tx-state';
+import type { TxState as State } from 'twopc/internal/contract/tx-state';
 
 const base: TxRecord = {
   txnId: '00000000-0000-4000-8000-000000000001' as TxId,
