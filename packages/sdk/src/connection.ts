@@ -137,8 +137,14 @@ export type CoordinatorAddress = string | readonly string[];
  * @throws Error for a list that names hosts
  */
 export function coordinatorTarget(address: CoordinatorAddress): string {
-  if (typeof address === 'string') {
+  if (typeof address === 'string' && address !== '') {
     return address;
+  }
+  if (!Array.isArray(address)) {
+    // JavaScript callers can pass anything (an unset environment variable).
+    throw new TypeError(
+      `no coordinator address (got ${JSON.stringify(address) ?? String(address)}): give host:port, such as 127.0.0.1:50051`,
+    );
   }
   if (address.length === 1 && address[0] !== undefined) {
     return address[0];

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { parseName, parseTxId } from './contract/limits.ts';
 import { KeyedMutex } from './shared/keyed-mutex.ts';
 import type { BranchStore } from './branch-store.ts';
@@ -9,7 +9,7 @@ import type { ParticipantHandlers, VoteResult } from './twopc-participant.ts';
 const NO_SUCH_PREPARED = '42704';
 
 export interface PgParticipantOptions {
-  readonly pool: pg.Pool;
+  readonly pool: Pool;
   /** The participant name (part of every global transaction id). */
   readonly name: string;
   /** Schema of the bookkeeping tables (default `public`). */
@@ -31,10 +31,10 @@ export interface PgParticipantOptions {
  * exists and a heuristic rollback if it does not.
  */
 export class PgParticipant implements ParticipantHandlers {
-  readonly #pool: pg.Pool;
+  readonly #pool: Pool;
   readonly #name: string;
   readonly #schema: string;
-  readonly #open = new Map<string, pg.PoolClient>();
+  readonly #open = new Map<string, PoolClient>();
   /**
    * One operation at a time per branch: an Abort (a lease expiry, an
    * abandoned branch) that rolled back the connection while `work()` was
@@ -78,7 +78,7 @@ export class PgParticipant implements ParticipantHandlers {
    * alongside its Prepare or Abort; `fn` must not call work() for the same
    * branch itself.
    */
-  async work<T>(txnId: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async work<T>(txnId: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     parseTxId(txnId);
     return this.#branch.run(txnId, async () => {
       let client = this.#open.get(txnId);
