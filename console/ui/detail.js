@@ -5,7 +5,10 @@ import { Flags, api, html, outcomeOf, stateOf, usePoll, voteOf } from './shared.
 const ACTIONS = {
   retry: {
     title: 'Retry phase 2 now',
-    says: (tx) => `Send ${outcomeOf(tx.outcome)} again now to every participant still owed it.`,
+    says: (tx) =>
+      inDoubt(tx)
+        ? `Ask ${tx.participants[0]?.name} again now whether its one-phase commit landed.`
+        : `Send ${outcomeOf(tx.outcome)} again now to every participant still owed it.`,
     run: (id) => api(`transactions/${encodeURIComponent(id)}/retry`, {}),
     done: (r) => `Phase 2 re-sent (${stateOf(r.transaction)}).`,
   },
@@ -31,7 +34,28 @@ const ACTIONS = {
       }),
     done: (r, p) => `${p} recorded as resolved (${stateOf(r.transaction)}).`,
   },
+  ...Object.fromEntries(
+    ['COMMITTED', 'ABORTED'].map((outcome) => [
+      `in-doubt-${outcome}`,
+      {
+        title: `Resolve as ${outcome.toLowerCase()}`,
+        says: (tx, p) =>
+          `In doubt: the one-phase commit sent to ${p} got no answer, and only ${p} knows whether it landed. Record that its own database says ${outcome.toLowerCase()}; the transaction ends ${outcome}. Do this only once you have looked.`,
+        field: { name: 'note', label: 'What you found (recorded)', required: true },
+        run: (id, values, tx, p) =>
+          api(`transactions/${encodeURIComponent(id)}/resolve`, {
+            participant: p,
+            outcome: `OUTCOME_${outcome}`,
+            note: values.note,
+          }),
+        done: (r, p) => `${p} resolved as ${outcome} (${stateOf(r.transaction)}).`,
+      },
+    ]),
+  ),
 };
+
+/** A one-phase Commit whose answer was lost (DESIGN §3 rule 15): only the participant knows. */
+const inDoubt = (tx) => tx.onePhase && stateOf(tx) === 'ABORTING';
 
 function Confirm({ action, tx, participant, onDone, onCancel }) {
   const spec = ACTIONS[action];
@@ -84,7 +108,8 @@ export function Detail({ id, live, onChanged }) {
     return html`<section class="detail"><p class="muted">Loading ${id}…</p></section>`;
   }
   const tx = data.transaction;
-  const state = stateOf(tx);
+  const doubt = inDoubt(tx);
+  const state = doubt ? 'IN DOUBT' : stateOf(tx);
   const decided = state === 'COMMITTING' || state === 'ABORTING';
   const begun = new Date(tx.createdAt).getTime();
   return html`
@@ -92,7 +117,10 @@ export function Detail({ id, live, onChanged }) {
       <h2 class="mono">${tx.txnId}</h2>
       <p>
         <span class=${`state-${state}`} data-testid="state">${state}</span>
-        ${' '}<span class="muted">outcome ${outcomeOf(tx.outcome)}</span> <${Flags} tx=${tx} />
+        ${' '}<span class="muted"
+          >${doubt ? 'outcome unknown: only its participant knows' : `outcome ${outcomeOf(tx.outcome)}`}</span
+        >
+        <${Flags} tx=${tx} />
         ${tx.reason && html`<br /><span class="muted">reason</span> ${tx.reason}`}
       </p>
       <p class="muted">
@@ -118,8 +146,10 @@ export function Detail({ id, live, onChanged }) {
       </p>
       <div class="actions">
         ${
-          decided &&
-          html`<button onClick=${() => setPending({ action: 'retry' })}>Retry phase 2 now</button>`
+          (decided || doubt) &&
+          html`<button onClick=${() => setPending({ action: 'retry' })}>
+            ${doubt ? 'Ask it again now' : 'Retry phase 2 now'}
+          </button>`
         }
         ${
           (state === 'ACTIVE' || state === 'PREPARING') &&
@@ -180,6 +210,19 @@ export function Detail({ id, live, onChanged }) {
                   }
                 </td>
                 <td>
+                  ${
+                    doubt &&
+                    !p.acknowledged &&
+                    ['COMMITTED', 'ABORTED'].map(
+                      (outcome) =>
+                        html`<button
+                          onClick=${() =>
+                            setPending({ action: `in-doubt-${outcome}`, participant: p.name })}
+                        >
+                          Resolve as ${outcome.toLowerCase()}…
+                        </button>`,
+                    )
+                  }
                   ${
                     decided &&
                     !p.acknowledged &&

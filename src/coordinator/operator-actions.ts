@@ -1,4 +1,4 @@
-import { outcomeOf } from '../core/decide.ts';
+import { isInDoubt, outcomeOf } from '../core/decide.ts';
 import { InvalidArgumentError, InvalidTransitionError } from 'twopc/internal/contract/errors';
 import type { TxId } from '../core/tx-record.ts';
 import { Outcome, isDecided, isTerminal } from 'twopc/internal/contract/tx-state';
@@ -39,7 +39,10 @@ export async function retryNow(
 
 /**
  * Operator: a participant that can never answer was resolved by hand, the
- * way the log decided; it now counts as acknowledged.
+ * way the log decided; it now counts as acknowledged. A transaction in
+ * doubt (a one-phase Commit whose answer was lost) has no decision of the
+ * coordinator's to follow: the operator gives the participant's own
+ * outcome, found in its database, and the transaction ends with it.
  * @throws TxNotFoundError, InvalidArgumentError, InvalidTransitionError (contradicts the decision)
  */
 export async function resolveParticipant(
@@ -65,25 +68,32 @@ export async function resolveParticipant(
       );
     }
     const decided = outcomeOf(view);
-    if (decided === Outcome.PENDING) {
+    if (isInDoubt(view)) {
+      if (outcome !== Outcome.COMMITTED && outcome !== Outcome.ABORTED) {
+        throw new InvalidArgumentError(
+          'outcome',
+          `${txnId} is in doubt: give what '${name}' itself did, COMMITTED or ABORTED`,
+        );
+      }
+    } else if (decided === Outcome.PENDING) {
       throw new InvalidTransitionError(
         txnId,
         view.state,
         'no decision yet: the coordinator decides, not an operator',
       );
-    }
-    if (decided !== outcome) {
+    } else if (decided !== outcome) {
       throw new InvalidTransitionError(
         txnId,
         view.state,
         `resolving '${name}' as ${outcome} would contradict the logged decision ${decided}`,
       );
     }
+    const inDoubt = isInDoubt(view) ? ' (in doubt: the participant’s outcome)' : '';
     await c.store.recordOperatorAction(
       txnId,
       'RESOLVE',
       name,
-      `${outcome}${note === '' ? '' : `: ${note}`}`,
+      `${outcome}${inDoubt}${note === '' ? '' : `: ${note}`}`,
       principal,
     );
     const existing = c.runOf(txnId);
@@ -116,6 +126,14 @@ export async function operatorAbort(
 ): Promise<OutcomeResult> {
   c.assertOpen();
   const view = await c.get(txnId);
+  if (isInDoubt(view)) {
+    const name = view.participants[0]?.name ?? '';
+    throw new InvalidTransitionError(
+      txnId,
+      view.state,
+      `in doubt: the one-phase Commit to '${name}' may have landed, and only '${name}' knows; once its own state is known, resolve it: twopc tx resolve ${txnId} --participant ${name} --as committed|aborted`,
+    );
+  }
   if (!isDecided(view.state)) {
     await c.store.recordOperatorAction(txnId, 'ABORT', null, reason, principal);
   }

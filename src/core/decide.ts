@@ -255,6 +255,16 @@ export function pendingPhaseTwo(tx: TxRecord): Effect[] {
     );
 }
 
+/**
+ * In doubt (DESIGN §3 rule 15): a one-phase Commit left and its answer did
+ * not come back. Only the participant knows whether it committed; the
+ * coordinator keeps asking it (an Abort's answer says), and an operator
+ * who learns its state can resolve the transaction with it.
+ */
+export function isInDoubt(tx: Pick<TxRecord, 'state' | 'onePhase'>): boolean {
+  return tx.onePhase && tx.state === TxState.ABORTING;
+}
+
 /** The outcome a client is told for a record. */
 export function outcomeOf(tx: Pick<TxRecord, 'state' | 'onePhase'>): Outcome {
   switch (tx.state) {

