@@ -22,6 +22,7 @@ import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts'
 import type { EmbeddedServer } from '../src/store/embedded-postgres-server.ts';
 import { silentLogger } from '../src/telemetry/logger.ts';
 import { startTracingSdk } from '../src/telemetry/otel-sdk.ts';
+import { quietIpServerNameWarning } from '../src/telemetry/ip-servername-warning.ts';
 import { SystemClock } from 'twopc/internal/time/system-clock';
 import { writeDemoPki } from './dev-pki.ts';
 import { PythonInventory } from './python-inventory.ts';
@@ -212,6 +213,7 @@ async function main(): Promise<void> {
   }
 }
 
+quietIpServerNameWarning();
 main().then(
   () => process.exit(0),
   (err: unknown) => {
