@@ -175,6 +175,11 @@ function connection(v: Values, env: NodeJS.ProcessEnv): ConnectionOptions {
     ca === undefined && cert === undefined
       ? {}
       : { tls: { caFile: ca ?? null, certFile: cert ?? null, keyFile: key ?? null } };
+  if (tokenFile !== undefined && ca === undefined && cert === undefined) {
+    throw new UsageError(
+      '--token-file needs TLS (a token is never sent in plaintext): add --tls-ca with the CA of the coordinator (and --tls-cert/--tls-key for mutual TLS)',
+    );
+  }
   const token =
     tokenFile === undefined ? {} : { token: () => readFileSync(tokenFile, 'utf8').trim() };
   return { ...tls, ...token };
@@ -218,6 +223,9 @@ export async function txCommand(
     err(
       `twopc: ${g.details ?? g.message}${typeof g.code === 'number' ? ` (${grpc.status[g.code]})` : ''}`,
     );
+    if (g.code === grpc.status.UNAVAILABLE && /cannot reach the coordinator/.test(g.details)) {
+      err('       (the address comes from --address, else TWOPC_ADDRESS, else 127.0.0.1:50051)');
+    }
     return g.code === grpc.status.NOT_FOUND ? 4 : 1;
   } finally {
     client?.close();

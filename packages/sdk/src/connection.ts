@@ -47,7 +47,9 @@ export function connectionCredentials(options: ConnectionOptions): {
     return channel;
   }
   if (!channel.credentials._isSecure()) {
-    throw new Error('a bearer token is sent only over TLS: set the tls or credentials option');
+    throw new Error(
+      'a bearer token is sent only over TLS: give the tls option (caFile, and certFile/keyFile for mutual TLS) or TLS credentials',
+    );
   }
   const perCall = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
     Promise.resolve(typeof source === 'string' ? source : source()).then(
@@ -117,6 +119,28 @@ export async function callWithRetry<Res>(
       await sleep(CLOCK, wait);
     }
   }
+}
+
+/**
+ * grpc-js reports a channel that never connected as "round_robin: No
+ * connection established. Last error: … Resolution note: " (its own words,
+ * twice over, with an empty note). Said instead as what an application's
+ * log should show: which coordinator, what the socket said, what to check.
+ * The error keeps its code (UNAVAILABLE) and metadata.
+ */
+export function explainUnreachable(err: unknown, target: string): unknown {
+  const e = err as Partial<grpc.ServiceError> | null;
+  if (e?.code !== grpc.status.UNAVAILABLE || !/No connection established/.test(e.details ?? '')) {
+    return err;
+  }
+  const raw = e.details ?? '';
+  const last = raw.lastIndexOf('Last error: ');
+  const cause = (last < 0 ? raw : raw.slice(last + 'Last error: '.length))
+    .replace(/\s*Resolution note:.*$/s, '')
+    .replace(/^Error: /, '')
+    .replace(/\.$/, '');
+  const details = `cannot reach the coordinator at ${target} (${cause}): is it running, and is that its address?`;
+  return Object.assign(err as object, { details, message: `${e.code} UNAVAILABLE: ${details}` });
 }
 
 /** A stub over one channel with this package's retries and credentials. */
@@ -202,12 +226,16 @@ export function openConnection<S extends { close(): void }>(
   options: ConnectionOptions,
 ): Connection<S> {
   const { credentials, close } = connectionCredentials(options);
-  const stub = new Ctor(coordinatorTarget(address), credentials, CHANNEL_OPTIONS);
+  const target = coordinatorTarget(address);
+  const stub = new Ctor(target, credentials, CHANNEL_OPTIONS);
   const defaultMs = options.callTimeoutMs ?? 10_000;
   const attempts = options.attempts ?? 5;
   return {
     stub,
-    call: (invoke, timeoutMs = defaultMs) => callWithRetry(invoke, timeoutMs, attempts),
+    call: (invoke, timeoutMs = defaultMs) =>
+      callWithRetry(invoke, timeoutMs, attempts).catch((err: unknown) => {
+        throw explainUnreachable(err, target);
+      }),
     close: () => {
       stub.close();
       close();
