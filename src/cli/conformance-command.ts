@@ -43,9 +43,15 @@ export async function conformanceCommand(
     return 0;
   }
   const participant = values.participant;
-  if (participant === undefined || !/^[^:\s]+:\d+$|^\[[0-9a-f:]+\]:\d+$/i.test(participant)) {
+  if (participant === undefined) {
     err(
       'twopc conformance: --participant HOST:PORT is required (e.g. --participant 127.0.0.1:50061)',
+    );
+    return 2;
+  }
+  if (!/^[^:\s]+:\d+$|^\[[0-9a-f:]+\]:\d+$/i.test(participant)) {
+    err(
+      `twopc conformance: --participant ${participant}: expected HOST:PORT (e.g. 127.0.0.1:50061)`,
     );
     return 2;
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
 import { conformanceCommand } from '../../src/cli/conformance-command.ts';
 import { checkParticipant } from 'twopc/internal/conformance';
 import type { CheckResult } from 'twopc/internal/conformance';
@@ -11,6 +12,7 @@ import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';
 import { FakeFleet } from '../support/fake-participant.ts';
+import { freePort } from '../support/hooks.ts';
 
 const statusOf = (results: readonly CheckResult[], check: RegExp): string | undefined =>
   results.find((r) => check.test(r.check))?.status;
@@ -141,5 +143,48 @@ describe('participant conformance kit (twopc conformance, checkParticipant)', fu
       2,
     );
     assert.match(err.join('\n'), /--participant HOST:PORT is required/);
+  });
+
+  it('gives one verdict for an address where no participant answers, or something else does', async function () {
+    const port = await freePort();
+    const nothing = await checkParticipant({
+      participant: `127.0.0.1:${port}`,
+      callTimeoutMs: 2_000,
+    });
+    assert.equal(nothing.length, 1);
+    assert.equal(nothing[0]?.status, 'fail');
+    assert.match(
+      nothing[0]?.detail ?? '',
+      /nothing answers gRPC at 127\.0\.0\.1:\d+ \(.*ECONNREFUSED.*\): is the participant running there\?/,
+    );
+    // A gRPC server that is not a participant (this coordinator-less health server).
+    const other = new grpc.Server();
+    new HealthImplementation({ '': 'SERVING' }).addToServer(other);
+    const otherPort = await new Promise<number>((res, rej) =>
+      other.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? rej(e) : res(p),
+      ),
+    );
+    try {
+      const wrong = await checkParticipant({ participant: `127.0.0.1:${otherPort}` });
+      assert.deepEqual(
+        wrong.map((r) => r.status),
+        ['fail'],
+      );
+      assert.match(
+        wrong[0]?.detail ?? '',
+        /answers gRPC but does not serve twopc\.v1\.Participant/,
+      );
+    } finally {
+      other.forceShutdown();
+    }
+    const err: string[] = [];
+    const code = await conformanceCommand(
+      ['--participant', 'nohost'],
+      () => undefined,
+      (s) => err.push(s),
+    );
+    assert.equal(code, 2);
+    assert.match(err.join('\n'), /--participant nohost: expected HOST:PORT/);
   });
 });

@@ -157,6 +157,21 @@ export async function checkParticipant(options: ConformanceOptions): Promise<Che
   };
 
   try {
+    // One verdict, not a page of misleading FAILs, when nothing at this
+    // address speaks the participant contract at all. An Abort of a fresh
+    // id is harmless to any participant (an empty rollback).
+    const reached = await abort(randomUUID()).then(
+      () => null,
+      (err: grpc.ServiceError) =>
+        err.code === grpc.status.UNAVAILABLE
+          ? `nothing answers gRPC at ${options.participant} (${err.details}): is the participant running there${options.tls === undefined ? '' : ', with this TLS'}?`
+          : err.code === grpc.status.UNIMPLEMENTED
+            ? `${options.participant} answers gRPC but does not serve twopc.v1.Participant: is it the participant's address?`
+            : null,
+    );
+    if (reached !== null) {
+      return [{ check: 'reachable as a twopc participant', status: 'fail', detail: reached }];
+    }
     await check('health service present and SERVING', async () => {
       const res = await call<{ status: string }>((cb) =>
         stubs.health.check({ service: '' }, { deadline: deadline() }, cb),
