@@ -218,7 +218,11 @@ export class Coordinator {
     // may be lost, so it aborts without a single Prepare.
     const event: TxEvent = tx.storeIntact
       ? { type: 'commit:requested', onePhaseAllowed: this.#deps.config.onePhase }
-      : { type: 'abort:requested', reason: AbortReason.LOG_STORE_RESTARTED };
+      : {
+          type: 'abort:requested',
+          reason: AbortReason.LOG_STORE_RESTARTED,
+          kind: 'LOG_STORE_RESTARTED',
+        };
     run
       .apply(event)
       .catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import type { Span } from '@opentelemetry/api';
 import { outcomeOf } from '../core/decide.ts';
+import type { AbortKind } from '../core/tx-event.ts';
 import type { TxRecord } from '../core/tx-record.ts';
 import { Outcome, isTerminal } from 'twopc/internal/contract/tx-state';
 import type { TwopcMetrics } from '../telemetry/metrics.ts';
@@ -68,8 +69,9 @@ export class RunWaiters {
   /**
    * Resolves what a logged record allows.
    * @param counted whether this run decided the outcome (and so counts it)
+   * @param abortKind why this run decided an abort, if it did (a metric label)
    */
-  settle(tx: TxRecord, counted: boolean): void {
+  settle(tx: TxRecord, counted: boolean, abortKind: AbortKind): void {
     const outcome = outcomeOf(tx);
     if (outcome !== Outcome.PENDING && !this.#decided.settled) {
       this.#decided.resolve(tx);
@@ -79,7 +81,7 @@ export class RunWaiters {
     }
     this.#finished.resolve(tx);
     if (counted) {
-      this.#metrics.finished(outcome, tx.reason);
+      this.#metrics.finished(outcome, outcome === Outcome.ABORTED ? abortKind : null);
     }
     const reason = tx.reason ?? '';
     if (/^LEASE_EXPIRED$|DEADLINE_EXCEEDED|no heartbeat|did not answer/.test(reason)) {

@@ -150,7 +150,11 @@ export async function commitOnePhase(run: RunHandle, name: string): Promise<void
         if (watch.down || clock.now() - started >= config.prepareTimeoutMs) {
           // Its Abort answer tells whether the commit landed after all.
           const reason = `participant '${name}' did not answer the one-phase commit: ${coerceError(err).message}`;
-          await run.safeApply({ type: 'abort:requested', reason: truncateReason(reason) });
+          await run.safeApply({
+            type: 'abort:requested',
+            reason: truncateReason(reason),
+            kind: 'PARTICIPANT_FAILED',
+          });
           return;
         }
         await sleep(clock, backoffMs(config.retry, attempt, random), signal);

@@ -4,7 +4,8 @@ import { decide, pendingPhaseTwo } from '../core/decide.ts';
 import type { Effect } from '../core/effect.ts';
 import { InvalidTransitionError, StoreRefusedDataError } from 'twopc/internal/contract/errors';
 import type { TxRecord } from '../core/tx-record.ts';
-import type { TxEvent } from '../core/tx-event.ts';
+import { abortKindOf } from '../core/tx-event.ts';
+import type { AbortKind, TxEvent } from '../core/tx-event.ts';
 import { AbortReason, TxState, isDecided, isTerminal } from 'twopc/internal/contract/tx-state';
 import type { Logger } from '../telemetry/logger.ts';
 import { RunWaiters } from './run-waiters.ts';
@@ -57,6 +58,8 @@ export class TxRun implements RunHandle {
   readonly #unreached = new Set<string>();
   /** The log refused a decision of this run for its data (see #abortRefused). */
   #refusedData = false;
+  /** Why this run decided an abort (a metric label), once it has. */
+  #abortKind: AbortKind = 'CLIENT_ABORT';
   readonly deps: RunDeps;
   /** Trace context of the transaction: child spans hang off it. */
   readonly ctx: Context;
@@ -214,11 +217,18 @@ export class TxRun implements RunHandle {
         return this.#applyNow({
           type: 'abort:requested',
           reason: AbortReason.LOG_STORE_RESTARTED,
+          kind: 'LOG_STORE_RESTARTED',
         });
       case 'written':
         break;
     }
     this.#logged = asLogged(writing); // its write landed
+    if (
+      !isDecided(before.state) &&
+      (writing.state === TxState.ABORTING || writing.state === TxState.ABORTED)
+    ) {
+      this.#abortKind = abortKindOf(event); // what decided it, for the metrics
+    }
     this.#settle();
     decision.effects.forEach((e) => this.#launch(e));
     return writing;
@@ -244,6 +254,7 @@ export class TxRun implements RunHandle {
     return this.#applyNow({
       type: 'abort:requested',
       reason: `${REFUSED_DATA}: ${err.message}`.slice(0, 500),
+      kind: 'LOG_REFUSED_DATA',
     });
   }
 
@@ -319,7 +330,7 @@ export class TxRun implements RunHandle {
 
   /** Resolves what the logged record allows. */
   #settle(): void {
-    this.#waiters.settle(this.#logged, !this.#adopted);
+    this.#waiters.settle(this.#logged, !this.#adopted, this.#abortKind);
   }
 
   /** Ends the run without an outcome (shutdown): recovery finishes it later. */

@@ -7,8 +7,11 @@ import type { Outcome, Vote } from 'twopc/internal/contract/tx-state';
 export type TxEvent =
   /** The client asked to commit. */
   | { readonly type: 'commit:requested'; readonly onePhaseAllowed: boolean }
-  /** The client, an operator or the shell asked to abort. */
-  | { readonly type: 'abort:requested'; readonly reason: string }
+  /**
+   * The client, an operator or the shell asked to abort. `kind` says who
+   * and why for the metrics (the shell's own aborts); absent, a client's.
+   */
+  | { readonly type: 'abort:requested'; readonly reason: string; readonly kind?: AbortKind }
   /** A participant answered Prepare. */
   | {
       readonly type: 'vote:received';
@@ -37,6 +40,46 @@ export type TxEvent =
   | { readonly type: 'lease:expired' }
   /** A coordinator took over the transaction after its owner died. */
   | { readonly type: 'tx:recovered' };
+
+/**
+ * Why a transaction aborted, as a metric label: a fixed set, never a
+ * client's words (which would make a series each).
+ */
+export const ABORT_KINDS = [
+  'CLIENT_ABORT',
+  'VOTE_ABORT',
+  'PARTICIPANT_FAILED',
+  'ONE_PHASE_REFUSED',
+  'LEASE_EXPIRED',
+  'COORDINATOR_RECOVERY',
+  'LOG_STORE_RESTARTED',
+  'LOG_REFUSED_DATA',
+] as const;
+export type AbortKind = (typeof ABORT_KINDS)[number];
+
+/** The kind of abort an event decides, if it decides one. */
+export function abortKindOf(event: TxEvent): AbortKind {
+  switch (event.type) {
+    case 'abort:requested':
+      return event.kind ?? 'CLIENT_ABORT';
+    case 'vote:received':
+      return 'VOTE_ABORT';
+    case 'prepare:failed':
+      return 'PARTICIPANT_FAILED';
+    case 'onephase:answered':
+      return 'ONE_PHASE_REFUSED';
+    case 'lease:expired':
+      return 'LEASE_EXPIRED';
+    case 'tx:recovered':
+      return 'COORDINATOR_RECOVERY';
+    case 'commit:requested':
+    case 'ack:received':
+    case 'abort:undeliverable':
+      // A Commit of a transaction a vote already doomed is decided by that
+      // vote's kind; these do not decide an abort of their own.
+      return 'VOTE_ABORT';
+  }
+}
 
 export type TxEventType = TxEvent['type'];
 

@@ -1,4 +1,6 @@
-import { AbortReason, Outcome } from 'twopc/internal/contract/tx-state';
+import { Outcome } from 'twopc/internal/contract/tx-state';
+import { ABORT_KINDS } from '../core/tx-event.ts';
+import type { AbortKind } from '../core/tx-event.ts';
 import type { Attributes, Histogram, Meter, Counter } from '@opentelemetry/api';
 
 const LATENCY_BUCKETS_S = [
@@ -73,7 +75,7 @@ export class TwopcMetrics {
     this.#batches.add(0);
     this.#begun.add(0);
     this.#finished.add(0, { outcome: Outcome.COMMITTED, reason: 'none' });
-    for (const reason of REASON_KINDS) {
+    for (const reason of ABORT_KINDS) {
       this.#finished.add(0, { outcome: Outcome.ABORTED, reason });
     }
     for (const phase of ['commit', 'abort']) {
@@ -171,8 +173,9 @@ export class TwopcMetrics {
     this.#begun.add(1);
   }
 
-  finished(outcome: string, reason: string | null): void {
-    const attrs: Attributes = { outcome, reason: reasonKind(reason) };
+  /** @param kind why it aborted (decided by this process), or null for a commit */
+  finished(outcome: string, kind: AbortKind | null): void {
+    const attrs: Attributes = { outcome, reason: kind ?? 'none' };
     this.#finished.add(1, attrs);
   }
 
@@ -196,35 +199,4 @@ export class TwopcMetrics {
     this.#recoveries.add(1);
     this.#recovered.add(taken);
   }
-}
-
-/** Every value reasonKind() returns for an abort. */
-const REASON_KINDS: readonly string[] = [
-  ...Object.values(AbortReason),
-  'VOTE_ABORT',
-  'PARTICIPANT_FAILED',
-  'ONE_PHASE_REFUSED',
-  'CLIENT_ABORT',
-];
-
-/** A low-cardinality label for an abort reason. */
-export function reasonKind(reason: string | null): string {
-  if (reason === null || reason === '') {
-    return 'none';
-  }
-  // Only the coordinator's own reasons are labels: a reason a client gives
-  // (even one that looks like a code) must not create a series of its own.
-  if ((Object.values(AbortReason) as string[]).includes(reason)) {
-    return reason;
-  }
-  if (/voted ABORT/.test(reason)) {
-    return 'VOTE_ABORT';
-  }
-  if (/failed to prepare|did not answer/.test(reason)) {
-    return 'PARTICIPANT_FAILED';
-  }
-  if (/refused the one-phase/.test(reason)) {
-    return 'ONE_PHASE_REFUSED';
-  }
-  return 'CLIENT_ABORT';
 }

@@ -1,13 +1,55 @@
 import assert from 'node:assert/strict';
-import { reasonKind } from '../../src/telemetry/metrics.ts';
+import { ABORT_KINDS, TX_EVENT_TYPES, abortKindOf } from '../../src/core/tx-event.ts';
+import type { TxEvent } from '../../src/core/tx-event.ts';
 
-describe('reasonKind()', function () {
-  it('labels the coordinator’s own reasons and folds anything a client says into CLIENT_ABORT', function () {
-    assert.equal(reasonKind('LEASE_EXPIRED'), 'LEASE_EXPIRED');
-    assert.equal(reasonKind('LOG_STORE_RESTARTED'), 'LOG_STORE_RESTARTED');
-    assert.equal(reasonKind("participant 'a' voted ABORT: no"), 'VOTE_ABORT');
-    assert.equal(reasonKind('CUSTOMER_ALICE'), 'CLIENT_ABORT');
-    assert.equal(reasonKind('operator says no'), 'CLIENT_ABORT');
-    assert.equal(reasonKind(null), 'none');
+describe('abortKindOf(): the metric label of an abort, from the event that decided it', function () {
+  it('labels by what happened, never by what a client wrote', function () {
+    // A client's reason that reads like a vote is still a client's abort.
+    assert.equal(
+      abortKindOf({ type: 'abort:requested', reason: 'voted ABORT by client' }),
+      'CLIENT_ABORT',
+    );
+    assert.equal(abortKindOf({ type: 'abort:requested', reason: 'LEASE_EXPIRED' }), 'CLIENT_ABORT');
+    assert.equal(
+      abortKindOf({
+        type: 'abort:requested',
+        reason: 'x did not answer',
+        kind: 'PARTICIPANT_FAILED',
+      }),
+      'PARTICIPANT_FAILED',
+    );
+    assert.equal(
+      abortKindOf({ type: 'vote:received', name: 'a', vote: 'ABORT', reason: 'no' }),
+      'VOTE_ABORT',
+    );
+    assert.equal(
+      abortKindOf({ type: 'prepare:failed', name: 'a', reason: 'DEADLINE' }),
+      'PARTICIPANT_FAILED',
+    );
+    assert.equal(
+      abortKindOf({ type: 'onephase:answered', outcome: 'ABORTED', reason: null }),
+      'ONE_PHASE_REFUSED',
+    );
+    assert.equal(abortKindOf({ type: 'lease:expired' }), 'LEASE_EXPIRED');
+    assert.equal(abortKindOf({ type: 'tx:recovered' }), 'COORDINATOR_RECOVERY');
+  });
+
+  it('answers one of a fixed set for every event type', function () {
+    const samples: Record<string, TxEvent> = {
+      'commit:requested': { type: 'commit:requested', onePhaseAllowed: true },
+      'abort:requested': { type: 'abort:requested', reason: 'r' },
+      'vote:received': { type: 'vote:received', name: 'a', vote: 'ABORT', reason: null },
+      'prepare:failed': { type: 'prepare:failed', name: 'a', reason: 'r' },
+      'onephase:answered': { type: 'onephase:answered', outcome: 'ABORTED', reason: null },
+      'ack:received': { type: 'ack:received', name: 'a', outcome: null },
+      'abort:undeliverable': { type: 'abort:undeliverable', name: 'a' },
+      'lease:expired': { type: 'lease:expired' },
+      'tx:recovered': { type: 'tx:recovered' },
+    };
+    for (const type of TX_EVENT_TYPES) {
+      const event = samples[type];
+      assert.ok(event !== undefined, type);
+      assert.ok((ABORT_KINDS as readonly string[]).includes(abortKindOf(event)), type);
+    }
   });
 });
