@@ -11,7 +11,8 @@ import { GrpcHealthProbe } from './participant/health-probe.ts';
 import { HealthMonitor } from './participant/health-monitor.ts';
 import { startEmbeddedPostgres } from './store/embedded-postgres-server.ts';
 import type { EmbeddedServer } from './store/embedded-postgres-server.ts';
-import { migrateLog } from './store/migrate.ts';
+import { MigrationError, migrateLog } from './store/migrate.ts';
+import { isConnectionError } from './store/pg-errors.ts';
 import { VERSION } from './package-version.ts';
 import { createPools } from './store/pg-pools.ts';
 import { PgTransactionStore } from './store/pg-transaction-store.ts';
@@ -21,6 +22,8 @@ import { WarnLimiter } from './telemetry/warn-limiter.ts';
 import { startMetricsServer } from './telemetry/metrics-server.ts';
 import { rpcServerMetrics } from './telemetry/rpc-server-metrics.ts';
 import type { Clock } from 'twopc/internal/time/clock';
+import { setTimeout as delay } from 'node:timers/promises';
+import { backoffMs } from 'twopc/internal/shared/backoff';
 
 /** A running coordinator process's parts. */
 export interface App {
@@ -106,6 +109,54 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
   }
 }
 
+/**
+ * Migrates the log, waiting for it first: a coordinator started with its
+ * PostgreSQL (a compose stack coming up cold, HAProxy with no primary yet,
+ * a database still starting) keeps trying for `startupWaitMs` instead of
+ * exiting, saying each time what it waits for.
+ */
+async function migrateWhenReachable(
+  config: Config,
+  log: Logger,
+  clock: Clock,
+  url: string,
+): Promise<{ applied: string[]; logSchema: number }> {
+  const started = clock.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateLog(url, config.dbSchema, (m) => log.warn(m));
+    } catch (err) {
+      const waited = clock.now() - started;
+      if (
+        config.databaseUrl === null ||
+        err instanceof MigrationError ||
+        !isConnectionError(err) ||
+        waited >= config.startupWaitMs
+      ) {
+        throw err;
+      }
+      const e = err as NodeJS.ErrnoException;
+      log.warn(
+        {
+          database: redactUrl(config.databaseUrl),
+          err: e.code ?? e.message,
+          attempt,
+          waited_ms: Math.round(waited),
+          startup_wait_ms: config.startupWaitMs,
+        },
+        'the log (DATABASE_URL) does not answer yet; trying again',
+      );
+      // A timer that keeps the process alive (the Clock's do not): nothing
+      // else runs yet.
+      await delay(
+        Math.min(backoffMs(STARTUP_RETRY, attempt, Math.random), config.startupWaitMs - waited),
+      );
+    }
+  }
+}
+
+const STARTUP_RETRY = { baseMs: 250, capMs: 5_000 };
+
 async function startServing(
   config: Config,
   log: Logger,
@@ -113,7 +164,7 @@ async function startServing(
   url: string,
   undo: (() => Promise<void> | void)[],
 ): Promise<App> {
-  const { applied, logSchema } = await migrateLog(url, config.dbSchema, (m) => log.warn(m));
+  const { applied, logSchema } = await migrateWhenReachable(config, log, clock, url);
   if (applied.length > 0) {
     log.info({ applied }, 'migrations applied');
   }

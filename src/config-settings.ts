@@ -209,6 +209,14 @@ const CORE_SETTINGS: readonly Setting[] = [
     help: 'finished transactions are kept this long (h)',
   },
   {
+    key: 'startupWaitMs',
+    env: 'TWOPC_STARTUP_WAIT_MS',
+    kind: 'int',
+    def: '60000',
+    min: 0,
+    help: 'at start-up, how long to keep trying a DATABASE_URL that does not answer yet (ms)',
+  },
+  {
     key: 'shutdownGraceMs',
     env: 'TWOPC_SHUTDOWN_GRACE_MS',
     kind: 'int',

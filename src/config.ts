@@ -31,6 +31,8 @@ export interface Config {
   readonly recoveryIntervalMs: number;
   readonly coordinatorLeaseMs: number;
   readonly retentionHours: number;
+  /** At start-up, how long a DATABASE_URL that does not answer yet is tried (ms). */
+  readonly startupWaitMs: number;
   readonly shutdownGraceMs: number;
   readonly metricsListen: string;
   readonly consoleListen: string | null;

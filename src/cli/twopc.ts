@@ -172,11 +172,13 @@ function describeStartupError(err: unknown, config: Config): string {
       : `DATABASE_URL (${redactUrl(config.databaseUrl)})`;
   if (
     e.code === 'ECONNREFUSED' ||
+    e.code === 'ECONNRESET' ||
     e.code === 'ENOTFOUND' ||
+    e.code === 'EAI_AGAIN' ||
     e.code === 'ETIMEDOUT' ||
     /timeout|terminated/i.test(e.message ?? '')
   ) {
-    return `cannot reach ${where}: ${e.code ?? e.message}`;
+    return `cannot reach ${where}: ${e.code ?? e.message}${config.databaseUrl === null ? '' : ` (tried for ${config.startupWaitMs} ms: --startup-wait-ms)`}`;
   }
   if (e.code === '28P01' || e.code === '3D000') {
     return `cannot use ${where}: ${e.message}`;

@@ -5,7 +5,10 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { TwopcClient } from 'twopc/internal/twopc-client';
+import { OwnPostgres } from '../support/own-postgres.ts';
 import { runTwopc, TwopcProcess } from '../support/child.ts';
 import { freshSchema, testDatabaseUrl } from '../support/db.ts';
 import { freePort } from '../support/hooks.ts';
@@ -41,10 +44,11 @@ describe('twopc CLI (real processes)', function () {
     }
   });
 
-  it('exits 1 with one line when DATABASE_URL is unreachable', async function () {
+  it('exits 1 with one line when DATABASE_URL is unreachable (no start-up wait)', async function () {
     const port = await freePort();
     const { code, output } = await runTwopc(['serve'], {
       DATABASE_URL: `postgres://u:secret@127.0.0.1:${port}/x`,
+      TWOPC_STARTUP_WAIT_MS: '0',
     });
     assert.equal(code, 1, output);
     assert.match(
@@ -52,6 +56,53 @@ describe('twopc CLI (real processes)', function () {
       /cannot reach DATABASE_URL \(postgres:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/x\): ECONNREFUSED/,
     );
     assert.doesNotMatch(output, /secret/);
+  });
+
+  it('names DATABASE_URL for a log behind a proxy with nothing behind it (ECONNRESET), after its start-up wait', async function () {
+    // What HAProxy does before Patroni has a primary: accept, then reset.
+    const proxy = createServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (proxy.address() as AddressInfo).port;
+      const { code, output } = await runTwopc(['serve'], {
+        DATABASE_URL: `postgres://u:secret@127.0.0.1:${port}/x`,
+        TWOPC_STARTUP_WAIT_MS: '1500',
+        TWOPC_LOG_LEVEL: 'warn',
+      });
+      assert.equal(code, 1, output);
+      assert.match(output, /the log \(DATABASE_URL\) does not answer yet; trying again/);
+      assert.match(
+        output,
+        /cannot reach DATABASE_URL \(postgres:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/x\): ECONNRESET \(tried for 1500 ms: --startup-wait-ms\)/,
+      );
+      assert.doesNotMatch(output, /secret/);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('started before its log is up, becomes ready once the log appears (a stack coming up cold)', async function () {
+    const log = await OwnPostgres.create();
+    await log.stop(); // not there yet
+    const p = new TwopcProcess(['serve', '--listen', `127.0.0.1:${await freePort()}`], {
+      DATABASE_URL: log.url(),
+    });
+    try {
+      await p.waitFor(/the log \(DATABASE_URL\) does not answer yet/);
+      await log.start();
+      const address = await p.serving(60_000);
+      const client = new TwopcClient(address);
+      try {
+        const { txnId } = await client.begin();
+        assert.equal((await client.commit(txnId)).outcome, 'COMMITTED');
+      } finally {
+        client.close();
+      }
+      assert.equal((await p.kill('SIGTERM')).code, 0);
+    } finally {
+      p.child.kill('SIGKILL');
+      await log.destroy();
+    }
   });
 
   it('migrates with the migrate command, idempotently', async function () {
