@@ -1,4 +1,4 @@
-// The README's API reference, generated from the proto files' comments
+// The API reference (docs/api.md), generated from the proto files' comments
 // (npm run docs:api rewrites it; a unit test checks it is up to date).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,12 +44,12 @@ export function apiReference(protoTexts: readonly string[]): string {
   return out.join('\n').trim();
 }
 
-/** The README with its API section replaced by `reference`. */
+/** docs/api.md with its API section replaced by `reference`. */
 export function withReference(readme: string, reference: string): string {
   const start = readme.indexOf(BEGIN);
   const end = readme.indexOf(END);
   if (start < 0 || end < start) {
-    throw new Error(`README.md has no ${BEGIN} … ${END} section`);
+    throw new Error(`docs/api.md has no ${BEGIN} … ${END} section`);
   }
   return `${readme.slice(0, start + BEGIN.length)}\n\n${reference}\n\n${readme.slice(end)}`;
 }
@@ -59,6 +59,6 @@ export function currentReference(): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const file = join(ROOT, 'README.md');
+  const file = join(ROOT, 'docs', 'api.md');
   writeFileSync(file, withReference(readFileSync(file, 'utf8'), currentReference()));
 }

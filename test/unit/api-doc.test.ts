@@ -11,13 +11,13 @@ const normal = (s: string): string =>
     .replace(/\n{2,}/g, '\n')
     .trim();
 
-describe("the README's API reference", function () {
+describe('the API reference (docs/api.md)', function () {
   it('is what the proto comments say (npm run docs:api regenerates it)', function () {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const readme = readFileSync(join(ROOT, 'docs', 'api.md'), 'utf8');
     assert.equal(
       normal(withReference(readme, currentReference())),
       normal(readme),
-      'README.md is behind the proto comments: run npm run docs:api',
+      'docs/api.md is behind the proto comments: run npm run docs:api',
     );
     for (const method of ['Begin', 'ResolveParticipant', 'Exchange']) {
       assert.match(readme, new RegExp(`\\| \`${method}\` \\|`));
