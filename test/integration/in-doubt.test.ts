@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { txCommand } from '../../src/cli/tx-command.ts';
+import { txCli } from '../support/tx-cli.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';
@@ -16,17 +16,8 @@ describe('in doubt: a one-phase participant gone after the Commit left', functio
   let h: Harness;
   const fleet = new FakeFleet();
 
-  async function tx(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await txCommand(
-      [...args, '--address', h.app.address],
-      {},
-      (s) => (out += `${s}\n`),
-      (s) => (err += `${s}\n`),
-    );
-    return { code, out, err };
-  }
+  const tx = async (...args: string[]): Promise<{ code: number; out: string; err: string }> =>
+    txCli([...args, '--address', h.app.address]);
 
   async function stuckGauge(): Promise<number> {
     const text = await (await fetch(`http://${h.app.metricsAddress}/metrics`)).text();

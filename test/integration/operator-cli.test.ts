@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { txCommand } from '../../src/cli/tx-command.ts';
+import { txCli } from '../support/tx-cli.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';
@@ -12,18 +12,8 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
   let h: Harness;
   const fleet = new FakeFleet();
 
-  /** Runs `twopc tx …` in process; returns the exit code and what it printed. */
-  async function tx(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await txCommand(
-      [...args, '--address', h.app.address],
-      {},
-      (s) => (out += `${s}\n`),
-      (s) => (err += `${s}\n`),
-    );
-    return { code, out, err };
-  }
+  const tx = async (...args: string[]): Promise<{ code: number; out: string; err: string }> =>
+    txCli([...args, '--address', h.app.address]);
 
   const fake = (name: string, behaviour: FakeBehaviour = {}): Promise<FakeParticipant> =>
     fleet.start(name, behaviour);

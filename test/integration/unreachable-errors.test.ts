@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { TwopcClient } from 'twopc';
-import { txCommand } from '../../src/cli/tx-command.ts';
+import { txCli } from '../support/tx-cli.ts';
 import { freePort } from '../support/hooks.ts';
 
 // A coordinator that is not there, told the way an operator or an
 // application's log needs it: which address, what the socket said, what to
 // check; never grpc-js's "Resolution note:" with nothing after it.
 
-async function tx(...args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const code = await txCommand(
-    args,
-    {},
-    () => undefined,
-    (s) => (err += `${s}\n`),
-  );
-  return { code, err };
-}
+const tx = (...args: string[]): Promise<{ code: number; err: string }> => txCli(args);
 
 describe('a coordinator that cannot be reached', function () {
   it('the SDK rejects with UNAVAILABLE naming the address and the socket error', async function () {
