@@ -4,6 +4,7 @@
 // meets its types. Nothing here loads the server (the twopc-server package).
 export { TwopcClient, TXN_ID_METADATA, txnMetadata } from './twopc-client.ts';
 export type {
+  CommitAnswer,
   OutcomeAnswer,
   ParticipantAddress,
   TransactionView,

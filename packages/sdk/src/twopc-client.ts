@@ -41,11 +41,19 @@ export function listRequest(
   };
 }
 
-/** The answer of Commit and Abort. */
+/**
+ * The answer of Abort: the outcome the log holds. PENDING only for a
+ * transaction in doubt (a one-phase Commit whose answer was lost).
+ */
 export interface OutcomeAnswer {
   readonly outcome: Outcome;
   readonly reason: string;
   readonly state: TxState;
+}
+
+/** The answer of Commit: a coordinator answers only once the decision is durable. */
+export interface CommitAnswer extends OutcomeAnswer {
+  readonly outcome: 'COMMITTED' | 'ABORTED';
 }
 
 export interface ParticipantAddress {
@@ -155,13 +163,19 @@ export class TwopcClient {
   async commit(
     txnId: string,
     options: { waitForAcks?: boolean; timeoutMs?: number } = {},
-  ): Promise<OutcomeAnswer> {
+  ): Promise<CommitAnswer> {
     const req = { txnId, waitForAcks: options.waitForAcks ?? false };
     const res = await this.#call<{ outcome: string; reason: string; state: string }>(
       (md, o, cb) => this.#stub.commit(req, md, o, cb),
       options.timeoutMs,
     );
-    return { outcome: toOutcome(res.outcome), reason: res.reason, state: toState(res.state) };
+    const outcome = toOutcome(res.outcome);
+    if (outcome === Outcome.PENDING) {
+      throw new Error(
+        `the coordinator answered Commit of ${txnId} without a decision (${res.state}); ask GetTransaction`,
+      );
+    }
+    return { outcome, reason: res.reason, state: toState(res.state) };
   }
 
   /** Aborts a transaction without a commit decision. */
