@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
-import { outcomeOf } from '../core/decide.ts';
+import { inDoubtRefusal, isInDoubt, outcomeOf } from '../core/decide.ts';
 import {
   InvalidArgumentError,
   InvalidTransitionError,
@@ -249,13 +249,16 @@ export class Coordinator {
 
   /**
    * Aborts a transaction that has no commit decision.
-   * @throws TxNotFoundError, InvalidTransitionError (after a commit decision)
+   * @throws TxNotFoundError, InvalidTransitionError (after a commit decision, or in doubt)
    */
   async abort(txnId: TxId, reason: string, until: AbortSignal): Promise<OutcomeResult> {
     this.#open();
     const run = await this.#mutex.run(txnId, () => this.#runForAbort(txnId));
     if (run === null) {
       const view = await this.get(txnId);
+      if (isInDoubt(view)) {
+        throw new InvalidTransitionError(txnId, view.state, inDoubtRefusal(view));
+      }
       return { outcome: outcomeOf(view), reason: view.reason, state: view.state };
     }
     const applied = run
@@ -268,7 +271,10 @@ export class Coordinator {
       });
     // The abort waits its turn behind the transaction's earlier events; a
     // store error holding them up answers UNAVAILABLE, as a Commit's does.
-    await awaitRun(run, applied, until);
+    const after = await awaitRun(run, applied, until);
+    if (isInDoubt(after)) {
+      throw new InvalidTransitionError(txnId, after.state, inDoubtRefusal(after));
+    }
     const tx = await awaitDecision(run, until);
     if (outcomeOf(tx) === Outcome.COMMITTED) {
       throw new InvalidTransitionError(

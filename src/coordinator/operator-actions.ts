@@ -1,4 +1,4 @@
-import { isInDoubt, outcomeOf } from '../core/decide.ts';
+import { inDoubtRefusal, isInDoubt, outcomeOf } from '../core/decide.ts';
 import { InvalidArgumentError, InvalidTransitionError } from 'twopc/internal/contract/errors';
 import type { TxId } from '../core/tx-record.ts';
 import { Outcome, isDecided, isTerminal } from 'twopc/internal/contract/tx-state';
@@ -127,12 +127,7 @@ export async function operatorAbort(
   c.assertOpen();
   const view = await c.get(txnId);
   if (isInDoubt(view)) {
-    const name = view.participants[0]?.name ?? '';
-    throw new InvalidTransitionError(
-      txnId,
-      view.state,
-      `in doubt: the one-phase Commit to '${name}' may have landed, and only '${name}' knows; once its own state is known, resolve it: twopc tx resolve ${txnId} --participant ${name} --as committed|aborted`,
-    );
+    throw new InvalidTransitionError(txnId, view.state, inDoubtRefusal(view));
   }
   if (!isDecided(view.state)) {
     await c.store.recordOperatorAction(txnId, 'ABORT', null, reason, principal);

@@ -265,6 +265,12 @@ export function isInDoubt(tx: Pick<TxRecord, 'state' | 'onePhase'>): boolean {
   return tx.onePhase && tx.state === TxState.ABORTING;
 }
 
+/** Why an abort of a transaction in doubt is refused, and the way out. */
+export function inDoubtRefusal(tx: Pick<TxRecord, 'txnId' | 'participants'>): string {
+  const name = tx.participants[0]?.name ?? '';
+  return `in doubt: the one-phase Commit to '${name}' may have landed, and only '${name}' knows; once its own state is known, resolve it: twopc tx resolve ${tx.txnId} --participant ${name} --as committed|aborted`;
+}
+
 /** The outcome a client is told for a record. */
 export function outcomeOf(tx: Pick<TxRecord, 'state' | 'onePhase'>): Outcome {
   switch (tx.state) {

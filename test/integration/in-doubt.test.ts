@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
 import { txCli } from '../support/tx-cli.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
@@ -70,6 +71,12 @@ describe('in doubt: a one-phase participant gone after the Commit left', functio
     assert.notEqual(abort.code, 0);
     assert.match(abort.err, /in doubt: .*only 'gone' knows.*twopc tx resolve/);
     assert.match(abort.err, /FAILED_PRECONDITION/);
+    // A client's Abort gets the same answer at once (it used to wait out its deadline).
+    await assert.rejects(h.client.abort(txnId, 'give up'), (err: grpc.ServiceError) => {
+      assert.equal(err.code, grpc.status.FAILED_PRECONDITION);
+      assert.match(err.details, /in doubt: the one-phase Commit to 'gone' may have landed/);
+      return true;
+    });
   });
 
   for (const as of ['committed', 'aborted'] as const) {
