@@ -251,8 +251,19 @@ export class StoreFaultRig {
         // ('starting'): it must not slip into a slot after this check.
         "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'twopc' OR (state = 'starting' AND pid <> pg_backend_pid())",
       );
-      if (ended.rows.length === 0) {
+      const max = Number(
+        (await admin.query<{ max_connections: string }>('SHOW max_connections')).rows[0]
+          ?.max_connections,
+      );
+      if (ended.rows.length === 0 && hogs.length >= max) {
+        // Every slot is a hog's (they are superusers: the reserved ones
+        // too). A backend that left pg_stat_activity may still hold its slot
+        // for a moment; until the hogs hold them all, one could free up.
         return;
+      }
+      if (ended.rows.length === 0) {
+        await new Promise((r) => setTimeout(r, 20)); // a slot still being released
+        continue;
       }
       const pids = ended.rows.map((r) => r.pid);
       await eventually(async () => {
