@@ -1,5 +1,6 @@
 import type { TransactionView } from 'twopc/internal/twopc-client';
 import { fromTimestamp } from 'twopc/internal/wire/proto';
+import { isInDoubt } from '../core/decide.ts';
 import { outcomeName as outcome, timeline, voteName as vote } from '../shared/timeline.ts';
 
 /** Aligns rows into columns. */
@@ -23,11 +24,6 @@ function age(from: Date | null, now: Date): string {
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
 }
 
-/** A one-phase Commit whose answer was lost (DESIGN §3 rule 15). */
-function inDoubt(tx: TransactionView): boolean {
-  return tx.onePhase && tx.state === 'ABORTING';
-}
-
 function flags(tx: TransactionView): string {
   return (
     [tx.stuck ? 'STUCK' : '', tx.heuristic ? 'HEURISTIC' : ''].filter((f) => f !== '').join(',') ||
@@ -42,8 +38,8 @@ export function formatList(txs: TransactionView[], now: Date): string {
     const acked = tx.participants.filter((p) => p.acknowledged).length;
     rows.push([
       tx.txnId,
-      inDoubt(tx) ? 'IN_DOUBT' : tx.state,
-      inDoubt(tx) ? 'UNKNOWN' : outcome(tx.outcome),
+      isInDoubt(tx) ? 'IN_DOUBT' : tx.state,
+      isInDoubt(tx) ? 'UNKNOWN' : outcome(tx.outcome),
       age(fromTimestamp(tx.createdAt), now),
       `${acked}/${tx.participants.length}`,
       flags(tx),
@@ -61,7 +57,7 @@ export function formatShow(tx: TransactionView): string {
       .join(' ') || '-';
   const head = [
     `transaction ${tx.txnId}`,
-    inDoubt(tx)
+    isInDoubt(tx)
       ? `  state    IN DOUBT: the one-phase Commit to '${tx.participants[0]?.name ?? ''}' got no answer; it is asked until it answers, or run\n           twopc tx resolve ${tx.txnId} --participant ${tx.participants[0]?.name ?? ''} --as committed|aborted --note …\n           once its own database says which${tx.stuck ? '  STUCK' : ''}`
       : `  state    ${tx.state} (outcome ${outcome(tx.outcome)})${tx.stuck ? '  STUCK' : ''}${tx.heuristic ? '  HEURISTIC' : ''}`,
     `  reason   ${tx.reason || '-'}`,

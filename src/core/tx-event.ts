@@ -75,9 +75,9 @@ export function abortKindOf(event: TxEvent): AbortKind {
     case 'commit:requested':
     case 'ack:received':
     case 'abort:undeliverable':
-      // A Commit of a transaction a vote already doomed is decided by that
-      // vote's kind; these do not decide an abort of their own.
-      return 'VOTE_ABORT';
+      // These never decide an abort (a Commit starts Prepare or commits;
+      // acknowledgements come after a decision): the label is never counted.
+      return 'CLIENT_ABORT';
   }
 }
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { EVENTS } from '../support/tx-events.ts';
 import { decide, outcomeOf, pendingPhaseTwo } from '../../src/core/decide.ts';
 import type { TxRecord } from '../../src/core/tx-record.ts';
 import { newParticipant } from '../../src/core/tx-record.ts';
 import type { TxId } from '../../src/core/tx-record.ts';
-import type { TxEvent, TxEventType } from '../../src/core/tx-event.ts';
+import type { TxEventType } from '../../src/core/tx-event.ts';
 import { TX_EVENT_TYPES } from '../../src/core/tx-event.ts';
 import { TX_STATES } from 'twopc/internal/contract/tx-state';
 import type { TxState } from 'twopc/internal/contract/tx-state';
@@ -20,19 +21,6 @@ function tx(state: TxState, patch: Partial<TxRecord> = {}): TxRecord {
     ...patch,
   };
 }
-
-/** A representative event of each type. */
-const EVENTS: Record<TxEventType, TxEvent> = {
-  'commit:requested': { type: 'commit:requested', onePhaseAllowed: true },
-  'abort:requested': { type: 'abort:requested', reason: 'client' },
-  'vote:received': { type: 'vote:received', name: 'a', vote: 'PREPARED', reason: null },
-  'prepare:failed': { type: 'prepare:failed', name: 'a', reason: 'UNAVAILABLE' },
-  'onephase:answered': { type: 'onephase:answered', outcome: 'COMMITTED', reason: null },
-  'ack:received': { type: 'ack:received', name: 'a', outcome: null },
-  'abort:undeliverable': { type: 'abort:undeliverable', name: 'a' },
-  'lease:expired': { type: 'lease:expired' },
-  'tx:recovered': { type: 'tx:recovered' },
-};
 
 /** Records in each state as the protocol produces them. */
 const AT: Record<TxState, TxRecord> = {

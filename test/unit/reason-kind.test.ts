@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ABORT_KINDS, TX_EVENT_TYPES, abortKindOf } from '../../src/core/tx-event.ts';
-import type { TxEvent } from '../../src/core/tx-event.ts';
+import { EVENTS } from '../support/tx-events.ts';
 
 describe('abortKindOf(): the metric label of an abort, from the event that decided it', function () {
   it('labels by what happened, never by what a client wrote', function () {
@@ -35,20 +35,8 @@ describe('abortKindOf(): the metric label of an abort, from the event that decid
   });
 
   it('answers one of a fixed set for every event type', function () {
-    const samples: Record<string, TxEvent> = {
-      'commit:requested': { type: 'commit:requested', onePhaseAllowed: true },
-      'abort:requested': { type: 'abort:requested', reason: 'r' },
-      'vote:received': { type: 'vote:received', name: 'a', vote: 'ABORT', reason: null },
-      'prepare:failed': { type: 'prepare:failed', name: 'a', reason: 'r' },
-      'onephase:answered': { type: 'onephase:answered', outcome: 'ABORTED', reason: null },
-      'ack:received': { type: 'ack:received', name: 'a', outcome: null },
-      'abort:undeliverable': { type: 'abort:undeliverable', name: 'a' },
-      'lease:expired': { type: 'lease:expired' },
-      'tx:recovered': { type: 'tx:recovered' },
-    };
     for (const type of TX_EVENT_TYPES) {
-      const event = samples[type];
-      assert.ok(event !== undefined, type);
+      const event = EVENTS[type];
       assert.ok((ABORT_KINDS as readonly string[]).includes(abortKindOf(event)), type);
     }
   });
