@@ -91,34 +91,54 @@ export class HaCluster {
     return child;
   }
 
+  /**
+   * Starts etcd on two fresh ports. A port handed out by freePort() can be
+   * taken again before etcd binds it (etcd then exits at once): such a start
+   * is tried again on other ports, and a start that fails for good says why.
+   */
   async #startEtcd(): Promise<void> {
-    this.#etcdPort = await freePort();
-    const peer = await freePort();
-    const data = join(this.dir, 'etcd');
-    this.#spawn(
-      'etcd',
-      [
-        '--name=e1',
-        `--data-dir=${data}`,
-        '--enable-v2=true',
-        `--listen-client-urls=http://127.0.0.1:${this.#etcdPort}`,
-        `--advertise-client-urls=http://127.0.0.1:${this.#etcdPort}`,
-        `--listen-peer-urls=http://127.0.0.1:${peer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
-        `--initial-cluster=e1=http://127.0.0.1:${peer}`,
-      ],
-      'etcd.log',
-      false,
-    );
-    await eventually(
-      async () =>
-        fetch(`http://127.0.0.1:${this.#etcdPort}/version`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      30_000,
-      'etcd answering',
-    );
+    for (let attempt = 1; ; attempt++) {
+      this.#etcdPort = await freePort();
+      let peer = await freePort();
+      while (peer === this.#etcdPort) {
+        peer = await freePort();
+      }
+      const data = join(this.dir, `etcd-${attempt}`);
+      const etcd = this.#spawn(
+        'etcd',
+        [
+          '--name=e1',
+          `--data-dir=${data}`,
+          '--enable-v2=true',
+          `--listen-client-urls=http://127.0.0.1:${this.#etcdPort}`,
+          `--advertise-client-urls=http://127.0.0.1:${this.#etcdPort}`,
+          `--listen-peer-urls=http://127.0.0.1:${peer}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+          `--initial-cluster=e1=http://127.0.0.1:${peer}`,
+        ],
+        'etcd.log',
+        false,
+      );
+      await eventually(
+        async () =>
+          etcd.exitCode !== null ||
+          etcd.signalCode !== null ||
+          (await fetch(`http://127.0.0.1:${this.#etcdPort}/version`).then(
+            (r) => r.ok,
+            () => false,
+          )),
+        30_000,
+        'etcd answering',
+      );
+      if (etcd.exitCode === null && etcd.signalCode === null) {
+        return;
+      }
+      if (attempt >= 3) {
+        throw new Error(
+          `etcd exited at start (code ${etcd.exitCode}) three times; see ${join(this.dir, 'etcd.log')}`,
+        );
+      }
+    }
   }
 
   async #node(name: string, synchronous: boolean): Promise<Node> {
