@@ -1,6 +1,14 @@
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -318,7 +326,45 @@ ${this.nodes.map((n) => `  server ${n.name} 127.0.0.1:${n.pgPort} check port ${n
     for (const n of this.nodes) {
       this.kill(n);
     }
-    await new Promise((r) => setTimeout(r, 500));
-    rmSync(this.dir, { recursive: true, force: true });
+    // A SIGKILLed postmaster's children (a paused WAL receiver, a checkpointer
+    // finishing a write) outlive it for a moment and can still create files in
+    // its data directory: every process working in the cluster's directory is
+    // killed, and the directory removed once none is left.
+    await eventually(
+      async () => {
+        const left = processesWorkingIn(this.dir);
+        left.forEach((pid) => {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone already
+          }
+        });
+        return left.length === 0;
+      },
+      10_000,
+      'no process left in the cluster directory',
+    );
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   }
+}
+
+/** Live processes (zombies aside) whose working directory is inside dir. */
+function processesWorkingIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) {
+      continue;
+    }
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0];
+      if ((cwd === dir || cwd.startsWith(`${dir}/`)) && state !== 'Z') {
+        pids.push(Number(entry));
+      }
+    } catch {
+      // exited while being read, or not ours to read
+    }
+  }
+  return pids;
 }
