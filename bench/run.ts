@@ -1,4 +1,4 @@
-// npm run bench [-- --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick]
+// npm run bench [-- --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick --wal-profile]
 //
 // Runs the floor (bench/floor.ts) and twopc back to back, alternating, on the
 // same PostgreSQL, and prints each figure with its ratio to the floor.
@@ -38,6 +38,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     enlist: { type: 'string', default: 'begin' },
     secure: { type: 'boolean', default: false },
+    'wal-profile': { type: 'boolean', default: false },
   },
 });
 const quick = opts.quick ?? false;
@@ -178,6 +179,44 @@ try {
     );
     return BigInt(r.rows[0]?.b ?? '0');
   };
+  const walProfile = opts['wal-profile'] ?? false;
+  if (walProfile) {
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect');
+  }
+  /**
+   * --wal-profile: the WAL a measured window wrote, per transaction, by the
+   * relation its records touch and by record type (pg_walinspect).
+   */
+  const printWalProfile = async (
+    label: string,
+    from: bigint,
+    to: bigint,
+    n: number,
+  ): Promise<void> => {
+    const lsn = (b: bigint): string =>
+      `${(b >> 32n).toString(16)}/${(b & 0xffffffffn).toString(16)}`;
+    const by = async (key: string): Promise<{ k: string; bytes: number; records: number }[]> =>
+      (
+        await db.query<{ k: string; bytes: string; records: string }>(
+          `SELECT ${key} AS k, sum(record_length)::bigint AS bytes, count(*)::bigint AS records
+           FROM (SELECT *, COALESCE(pg_filenode_relation(0, substring(block_ref from 'rel \\d+/\\d+/(\\d+)')::oid)::text,
+                                    '(' || resource_manager || ')') AS relation
+                 FROM pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn)) r
+           GROUP BY 1 ORDER BY 2 DESC`,
+          [lsn(from), lsn(to)],
+        )
+      ).rows.map((r) => ({ k: r.k, bytes: Number(r.bytes), records: Number(r.records) }));
+    const show = (title: string, rows: { k: string; bytes: number; records: number }[]): void => {
+      console.error(`  ${label} WAL per txn by ${title}:`);
+      for (const r of rows.filter((x) => x.bytes / n >= 1)) {
+        console.error(
+          `    ${r.k.padEnd(44)}${(r.bytes / n).toFixed(0).padStart(7)} B${(r.records / n).toFixed(2).padStart(8)} records`,
+        );
+      }
+    };
+    show('relation', await by('relation'));
+    show('record type', await by("resource_manager || ' ' || record_type"));
+  };
 
   async function measure(
     target: Target,
@@ -254,6 +293,9 @@ try {
       });
       const s1 = await sample();
       const n = Math.max(1, load.committed);
+      if (walProfile) {
+        await printWalProfile(target, s0.wal, s1.wal, n);
+      }
       const l = load.latenciesMs;
       const minute = (from: number, to: number): number[] =>
         load.timeline

@@ -22,23 +22,21 @@ export const SQL = {
     SELECT txn_id, lease_expires_at FROM t`,
 
   // Enlists a batch (concurrent Enlist calls share a statement). The
-  // transactions are locked first, in txn_id order, and must still be
-  // ACTIVE once locked: that row lock orders Enlist against Commit, whose
-  // UPDATE then sees the raised participant_count. Only then are the
-  // participants inserted; a name already there is left alone (the caller
-  // explains it). participant_count may count such a repeat: it is an upper
-  // bound, and startPreparing re-reads the list whenever it disagrees.
+  // UPDATE raises participant_count of transactions still ACTIVE (its WHERE
+  // is checked again on the newest row version once the row lock is held):
+  // that row lock orders Enlist against Commit, whose UPDATE then sees the
+  // raised count. Only then are the participants inserted; a name already
+  // there is left alone (the caller explains it). participant_count may
+  // count such a repeat: it is an upper bound, and startPreparing re-reads
+  // the list whenever it disagrees. No separate locking step: a SELECT FOR
+  // UPDATE writes a WAL record of its own for every row; rows are visited in
+  // txn_id order, and the rare deadlock of two batches is retried.
   enlist: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS d(txn_id, name, endpoint)),
-    c AS (SELECT txn_id, count(*)::integer AS n FROM d GROUP BY txn_id),
-    lk AS (
-      SELECT x.txn_id FROM twopc_transactions x JOIN c USING (txn_id)
-      WHERE x.state = 'ACTIVE' AND x.participant_count + c.n <= $4
-      ORDER BY x.txn_id
-      FOR NO KEY UPDATE OF x),
+    c AS (SELECT txn_id, count(*)::integer AS n FROM d GROUP BY txn_id ORDER BY txn_id),
     t AS (
       UPDATE twopc_transactions x SET participant_count = x.participant_count + c.n, updated_at = now()
-      FROM c, lk WHERE x.txn_id = c.txn_id AND x.txn_id = lk.txn_id
+      FROM c WHERE x.txn_id = c.txn_id AND x.state = 'ACTIVE' AND x.participant_count + c.n <= $4
       RETURNING x.txn_id, x.lease_expires_at),
     i AS (
       INSERT INTO twopc_participants (txn_id, name, endpoint)
@@ -61,14 +59,10 @@ export const SQL = {
   // For a batch of transactions (concurrent Commit calls share a statement).
   // token_ok: the store has not restarted since the transaction began (see
   // migration 000005); a transaction without it can only abort.
-  startPreparing: `WITH lk AS (
-      SELECT x.txn_id FROM twopc_transactions x
-      WHERE x.txn_id = ANY($1::uuid[]) AND x.state = 'ACTIVE'
-      ORDER BY x.txn_id FOR NO KEY UPDATE OF x),
-    t AS (
+  startPreparing: `WITH t AS (
       UPDATE twopc_transactions x
       SET state = 'PREPARING', one_phase = (x.participant_count = 1 AND $3::boolean), owner_id = $2, updated_at = now()
-      FROM lk WHERE x.txn_id = lk.txn_id
+      WHERE x.txn_id = ANY($1::uuid[]) AND x.state = 'ACTIVE'
       RETURNING x.txn_id, x.one_phase, x.trace_context, x.participant_count, x.store_token)
     SELECT t.txn_id, t.one_phase, t.trace_context, t.participant_count,
       COALESCE(t.store_token = (SELECT token FROM twopc_store_incarnation), false) AS token_ok,
@@ -89,20 +83,23 @@ export const SQL = {
   // (one_phase false) does not decide over that claim: its Commit may have
   // left already, so the participant's answer may still be the outcome. It
   // finds the row taken (LOST), reads it back and decides again from it.
+  // The UPDATE checks its WHERE again on the newest row version once it
+  // holds the row lock, so the decision is conditional without a separate
+  // locking step (which would write a WAL record per row). A commit refused
+  // for the incarnation is told from the statement's snapshot: a row another
+  // decider took meanwhile may be reported refused rather than lost, and the
+  // caller's abort then finds it taken and reads it back.
   recordDecisions: `WITH d AS (
-      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS d(txn_id, state, reason, one_phase)),
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS d(txn_id, state, reason, one_phase)
+      ORDER BY txn_id),
     cur AS MATERIALIZED (SELECT (SELECT token FROM twopc_store_incarnation) AS token),
-    lk AS (
-      SELECT x.txn_id,
-        d.state NOT IN ('COMMITTING', 'COMMITTED') OR COALESCE(x.store_token = cur.token, false) AS allowed
-      FROM twopc_transactions x JOIN d USING (txn_id), cur
-      WHERE x.state IN ('ACTIVE', 'PREPARING') AND (NOT x.one_phase OR d.one_phase)
-      ORDER BY x.txn_id FOR NO KEY UPDATE OF x),
     t AS (
       UPDATE twopc_transactions x
       SET state = d.state, reason = d.reason, one_phase = d.one_phase, decided_at = now(), updated_at = now(),
           finished_at = CASE WHEN d.state IN ('COMMITTED', 'ABORTED') THEN now() END
-      FROM d, lk WHERE x.txn_id = d.txn_id AND x.txn_id = lk.txn_id AND lk.allowed
+      FROM d, cur
+      WHERE x.txn_id = d.txn_id AND x.state IN ('ACTIVE', 'PREPARING') AND (NOT x.one_phase OR d.one_phase)
+        AND (d.state NOT IN ('COMMITTING', 'COMMITTED') OR COALESCE(x.store_token = cur.token, false))
       RETURNING x.txn_id),
     v AS (
       UPDATE twopc_participants p
@@ -110,7 +107,12 @@ export const SQL = {
           voted_at = CASE WHEN y.vote IS NOT NULL THEN now() END
       FROM t, unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::boolean[]) AS y(txn_id, name, vote, reason, acked)
       WHERE y.txn_id = t.txn_id AND p.txn_id = y.txn_id AND p.name = y.name)
-    SELECT txn_id, allowed FROM lk`,
+    SELECT txn_id, true AS allowed FROM t
+    UNION ALL
+    SELECT x.txn_id, false FROM twopc_transactions x JOIN d USING (txn_id), cur
+    WHERE x.txn_id NOT IN (SELECT txn_id FROM t) AND x.state IN ('ACTIVE', 'PREPARING')
+      AND (NOT x.one_phase OR d.one_phase) AND d.state IN ('COMMITTING', 'COMMITTED')
+      AND NOT COALESCE(x.store_token = cur.token, false)`,
 
   // Forced, after the move to PREPARING of a one-phase commit and before its
   // Commit leaves: makes the claim durable (a forced commit flushes every
@@ -146,13 +148,10 @@ export const SQL = {
   // writes one row, not one per participant.
   recordCompletions: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(txn_id, state, from_state, reason)),
-    lk AS (
-      SELECT x.txn_id FROM twopc_transactions x JOIN d USING (txn_id)
-      WHERE x.state = d.from_state ORDER BY x.txn_id FOR NO KEY UPDATE OF x),
     t AS (
       UPDATE twopc_transactions x
       SET state = d.state, reason = d.reason, finished_at = now(), updated_at = now()
-      FROM d, lk WHERE x.txn_id = d.txn_id AND x.txn_id = lk.txn_id
+      FROM d WHERE x.txn_id = d.txn_id AND x.state = d.from_state
       RETURNING x.txn_id),
     v AS (
       UPDATE twopc_participants p
@@ -162,19 +161,6 @@ export const SQL = {
     SELECT txn_id FROM t`,
 
   get: `SELECT ${TX_COLUMNS} FROM twopc_transactions t WHERE t.txn_id = $1`,
-
-  list: `SELECT ${TX_COLUMNS} FROM twopc_transactions t
-      WHERE (cardinality($1::text[]) = 0 OR t.state = ANY($1::text[]))
-        AND t.created_at <= now() - make_interval(secs => $2::integer)
-        AND ($4::timestamptz IS NULL OR (t.created_at, t.txn_id) < ($4, $5::uuid))
-        AND ($6::double precision IS NULL OR (t.state IN ('COMMITTING', 'ABORTING')
-             AND t.decided_at < now() - make_interval(secs => $6::double precision / 1000.0)))
-        AND (NOT $7::boolean OR EXISTS (SELECT 1 FROM twopc_participants h WHERE h.txn_id = t.txn_id AND h.heuristic IS NOT NULL))
-        AND t.labels @> $8::jsonb
-        AND ($9::text IS NULL OR t.tenant = $9)
-        AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM twopc_participants e WHERE e.txn_id = t.txn_id AND e.name = $10))
-      ORDER BY t.created_at DESC, t.txn_id DESC
-      LIMIT $3::integer`,
 
   expireLeases: `WITH due AS (
       SELECT txn_id FROM twopc_transactions
@@ -226,8 +212,9 @@ export const SQL = {
       FROM twopc_transactions t WHERE t.txn_id = $1`,
 
   // Unfinished transactions, of one tenant or (null) of all: admission caps.
+  // finished_at IS NULL: the small partial index twopc_transactions_open.
   openCount: `SELECT count(*)::integer AS n FROM twopc_transactions
-      WHERE state IN ('ACTIVE', 'PREPARING', 'COMMITTING', 'ABORTING') AND ($1::text IS NULL OR tenant = $1)`,
+      WHERE finished_at IS NULL AND ($1::text IS NULL OR tenant = $1)`,
 
   backlog: `SELECT
       count(*) FILTER (WHERE state IN ('COMMITTING', 'ABORTING') AND decided_at < now() - make_interval(secs => $1::double precision / 1000.0))::integer AS stuck,
@@ -247,12 +234,16 @@ export const SQL = {
   deregisterCoordinator: `DELETE FROM twopc_coordinators WHERE id = $1`,
 
   // Never deletes a transaction with an unacknowledged participant: only
-  // finished (COMMITTED/ABORTED) rows have finished_at set.
+  // finished (COMMITTED/ABORTED) rows have finished_at set. Walks the
+  // created-at index from the oldest (a transaction finishes after it
+  // began); the few old ones still unfinished, or finished too recently, are
+  // passed over.
   deleteFinished: `DELETE FROM twopc_transactions WHERE txn_id IN (
       SELECT txn_id FROM twopc_transactions
-      WHERE finished_at < now() - make_interval(secs => $1::double precision / 1000.0)
+      WHERE created_at < now() - make_interval(secs => $1::double precision / 1000.0)
+        AND finished_at < now() - make_interval(secs => $1::double precision / 1000.0)
         AND state IN ('COMMITTED', 'ABORTED')
-      ORDER BY finished_at LIMIT $2)`,
+      ORDER BY created_at LIMIT $2)`,
 } as const;
 
 export type QueryName = keyof typeof SQL;

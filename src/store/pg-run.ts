@@ -9,14 +9,22 @@ import type { QueryName } from './pg-queries.ts';
  * times: every statement of the store is safe to repeat, being conditional.
  * Connection failures become StoreUnavailableError.
  */
-export async function runQuery<R extends QueryResultRow>(
+export function runQuery<R extends QueryResultRow>(
   pool: Pool,
   name: QueryName,
   values: unknown[],
 ): Promise<R[]> {
+  return runStatement<R>(pool, { name: `twopc_${name}`, text: SQL[name], values });
+}
+
+/** Runs a statement built at run time (named per shape), as runQuery does. */
+export async function runStatement<R extends QueryResultRow>(
+  pool: Pool,
+  statement: { name: string; text: string; values: unknown[] },
+): Promise<R[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await pool.query<R>({ name: `twopc_${name}`, text: SQL[name], values });
+      const result = await pool.query<R>(statement);
       return result.rows;
     } catch (err) {
       if (attempt >= 3 || !isRetryable(err)) {

@@ -26,7 +26,8 @@ import {
 import type { CompletionItem, EnlistKey, PrepareKey, PreparingRow } from './pg-batch-writes.ts';
 import * as housekeeping from './pg-housekeeping.ts';
 import type { StorePools } from './pg-pools.ts';
-import { runQuery } from './pg-run.ts';
+import { listStatement } from './pg-list.ts';
+import { runQuery, runStatement } from './pg-run.ts';
 import { toTxView } from './pg-rows.ts';
 import type { TxRow } from './pg-rows.ts';
 import type {
@@ -247,18 +248,7 @@ export class PgTransactionStore implements TransactionStore {
   }
 
   async list(filter: ListFilter): Promise<TxView[]> {
-    const rows = await runQuery<TxRow>(this.#pools.lazy, 'list', [
-      filter.states,
-      filter.minAgeSeconds,
-      filter.limit,
-      filter.after?.createdAt ?? null,
-      filter.after?.txnId ?? null,
-      filter.stuckAfterMs,
-      filter.heuristicOnly,
-      JSON.stringify(filter.labels),
-      filter.tenant,
-      filter.participant,
-    ]);
+    const rows = await runStatement<TxRow>(this.#pools.lazy, listStatement(filter));
     return rows.map(toTxView);
   }
 

@@ -1,0 +1,174 @@
+// npm run bench:list [-- --rows 1000000 --small 1000 --repeat 15]
+//
+// Cost as the log grows: ListTransactions (one page, through the real
+// coordinator and the operator client) over a log holding `--small`
+// finished transactions and over one holding `--rows`, each filter timed in
+// both, side by side. The rows are what a busy log holds: two participants
+// each, four tenants, one in fifty aborted, a label on one in ten, a
+// heuristic outcome on one in 100,000, and a few transactions stuck in
+// phase 2.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { TwopcOperator } from 'twopc/internal/twopc-operator';
+import type { ListOptions } from 'twopc/internal/twopc-client';
+import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts';
+import { freePort } from './ports.ts';
+import { startChild } from './proc.ts';
+import type { Child } from './proc.ts';
+
+const { values: opts } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    small: { type: 'string', default: '1000' },
+    repeat: { type: 'string', default: '15' },
+  },
+});
+const sizes = [Number(opts.small), Number(opts.rows)];
+const repeat = Number(opts.repeat);
+if (!sizes.every((n) => Number.isInteger(n) && n >= 100) || !(repeat >= 1)) {
+  console.error('--rows and --small must be whole numbers ≥ 100, --repeat ≥ 1');
+  process.exit(2);
+}
+
+type Query = ListOptions & { tenant?: string; participant?: string };
+const QUERIES: [string, Query][] = [
+  ['newest first, every tenant', {}],
+  ['one tenant', { tenant: 'globex' }],
+  ['state ABORTED', { states: ['ABORTED'] }],
+  ['a label', { labels: { batch: 'nightly' } }],
+  ['participant enlisted', { participant: 'payments' }],
+  ['stuck only', { stuckOnly: true }],
+  ['heuristic outcomes only', { heuristicOnly: true }],
+  ['older than an hour', { minAgeSeconds: 3600 }],
+];
+
+/** Fills a migrated schema with `n` finished transactions of a busy log, then ANALYZE. */
+async function fill(db: pg.Pool, schema: string, n: number): Promise<void> {
+  const c = await db.connect();
+  try {
+    await c.query(`SET search_path = ${schema}`);
+    await c.query('BEGIN');
+    // One every 10 ms, the newest now; ids random, as the coordinator's are.
+    await c.query(
+      `INSERT INTO twopc_transactions
+         (txn_id, state, reason, labels, lease_ms, lease_expires_at, participant_count, created_at,
+          updated_at, decided_at, finished_at, tenant, principal)
+       SELECT gen_random_uuid(), CASE WHEN i % 50 = 0 THEN 'ABORTED' ELSE 'COMMITTED' END,
+         CASE WHEN i % 50 = 0 THEN 'VOTE_ABORT: inventory: out of stock' END,
+         CASE WHEN i % 10 = 0 THEN '{"batch":"nightly"}'::jsonb ELSE '{}'::jsonb END,
+         60000, ts + interval '60 s', 2, ts, ts, ts, ts + interval '5 ms',
+         (ARRAY['default', 'acme', 'globex', 'initech'])[1 + i % 4], 'svc-' || (i % 4)
+       FROM generate_series(1, $1::integer) i, LATERAL (SELECT now() - ($1 - i) * interval '10 ms' AS ts) t`,
+      [n],
+    );
+    await c.query(
+      `INSERT INTO twopc_participants (txn_id, name, endpoint, enlisted_at, vote, voted_at, acked_at, heuristic)
+       SELECT t.txn_id, p.name, p.name || ':50051', t.created_at, NULL, t.created_at, t.finished_at,
+         CASE WHEN p.name = 'payments' AND hashtext(t.txn_id::text) % 100000 = 0 THEN 'ABORTED' END
+       FROM twopc_transactions t, (VALUES ('inventory'), ('payments')) p(name)`,
+    );
+    // A few stuck in phase 2 (decided long ago, a participant not acknowledging).
+    await c.query(
+      `UPDATE twopc_transactions SET state = 'COMMITTING', finished_at = NULL
+       WHERE txn_id IN (SELECT txn_id FROM twopc_transactions ORDER BY created_at LIMIT 5)`,
+    );
+    await c.query('COMMIT');
+    await c.query('ANALYZE twopc_transactions, twopc_participants');
+  } finally {
+    c.release();
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'twopc-bench-list-'));
+const server = await startEmbeddedPostgres({
+  dataDir: dir,
+  port: await freePort(),
+  log: () => undefined,
+});
+const db = new pg.Pool({ connectionString: server.url, max: 2 });
+db.on('error', () => undefined);
+const children: Child[] = [];
+try {
+  /** Per filter: the median per log size (undefined: no such page there). */
+  const timings = new Map<string, (number | undefined)[]>();
+  const record = (label: string, size: number, ms: number): void => {
+    const row = timings.get(label) ?? [];
+    row[size] = ms;
+    timings.set(label, row);
+  };
+  /** The median time of `repeat` calls, after one to warm up. */
+  const median = async (call: () => Promise<unknown>): Promise<number> => {
+    await call();
+    const ms: number[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const s = performance.now();
+      await call();
+      ms.push(performance.now() - s);
+    }
+    ms.sort((x, y) => x - y);
+    return ms[Math.floor(ms.length / 2)] ?? NaN;
+  };
+  const sizesOfTables: string[] = [];
+  for (const [size, n] of sizes.entries()) {
+    const schema = `bench_list_${n}`;
+    const child = await startChild(
+      ['src/main.ts', 'serve'],
+      {
+        DATABASE_URL: server.url,
+        TWOPC_DB_SCHEMA: schema,
+        TWOPC_LISTEN: '127.0.0.1:0',
+        TWOPC_METRICS_LISTEN: '127.0.0.1:0',
+        TWOPC_COORDINATOR_NAME: schema,
+      },
+      /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
+    );
+    children.push(child);
+    const t0 = performance.now();
+    await fill(db, schema, n);
+    console.error(
+      `  ${n} transactions written in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    const bytes = await db.query<{ t: string; i: string }>(
+      `SELECT pg_size_pretty(sum(pg_table_size(c.oid))) AS t, pg_size_pretty(sum(pg_indexes_size(c.oid))) AS i
+       FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relkind = 'r'`,
+      [schema],
+    );
+    sizesOfTables.push(`${n} rows: tables ${bytes.rows[0]?.t}, indexes ${bytes.rows[0]?.i}`);
+    const operator = new TwopcOperator(`127.0.0.1:${child.port}`, { attempts: 1 });
+    try {
+      for (const [label, query] of QUERIES) {
+        record(label, size, await median(() => operator.list(query)));
+        const { nextPageToken } = await operator.list(query);
+        if (nextPageToken !== '') {
+          const next = { ...query, pageToken: nextPageToken };
+          record(`${label}, next page`, size, await median(() => operator.list(next)));
+        }
+      }
+    } finally {
+      operator.close();
+      await child.stop();
+    }
+  }
+  console.log(
+    `\nListTransactions, one page (50), median of ${repeat} calls through the coordinator (ms)\n`,
+  );
+  console.log(
+    `${'filter'.padEnd(40)}${sizes.map((n) => `${n} rows`.padStart(14)).join('')}${'ratio'.padStart(8)}`,
+  );
+  for (const [label, [a, b]] of timings) {
+    const cell = (x: number | undefined): string =>
+      (x === undefined ? '–' : x.toFixed(2)).padStart(14);
+    const ratio = a === undefined || b === undefined ? '–' : (b / a).toFixed(2);
+    console.log(`${label.padEnd(40)}${cell(a)}${cell(b)}${ratio.padStart(8)}`);
+  }
+  console.log(`\n${sizesOfTables.join('\n')}`);
+} finally {
+  await Promise.all(children.map((c) => c.stop()));
+  await db.end();
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+}

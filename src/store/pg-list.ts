@@ -1,0 +1,86 @@
+import { isTerminal } from 'twopc/internal/contract/tx-state';
+import { TX_COLUMNS } from './pg-rows.ts';
+import type { ListFilter } from './transaction-store.ts';
+
+/** A ListTransactions statement: only the filters asked for, so each shape gets its own plan. */
+export interface ListStatement {
+  /** The prepared statement's name: one per combination of filters. */
+  readonly name: string;
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+/**
+ * One page of transactions, newest first, built from the filters present.
+ * A catch-all statement (`$1 IS NULL OR …` for every filter) gets one
+ * generic plan for every combination, which walks the whole created-at index
+ * for a rare match; each shape here is planned for what it asks. Filters
+ * that select few rows start from the index that holds them: unfinished
+ * states and stuck transactions from the partial index of unfinished rows,
+ * heuristic outcomes from the partial index of heuristic participants. The
+ * page's ids are chosen first; its rows (participants, operator actions)
+ * are read for those ids only.
+ */
+export function listStatement(filter: ListFilter): ListStatement {
+  const values: unknown[] = [];
+  const param = (value: unknown, type: string): string => {
+    values.push(value);
+    return `$${values.length}::${type}`;
+  };
+  const where: string[] = [];
+  let shape = '';
+  if (filter.tenant !== null) {
+    where.push(`t.tenant = ${param(filter.tenant, 'text')}`);
+    shape += 't';
+  }
+  if (filter.states.length > 0) {
+    const unfinished = filter.states.every((s) => !isTerminal(s));
+    where.push(
+      `t.state = ANY(${param(filter.states, 'text[]')})${unfinished ? ' AND t.finished_at IS NULL' : ''}`,
+    );
+    shape += unfinished ? 'u' : 's';
+  }
+  if (filter.minAgeSeconds > 0) {
+    where.push(
+      `t.created_at <= now() - make_interval(secs => ${param(filter.minAgeSeconds, 'integer')})`,
+    );
+    shape += 'm';
+  }
+  if (filter.after !== null) {
+    where.push(
+      `(t.created_at, t.txn_id) < (${param(filter.after.createdAt, 'timestamptz')}, ${param(filter.after.txnId, 'uuid')})`,
+    );
+    shape += 'a';
+  }
+  if (filter.stuckAfterMs !== null) {
+    where.push(
+      `t.finished_at IS NULL AND t.state IN ('COMMITTING', 'ABORTING') AND t.decided_at < now() - make_interval(secs => ${param(filter.stuckAfterMs, 'double precision')} / 1000.0)`,
+    );
+    shape += 'k';
+  }
+  if (filter.heuristicOnly) {
+    where.push(
+      't.txn_id IN (SELECT h.txn_id FROM twopc_participants h WHERE h.heuristic IS NOT NULL)',
+    );
+    shape += 'h';
+  }
+  if (Object.keys(filter.labels).length > 0) {
+    where.push(`t.labels @> ${param(JSON.stringify(filter.labels), 'jsonb')}`);
+    shape += 'l';
+  }
+  if (filter.participant !== null) {
+    where.push(
+      `EXISTS (SELECT 1 FROM twopc_participants e WHERE e.txn_id = t.txn_id AND e.name = ${param(filter.participant, 'text')})`,
+    );
+    shape += 'p';
+  }
+  const limit = param(filter.limit, 'integer');
+  const text = `WITH page AS MATERIALIZED (
+      SELECT t.txn_id FROM twopc_transactions t
+      ${where.length > 0 ? `WHERE ${where.join('\n        AND ')}` : ''}
+      ORDER BY t.created_at DESC, t.txn_id DESC
+      LIMIT ${limit})
+    SELECT ${TX_COLUMNS} FROM page JOIN twopc_transactions t USING (txn_id)
+    ORDER BY t.created_at DESC, t.txn_id DESC`;
+  return { name: `twopc_list_${shape || 'all'}`, text, values };
+}
