@@ -61,7 +61,7 @@ async function fill(db: pg.Pool, schema: string, n: number): Promise<void> {
          CASE WHEN i % 50 = 0 THEN 'VOTE_ABORT: inventory: out of stock' END,
          CASE WHEN i % 10 = 0 THEN '{"batch":"nightly"}'::jsonb ELSE '{}'::jsonb END,
          60000, ts + interval '60 s', 2, ts, ts, ts, ts + interval '5 ms',
-         (ARRAY['default', 'acme', 'globex', 'initech'])[1 + i % 4], 'svc-' || (i % 4)
+         (ARRAY['default', 'acme', 'globex', 'initech'])[1 + abs(hashtext(i::text)) % 4], 'svc'
        FROM generate_series(1, $1::integer) i, LATERAL (SELECT now() - ($1 - i) * interval '10 ms' AS ts) t`,
       [n],
     );

@@ -35,7 +35,13 @@ function makePool(options: PoolOptions, synchronousCommit: 'on' | 'off', max: nu
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     // The schema is validated by isValidSchema; options are server settings.
-    options: `-c search_path=${options.schema} -c synchronous_commit=${synchronousCommit} -c statement_timeout=30000`,
+    // enable_seqscan=off: every statement of the store finds its rows by
+    // key or through a partial index. A statement prepared on a connection
+    // keeps the generic plan made after its fifth run, and one made while the
+    // log was nearly empty scans the whole table; it would stay cached as the
+    // table grows until the next ANALYZE (over a minute on a new log, every
+    // statement reading thousands of rows per transaction meanwhile).
+    options: `-c search_path=${options.schema} -c synchronous_commit=${synchronousCommit} -c statement_timeout=30000 -c enable_seqscan=off`,
     application_name: 'twopc',
   });
   // An idle connection that breaks must not crash the process: the next

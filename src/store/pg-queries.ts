@@ -234,16 +234,25 @@ export const SQL = {
   deregisterCoordinator: `DELETE FROM twopc_coordinators WHERE id = $1`,
 
   // Never deletes a transaction with an unacknowledged participant: only
-  // finished (COMMITTED/ABORTED) rows have finished_at set. Walks the
-  // created-at index from the oldest (a transaction finishes after it
-  // began); the few old ones still unfinished, or finished too recently, are
-  // passed over.
-  deleteFinished: `DELETE FROM twopc_transactions WHERE txn_id IN (
-      SELECT txn_id FROM twopc_transactions
-      WHERE created_at < now() - make_interval(secs => $1::double precision / 1000.0)
-        AND finished_at < now() - make_interval(secs => $1::double precision / 1000.0)
-        AND state IN ('COMMITTED', 'ABORTED')
-      ORDER BY created_at LIMIT $2)`,
+  // finished (COMMITTED/ABORTED) rows have finished_at set. Walks each
+  // tenant's range of the tenant/created-at index from its oldest (a
+  // transaction finishes after it began); the few old ones still
+  // unfinished, or finished too recently, are passed over.
+  deleteFinished: `WITH RECURSIVE tenants(tenant) AS (
+      SELECT min(tenant) FROM twopc_transactions
+      UNION ALL
+      SELECT (SELECT min(x.tenant) FROM twopc_transactions x WHERE x.tenant > tenants.tenant)
+      FROM tenants WHERE tenants.tenant IS NOT NULL),
+    old AS (
+      SELECT o.txn_id FROM tenants, LATERAL (
+        SELECT t.txn_id FROM twopc_transactions t
+        WHERE t.tenant = tenants.tenant
+          AND t.created_at < now() - make_interval(secs => $1::double precision / 1000.0)
+          AND t.finished_at < now() - make_interval(secs => $1::double precision / 1000.0)
+          AND t.state IN ('COMMITTED', 'ABORTED')
+        ORDER BY t.created_at LIMIT $2) o
+      LIMIT $2)
+    DELETE FROM twopc_transactions WHERE txn_id IN (SELECT txn_id FROM old)`,
 } as const;
 
 export type QueryName = keyof typeof SQL;
