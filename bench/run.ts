@@ -1,4 +1,4 @@
-// npm run bench [-- --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick --wal-profile]
+// npm run bench [-- --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick --wal-profile --rate N --retention-hours H]
 //
 // Runs the floor (bench/floor.ts) and twopc back to back, alternating, on the
 // same PostgreSQL, and prints each figure with its ratio to the floor.
@@ -39,6 +39,8 @@ const { values: opts } = parseArgs({
     enlist: { type: 'string', default: 'begin' },
     secure: { type: 'boolean', default: false },
     'wal-profile': { type: 'boolean', default: false },
+    rate: { type: 'string' },
+    'retention-hours': { type: 'string' },
   },
 });
 const quick = opts.quick ?? false;
@@ -48,6 +50,12 @@ const duration = quick ? 3 : Number(opts.duration);
 const warmup = quick ? 1 : Number(opts.warmup);
 const rounds = quick ? 1 : Number(opts.rounds);
 const enlist = opts.enlist as EnlistMode;
+/** Transactions started per second (a steady run below the maximum); null: as fast as they finish. */
+const rate = opts.rate === undefined ? null : Number(opts.rate);
+if (rate !== null && !(rate > 0)) {
+  console.error('--rate must be a positive number of transactions per second');
+  process.exit(2);
+}
 if (!(N >= 1 && N <= 5) || !(C >= 1 && C <= 256) || !['begin', 'calls'].includes(enlist)) {
   console.error('--participants must be 1-5, --inflight 1-256 and --enlist begin or calls');
   process.exit(2);
@@ -218,6 +226,42 @@ try {
     show('record type', await by("resource_manager || ' ' || record_type"));
   };
 
+  /**
+   * A long run, window by window (5 minutes from 15 minutes on, else 1):
+   * throughput, p99 and the coordinator's RSS, to tell a steady state from a
+   * drift; then the log's table and index sizes.
+   */
+  async function printSteadyWindows(
+    schema: string,
+    seconds: number,
+    timeline: [number, number][],
+    rss: [number, number][],
+  ): Promise<void> {
+    const width = seconds >= 900 ? 300 : 60;
+    console.error(
+      `  steady state, ${width} s windows: from (s), committed/s, p99 (ms), coordinator RSS (MiB)`,
+    );
+    for (let from = 0; from + width <= seconds + 1; from += width) {
+      const ms = timeline
+        .filter(([t]) => t >= from && t < from + width)
+        .map(([, x]) => x)
+        .sort((a, b) => a - b);
+      const r = rss.filter(([t]) => t <= from + width).at(-1)?.[1] ?? NaN;
+      console.error(
+        `    ${String(from).padStart(5)} ${(ms.length / width).toFixed(0).padStart(7)} ${quantile(ms, 0.99).toFixed(1).padStart(8)} ${r.toFixed(1).padStart(8)}`,
+      );
+    }
+    const sizes = await db.query<{ relname: string; t: string; i: string }>(
+      `SELECT c.relname, pg_size_pretty(pg_table_size(c.oid)) AS t, pg_size_pretty(pg_indexes_size(c.oid)) AS i
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relname IN ('twopc_transactions', 'twopc_participants') ORDER BY 1 DESC`,
+      [schema],
+    );
+    for (const r of sizes.rows) {
+      console.error(`  ${r.relname}: table ${r.t}, indexes ${r.i}`);
+    }
+  }
+
   async function measure(
     target: Target,
     inflight: number,
@@ -238,6 +282,9 @@ try {
               TWOPC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
               TWOPC_LOG_LEVEL: 'info',
               TWOPC_COORDINATOR_NAME: schema,
+              ...(opts['retention-hours'] === undefined
+                ? {}
+                : { TWOPC_RETENTION_HOURS: opts['retention-hours'] }),
               ...(target === 'secure' ? secureEnv(pki) : {}),
             },
             /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
@@ -286,13 +333,18 @@ try {
         seconds >= 120
           ? setInterval(() => rssTimeline.push([rssTimeline.length * 10 + 10, rssMiB(pid)]), 10_000)
           : null;
-      const load = await runLoad(address, ps, inflight, seconds, enlist, connection).finally(() => {
-        if (sampler !== null) {
-          clearInterval(sampler);
-        }
-      });
+      const load = await runLoad(address, ps, inflight, seconds, enlist, connection, rate).finally(
+        () => {
+          if (sampler !== null) {
+            clearInterval(sampler);
+          }
+        },
+      );
       const s1 = await sample();
       const n = Math.max(1, load.committed);
+      if (seconds >= 120) {
+        await printSteadyWindows(schema, seconds, load.timeline, rssTimeline);
+      }
       if (walProfile) {
         await printWalProfile(target, s0.wal, s1.wal, n);
       }
