@@ -17,7 +17,7 @@ import { TwopcOperator } from 'twopc/internal/twopc-operator';
 import type { ListOptions } from 'twopc/internal/twopc-client';
 import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts';
 import { freePort } from './ports.ts';
-import { startChild } from './proc.ts';
+import { startCoordinator } from './proc.ts';
 import type { Child } from './proc.ts';
 
 const { values: opts } = parseArgs({
@@ -115,17 +115,7 @@ try {
   const sizesOfTables: string[] = [];
   for (const [size, n] of sizes.entries()) {
     const schema = `bench_list_${n}`;
-    const child = await startChild(
-      ['src/main.ts', 'serve'],
-      {
-        DATABASE_URL: server.url,
-        TWOPC_DB_SCHEMA: schema,
-        TWOPC_LISTEN: '127.0.0.1:0',
-        TWOPC_METRICS_LISTEN: '127.0.0.1:0',
-        TWOPC_COORDINATOR_NAME: schema,
-      },
-      /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
-    );
+    const child = await startCoordinator(server.url, schema);
     children.push(child);
     const t0 = performance.now();
     await fill(db, schema, n);

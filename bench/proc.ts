@@ -103,3 +103,23 @@ export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? 0) / 1024;
 }
+
+/** A coordinator (`twopc serve`) over `schema` of the log at `databaseUrl`, on a free port. */
+export function startCoordinator(
+  databaseUrl: string,
+  schema: string,
+  env: Record<string, string> = {},
+): Promise<Child> {
+  return startChild(
+    ['src/main.ts', 'serve'],
+    {
+      DATABASE_URL: databaseUrl,
+      TWOPC_DB_SCHEMA: schema,
+      TWOPC_LISTEN: '127.0.0.1:0',
+      TWOPC_METRICS_LISTEN: '127.0.0.1:0',
+      TWOPC_COORDINATOR_NAME: schema,
+      ...env,
+    },
+    /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
+  );
+}

@@ -21,7 +21,7 @@ import type { SweepPoint } from './chart.ts';
 import { quantile, runLoad } from './load.ts';
 import { freePort } from './ports.ts';
 import type { EnlistMode } from './load.ts';
-import { ROOT, cpuSeconds, rssMiB, startChild, treeCpuSeconds } from './proc.ts';
+import { ROOT, cpuSeconds, rssMiB, startChild, startCoordinator, treeCpuSeconds } from './proc.ts';
 import type { Child } from './proc.ts';
 
 const { values: opts } = parseArgs({
@@ -273,22 +273,14 @@ try {
     const child =
       target === 'floor'
         ? await startChild(['bench/floor.ts', JSON.stringify({ databaseUrl: server.url, schema })])
-        : await startChild(
-            ['src/main.ts', 'serve'],
-            {
-              DATABASE_URL: server.url,
-              TWOPC_DB_SCHEMA: schema,
-              TWOPC_LISTEN: '127.0.0.1:0',
-              TWOPC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
-              TWOPC_LOG_LEVEL: 'info',
-              TWOPC_COORDINATOR_NAME: schema,
-              ...(opts['retention-hours'] === undefined
-                ? {}
-                : { TWOPC_RETENTION_HOURS: opts['retention-hours'] }),
-              ...(target === 'secure' ? secureEnv(pki) : {}),
-            },
-            /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
-          );
+        : await startCoordinator(server.url, schema, {
+            TWOPC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+            TWOPC_LOG_LEVEL: 'info',
+            ...(opts['retention-hours'] === undefined
+              ? {}
+              : { TWOPC_RETENTION_HOURS: opts['retention-hours'] }),
+            ...(target === 'secure' ? secureEnv(pki) : {}),
+          });
     const { refs: ps, pids: participantPids } = participantsOf(target);
     const connection = target === 'secure' ? secureClient(pki) : {};
     try {
@@ -394,18 +386,7 @@ try {
     count: number,
     ps: { name: string; endpoint: string }[],
   ): Promise<void> {
-    const schema = 'bench_open';
-    const child = await startChild(
-      ['src/main.ts', 'serve'],
-      {
-        DATABASE_URL: server.url,
-        TWOPC_DB_SCHEMA: schema,
-        TWOPC_LISTEN: '127.0.0.1:0',
-        TWOPC_METRICS_LISTEN: '127.0.0.1:0',
-        TWOPC_COORDINATOR_NAME: schema,
-      },
-      /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
-    );
+    const child = await startCoordinator(server.url, 'bench_open');
     try {
       const { TwopcClient } = await import('twopc/internal/twopc-client');
       const client = new TwopcClient(`127.0.0.1:${child.port}`, { attempts: 1 });

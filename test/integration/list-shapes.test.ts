@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { TX_STATES } from 'twopc/internal/contract/tx-state';
 import type { TxState } from 'twopc/internal/contract/tx-state';
-import { createPools } from '../../src/store/pg-pools.ts';
-import { PgTransactionStore } from '../../src/store/pg-transaction-store.ts';
+import type { PgTransactionStore } from '../../src/store/pg-transaction-store.ts';
 import type { ListFilter } from '../../src/store/transaction-store.ts';
-import { migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
+import { migratedSchema, sql, storeOver } from '../support/db.ts';
 
 /** What the log holds of one transaction, as the reference filter reads it. */
 interface Row {
@@ -35,14 +34,7 @@ describe('ListTransactions: every combination of filters, page by page, against 
 
   before(async function () {
     schema = await migratedSchema(import.meta.url);
-    store = new PgTransactionStore(
-      createPools({
-        url: await testDatabaseUrl(),
-        schema,
-        maxConnections: 2,
-        onError: () => undefined,
-      }),
-    );
+    store = await storeOver(schema);
     const r = random(25);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
     for (let i = 0; i < 240; i++) {

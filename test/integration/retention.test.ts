@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { createPools } from '../../src/store/pg-pools.ts';
-import { PgTransactionStore } from '../../src/store/pg-transaction-store.ts';
+import type { PgTransactionStore } from '../../src/store/pg-transaction-store.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
-import { migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
+import { migratedSchema, sql, storeOver } from '../support/db.ts';
 import { FakeParticipant } from '../support/fake-participant.ts';
 
 describe("retention (the log's checkpoint)", function () {
@@ -14,14 +13,7 @@ describe("retention (the log's checkpoint)", function () {
   before(async function () {
     schema = await migratedSchema(import.meta.url);
     h = await startCoordinator(schema);
-    store = new PgTransactionStore(
-      createPools({
-        url: await testDatabaseUrl(),
-        schema,
-        maxConnections: 2,
-        onError: () => undefined,
-      }),
-    );
+    store = await storeOver(schema);
   });
   after(async function () {
     await store.close();

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '../../src/store/migrate.ts';
+import { createPools } from '../../src/store/pg-pools.ts';
+import { PgTransactionStore } from '../../src/store/pg-transaction-store.ts';
 import { ensureDatabase } from './hooks.ts';
 
 /** The test run's PostgreSQL URL (started on first use). */
@@ -61,4 +63,16 @@ export async function loggedState(schema: string, txnId: string): Promise<string
     [txnId],
   );
   return rows[0]?.state;
+}
+
+/** A store over `schema` of the test run's PostgreSQL (two connections); close it after. */
+export async function storeOver(schema: string): Promise<PgTransactionStore> {
+  return new PgTransactionStore(
+    createPools({
+      url: await testDatabaseUrl(),
+      schema,
+      maxConnections: 2,
+      onError: () => undefined,
+    }),
+  );
 }
