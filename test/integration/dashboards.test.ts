@@ -99,6 +99,12 @@ describe('dashboards and alerts use what the coordinator exports', function () {
       (m) => m[0].replace(/_(sum|count|bucket)$/, ''),
     );
     assert.ok(runtime.length >= 4, 'no runtime panel');
+    // The garbage collector's histogram has series once a collection was
+    // observed: garbage enough for a young-generation collection, until one is.
+    await eventually(async () => {
+      Array.from({ length: 200_000 }, (_, i) => ({ i, s: `garbage ${i}` })).length;
+      return /^nodejs_gc_duration_seconds_count[ {]/m.test(await scrape());
+    });
     const text = await scrape();
     for (const name of runtime) {
       assert.match(
