@@ -7,16 +7,12 @@
 // each, four tenants, one in fifty aborted, a label on one in ten, a
 // heuristic outcome on one in 100,000, and a few transactions stuck in
 // phase 2.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { TwopcOperator } from 'twopc/internal/twopc-operator';
 import type { ListOptions } from 'twopc/internal/twopc-client';
-import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts';
-import { freePort } from './ports.ts';
+import { startBenchLog } from './bench-log.ts';
 import { startCoordinator } from './proc.ts';
 import type { Child } from './proc.ts';
 
@@ -83,14 +79,7 @@ async function fill(db: pg.Pool, schema: string, n: number): Promise<void> {
   }
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'twopc-bench-list-'));
-const server = await startEmbeddedPostgres({
-  dataDir: dir,
-  port: await freePort(),
-  log: () => undefined,
-});
-const db = new pg.Pool({ connectionString: server.url, max: 2 });
-db.on('error', () => undefined);
+const { server, db, stop: stopLog } = await startBenchLog('twopc-bench-list-');
 const children: Child[] = [];
 try {
   /** Per filter: the median per log size (undefined: no such page there). */
@@ -158,7 +147,5 @@ try {
   console.log(`\n${sizesOfTables.join('\n')}`);
 } finally {
   await Promise.all(children.map((c) => c.stop()));
-  await db.end();
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
+  await stopLog();
 }

@@ -8,14 +8,13 @@
 // --secure, `secure`: twopc with mutual TLS on every link (client,
 // participants), callers authenticated by certificate and a participant
 // registry.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { writeDemoPki } from '../examples/dev-pki.ts';
 import type { ConnectionOptions } from 'twopc/internal/connection';
-import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts';
+import { startBenchLog } from './bench-log.ts';
 import { sweepSvg } from './chart.ts';
 import type { SweepPoint } from './chart.ts';
 import { quantile, runLoad } from './load.ts';
@@ -128,18 +127,7 @@ function secureClient(pki: string): ConnectionOptions {
 /** Ends a run early (after --open) through the cleanup below. */
 class Done extends Error {}
 
-const dir = await mkdtemp(join(tmpdir(), 'twopc-bench-'));
-const server = await startEmbeddedPostgres({
-  dataDir: dir,
-  port: await freePort(),
-  log: () => undefined,
-});
-const db = new pg.Pool({ connectionString: server.url, max: 2 });
-// An idle connection ended by the server stopping at the end is no failure.
-db.on('error', () => undefined);
-const postmaster = Number(
-  (await readFile(join(dir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0],
-);
+const { dir, server, db, postmaster, stop: stopLog } = await startBenchLog('twopc-bench-');
 const children: Child[] = [];
 const pki = join(dir, 'pki');
 try {
@@ -556,7 +544,5 @@ try {
   }
 } finally {
   await Promise.all(children.map((c) => c.stop()));
-  await db.end();
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
+  await stopLog();
 }
