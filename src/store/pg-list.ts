@@ -1,4 +1,5 @@
 import { isTerminal } from 'twopc/internal/contract/tx-state';
+import { TENANTS } from './pg-queries.ts';
 import { TX_COLUMNS } from './pg-rows.ts';
 import type { ListFilter } from './transaction-store.ts';
 
@@ -29,6 +30,8 @@ export function listStatement(filter: ListFilter): ListStatement {
   };
   const where: string[] = [];
   let shape = '';
+  /** Whether a filter selects from a small partial index (then no per-tenant merge). */
+  let narrow = false;
   if (filter.tenant !== null) {
     where.push(`t.tenant = ${param(filter.tenant, 'text')}`);
     shape += 't';
@@ -39,6 +42,7 @@ export function listStatement(filter: ListFilter): ListStatement {
       `t.state = ANY(${param(filter.states, 'text[]')})${unfinished ? ' AND t.finished_at IS NULL' : ''}`,
     );
     shape += unfinished ? 'u' : 's';
+    narrow ||= unfinished;
   }
   if (filter.minAgeSeconds > 0) {
     where.push(
@@ -57,12 +61,14 @@ export function listStatement(filter: ListFilter): ListStatement {
       `t.finished_at IS NULL AND t.state IN ('COMMITTING', 'ABORTING') AND t.decided_at < now() - make_interval(secs => ${param(filter.stuckAfterMs, 'double precision')} / 1000.0)`,
     );
     shape += 'k';
+    narrow = true;
   }
   if (filter.heuristicOnly) {
     where.push(
       't.txn_id IN (SELECT h.txn_id FROM twopc_participants h WHERE h.heuristic IS NOT NULL)',
     );
     shape += 'h';
+    narrow = true;
   }
   if (Object.keys(filter.labels).length > 0) {
     where.push(`t.labels @> ${param(JSON.stringify(filter.labels), 'jsonb')}`);
@@ -81,17 +87,9 @@ export function listStatement(filter: ListFilter): ListStatement {
   // tenant by creation: it would cost each Begin and completion a second
   // entry. The tenants are found by skipping through the index, one probe
   // each.
-  const everyTenant =
-    filter.tenant === null &&
-    !shape.includes('u') &&
-    filter.stuckAfterMs === null &&
-    !filter.heuristicOnly;
-  const text = everyTenant
-    ? `WITH RECURSIVE tenants(tenant) AS (
-        SELECT min(tenant) FROM twopc_transactions
-        UNION ALL
-        SELECT (SELECT min(x.tenant) FROM twopc_transactions x WHERE x.tenant > tenants.tenant)
-        FROM tenants WHERE tenants.tenant IS NOT NULL),
+  const everyTenant = filter.tenant === null && !narrow;
+  const page = everyTenant
+    ? `WITH RECURSIVE ${TENANTS},
       page AS MATERIALIZED (
         SELECT l.txn_id, l.created_at FROM tenants, LATERAL (
           SELECT t.txn_id, t.created_at FROM twopc_transactions t
@@ -99,15 +97,14 @@ export function listStatement(filter: ListFilter): ListStatement {
           ORDER BY t.created_at DESC, t.txn_id DESC
           LIMIT ${limit}) l
         ORDER BY l.created_at DESC, l.txn_id DESC
-        LIMIT ${limit})
-      SELECT ${TX_COLUMNS} FROM page JOIN twopc_transactions t USING (txn_id)
-      ORDER BY t.created_at DESC, t.txn_id DESC`
+        LIMIT ${limit})`
     : `WITH page AS MATERIALIZED (
         SELECT t.txn_id FROM twopc_transactions t
         WHERE true ${filters}
         ORDER BY t.created_at DESC, t.txn_id DESC
-        LIMIT ${limit})
-      SELECT ${TX_COLUMNS} FROM page JOIN twopc_transactions t USING (txn_id)
-      ORDER BY t.created_at DESC, t.txn_id DESC`;
+        LIMIT ${limit})`;
+  const text = `${page}
+    SELECT ${TX_COLUMNS} FROM page JOIN twopc_transactions t USING (txn_id)
+    ORDER BY t.created_at DESC, t.txn_id DESC`;
   return { name: `twopc_list_${everyTenant ? 'e' : ''}${shape || 'all'}`, text, values };
 }

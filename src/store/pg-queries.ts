@@ -1,6 +1,17 @@
 import { TX_COLUMNS } from './pg-rows.ts';
 
 /**
+ * `tenants(tenant)`, for a `WITH RECURSIVE`: every tenant with a transaction
+ * in the log, found by skipping through the tenant/created-at index (one
+ * probe per tenant; the log keeps no index over every tenant by creation).
+ */
+export const TENANTS = `tenants(tenant) AS (
+      SELECT min(tenant) FROM twopc_transactions
+      UNION ALL
+      SELECT (SELECT min(x.tenant) FROM twopc_transactions x WHERE x.tenant > tenants.tenant)
+      FROM tenants WHERE tenants.tenant IS NOT NULL)`;
+
+/**
  * Every SQL statement of the store, parameterized and named (pg prepares a
  * named statement once per connection).
  */
@@ -110,7 +121,7 @@ export const SQL = {
     SELECT txn_id, true AS allowed FROM t
     UNION ALL
     SELECT x.txn_id, false FROM twopc_transactions x JOIN d USING (txn_id), cur
-    WHERE x.txn_id NOT IN (SELECT txn_id FROM t) AND x.state IN ('ACTIVE', 'PREPARING')
+    WHERE d.txn_id NOT IN (SELECT txn_id FROM t) AND x.state IN ('ACTIVE', 'PREPARING')
       AND (NOT x.one_phase OR d.one_phase) AND d.state IN ('COMMITTING', 'COMMITTED')
       AND NOT COALESCE(x.store_token = cur.token, false)`,
 
@@ -238,11 +249,7 @@ export const SQL = {
   // tenant's range of the tenant/created-at index from its oldest (a
   // transaction finishes after it began); the few old ones still
   // unfinished, or finished too recently, are passed over.
-  deleteFinished: `WITH RECURSIVE tenants(tenant) AS (
-      SELECT min(tenant) FROM twopc_transactions
-      UNION ALL
-      SELECT (SELECT min(x.tenant) FROM twopc_transactions x WHERE x.tenant > tenants.tenant)
-      FROM tenants WHERE tenants.tenant IS NOT NULL),
+  deleteFinished: `WITH RECURSIVE ${TENANTS},
     old AS (
       SELECT o.txn_id FROM tenants, LATERAL (
         SELECT t.txn_id FROM twopc_transactions t
