@@ -1,8 +1,11 @@
 import { buildSecurity, checkSecureByDefault } from './auth/build-security.ts';
 import type { OwnEndpoint } from './auth/endpoint-policy.ts';
 import { Coordinator } from './coordinator/coordinator.ts';
-import { Maintenance } from './coordinator/maintenance.ts';
+import { ConfigError } from './config.ts';
 import type { Config } from './config.ts';
+import { LogShards, redactUrl } from './log-shards.ts';
+import { readShards } from './shards-file.ts';
+import type { ShardSpec } from './shards-file.ts';
 import { startConsoleServer } from './console/console-server.ts';
 import { startCoordinatorServer } from './grpc/server.ts';
 import type { CoordinatorServer } from './grpc/server.ts';
@@ -11,19 +14,13 @@ import { GrpcHealthProbe } from './participant/health-probe.ts';
 import { HealthMonitor } from './participant/health-monitor.ts';
 import { startEmbeddedPostgres } from './store/embedded-postgres-server.ts';
 import type { EmbeddedServer } from './store/embedded-postgres-server.ts';
-import { MigrationError, migrateLog } from './store/migrate.ts';
-import { isConnectionError } from './store/pg-errors.ts';
 import { VERSION } from './package-version.ts';
-import { createPools } from './store/pg-pools.ts';
-import { PgTransactionStore } from './store/pg-transaction-store.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { TwopcMetrics } from './telemetry/metrics.ts';
 import { WarnLimiter } from './telemetry/warn-limiter.ts';
 import { startMetricsServer } from './telemetry/metrics-server.ts';
 import { rpcServerMetrics } from './telemetry/rpc-server-metrics.ts';
 import type { Clock } from 'twopc/internal/time/clock';
-import { setTimeout as delay } from 'node:timers/promises';
-import { backoffMs } from 'twopc/internal/shared/backoff';
 
 /** A running coordinator process's parts. */
 export interface App {
@@ -32,17 +29,22 @@ export interface App {
   readonly metricsAddress: string;
   /** The operator console's URL, or null without --console-listen. */
   readonly consoleUrl: string | null;
+  /** The log's database (with shards: the first the shards file names). */
   readonly databaseUrl: string;
   readonly coordinator: Coordinator;
   readonly server: CoordinatorServer;
+  /**
+   * Re-reads the shards file and applies it (SIGHUP); no-op with one log.
+   * @throws ShardsFileError when the file cannot be used (nothing changes)
+   */
+  reloadShards(): Promise<void>;
+  /** The log's shards: number, weight, whether it answers (for logs). */
+  shards(): { shard: number; weight: number; up: boolean; database: string }[];
   /** Graceful stop: stop accepting, let running calls finish, persist, close. */
   stop(): Promise<void>;
 }
 
-/** Redacts the password of a database URL for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}
+export { redactUrl };
 
 function hostPort(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
@@ -52,27 +54,42 @@ function hostPort(address: string): { host: string; port: number } {
   };
 }
 
-/** Where this coordinator listens and what it connects to: never dialled as a participant. */
-function ownEndpoints(config: Config, databaseUrl: string, metricsAddress: string): OwnEndpoint[] {
-  const db = new URL(databaseUrl);
+/** Where this coordinator listens: never dialled as a participant (nor its log, added per shard). */
+function ownEndpoints(config: Config, metricsAddress: string): OwnEndpoint[] {
   return [
     { ...hostPort(config.listen), what: 'gRPC listener' },
     { ...hostPort(metricsAddress), what: 'metrics listener' },
-    {
-      host: db.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: Number(db.port || '5432'),
-      what: 'PostgreSQL',
-    },
   ];
 }
 
-/** Starts the embedded server unless a URL is configured. */
+/** A shard's PostgreSQL, as an endpoint never dialled as a participant. */
+function shardEndpoint(spec: ShardSpec, sharded: boolean): OwnEndpoint {
+  const db = new URL(spec.url);
+  return {
+    host: db.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: Number(db.port || '5432'),
+    what: sharded ? `PostgreSQL (log shard ${spec.id})` : 'PostgreSQL',
+  };
+}
+
+/**
+ * The log's databases: the shards file's, DATABASE_URL as shard 0, or the
+ * embedded server (started here) as shard 0.
+ * @throws ConfigError for a shards file that cannot be used
+ */
 export async function openDatabase(
   config: Config,
   log: Logger,
-): Promise<{ url: string; embedded: EmbeddedServer | null }> {
+): Promise<{ specs: ShardSpec[]; embedded: EmbeddedServer | null }> {
+  if (config.logShards !== null) {
+    const specs = await readShards(config.logShards, config.dbSchema).catch((err: unknown) => {
+      throw new ConfigError(`--log-shards ${(err as Error).message}`);
+    });
+    return { specs, embedded: null };
+  }
+  const one = (url: string): ShardSpec[] => [{ id: 0, url, weight: 1, schema: config.dbSchema }];
   if (config.databaseUrl !== null) {
-    return { url: config.databaseUrl, embedded: null };
+    return { specs: one(config.databaseUrl), embedded: null };
   }
   const embedded = await startEmbeddedPostgres({
     dataDir: config.dataDir,
@@ -84,7 +101,7 @@ export async function openDatabase(
     { data_dir: config.dataDir, port: config.embeddedPgPort },
     'embedded PostgreSQL started',
   );
-  return { url: embedded.url, embedded };
+  return { specs: one(embedded.url), embedded };
 }
 
 /**
@@ -93,12 +110,12 @@ export async function openDatabase(
  */
 export async function startApp(config: Config, log: Logger, clock: Clock): Promise<App> {
   checkSecureByDefault(config); // before anything is started
-  const { url, embedded } = await openDatabase(config, log);
+  const { specs, embedded } = await openDatabase(config, log);
   // What has been started so far, undone in reverse if the start fails:
   // a failed start leaves nothing running (the embedded PostgreSQL included).
   const undo: (() => Promise<void> | void)[] = [() => embedded?.stop()];
   try {
-    return await startServing(config, log, clock, url, undo);
+    return await startServing(config, log, clock, specs, embedded !== null, undo);
   } catch (err) {
     for (const step of undo.reverse()) {
       await Promise.resolve()
@@ -109,82 +126,25 @@ export async function startApp(config: Config, log: Logger, clock: Clock): Promi
   }
 }
 
-/**
- * Migrates the log, waiting for it first: a coordinator started with its
- * PostgreSQL (a compose stack coming up cold, HAProxy with no primary yet,
- * a database still starting) keeps trying for `startupWaitMs` instead of
- * exiting, saying each time what it waits for.
- */
-async function migrateWhenReachable(
-  config: Config,
-  log: Logger,
-  clock: Clock,
-  url: string,
-): Promise<{ applied: string[]; logSchema: number }> {
-  const started = clock.now();
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await migrateLog(url, config.dbSchema, (m) => log.warn(m));
-    } catch (err) {
-      const waited = clock.now() - started;
-      if (
-        config.databaseUrl === null ||
-        err instanceof MigrationError ||
-        !isConnectionError(err) ||
-        waited >= config.startupWaitMs
-      ) {
-        throw err;
-      }
-      const e = err as NodeJS.ErrnoException;
-      log.warn(
-        {
-          database: redactUrl(config.databaseUrl),
-          err: e.code ?? e.message,
-          attempt,
-          waited_ms: Math.round(waited),
-          startup_wait_ms: config.startupWaitMs,
-        },
-        'the log (DATABASE_URL) does not answer yet; trying again',
-      );
-      // A timer that keeps the process alive (the Clock's do not): nothing
-      // else runs yet.
-      await delay(
-        Math.min(backoffMs(STARTUP_RETRY, attempt, Math.random), config.startupWaitMs - waited),
-      );
-    }
-  }
-}
-
-const STARTUP_RETRY = { baseMs: 250, capMs: 5_000 };
-
 async function startServing(
   config: Config,
   log: Logger,
   clock: Clock,
-  url: string,
+  specs: ShardSpec[],
+  embedded: boolean,
   undo: (() => Promise<void> | void)[],
 ): Promise<App> {
-  const { applied, logSchema } = await migrateWhenReachable(config, log, clock, url);
-  if (applied.length > 0) {
-    log.info({ applied }, 'migrations applied');
-  }
-  const pools = createPools({
-    url,
-    schema: config.dbSchema,
-    maxConnections: config.dbPoolSize,
-    onError: (err) => log.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
-  });
-  const store = new PgTransactionStore(pools, clock, {
-    maxPending: config.storeMaxPending,
-    stallMs: config.storeStallMs,
-  });
-  undo.push(() => store.close());
+  const shards = new LogShards(config, log, clock);
+  undo.push(() => shards.close());
+  // An embedded log is started right here: there is nothing to wait for.
+  await shards.open(specs, !embedded);
+  const store = shards.log;
   const metricsServer = await startMetricsServer(config.metricsListen);
   undo.push(() => metricsServer.close());
   const room = await buildSecurity(
     config,
     store,
-    ownEndpoints(config, url, metricsServer.address),
+    ownEndpoints(config, metricsServer.address),
     clock,
     log,
   );
@@ -225,40 +185,21 @@ async function startServing(
     },
   );
   let server: CoordinatorServer | null = null;
-  let storeUp = true;
-  const maintenance = new Maintenance(
-    store,
-    coordinator,
-    clock,
-    log,
-    {
-      sweepIntervalMs: config.sweepIntervalMs,
-      recoveryIntervalMs: config.recoveryIntervalMs,
-      coordinatorLeaseMs: config.coordinatorLeaseMs,
-      retentionMs: config.retentionHours * 3_600_000,
-      retentionIntervalMs: 60_000,
-      coordinatorName: config.coordinatorName,
-      stuckAfterMs: config.stuckAfterMs,
-    },
-    {
-      storeReachable: (ok) => {
-        storeUp = ok;
-        server?.setServing(ok);
-      },
-      recovered: (taken) => metrics.recovery(taken),
-    },
-  );
   metrics.observe(metricsServer.meter, {
     inFlight: () => coordinator.inFlight,
-    backlog: () => maintenance.backlog,
+    backlog: () => shards.backlog,
     participantHealth: () => health.states(),
-    pools: () => store.poolStats(),
-    admission: () => store.admissionStats(),
-    storeUp: () => storeUp,
-    build: () => ({ version: VERSION, logSchema }),
+    pools: () => shards.poolStats(),
+    admission: () => shards.admissionStats(),
+    shards: () => shards.status(),
+    build: () => ({ version: VERSION, logSchema: shards.logSchema }),
   });
-  await maintenance.start();
-  undo.push(() => maintenance.stop(true));
+  await shards.start(coordinator, {
+    reachability: () => server?.setServing(store.anyUp),
+    recovered: (taken) => metrics.recovery(taken),
+    opened: (spec) => room.endpoints.addOwn(shardEndpoint(spec, config.logShards !== null)),
+  });
+  undo.push(() => shards.stopMaintenance(true));
   undo.push(() => {
     health.close();
     probe.close();
@@ -305,18 +246,33 @@ async function startServing(
     address: grpcServer.address,
     metricsAddress: metricsServer.address,
     consoleUrl,
-    databaseUrl: url,
+    databaseUrl: specs[0]!.url,
     coordinator,
+    shards: () =>
+      shards.specs
+        .map((spec) => ({
+          shard: spec.id,
+          weight: spec.weight,
+          up: store.shards().find((s) => s.id === spec.id)?.up ?? false,
+          database: redactUrl(spec.url),
+        }))
+        .sort((a, b) => a.shard - b.shard),
+    reloadShards: async () => {
+      if (config.logShards === null) {
+        return;
+      }
+      await shards.reload(await readShards(config.logShards, config.dbSchema));
+    },
     server: grpcServer,
     stop: async () => {
       await consoleServer?.close();
       await grpcServer.shutdown(config.shutdownGraceMs);
       await coordinator.shutdown(Math.min(2_000, config.shutdownGraceMs));
-      await maintenance.stop(true);
+      await shards.stopMaintenance(true);
       health.close();
       probe.close();
       participants.close();
-      await store.close();
+      await shards.close();
       await metricsServer.close();
       room.close();
       await undo[0]?.(); // the embedded PostgreSQL

@@ -39,6 +39,13 @@ const CORE_SETTINGS: readonly Setting[] = [
     help: 'PostgreSQL URL; unset: embedded PostgreSQL',
   },
   {
+    key: 'logShards',
+    env: 'TWOPC_LOG_SHARDS',
+    kind: 'file',
+    def: '',
+    help: 'shards of the log: JSON file of {id, url, weight}; re-read on SIGHUP (unset: one log)',
+  },
+  {
     key: 'dataDir',
     env: 'TWOPC_DATA_DIR',
     kind: 'string',

@@ -9,6 +9,8 @@ export { SETTINGS } from './config-settings.ts';
 export interface Config {
   readonly listen: string;
   readonly databaseUrl: string | null;
+  /** The shards file (null: one log, DATABASE_URL or embedded). */
+  readonly logShards: string | null;
   readonly dataDir: string;
   readonly embeddedPgPort: number;
   readonly dbSchema: string;
@@ -155,6 +157,11 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Con
   if (config.leaseDefaultMs > config.leaseMaxMs) {
     throw new ConfigError(
       `lease default ${config.leaseDefaultMs} ms is over the maximum ${config.leaseMaxMs} ms`,
+    );
+  }
+  if (config.logShards !== null && config.databaseUrl !== null) {
+    throw new ConfigError(
+      '--log-shards and DATABASE_URL both name the log: put every database in the shards file (shard 0 is the log DATABASE_URL named)',
     );
   }
   if (config.retryBaseMs > config.retryCapMs) {

@@ -62,7 +62,9 @@ async function serve(config: Config): Promise<number> {
       address: app.address,
       metrics: `http://${app.metricsAddress}/metrics`,
       ...(app.consoleUrl === null ? {} : { console: app.consoleUrl }),
-      database: redactUrl(app.databaseUrl),
+      ...(config.logShards === null
+        ? { database: redactUrl(app.databaseUrl) }
+        : { shards: app.shards() }),
       coordinator: config.coordinatorName,
       id: app.coordinator.id,
     },
@@ -102,17 +104,36 @@ async function serve(config: Config): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (config.logShards !== null) {
+      // The shards file is re-read on SIGHUP: shards added, drained, removed.
+      process.on('SIGHUP', () => {
+        log.info({ file: config.logShards }, 'SIGHUP: re-reading the shards file');
+        app.reloadShards().then(
+          () => log.info({ shards: app.shards() }, 'shards file applied'),
+          (err: unknown) =>
+            log.error(
+              { err: (err as Error).message },
+              'shards file not applied: the shards stay as they were',
+            ),
+        );
+      });
+    }
   });
 }
 
 async function runMigrate(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
-  const { url, embedded } = await openDatabase(config, log);
+  const { specs, embedded } = await openDatabase(config, log);
   try {
-    const applied = await migrate(url, config.dbSchema, (m) => log.warn(m));
-    process.stdout.write(
-      applied.length === 0 ? 'database is up to date\n' : `applied ${applied.join(', ')}\n`,
-    );
+    for (const spec of specs) {
+      const applied = await migrate(spec.url, spec.schema, (m) => log.warn(m));
+      const what = config.logShards === null ? 'database' : `log shard ${spec.id}`;
+      process.stdout.write(
+        applied.length === 0
+          ? `${what} is up to date\n`
+          : `${config.logShards === null ? '' : `${what}: `}applied ${applied.join(', ')}\n`,
+      );
+    }
     return EXIT.OK;
   } finally {
     await embedded?.stop();

@@ -81,7 +81,7 @@ export class Coordinator {
   ): Promise<{ txnId: TxId; leaseExpiresAt: Date }> {
     this.#open();
     const leaseMs = this.#leaseMs(input.timeoutMs, 'timeout_ms');
-    const txnId = randomUUID() as TxId;
+    const txnId = this.#deps.store.newTxnId();
     // The transaction's span lives from Begin to the final outcome; its
     // context is stored so that later work (another process, recovery)
     // joins or links to the same trace.

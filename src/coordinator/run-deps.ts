@@ -1,6 +1,6 @@
 import type { HealthMonitor } from '../participant/health-monitor.ts';
 import type { ParticipantClient } from '../participant/participant-client.ts';
-import type { TransactionStore } from '../store/transaction-store.ts';
+import type { TransactionLog } from '../store/transaction-store.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { TwopcMetrics } from '../telemetry/metrics.ts';
 import type { WarnLimiter } from '../telemetry/warn-limiter.ts';
@@ -25,7 +25,7 @@ export interface ProtocolConfig {
 
 /** What a transaction run needs from the outside world. */
 export interface RunDeps {
-  readonly store: TransactionStore;
+  readonly store: TransactionLog;
   readonly participants: ParticipantClient;
   /** Heartbeats to participants while the run waits on them. */
   readonly health: HealthMonitor;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   InvalidArgumentError,
   InvalidTransitionError,
@@ -88,6 +89,11 @@ export class PgTransactionStore implements TransactionStore {
     this.#pools = pools;
     this.#acks = new AckQueue(pools.lazy, clock);
     this.#admission = new StoreAdmission(clock, limits);
+  }
+
+  /** One log: every id is its own (version 4, as shard 0's). */
+  newTxnId(): TxId {
+    return randomUUID() as TxId;
   }
 
   async begin(input: BeginInput): Promise<{ leaseExpiresAt: Date }> {

@@ -97,10 +97,14 @@ export interface TxAccess {
 }
 
 /**
- * The durable log. The only module that speaks SQL; every method is one
- * round trip unless it says otherwise.
+ * The log as transaction runs and the API see it: every call names its
+ * transaction (or asks about all of them), so it works the same over one
+ * log or shards of it. Every method is one round trip unless it says
+ * otherwise.
  */
-export interface TransactionStore {
+export interface TransactionLog {
+  /** A new transaction id, naming where the transaction will live (no I/O). */
+  newTxnId(): TxId;
   /** Logs a new ACTIVE transaction with the store's incarnation (not forced). */
   begin(input: BeginInput): Promise<{ leaseExpiresAt: Date }>;
   /**
@@ -147,13 +151,6 @@ export interface TransactionStore {
    * the state, now durable, or null when the transaction is unknown.
    */
   makeDurable(txnId: TxId): Promise<TxState | null>;
-  /**
-   * This coordinator's unfinished, undecided-or-delivering transactions that
-   * nothing touched for `idleMs`: work the log says is owed.
-   */
-  ownStale(ownerId: string, idleMs: number, limit: number): Promise<TxView[]>;
-  /** The store's incarnation: it changes when PostgreSQL restarts after a crash or is promoted. */
-  incarnation(): Promise<string>;
   /** Marks one participant's phase-2 acknowledgement (not forced). */
   recordAck(txnId: TxId, name: string, heuristic: Outcome | null): Promise<void>;
   /** Stores a failed phase-2 attempt and when it is retried (not forced). */
@@ -174,18 +171,6 @@ export interface TransactionStore {
   get(txnId: TxId): Promise<TxView | null>;
   /** Transactions newest first, keyset-paged. */
   list(filter: ListFilter): Promise<TxView[]>;
-  /** Aborts up to `limit` ACTIVE transactions whose lease ran out; returns them. */
-  expireLeases(ownerId: string, limit: number): Promise<TxView[]>;
-  /** Takes over up to `limit` unfinished transactions whose owner is dead; returns them. */
-  claimOrphans(ownerId: string, limit: number): Promise<TxView[]>;
-  /** Registers this coordinator incarnation; earlier incarnations of `name` are declared dead. */
-  registerCoordinator(id: string, name: string, leaseMs: number): Promise<void>;
-  /** Renews the incarnation's lease; false if it had been declared dead. */
-  renewCoordinator(id: string, leaseMs: number): Promise<boolean>;
-  /** Removes the incarnation (clean shutdown): its unfinished work is free to take over. */
-  deregisterCoordinator(id: string): Promise<void>;
-  /** Deletes up to `limit` transactions finished more than `retentionMs` ago. */
-  deleteFinished(retentionMs: number, limit: number): Promise<number>;
   /** Appends to the audit trail of operator actions. */
   recordOperatorAction(
     txnId: TxId,
@@ -198,6 +183,33 @@ export interface TransactionStore {
   access(txnId: TxId, participant: string | null): Promise<TxAccess | null>;
   /** Unfinished transactions of a tenant (null: all tenants), for admission caps. */
   openCount(tenant: string | null): Promise<number>;
+}
+
+/**
+ * One durable log (one PostgreSQL database, or one shard of the log): the
+ * routed calls, and the background work a coordinator does per log (its
+ * lease, recovery, retention). The only module that speaks SQL.
+ */
+export interface TransactionStore extends TransactionLog {
+  /**
+   * This coordinator's unfinished, undecided-or-delivering transactions that
+   * nothing touched for `idleMs`: work the log says is owed.
+   */
+  ownStale(ownerId: string, idleMs: number, limit: number): Promise<TxView[]>;
+  /** The store's incarnation: it changes when PostgreSQL restarts after a crash or is promoted. */
+  incarnation(): Promise<string>;
+  /** Aborts up to `limit` ACTIVE transactions whose lease ran out; returns them. */
+  expireLeases(ownerId: string, limit: number): Promise<TxView[]>;
+  /** Takes over up to `limit` unfinished transactions whose owner is dead; returns them. */
+  claimOrphans(ownerId: string, limit: number): Promise<TxView[]>;
+  /** Registers this coordinator incarnation; earlier incarnations of `name` are declared dead. */
+  registerCoordinator(id: string, name: string, leaseMs: number): Promise<void>;
+  /** Renews the incarnation's lease; false if it had been declared dead. */
+  renewCoordinator(id: string, leaseMs: number): Promise<boolean>;
+  /** Removes the incarnation (clean shutdown): its unfinished work is free to take over. */
+  deregisterCoordinator(id: string): Promise<void>;
+  /** Deletes up to `limit` transactions finished more than `retentionMs` ago. */
+  deleteFinished(retentionMs: number, limit: number): Promise<number>;
   /** Stuck (phase 2 unfinished `stuckAfterMs` after the decision) and in-doubt (PREPARING) counts. */
   backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }>;
   /** New work waiting on the log, and refused so far (admission), for metrics. */

@@ -14,12 +14,12 @@ export interface MetricSources {
   backlog(): { stuck: number; inDoubt: number };
   /** Per endpoint being watched: 1 up, 0 DOWN. */
   participantHealth(): Map<string, boolean>;
-  /** Connections per pool (forced, lazy): total, idle, waiting clients. */
-  pools(): { pool: string; total: number; idle: number; waiting: number }[];
+  /** Connections per shard and pool (forced, lazy): total, idle, waiting clients. */
+  pools(): { pool: string; shard: number; total: number; idle: number; waiting: number }[];
   /** New work waiting on the log now, and refused (store overloaded) so far. */
   admission(): { pending: number; refused: number };
-  /** Whether the log store answered the last lease sweep. */
-  storeUp(): boolean;
+  /** Per shard of the log: whether it answered the last lease sweep, and its weight. */
+  shards(): { shard: number; up: boolean; weight: number }[];
   /** This build's release, and the log's schema (its newest migration) when it started. */
   build(): { version: string; logSchema: number };
 }
@@ -138,16 +138,27 @@ export class TwopcMetrics {
       })
       .addCallback((r) => {
         for (const p of sources.pools()) {
-          r.observe(p.total - p.idle, { pool: p.pool, state: 'busy' });
-          r.observe(p.idle, { pool: p.pool, state: 'idle' });
-          r.observe(p.waiting, { pool: p.pool, state: 'waiting_clients' });
+          const shard = String(p.shard);
+          r.observe(p.total - p.idle, { pool: p.pool, shard, state: 'busy' });
+          r.observe(p.idle, { pool: p.pool, shard, state: 'idle' });
+          r.observe(p.waiting, { pool: p.pool, shard, state: 'waiting_clients' });
         }
       });
     meter
       .createObservableGauge('twopc_store_up', {
-        description: '1 while the log store (PostgreSQL) answers, 0 while it does not',
+        description:
+          '1 while the log store (PostgreSQL; per shard of the log) answers, 0 while it does not',
       })
-      .addCallback((r) => r.observe(sources.storeUp() ? 1 : 0));
+      .addCallback((r) =>
+        sources.shards().forEach((s) => r.observe(s.up ? 1 : 0, { shard: String(s.shard) })),
+      );
+    meter
+      .createObservableGauge('twopc_log_shard_weight', {
+        description: "Each log shard's weight: its share of new transactions (0: drained)",
+      })
+      .addCallback((r) =>
+        sources.shards().forEach((s) => r.observe(s.weight, { shard: String(s.shard) })),
+      );
     meter
       .createObservableGauge('twopc_store_pending_operations', {
         description:

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   StoreRefusedDataError,
   InvalidArgumentError,
@@ -117,6 +118,10 @@ export class SimStore implements TransactionStore {
 
   #view(row: SimRow): TxView {
     return viewOf(row, this.#sched.now());
+  }
+
+  newTxnId(): TxId {
+    return randomUUID() as TxId;
   }
 
   begin(input: BeginInput): Promise<{ leaseExpiresAt: Date }> {

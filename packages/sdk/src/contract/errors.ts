@@ -73,10 +73,15 @@ export class ParticipantConflictError extends TwopcError {
 
 /** The log store cannot be reached: the coordinator fails closed. */
 export class StoreUnavailableError extends TwopcError {
-  constructor(cause: unknown) {
-    super(ErrorCode.STORE_UNAVAILABLE, 'the transaction log is unreachable; retry later', {
-      cause,
-    });
+  /** @param why what is unreachable, when more is known than "the log" (a shard of it) */
+  constructor(cause: unknown, why?: string) {
+    super(
+      ErrorCode.STORE_UNAVAILABLE,
+      why === undefined
+        ? 'the transaction log is unreachable; retry later'
+        : `the transaction log is unreachable (${why}); retry later`,
+      { cause },
+    );
   }
 }
 

@@ -1,0 +1,15 @@
+--! expand
+-- Creation times in whole milliseconds, as clients see them.
+--
+-- ListTransactions pages by (created_at, txn_id), and its page token carries
+-- the last row's creation time as clients see it: milliseconds. A row
+-- created in the same millisecond as the last one shown, but a few
+-- microseconds before it, sorted after it and yet failed the next page's
+-- condition `(created_at, txn_id) < (token)`: under load, a page boundary
+-- could skip transactions. With whole milliseconds the order PostgreSQL
+-- keeps and the token agree, on every shard. Rows written before this keep
+-- their microseconds until retention removes them.
+--
+-- Expand: no statement names created_at when it inserts, so both releases
+-- get the new default.
+ALTER TABLE twopc_transactions ALTER COLUMN created_at SET DEFAULT date_trunc('milliseconds', now());
