@@ -117,10 +117,10 @@ describe('log shards: routing, listing and changing the shard set in a running c
     const one = ids.find((t) => shardOf(t) === 7)!;
     assert.equal((await h.client.get(one)).state, 'COMMITTED');
     // Begun concurrently, many share a millisecond: stored in whole milliseconds.
-    const [{ n }] = await sql<{ n: string }>(
+    const [row] = await sql<{ n: string }>(
       `SELECT count(*) AS n FROM ${schemas[7]}.twopc_transactions WHERE created_at <> date_trunc('milliseconds', created_at)`,
     );
-    assert.equal(n, '0');
+    assert.equal(row?.n, '0');
   });
 
   it('ListTransactions merges the shards newest first; a page token goes on across a shard added mid-listing', async function () {

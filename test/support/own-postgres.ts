@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,6 +43,7 @@ export class OwnPostgres {
   readonly #dir: string;
   readonly #ids: { uid?: number; gid?: number };
   readonly #pgCtl: string;
+  #paused: number[] = [];
 
   private constructor(
     port: number,
@@ -134,6 +135,7 @@ export class OwnPostgres {
 
   /** Stops the server cleanly. */
   async stop(): Promise<void> {
+    this.resume();
     await this.#pgctl(['stop', '-m', 'fast', '-w']).catch(() => undefined);
   }
 
@@ -167,6 +169,42 @@ export class OwnPostgres {
     await this.sql(
       'CREATE TABLE IF NOT EXISTS public.test_flush (at timestamptz); INSERT INTO public.test_flush VALUES (now())',
     );
+  }
+
+  /** The postmaster and every process it started (backends, WAL writer, checkpointer…). */
+  async #processes(): Promise<number[]> {
+    const pidFile = await readFile(join(this.#dir, 'data', 'postmaster.pid'), 'utf8');
+    const postmaster = Number(pidFile.split('\n')[0]);
+    const children = await run('pgrep', ['-P', String(postmaster)]).then(
+      (r) =>
+        r.stdout
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map(Number),
+      () => [] as number[],
+    );
+    return [postmaster, ...children];
+  }
+
+  /**
+   * Stalls the server: every one of its processes SIGSTOPped, so connections
+   * stay open and nothing answers (a hung disk or a frozen VM), until resume().
+   */
+  async pause(): Promise<void> {
+    this.#paused = await this.#processes();
+    this.#paused.forEach((pid) => process.kill(pid, 'SIGSTOP'));
+  }
+
+  /** Ends a stall. */
+  resume(): void {
+    this.#paused.forEach((pid) => {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone meanwhile
+      }
+    });
+    this.#paused = [];
   }
 
   /** Changes a server setting and reloads the configuration. */
