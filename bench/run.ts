@@ -1,4 +1,4 @@
-// npm run bench [-- --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick --wal-profile --rate N --retention-hours H]
+// npm run bench [-- --shards N --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick --wal-profile --rate N --retention-hours H]
 //
 // Runs the floor (bench/floor.ts) and twopc back to back, alternating, on the
 // same PostgreSQL, and prints each figure with its ratio to the floor.
@@ -40,6 +40,7 @@ const { values: opts } = parseArgs({
     'wal-profile': { type: 'boolean', default: false },
     rate: { type: 'string' },
     'retention-hours': { type: 'string' },
+    shards: { type: 'string', default: '1' },
   },
 });
 const quick = opts.quick ?? false;
@@ -57,6 +58,13 @@ if (rate !== null && !(rate > 0)) {
 }
 if (!(N >= 1 && N <= 5) || !(C >= 1 && C <= 256) || !['begin', 'calls'].includes(enlist)) {
   console.error('--participants must be 1-5, --inflight 1-256 and --enlist begin or calls');
+  process.exit(2);
+}
+
+/** Shards of the log for twopc's targets: each its own embedded PostgreSQL (the floor uses the first). */
+const SHARDS = Number(opts.shards);
+if (!(Number.isInteger(SHARDS) && SHARDS >= 1 && SHARDS <= 8)) {
+  console.error('--shards must be 1-8');
   process.exit(2);
 }
 
@@ -80,6 +88,8 @@ interface Measure {
   logBytesPerTxn: number;
   walBytesPerTxn: number;
   pgCpuMsPerTxn: number;
+  /** With --shards: each shard's PostgreSQL CPU (ms) and WAL (bytes) per transaction of the whole run. */
+  perShard: { pgCpuMs: number; walBytes: number }[];
   /** p99 of the first and the last minute (runs of two minutes or more). */
   p99FirstMinute: number;
   p99LastMinute: number;
@@ -127,7 +137,12 @@ function secureClient(pki: string): ConnectionOptions {
 /** Ends a run early (after --open) through the cleanup below. */
 class Done extends Error {}
 
-const { dir, server, db, postmaster, stop: stopLog } = await startBenchLog('twopc-bench-');
+const first = await startBenchLog('twopc-bench-');
+const { dir, server, db, stop: stopLog } = first;
+const logs = [first];
+for (let i = 1; i < SHARDS; i++) {
+  logs.push(await startBenchLog(`twopc-bench-shard${i}-`));
+}
 const children: Child[] = [];
 const pki = join(dir, 'pki');
 try {
@@ -162,15 +177,15 @@ try {
         : unaryParticipants;
   const participants = unaryParticipants.refs;
   let run = 0;
-  const relationBytes = async (schema: string): Promise<number> => {
-    const r = await db.query<{ n: string }>(
+  const relationBytes = async (pool: typeof db, schema: string): Promise<number> => {
+    const r = await pool.query<{ n: string }>(
       "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
       [schema],
     );
     return Number(r.rows[0]?.n);
   };
-  const walLsn = async (): Promise<bigint> => {
-    const r = await db.query<{ b: string }>(
+  const walLsn = async (pool: typeof db = db): Promise<bigint> => {
+    const r = await pool.query<{ b: string }>(
       "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS b",
     );
     return BigInt(r.rows[0]?.b ?? '0');
@@ -258,10 +273,24 @@ try {
   ): Promise<Measure> {
     const schema = `bench_${target}_${run++}`;
     const metricsPort = await freePort();
+    // The floor writes to the first log only; twopc's shards are every log.
+    const measured = target === 'floor' ? [first] : logs;
+    let shardsEnv = {};
+    if (target !== 'floor' && SHARDS > 1) {
+      const file = join(dir, `${schema}.shards.json`);
+      await writeFile(
+        file,
+        JSON.stringify({
+          shards: logs.map((l, id) => ({ id, url: l.server.url, weight: 1, schema })),
+        }),
+      );
+      shardsEnv = { DATABASE_URL: '', TWOPC_LOG_SHARDS: file };
+    }
     const child =
       target === 'floor'
         ? await startChild(['bench/floor.ts', JSON.stringify({ databaseUrl: server.url, schema })])
         : await startCoordinator(server.url, schema, {
+            ...shardsEnv,
             TWOPC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
             TWOPC_LOG_LEVEL: 'info',
             ...(opts['retention-hours'] === undefined
@@ -297,15 +326,26 @@ try {
         bytes: number;
         wal: bigint;
         batching: { calls: number; batches: number };
-      }> => ({
-        batching: await batching(),
-        pg: treeCpuSeconds(postmaster),
-        cpu: cpuSeconds(pid),
-        participants: participantPids.reduce((sum, p) => sum + cpuSeconds(p), 0),
-        rss: rssMiB(pid),
-        bytes: await relationBytes(schema),
-        wal: await walLsn(),
-      });
+        shards: { pg: number; wal: bigint }[];
+      }> => {
+        const shards = await Promise.all(
+          measured.map(async (l) => ({
+            pg: treeCpuSeconds(l.postmaster),
+            wal: await walLsn(l.db),
+            bytes: await relationBytes(l.db, schema),
+          })),
+        );
+        return {
+          batching: await batching(),
+          pg: shards.reduce((sum, x) => sum + x.pg, 0),
+          cpu: cpuSeconds(pid),
+          participants: participantPids.reduce((sum, p) => sum + cpuSeconds(p), 0),
+          rss: rssMiB(pid),
+          bytes: shards.reduce((sum, x) => sum + x.bytes, 0),
+          wal: shards.reduce((sum, x) => sum + x.wal, 0n),
+          shards,
+        };
+      };
       const s0 = await sample();
       // Long runs: RSS every 10 s, to tell warm-up growth from a leak.
       const rssTimeline: [number, number][] = [];
@@ -355,6 +395,10 @@ try {
         walBytesPerTxn: Number(s1.wal - s0.wal) / n,
         firstError: load.firstError,
         pgCpuMsPerTxn: ((s1.pg - s0.pg) * 1000) / n,
+        perShard: s1.shards.map((x, i) => ({
+          pgCpuMs: ((x.pg - (s0.shards[i]?.pg ?? 0)) * 1000) / n,
+          walBytes: Number(x.wal - (s0.shards[i]?.wal ?? 0n)) / n,
+        })),
         p99FirstMinute: seconds >= 120 ? quantile(minute(0, 60), 0.99) : NaN,
         p99LastMinute: seconds >= 120 ? quantile(minute(seconds - 60, Infinity), 0.99) : NaN,
         rssAfterMinuteMiB: rssTimeline.find(([t]) => t >= 60)?.[1] ?? NaN,
@@ -500,6 +544,18 @@ try {
       console.log(`${label}: ${cols.join('; ')}`);
     }
   }
+  if (SHARDS > 1) {
+    // Each shard's part of a transaction's cost (the sum is the row above).
+    for (const t of shown) {
+      const ms = results.filter((m) => m.target === t);
+      const parts = logs.map((_, i) => {
+        const pg = ms.reduce((sum, m) => sum + (m.perShard[i]?.pgCpuMs ?? 0), 0) / ms.length;
+        const wal = ms.reduce((sum, m) => sum + (m.perShard[i]?.walBytes ?? 0), 0) / ms.length;
+        return `shard ${i} ${pg.toFixed(3)} ms CPU, ${wal.toFixed(0)} B WAL`;
+      });
+      console.log(`${t} per shard, per transaction: ${parts.join('; ')}`);
+    }
+  }
   const failed = results.reduce((s, m) => s + m.failed, 0);
   console.log(
     `\nfailed transactions: ${failed}${failed > 0 ? ` (first: ${results.find((m) => m.firstError)?.firstError})` : ''}`,
@@ -528,7 +584,7 @@ try {
   await mkdir(join(out, '..'), { recursive: true });
   await writeFile(
     out,
-    `${JSON.stringify({ participants: N, inflight: C, duration, rounds, results, sweep }, null, 2)}\n`,
+    `${JSON.stringify({ participants: N, inflight: C, shards: SHARDS, duration, rounds, results, sweep }, null, 2)}\n`,
   );
   console.log(`results: ${out}`);
   if (sweep.length > 0) {
@@ -545,4 +601,5 @@ try {
 } finally {
   await Promise.all(children.map((c) => c.stop()));
   await stopLog();
+  await Promise.all(logs.slice(1).map((l) => l.stop()));
 }
