@@ -29,7 +29,8 @@ export interface ShardHooks {
 
 /** An open shard: its store and, once the coordinator runs, its background work. */
 interface OpenShard {
-  readonly spec: ShardSpec;
+  /** Its entry in the shards file (the weight changes on reload). */
+  spec: ShardSpec;
   readonly store: PgTransactionStore;
   readonly logSchema: number;
   maintenance: Maintenance | null;
@@ -59,6 +60,7 @@ export class LogShards {
   #coordinator: Coordinator | null = null;
   #hooks: ShardHooks | null = null;
   #stopped = false;
+  #reloading: Promise<void> = Promise.resolve();
 
   constructor(config: Config, logger: Logger, clock: Clock) {
     this.#config = config;
@@ -174,13 +176,14 @@ export class LogShards {
   #openInBackground(spec: ShardSpec): void {
     this.#opening.set(spec.id, spec);
     void (async () => {
-      for (let attempt = 1; !this.#stopped && this.#opening.get(spec.id) === spec; attempt++) {
+      for (let attempt = 1; !this.#stopped && this.#opening.has(spec.id); attempt++) {
         await delay(backoffMs(RETRY, attempt, Math.random), undefined, { ref: false });
-        if (this.#stopped || this.#opening.get(spec.id) !== spec) {
+        const latest = this.#opening.get(spec.id); // its weight may have changed meanwhile
+        if (this.#stopped || latest === undefined) {
           return;
         }
         try {
-          await this.#openNow(spec);
+          await this.#openNow(latest);
           this.#logger.info({ shard: spec.id }, 'log shard open');
           return;
         } catch (err) {
@@ -204,8 +207,27 @@ export class LogShards {
     this.#hooks = hooks;
     for (const shard of this.#open.values()) {
       hooks.opened(shard.spec);
-      await this.#maintain(shard);
+      await this.#maintain(shard).catch((err: unknown) => {
+        // It answered a moment ago: keep trying in the background.
+        this.#logger.warn(
+          { shard: shard.spec.id, err: coerceError(err).message },
+          'log shard stopped answering before its background work began; trying again',
+        );
+        this.#maintainInBackground(shard);
+      });
     }
+  }
+
+  #maintainInBackground(shard: OpenShard): void {
+    void (async () => {
+      for (let attempt = 1; !this.#stopped && shard.maintenance === null; attempt++) {
+        await delay(backoffMs(RETRY, attempt, Math.random), undefined, { ref: false });
+        if (this.#stopped || this.#open.get(shard.spec.id) !== shard) {
+          return;
+        }
+        await this.#maintain(shard).catch(() => undefined);
+      }
+    })();
   }
 
   /** Registers this coordinator on the shard and starts its loops (once a coordinator runs). */
@@ -248,7 +270,14 @@ export class LogShards {
    * the operator is told to wait). A shard's database cannot change under
    * its number.
    */
-  async reload(specs: readonly ShardSpec[]): Promise<void> {
+  reload(specs: readonly ShardSpec[]): Promise<void> {
+    // One at a time: two SIGHUPs in a row apply in order.
+    const next = this.#reloading.then(() => this.#reload(specs));
+    this.#reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  async #reload(specs: readonly ShardSpec[]): Promise<void> {
     const current = new Map(this.specs.map((s) => [s.id, s]));
     for (const spec of specs) {
       const was = current.get(spec.id);
@@ -278,7 +307,7 @@ export class LogShards {
   #setSpec(spec: ShardSpec): void {
     const open = this.#open.get(spec.id);
     if (open !== undefined) {
-      this.#open.set(spec.id, { ...open, spec });
+      open.spec = spec;
     } else if (this.#opening.has(spec.id)) {
       this.#opening.set(spec.id, spec);
     }
