@@ -87,6 +87,8 @@ interface Measure {
   rssEndMiB: number;
   logBytesPerTxn: number;
   walBytesPerTxn: number;
+  /** WAL fsyncs per transaction (every log of the target). */
+  walSyncsPerTxn: number;
   pgCpuMsPerTxn: number;
   /** With --shards: each shard's PostgreSQL CPU (ms) and WAL (bytes) per transaction of the whole run. */
   perShard: { pgCpuMs: number; walBytes: number }[];
@@ -183,6 +185,11 @@ try {
       [schema],
     );
     return Number(r.rows[0]?.n);
+  };
+  /** WAL fsyncs so far (pg_stat_wal: the log's durable waits, shared by group commit). */
+  const walSyncs = async (pool: typeof db): Promise<number> => {
+    const r = await pool.query<{ n: string }>('SELECT wal_sync AS n FROM pg_stat_wal');
+    return Number(r.rows[0]?.n ?? 0);
   };
   const walLsn = async (pool: typeof db = db): Promise<bigint> => {
     const r = await pool.query<{ b: string }>(
@@ -326,12 +333,14 @@ try {
         bytes: number;
         wal: bigint;
         batching: { calls: number; batches: number };
-        shards: { pg: number; wal: bigint }[];
+        shards: { pg: number; wal: bigint; syncs: number }[];
+        syncs: number;
       }> => {
         const shards = await Promise.all(
           measured.map(async (l) => ({
             pg: treeCpuSeconds(l.postmaster),
             wal: await walLsn(l.db),
+            syncs: await walSyncs(l.db),
             bytes: await relationBytes(l.db, schema),
           })),
         );
@@ -343,6 +352,7 @@ try {
           rss: rssMiB(pid),
           bytes: shards.reduce((sum, x) => sum + x.bytes, 0),
           wal: shards.reduce((sum, x) => sum + x.wal, 0n),
+          syncs: shards.reduce((sum, x) => sum + x.syncs, 0),
           shards,
         };
       };
@@ -393,6 +403,7 @@ try {
         rssEndMiB: s1.rss,
         logBytesPerTxn: (s1.bytes - s0.bytes) / n,
         walBytesPerTxn: Number(s1.wal - s0.wal) / n,
+        walSyncsPerTxn: (s1.syncs - s0.syncs) / n,
         firstError: load.firstError,
         pgCpuMsPerTxn: ((s1.pg - s0.pg) * 1000) / n,
         perShard: s1.shards.map((x, i) => ({
@@ -481,6 +492,7 @@ try {
     ['coordinator RSS at end (MiB)', 'rssEndMiB', 1],
     ['log table bytes per txn', 'logBytesPerTxn', 0],
     ['WAL bytes per txn', 'walBytesPerTxn', 0],
+    ['WAL fsyncs per txn', 'walSyncsPerTxn', 3],
     ...(duration >= 120
       ? ([
           ['p99 first minute (ms)', 'p99FirstMinute', 2],
