@@ -11,22 +11,9 @@ import { eventually } from '../support/expect-status.ts';
 import { HaCluster } from '../support/ha-cluster.ts';
 import { freePort } from '../support/hooks.ts';
 import { OwnPostgres } from '../support/own-postgres.ts';
-import { TransferLoad } from '../support/transfer-load.ts';
-import type { TimedTransfer } from '../support/transfer-load.ts';
+import { TransferLoad, commitRate } from '../support/transfer-load.ts';
 
 const LEASE_MS = 3_000;
-
-/** Commits answered on `shard` per second between two moments. */
-function rate(log: readonly TimedTransfer[], shard: number, from: number, to: number): number {
-  const n = log.filter(
-    (t) =>
-      t.told === 'COMMITTED' &&
-      shardOf(t.txnId) === shard &&
-      t.answeredAt >= from &&
-      t.answeredAt < to,
-  ).length;
-  return n / ((to - from) / 1000);
-}
 
 describe('high availability with shards: one shard on Patroni loses its primary while the other carries on', function () {
   this.timeout(600_000);
@@ -87,7 +74,7 @@ describe('high availability with shards: one shard on Patroni loses its primary 
       60_000,
       'both shards commit',
     );
-    const before = rate(load.log, 0, Math.max(started, Date.now() - 5_000), Date.now());
+    const before = commitRate(load.log, 0, Math.max(started, Date.now() - 5_000), Date.now());
 
     // The Patroni shard's primary is lost: Patroni and PostgreSQL SIGKILLed.
     const primary = await cluster.primary();
@@ -96,7 +83,7 @@ describe('high availability with shards: one shard on Patroni loses its primary 
     cluster.kill(primary);
     await cluster.promotedOver(primary, 60_000);
     const promotedAt = Date.now();
-    const during = rate(load.log, 0, lostAt, promotedAt);
+    const during = commitRate(load.log, 0, lostAt, promotedAt);
     cluster.startNode(primary);
     await eventually(
       async () =>

@@ -5,17 +5,12 @@ import { join } from 'node:path';
 import { TwopcClient } from 'twopc/internal/twopc-client';
 import { shardOf } from '../../src/store/shard-id.ts';
 import { assertBankInvariants, createBanks, quiesce } from '../support/bank.ts';
-import type { BankProcess, Transfer } from '../support/bank.ts';
-import { ACCOUNTS } from '../support/bank.ts';
+import type { BankProcess } from '../support/bank.ts';
 import { TwopcProcess, fastTakeoverEnv } from '../support/child.ts';
 import { eventually } from '../support/expect-status.ts';
 import { freePort } from '../support/hooks.ts';
 import { OwnPostgres } from '../support/own-postgres.ts';
-
-/** A transfer, when its client heard the answer. */
-interface Timed extends Transfer {
-  answeredAt: number;
-}
+import { TransferLoad, commitRate } from '../support/transfer-load.ts';
 
 /**
  * The bank test over shards of the log, each on a PostgreSQL server of its
@@ -33,9 +28,7 @@ describe('log shards on PostgreSQL servers of their own: faults of one shard, a 
   let client: TwopcClient;
   let dir: string;
   let file: string;
-  const log: Timed[] = [];
-  let stop = false;
-  let workers: Promise<void>[] = [];
+  let load: TransferLoad | null = null;
 
   async function writeShards(weights: Record<number, number>): Promise<void> {
     await writeFile(
@@ -60,58 +53,6 @@ describe('log shards on PostgreSQL servers of their own: faults of one shard, a 
       20_000,
       'both coordinators applied the shards file',
     );
-  }
-
-  async function worker(seed: number): Promise<void> {
-    let n = seed;
-    while (!stop) {
-      n = (n * 1103515245 + 12345) % 2147483648;
-      // Small amounts in a random direction: a random walk that never
-      // empties an account within the test.
-      const amount = 1 + (n % 3);
-      const [src, dst] = (n >> 16) % 2 === 0 ? [banks[0]!, banks[1]!] : [banks[1]!, banks[0]!];
-      let txnId: string;
-      try {
-        txnId = (await client.begin({ timeoutMs: 4_000 })).txnId;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      const t: Timed = { txnId, amount, told: 'UNKNOWN', answeredAt: 0 };
-      log.push(t);
-      // Each worker its own account: transfers of different workers never
-      // wait on each other's row locks (a distributed deadlock, only ended
-      // by deadlines, would hide the shards' rates).
-      const account = (): string => `acct${1 + (seed % ACCOUNTS)}`;
-      try {
-        await src.apply(txnId, account(), -amount);
-        await dst.apply(txnId, account(), amount);
-      } catch {
-        t.told = await client.abort(txnId).then(
-          (a) => a.outcome as Transfer['told'],
-          () => 'UNKNOWN',
-        );
-        t.answeredAt = Date.now();
-        continue;
-      }
-      t.told = await client.commit(txnId, { timeoutMs: 4_000 }).then(
-        (a) => a.outcome as Transfer['told'],
-        () => 'UNKNOWN',
-      );
-      t.answeredAt = Date.now();
-    }
-  }
-
-  /** Commits answered on `shard` per second between two moments. */
-  function rate(shard: number, from: number, to: number): number {
-    const n = log.filter(
-      (t) =>
-        t.told === 'COMMITTED' &&
-        shardOf(t.txnId) === shard &&
-        t.answeredAt >= from &&
-        t.answeredAt < to,
-    ).length;
-    return n / ((to - from) / 1000);
   }
 
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -146,8 +87,7 @@ describe('log shards on PostgreSQL servers of their own: faults of one shard, a 
   });
 
   after(async function () {
-    stop = true;
-    await Promise.all(workers);
+    await load?.stop();
     client?.close();
     await Promise.all(coordinators.map((c) => c.kill('SIGKILL')));
     await Promise.all(banks.map((b) => b.close()));
@@ -156,13 +96,21 @@ describe('log shards on PostgreSQL servers of their own: faults of one shard, a 
   });
 
   it('one shard crashed, stalled, then read-only: the other keeps committing, and every invariant holds after healing', async function () {
-    workers = Array.from({ length: 8 }, (_, i) => worker(i + 1));
+    // Each client its own account: transfers never wait on each other's row
+    // locks (a distributed deadlock, only ended by deadlines, would hide the
+    // shards' rates); short Commit deadlines, so a client waiting on the
+    // faulty shard moves on.
+    load = new TransferLoad(client, banks, 8, { ownAccounts: true, commitTimeoutMs: 4_000 });
+    const log = load.log;
     const faulty = shards[1]!;
     const phases: { name: string; healthy: number; before: number }[] = [];
     const baselineFrom = Date.now() + 1_000;
     await sleep(5_000);
-    const baseline = rate(0, baselineFrom, Date.now());
-    assert.ok(baseline > 0 && rate(1, baselineFrom, Date.now()) > 0, 'both shards commit');
+    const baseline = commitRate(log, 0, baselineFrom, Date.now());
+    assert.ok(
+      baseline > 0 && commitRate(log, 1, baselineFrom, Date.now()) > 0,
+      'both shards commit',
+    );
     const faults: [string, () => Promise<void>, () => Promise<void>][] = [
       ['crashed', () => faulty.crash(), () => faulty.start()],
       ['stalled (SIGSTOP)', () => faulty.pause(), async () => faulty.resume()],
@@ -173,11 +121,11 @@ describe('log shards on PostgreSQL servers of their own: faults of one shard, a 
       ],
     ];
     for (const [name, inject, heal] of faults) {
-      const before = rate(0, Date.now() - 4_000, Date.now());
+      const before = commitRate(log, 0, Date.now() - 4_000, Date.now());
       await inject();
       const from = Date.now() + 1_500; // new transactions learn to avoid it
       await sleep(6_000);
-      const healthy = rate(0, from, Date.now());
+      const healthy = commitRate(log, 0, from, Date.now());
       phases.push({ name, healthy, before });
       await heal();
       await eventually(
@@ -197,8 +145,7 @@ describe('log shards on PostgreSQL servers of their own: faults of one shard, a 
       );
       assert.ok(p.healthy > 0, `shard 0 kept committing while shard 1 was ${p.name}`);
     }
-    stop = true;
-    await Promise.all(workers);
+    await load.stop();
     const final = await quiesce(client, banks, log, 90_000);
     await assertBankInvariants(banks, log, final);
     const told = log.filter((t) => t.told !== 'UNKNOWN').length;
@@ -208,13 +155,12 @@ describe('log shards on PostgreSQL servers of their own: faults of one shard, a 
   });
 
   it('a shard added and another drained under load (SIGHUP); a drained shard, once removed, is left alone', async function () {
-    stop = false;
-    const start = log.length;
-    workers = Array.from({ length: 6 }, (_, i) => worker(100 + i));
+    load = new TransferLoad(client, banks, 6, { ownAccounts: true, commitTimeoutMs: 4_000 });
+    const log = load.log;
     await writeShards({ 0: 1, 1: 1, 2: 1 });
     await reload();
     await eventually(
-      async () => log.slice(start).some((t) => shardOf(t.txnId) === 2 && t.told === 'COMMITTED'),
+      async () => log.some((t) => shardOf(t.txnId) === 2 && t.told === 'COMMITTED'),
       20_000,
       'the added shard commits',
     );
@@ -229,8 +175,7 @@ describe('log shards on PostgreSQL servers of their own: faults of one shard, a 
       [],
       'no transaction begun on the drained shard',
     );
-    stop = true;
-    await Promise.all(workers);
+    await load.stop();
     const final = await quiesce(client, banks, log, 90_000);
     await assertBankInvariants(banks, log, final);
     // Empty now: removed from the file, each coordinator closes it.

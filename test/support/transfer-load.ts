@@ -1,4 +1,5 @@
 import type { TwopcClient } from 'twopc/internal/twopc-client';
+import { shardOf } from '../../src/store/shard-id.ts';
 import type { TwopcProcess } from './child.ts';
 import { eventually } from './expect-status.ts';
 import { ACCOUNTS } from './bank.ts';
@@ -8,6 +9,18 @@ import type { BankProcess, Transfer } from './bank.ts';
 export interface TimedTransfer extends Transfer {
   readonly begunAt: number;
   answeredAt: number;
+}
+
+/** How a worker chooses its transfers. */
+export interface TransferOptions {
+  /**
+   * An account of its own (the same in every bank) and amounts of 1–3: its
+   * transfers never wait on another worker's row locks, and the random walk
+   * never empties an account. Otherwise random accounts and amounts of 1–100.
+   */
+  readonly ownAccount?: string;
+  /** The Commit call's deadline. */
+  readonly commitTimeoutMs?: number;
 }
 
 /**
@@ -20,11 +33,14 @@ export async function transferWorker(
   banks: readonly BankProcess[],
   until: () => boolean,
   log: TimedTransfer[],
+  options: TransferOptions = {},
 ): Promise<void> {
+  const own = options.ownAccount;
   while (!until()) {
     const from = Math.floor(Math.random() * banks.length);
     const to = (from + 1 + Math.floor(Math.random() * (banks.length - 1))) % banks.length;
-    const amount = 1 + Math.floor(Math.random() * 100);
+    const amount =
+      own === undefined ? 1 + Math.floor(Math.random() * 100) : 1 + Math.floor(Math.random() * 3);
     const begunAt = Date.now();
     let txnId: string;
     try {
@@ -35,7 +51,7 @@ export async function transferWorker(
     }
     const entry: TimedTransfer = { txnId, amount, told: 'UNKNOWN', begunAt, answeredAt: 0 };
     log.push(entry);
-    const account = (): string => `acct${1 + Math.floor(Math.random() * ACCOUNTS)}`;
+    const account = (): string => own ?? `acct${1 + Math.floor(Math.random() * ACCOUNTS)}`;
     try {
       await banks[from]?.apply(txnId, account(), -amount);
       await banks[to]?.apply(txnId, account(), amount);
@@ -47,12 +63,29 @@ export async function transferWorker(
       entry.answeredAt = Date.now();
       continue;
     }
-    entry.told = await client.commit(txnId, { timeoutMs: 8_000 }).then(
+    entry.told = await client.commit(txnId, { timeoutMs: options.commitTimeoutMs ?? 8_000 }).then(
       (a) => a.outcome as Transfer['told'],
       () => 'UNKNOWN',
     );
     entry.answeredAt = Date.now();
   }
+}
+
+/** Commits answered for transactions of one log shard, per second, between two moments. */
+export function commitRate(
+  log: readonly TimedTransfer[],
+  shard: number,
+  from: number,
+  to: number,
+): number {
+  const n = log.filter(
+    (t) =>
+      t.told === 'COMMITTED' &&
+      shardOf(t.txnId) === shard &&
+      t.answeredAt >= from &&
+      t.answeredAt < to,
+  ).length;
+  return n / ((to - from) / 1000);
 }
 
 /**
@@ -72,10 +105,21 @@ export class TransferLoad {
   #stopped = false;
   readonly #running: Promise<unknown>;
 
-  constructor(client: TwopcClient, banks: readonly BankProcess[], workers = 6) {
+  /** @param ownAccounts each worker an account of its own (see TransferOptions) */
+  constructor(
+    client: TwopcClient,
+    banks: readonly BankProcess[],
+    workers = 6,
+    options: { ownAccounts?: boolean; commitTimeoutMs?: number } = {},
+  ) {
     this.#running = Promise.all(
-      Array.from({ length: workers }, () =>
-        transferWorker(client, banks, () => this.#stopped, this.log),
+      Array.from({ length: workers }, (_, i) =>
+        transferWorker(client, banks, () => this.#stopped, this.log, {
+          ...(options.ownAccounts === true ? { ownAccount: `acct${1 + (i % ACCOUNTS)}` } : {}),
+          ...(options.commitTimeoutMs === undefined
+            ? {}
+            : { commitTimeoutMs: options.commitTimeoutMs }),
+        }),
       ),
     );
   }
