@@ -382,9 +382,14 @@ export class LogShards {
     return { stuck, inDoubt };
   }
 
-  /** Per shard: whether it answers, and its unfinished transactions (last counted). */
-  status(): { shard: number; up: boolean; weight: number }[] {
-    return this.log.shards().map((s) => ({ shard: s.id, up: s.up, weight: s.weight }));
+  /** Per shard: whether it answers, its weight, and its unfinished transactions (last counted). */
+  status(): { shard: number; up: boolean; weight: number; unfinished: number }[] {
+    return this.log.shards().map((s) => ({
+      shard: s.id,
+      up: s.up,
+      weight: s.weight,
+      unfinished: this.#open.get(s.id)?.maintenance?.unfinished ?? 0,
+    }));
   }
 
   poolStats(): { pool: string; shard: number; total: number; idle: number; waiting: number }[] {

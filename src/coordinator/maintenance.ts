@@ -50,6 +50,7 @@ export class Maintenance {
   #stopped = false;
   readonly #warnings: WarnLimiter;
   #backlog = { stuck: 0, inDoubt: 0 };
+  #unfinished = 0;
   readonly #hooks: MaintenanceHooks;
   #storeOk = true;
   #incarnation: string | null = null;
@@ -87,6 +88,7 @@ export class Maintenance {
     this.#loop('lease sweep', this.#config.sweepIntervalMs, () => this.#sweepAndReport());
     this.#loop('backlog', this.#config.recoveryIntervalMs, async () => {
       this.#backlog = await this.#store.backlog(this.#config.stuckAfterMs);
+      this.#unfinished = await this.#store.openCount(null);
     });
     this.#loop('recovery', this.#config.recoveryIntervalMs, () => this.recover(), true);
     this.#loop('retention', this.#config.retentionIntervalMs, () => this.deleteExpired());
@@ -140,6 +142,11 @@ export class Maintenance {
   /** The last counts of stuck and in-doubt transactions. */
   get backlog(): { stuck: number; inDoubt: number } {
     return this.#backlog;
+  }
+
+  /** The log's unfinished transactions, every coordinator's, as last counted. */
+  get unfinished(): number {
+    return this.#unfinished;
   }
 
   async #sweepAndReport(): Promise<void> {

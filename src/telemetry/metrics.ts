@@ -19,7 +19,7 @@ export interface MetricSources {
   /** New work waiting on the log now, and refused (store overloaded) so far. */
   admission(): { pending: number; refused: number };
   /** Per shard of the log: whether it answered the last lease sweep, and its weight. */
-  shards(): { shard: number; up: boolean; weight: number }[];
+  shards(): { shard: number; up: boolean; weight: number; unfinished: number }[];
   /** This build's release, and the log's schema (its newest migration) when it started. */
   build(): { version: string; logSchema: number };
 }
@@ -158,6 +158,14 @@ export class TwopcMetrics {
       })
       .addCallback((r) =>
         sources.shards().forEach((s) => r.observe(s.weight, { shard: String(s.shard) })),
+      );
+    meter
+      .createObservableGauge('twopc_log_shard_unfinished', {
+        description:
+          "Each log shard's unfinished transactions, every coordinator's (a drained shard can be removed at 0)",
+      })
+      .addCallback((r) =>
+        sources.shards().forEach((s) => r.observe(s.unfinished, { shard: String(s.shard) })),
       );
     meter
       .createObservableGauge('twopc_store_pending_operations', {

@@ -193,6 +193,20 @@ describe('log shards: routing, listing and changing the shard set in a running c
       },
       'kept, drained, while a transaction on it is unfinished',
     );
+    // Operators watch it empty.
+    const unfinished = async (shard: number): Promise<number | null> => {
+      const text = await (await fetch(`http://${h.app.metricsAddress}/metrics`)).text();
+      const m = new RegExp(
+        `^twopc_log_shard_unfinished\\{shard="${shard}"[^}]*\\} (\\d+)`,
+        'm',
+      ).exec(text);
+      return m === null ? null : Number(m[1]);
+    };
+    await eventually(
+      async () => (await unfinished(12)) === 1,
+      10_000,
+      'shard 12 counts 1 unfinished',
+    );
     assert.equal((await h.client.commit(open)).outcome, 'COMMITTED');
     await eventually(
       async () => h.app.shards().every((s) => s.shard !== 12),
