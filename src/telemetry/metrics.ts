@@ -139,9 +139,9 @@ export class TwopcMetrics {
       .addCallback((r) => {
         for (const p of sources.pools()) {
           const shard = String(p.shard);
-          r.observe(p.total - p.idle, { pool: p.pool, shard, state: 'busy' });
-          r.observe(p.idle, { pool: p.pool, shard, state: 'idle' });
-          r.observe(p.waiting, { pool: p.pool, shard, state: 'waiting_clients' });
+          r.observe(p.total - p.idle, { pool: p.pool, state: 'busy', shard });
+          r.observe(p.idle, { pool: p.pool, state: 'idle', shard });
+          r.observe(p.waiting, { pool: p.pool, state: 'waiting_clients', shard });
         }
       });
     meter
