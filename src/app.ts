@@ -39,7 +39,7 @@ export interface App {
    */
   reloadShards(): Promise<void>;
   /** The log's shards: number, weight, whether it answers (for logs). */
-  shards(): { shard: number; weight: number; up: boolean; database: string }[];
+  shards(): { shard: number; weight: number; up: boolean; database: string; schema: string }[];
   /** Graceful stop: stop accepting, let running calls finish, persist, close. */
   stop(): Promise<void>;
 }
@@ -255,6 +255,7 @@ async function startServing(
           weight: spec.weight,
           up: store.shards().find((s) => s.id === spec.id)?.up ?? false,
           database: redactUrl(spec.url),
+          schema: spec.schema,
         }))
         .sort((a, b) => a.shard - b.shard),
     reloadShards: async () => {
