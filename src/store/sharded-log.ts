@@ -22,6 +22,11 @@ interface Slot {
   weight: number;
   /** False while its background work finds it unreachable: new transactions go elsewhere. */
   up: boolean;
+  /**
+   * A Begin on it failed or was refused (a stall shows there first): new
+   * transactions go elsewhere until its background work next sees it answer.
+   */
+  avoided: boolean;
 }
 
 /**
@@ -42,7 +47,7 @@ export class ShardedLog implements TransactionLog {
   declare(id: number, weight: number): void {
     const slot = this.#slots.get(id);
     if (slot === undefined) {
-      this.#slots.set(id, { store: null, weight, up: false });
+      this.#slots.set(id, { store: null, weight, up: false, avoided: false });
     } else {
       slot.weight = weight;
     }
@@ -56,6 +61,7 @@ export class ShardedLog implements TransactionLog {
     }
     slot.store = store;
     slot.up = true;
+    slot.avoided = false;
   }
 
   /** Marks a shard reachable or not (its background work saw it answer, or fail). */
@@ -63,6 +69,15 @@ export class ShardedLog implements TransactionLog {
     const slot = this.#slots.get(id);
     if (slot !== undefined) {
       slot.up = up;
+      slot.avoided &&= !up;
+    }
+  }
+
+  /** Sends new transactions elsewhere until the shard's background work sees it answer. */
+  avoid(id: number): void {
+    const slot = this.#slots.get(id);
+    if (slot !== undefined) {
+      slot.avoided = true;
     }
   }
 
@@ -118,7 +133,7 @@ export class ShardedLog implements TransactionLog {
       .map(([id, s]): ShardWeight & { live: boolean } => ({
         id,
         weight: s.weight,
-        live: s.store !== null && s.up,
+        live: s.store !== null && s.up && !s.avoided,
       }));
     const live = weighted.filter((s) => s.live);
     const chosen = newShardedTxnId(live.length > 0 ? live : weighted);
@@ -135,7 +150,7 @@ export class ShardedLog implements TransactionLog {
     } catch (err) {
       if (err instanceof StoreUnavailableError || err instanceof StoreBusyError) {
         // Until its background work sees it answer again, new transactions go elsewhere.
-        this.reachable(shardOf(input.txnId), false);
+        this.avoid(shardOf(input.txnId));
       }
       throw err;
     }
