@@ -123,8 +123,10 @@ describe('log shards on PostgreSQL servers of their own: faults of one shard, a 
     for (const [name, inject, heal] of faults) {
       const before = commitRate(log, 0, Date.now() - 4_000, Date.now());
       await inject();
-      const from = Date.now() + 1_500; // new transactions learn to avoid it
-      await sleep(6_000);
+      // Measured once every call begun before the fault has met its deadline
+      // (4 s): what is left is where new transactions go.
+      const from = Date.now() + 4_500;
+      await sleep(8_000);
       const healthy = commitRate(log, 0, from, Date.now());
       phases.push({ name, healthy, before });
       await heal();
@@ -143,7 +145,13 @@ describe('log shards on PostgreSQL servers of their own: faults of one shard, a 
       console.log(
         `      shard 1 ${p.name}: shard 0 committed ${p.healthy.toFixed(1)}/s (before: ${p.before.toFixed(1)}/s, baseline ${baseline.toFixed(1)}/s)`,
       );
-      assert.ok(p.healthy > 0, `shard 0 kept committing while shard 1 was ${p.name}`);
+      // New transactions go to the shard that answers: shard 0 keeps at least
+      // most of the pace it had while both answered (it takes shard 1's share
+      // too, so it is usually faster).
+      assert.ok(
+        p.healthy >= 0.7 * baseline,
+        `shard 0 kept its pace while shard 1 was ${p.name}: ${p.healthy.toFixed(1)}/s against ${baseline.toFixed(1)}/s before any fault`,
+      );
     }
     await load.stop();
     const final = await quiesce(client, banks, log, 90_000);
