@@ -4,6 +4,7 @@ import { Coordinator } from './coordinator/coordinator.ts';
 import { ConfigError } from './config.ts';
 import type { Config } from './config.ts';
 import { LogShards, redactUrl } from './log-shards.ts';
+import type { ShardStatus } from './log-shards.ts';
 import { readShards } from './shards-file.ts';
 import type { ShardSpec } from './shards-file.ts';
 import { startConsoleServer } from './console/console-server.ts';
@@ -39,7 +40,7 @@ export interface App {
    */
   reloadShards(): Promise<void>;
   /** The log's shards: number, weight, whether it answers (for logs). */
-  shards(): { shard: number; weight: number; up: boolean; database: string; schema: string }[];
+  shards(): ShardStatus[];
   /** Graceful stop: stop accepting, let running calls finish, persist, close. */
   stop(): Promise<void>;
 }
@@ -248,16 +249,7 @@ async function startServing(
     consoleUrl,
     databaseUrl: specs[0]!.url,
     coordinator,
-    shards: () =>
-      shards.specs
-        .map((spec) => ({
-          shard: spec.id,
-          weight: spec.weight,
-          up: store.shards().find((s) => s.id === spec.id)?.up ?? false,
-          database: redactUrl(spec.url),
-          schema: spec.schema,
-        }))
-        .sort((a, b) => a.shard - b.shard),
+    shards: () => shards.status(),
     reloadShards: async () => {
       if (config.logShards === null) {
         return;

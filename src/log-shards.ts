@@ -27,6 +27,17 @@ export interface ShardHooks {
   opened(spec: ShardSpec): void;
 }
 
+/** A shard as logs and metrics show it. */
+export interface ShardStatus {
+  readonly shard: number;
+  readonly weight: number;
+  readonly up: boolean;
+  readonly unfinished: number;
+  /** Its URL, password redacted. */
+  readonly database: string;
+  readonly schema: string;
+}
+
 /** An open shard: its store and, once the coordinator runs, its background work. */
 interface OpenShard {
   /** Its entry in the shards file (the weight changes on reload). */
@@ -382,14 +393,23 @@ export class LogShards {
     return { stuck, inDoubt };
   }
 
-  /** Per shard: whether it answers, its weight, and its unfinished transactions (last counted). */
-  status(): { shard: number; up: boolean; weight: number; unfinished: number }[] {
-    return this.log.shards().map((s) => ({
-      shard: s.id,
-      up: s.up,
-      weight: s.weight,
-      unfinished: this.#open.get(s.id)?.maintenance?.unfinished ?? 0,
-    }));
+  /**
+   * Each shard as configured now: its weight, whether it answers, its
+   * unfinished transactions (last counted) and where it is (for logs and
+   * metrics), by number.
+   */
+  status(): ShardStatus[] {
+    const live = new Map(this.log.shards().map((s) => [s.id, s.up]));
+    return this.specs
+      .map((spec) => ({
+        shard: spec.id,
+        weight: spec.weight,
+        up: live.get(spec.id) ?? false,
+        unfinished: this.#open.get(spec.id)?.maintenance?.unfinished ?? 0,
+        database: redactUrl(spec.url),
+        schema: spec.schema,
+      }))
+      .sort((a, b) => a.shard - b.shard);
   }
 
   poolStats(): { pool: string; shard: number; total: number; idle: number; waiting: number }[] {

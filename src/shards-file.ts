@@ -87,7 +87,7 @@ export function parseShards(text: string, defaultSchema: string): ShardSpec[] {
 }
 
 /** host:port/database of a URL, credentials and options left out. */
-export function logLocation(url: string): string {
+function logLocation(url: string): string {
   const u = new URL(url);
   return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
 }

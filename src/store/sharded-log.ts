@@ -86,19 +86,18 @@ export class ShardedLog implements TransactionLog {
     this.#slots.delete(id);
   }
 
-  /** The shards, their weights and whether they answer. */
-  shards(): { id: number; weight: number; open: boolean; up: boolean }[] {
+  /** The shards, their weights and whether they answer (open, and the last sweep succeeded). */
+  shards(): { id: number; weight: number; up: boolean }[] {
     return [...this.#slots].map(([id, s]) => ({
       id,
       weight: s.weight,
-      open: s.store !== null,
       up: s.store !== null && s.up,
     }));
   }
 
   /** Whether any shard answers. */
   get anyUp(): boolean {
-    return [...this.#slots.values()].some((s) => s.store !== null && s.up);
+    return this.shards().some((s) => s.up);
   }
 
   #open(): [number, TransactionStore][] {

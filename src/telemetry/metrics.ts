@@ -144,29 +144,32 @@ export class TwopcMetrics {
           r.observe(p.waiting, { pool: p.pool, state: 'waiting_clients', shard });
         }
       });
-    meter
-      .createObservableGauge('twopc_store_up', {
-        description:
-          '1 while the log store (PostgreSQL; per shard of the log) answers, 0 while it does not',
-      })
-      .addCallback((r) =>
-        sources.shards().forEach((s) => r.observe(s.up ? 1 : 0, { shard: String(s.shard) })),
-      );
-    meter
-      .createObservableGauge('twopc_log_shard_weight', {
-        description: "Each log shard's weight: its share of new transactions (0: drained)",
-      })
-      .addCallback((r) =>
-        sources.shards().forEach((s) => r.observe(s.weight, { shard: String(s.shard) })),
-      );
-    meter
-      .createObservableGauge('twopc_log_shard_unfinished', {
-        description:
-          "Each log shard's unfinished transactions, every coordinator's (a drained shard can be removed at 0)",
-      })
-      .addCallback((r) =>
-        sources.shards().forEach((s) => r.observe(s.unfinished, { shard: String(s.shard) })),
-      );
+    const perShard = (
+      name: string,
+      description: string,
+      value: (s: ReturnType<MetricSources['shards']>[number]) => number,
+    ): void => {
+      meter
+        .createObservableGauge(name, { description })
+        .addCallback((r) =>
+          sources.shards().forEach((s) => r.observe(value(s), { shard: String(s.shard) })),
+        );
+    };
+    perShard(
+      'twopc_store_up',
+      '1 while the log store (PostgreSQL; per shard of the log) answers, 0 while it does not',
+      (s) => (s.up ? 1 : 0),
+    );
+    perShard(
+      'twopc_log_shard_weight',
+      "Each log shard's weight: its share of new transactions (0: drained)",
+      (s) => s.weight,
+    );
+    perShard(
+      'twopc_log_shard_unfinished',
+      "Each log shard's unfinished transactions, every coordinator's (a drained shard can be removed at 0)",
+      (s) => s.unfinished,
+    );
     meter
       .createObservableGauge('twopc_store_pending_operations', {
         description:

@@ -4,7 +4,6 @@ import { assertBankInvariants, createBanks, quiesce } from '../support/bank.ts';
 import type { BankProcess } from '../support/bank.ts';
 import { CoordinatorFleet, fastTakeoverEnv } from '../support/child.ts';
 import { HaCluster } from '../support/ha-cluster.ts';
-import { freePort } from '../support/hooks.ts';
 import { TransferLoad, gapAfter, killThenPause } from '../support/transfer-load.ts';
 
 const LEASE_MS = 3_000;
@@ -17,17 +16,11 @@ describe('high availability: the log on Patroni (strict synchronous replication)
 
   before(async function () {
     cluster = await HaCluster.start({ synchronous: true });
-    const common = {
+    fleet = await CoordinatorFleet.pair({
       ...fastTakeoverEnv(LEASE_MS),
       DATABASE_URL: cluster.url(),
       TWOPC_DB_SCHEMA: 'twopc',
-      TWOPC_RETRY_BASE_MS: '50',
-      TWOPC_RETRY_CAP_MS: '500',
-    };
-    fleet = new CoordinatorFleet([
-      { ...common, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'a' },
-      { ...common, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'b' },
-    ]);
+    });
     banks = await createBanks('twopc_ha', 3);
   });
 

@@ -3,7 +3,6 @@ import { createBanks } from '../support/bank.ts';
 import type { BankProcess } from '../support/bank.ts';
 import { CoordinatorFleet, fastTakeoverEnv } from '../support/child.ts';
 import { HaCluster } from '../support/ha-cluster.ts';
-import { freePort } from '../support/hooks.ts';
 import { checkOutPrevious, rollingUpgrade } from '../support/rolling-upgrade.ts';
 
 describe('high availability: a rolling upgrade with the log on Patroni (strict synchronous replication)', function () {
@@ -16,17 +15,11 @@ describe('high availability: a rolling upgrade with the log on Patroni (strict s
   before(async function () {
     previous = checkOutPrevious();
     cluster = await HaCluster.start({ synchronous: true });
-    const common = {
+    fleet = await CoordinatorFleet.pair({
       ...fastTakeoverEnv(3_000),
       DATABASE_URL: cluster.url(),
       TWOPC_DB_SCHEMA: 'twopc_rolling',
-      TWOPC_RETRY_BASE_MS: '50',
-      TWOPC_RETRY_CAP_MS: '500',
-    };
-    fleet = new CoordinatorFleet([
-      { ...common, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'a' },
-      { ...common, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'b' },
-    ]);
+    });
     banks = await createBanks('twopc_ha_rolling', 2);
   });
 

@@ -9,7 +9,6 @@ import type { BankProcess } from '../support/bank.ts';
 import { CoordinatorFleet, fastTakeoverEnv } from '../support/child.ts';
 import { eventually } from '../support/expect-status.ts';
 import { HaCluster } from '../support/ha-cluster.ts';
-import { freePort } from '../support/hooks.ts';
 import { OwnPostgres } from '../support/own-postgres.ts';
 import { TransferLoad, commitRate } from '../support/transfer-load.ts';
 
@@ -37,17 +36,11 @@ describe('high availability with shards: one shard on Patroni loses its primary 
         ],
       }),
     );
-    const common = {
+    fleet = await CoordinatorFleet.pair({
       ...fastTakeoverEnv(LEASE_MS),
       TWOPC_LOG_SHARDS: file,
-      TWOPC_RETRY_BASE_MS: '50',
-      TWOPC_RETRY_CAP_MS: '500',
       TWOPC_STORE_STALL_MS: '1000',
-    };
-    fleet = new CoordinatorFleet([
-      { ...common, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'a' },
-      { ...common, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'b' },
-    ]);
+    });
     banks = await createBanks('twopc_ha_shards', 3);
   });
 

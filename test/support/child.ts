@@ -134,6 +134,18 @@ export class CoordinatorFleet {
     this.envs = envs;
   }
 
+  /**
+   * Two coordinators, `a` and `b`, sharing `common` (their log, timings),
+   * each on a free loopback port, with the retries fast as fault tests want.
+   */
+  static async pair(common: Record<string, string>): Promise<CoordinatorFleet> {
+    const env = { TWOPC_RETRY_BASE_MS: '50', TWOPC_RETRY_CAP_MS: '500', ...common };
+    return new CoordinatorFleet([
+      { ...env, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'a' },
+      { ...env, TWOPC_LISTEN: `127.0.0.1:${await freePort()}`, TWOPC_COORDINATOR_NAME: 'b' },
+    ]);
+  }
+
   /** Every coordinator's gRPC address. */
   get addresses(): string[] {
     return this.envs.map((e) => e.TWOPC_LISTEN ?? '');
