@@ -15,6 +15,7 @@ import { SecureRig } from '../support/secure-rig.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, testDatabaseUrl } from '../support/db.ts';
 import { assertDemoOutcomes, runDemo } from '../support/demo-run.ts';
+import { eventually } from '../support/expect-status.ts';
 import { FakeFleet } from '../support/fake-participant.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -104,6 +105,15 @@ describe('a participant in Python, written from the proto alone (examples/python
     await call(inventoryStub, 'reserve', txnId, 'gadget', 1);
     await call(accountsStub, 'debit', txnId, 'bob', 5);
     assert.equal((await h.client.abort(txnId)).outcome, 'ABORTED');
+    // Abort answers once the decision is durable; phase 2 reaches the
+    // participants after it. Wait until the Python branch acknowledged.
+    await eventually(
+      async () =>
+        (await h.client.get(txnId)).participants.find((p) => p.name === 'inventory-py')
+          ?.acknowledged,
+      10_000,
+      "inventory-py's acknowledgement of the abort",
+    );
     await assert.rejects(
       call(inventoryStub, 'reserve', txnId, 'gadget', 1),
       /already ABORTED here/,
