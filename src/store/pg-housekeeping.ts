@@ -1,5 +1,5 @@
 import type { TxId } from '../core/tx-record.ts';
-import type { TxAccess } from './transaction-store.ts';
+import type { OperatorActionKind, TxAccess } from './transaction-store.ts';
 import { VERSION } from '../package-version.ts';
 import type { StorePools } from './pg-pools.ts';
 import { runCount, runQuery } from './pg-run.ts';
@@ -54,7 +54,7 @@ export function deleteFinished(
 export async function recordOperatorAction(
   pools: StorePools,
   txnId: TxId,
-  action: 'RETRY' | 'ABORT' | 'RESOLVE',
+  action: OperatorActionKind,
   participant: string | null,
   detail: string,
   principal: string | null,

@@ -35,6 +35,7 @@ import type {
   BeginInput,
   DecisionWrite,
   ListFilter,
+  OperatorActionKind,
   PreparingTx,
   TxAccess,
   TransactionStore,
@@ -300,7 +301,7 @@ export class PgTransactionStore implements TransactionStore {
 
   recordOperatorAction(
     txnId: TxId,
-    action: 'RETRY' | 'ABORT' | 'RESOLVE',
+    action: OperatorActionKind,
     participant: string | null,
     detail: string,
     principal: string | null,

@@ -7,6 +7,7 @@ import type {
   BeginInput,
   DecisionWrite,
   ListFilter,
+  OperatorActionKind,
   PreparingTx,
   TransactionLog,
   TransactionStore,
@@ -245,7 +246,7 @@ export class ShardedLog implements TransactionLog {
 
   recordOperatorAction(
     txnId: TxId,
-    action: 'RETRY' | 'ABORT' | 'RESOLVE',
+    action: OperatorActionKind,
     participant: string | null,
     detail: string,
     principal: string | null,

@@ -11,6 +11,9 @@ export interface ParticipantView extends ParticipantRecord {
   readonly votedAt: Date | null;
 }
 
+/** What an operator did to a transaction (its audit trail's kinds). */
+export type OperatorActionKind = 'RETRY' | 'ABORT' | 'RESOLVE';
+
 /** An audited operator action. */
 export interface OperatorActionView {
   readonly at: Date;
@@ -174,7 +177,7 @@ export interface TransactionLog {
   /** Appends to the audit trail of operator actions. */
   recordOperatorAction(
     txnId: TxId,
-    action: 'RETRY' | 'ABORT' | 'RESOLVE',
+    action: OperatorActionKind,
     participant: string | null,
     detail: string,
     principal: string | null,
