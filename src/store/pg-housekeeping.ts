@@ -100,6 +100,11 @@ export async function backlog(
 
 /** The log's incarnation token (created if the table was emptied by a crash or promotion). */
 export async function incarnation(pools: StorePools): Promise<string> {
-  const rows = await runQuery<{ token: string }>(pools.lazy, 'incarnation', []);
+  const rows = await runQuery<{ token: string; rows: number | null }>(
+    pools.lazy,
+    'incarnation',
+    [],
+  );
+  pools.plans.rows = rows[0]?.rows ?? -1;
   return rows[0]?.token ?? '';
 }

@@ -1,6 +1,47 @@
 import pg from 'pg';
 import type { Pool } from 'pg';
 
+/**
+ * Whether the store's statements may be prepared (planned once per
+ * connection, a generic plan kept after the fifth run) or must be planned
+ * at each execution with their values (a custom plan).
+ *
+ * A generic plan is kept until something invalidates it (an ANALYZE of a
+ * table it reads), whatever the table's size by then. Made while the log is
+ * young (a few hundred rows: one page or two) it reads the transactions by a
+ * sequential scan, and goes on doing so as the log grows to millions of rows
+ * (up to autovacuum's first ANALYZE: a minute on a new log). So statements
+ * are planned at each execution until the log's statistics say it holds
+ * GENERIC_FROM rows; from then on every generic plan is made at that size or
+ * more, where the indexes win, and keeps winning as the log grows. (The
+ * count only changes through an ANALYZE or VACUUM, which invalidates every
+ * cached plan of the table: no plan made while the log was young survives
+ * the switch.) Nothing disables a plan type: a disabled one costs 10¹⁰, and
+ * on a server with JIT every execution of such a statement is JIT-compiled
+ * (hundreds of milliseconds each).
+ */
+export interface PlanPolicy {
+  /** Rows the log's statistics last said twopc_transactions holds (-1: never counted). */
+  rows: number;
+  /** Never prepare (a connection pooler in transaction mode shares server sessions). */
+  readonly unprepared: boolean;
+}
+
+/** The log's size from which statements are prepared (see PlanPolicy). */
+export const GENERIC_FROM = 10_000;
+
+/** Whether statements are prepared now under a policy. */
+export function preparing(policy: PlanPolicy): boolean {
+  return !policy.unprepared && policy.rows >= GENERIC_FROM;
+}
+
+const policies = new WeakMap<Pool, PlanPolicy>();
+
+/** The plan policy of a pool made by createPools (a pool made elsewhere: never prepared). */
+export function planPolicyOf(pool: Pool): PlanPolicy {
+  return policies.get(pool) ?? { rows: -1, unprepared: true };
+}
+
 /** The two connection pools of the store. */
 export interface StorePools {
   /** synchronous_commit = on: decisions and outcomes, durable before anyone is told. */
@@ -10,6 +51,8 @@ export interface StorePools {
    * commit (the store's incarnation check) and that tell nobody an outcome.
    */
   readonly lazy: Pool;
+  /** Shared by both pools. */
+  readonly plans: PlanPolicy;
 }
 
 /** How to reach the log. */
@@ -35,13 +78,8 @@ function makePool(options: PoolOptions, synchronousCommit: 'on' | 'off', max: nu
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     // The schema is validated by isValidSchema; options are server settings.
-    // enable_seqscan=off: every statement of the store finds its rows by
-    // key or through a partial index. A statement prepared on a connection
-    // keeps the generic plan made after its fifth run, and one made while the
-    // log was nearly empty scans the whole table; it would stay cached as the
-    // table grows until the next ANALYZE (over a minute on a new log, every
-    // statement reading thousands of rows per transaction meanwhile).
-    options: `-c search_path=${options.schema} -c synchronous_commit=${synchronousCommit} -c statement_timeout=30000 -c enable_seqscan=off`,
+    // No setting that changes plan costs (see PlanPolicy).
+    options: `-c search_path=${options.schema} -c synchronous_commit=${synchronousCommit} -c statement_timeout=30000`,
     application_name: 'twopc',
   });
   // An idle connection that breaks must not crash the process: the next
@@ -59,8 +97,13 @@ export function createPools(options: PoolOptions): StorePools {
     throw new Error(`invalid schema name '${options.schema}'`);
   }
   const forcedMax = Math.max(1, Math.floor(options.maxConnections / 2));
-  return {
+  const plans: PlanPolicy = { rows: -1, unprepared: false };
+  const pools = {
     forced: makePool(options, 'on', forcedMax),
     lazy: makePool(options, 'off', Math.max(1, options.maxConnections - forcedMax)),
+    plans,
   };
+  policies.set(pools.forced, plans);
+  policies.set(pools.lazy, plans);
+  return pools;
 }

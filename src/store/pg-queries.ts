@@ -213,8 +213,10 @@ export const SQL = {
       ORDER BY t.updated_at LIMIT $3`,
 
   // The store's incarnation (created if the table was emptied): a change
-  // means PostgreSQL restarted after a crash or a standby was promoted.
-  incarnation: `SELECT twopc_store_token()::text AS token`,
+  // means PostgreSQL restarted after a crash or a standby was promoted. With
+  // it, the log's size as its statistics last counted it (see PlanPolicy).
+  incarnation: `SELECT twopc_store_token()::text AS token,
+      (SELECT c.reltuples FROM pg_class c WHERE c.oid = 'twopc_transactions'::regclass)::float8 AS rows`,
 
   recordOperatorAction: `INSERT INTO twopc_operator_actions (txn_id, action, participant, detail, principal) VALUES ($1, $2, $3, $4, $5)`,
 
@@ -263,3 +265,13 @@ export const SQL = {
 } as const;
 
 export type QueryName = keyof typeof SQL;
+
+/**
+ * Statements planned with their values at every execution: their generic
+ * plan goes wrong at any size of the log. Retention's batch delete walks
+ * each tenant's range up to a parameter's age; its generic plan cannot know
+ * how much of the range that is and reads the whole table. (The listing's
+ * statements are planned so too: see listStatement.) Both run rarely, so
+ * planning each time costs nothing that shows.
+ */
+export const CUSTOM_PLAN: ReadonlySet<QueryName> = new Set<QueryName>(['deleteFinished']);

@@ -1,10 +1,26 @@
 import type { Pool, QueryResultRow } from 'pg';
 import { classifyStoreError, isRetryable } from './pg-errors.ts';
-import { SQL } from './pg-queries.ts';
+import { planPolicyOf, preparing } from './pg-pools.ts';
+import { CUSTOM_PLAN, SQL } from './pg-queries.ts';
 import type { QueryName } from './pg-queries.ts';
 
 /**
- * Runs a named statement (prepared once per connection). A deadlock or
+ * A statement as pg sends it: named (prepared once per connection) when the
+ * pool's plan policy prepares and the statement's generic plan is good,
+ * unnamed (planned with its values at each execution) otherwise.
+ */
+function statementFor(
+  pool: Pool,
+  name: string,
+  text: string,
+  values: unknown[],
+  customAlways: boolean,
+): { name?: string; text: string; values: unknown[] } {
+  return !customAlways && preparing(planPolicyOf(pool)) ? { name, text, values } : { text, values };
+}
+
+/**
+ * Runs a statement of the store (see statementFor). A deadlock or
  * serialization failure (two batches meeting on a row) is retried a few
  * times: every statement of the store is safe to repeat, being conditional.
  * Connection failures become StoreUnavailableError.
@@ -14,17 +30,26 @@ export function runQuery<R extends QueryResultRow>(
   name: QueryName,
   values: unknown[],
 ): Promise<R[]> {
-  return runStatement<R>(pool, { name: `twopc_${name}`, text: SQL[name], values });
+  return runStatement<R>(
+    pool,
+    { name: `twopc_${name}`, text: SQL[name], values },
+    CUSTOM_PLAN.has(name),
+  );
 }
 
-/** Runs a statement built at run time (named per shape), as runQuery does. */
+/**
+ * Runs a statement built at run time (named per shape), as runQuery does.
+ * @param customAlways planned at each execution whatever the policy (its generic plan goes wrong)
+ */
 export async function runStatement<R extends QueryResultRow>(
   pool: Pool,
   statement: { name: string; text: string; values: unknown[] },
+  customAlways = false,
 ): Promise<R[]> {
+  const sent = statementFor(pool, statement.name, statement.text, statement.values, customAlways);
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await pool.query<R>(statement);
+      const result = await pool.query<R>(sent);
       return result.rows;
     } catch (err) {
       if (attempt >= 3 || !isRetryable(err)) {
@@ -37,7 +62,9 @@ export async function runStatement<R extends QueryResultRow>(
 /** Runs a named statement and returns how many rows it changed. */
 export async function runCount(pool: Pool, name: QueryName, values: unknown[]): Promise<number> {
   try {
-    const result = await pool.query({ name: `twopc_${name}`, text: SQL[name], values });
+    const result = await pool.query(
+      statementFor(pool, `twopc_${name}`, SQL[name], values, CUSTOM_PLAN.has(name)),
+    );
     return result.rowCount ?? 0;
   } catch (err) {
     throw classifyStoreError(err);

@@ -255,7 +255,7 @@ export class PgTransactionStore implements TransactionStore {
   }
 
   async list(filter: ListFilter): Promise<TxView[]> {
-    const rows = await runStatement<TxRow>(this.#pools.lazy, listStatement(filter));
+    const rows = await runStatement<TxRow>(this.#pools.lazy, listStatement(filter), true);
     return rows.map(toTxView);
   }
 

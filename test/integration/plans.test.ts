@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { GENERIC_FROM } from '../../src/store/pg-pools.ts';
+import { migratedSchema, testDatabaseUrl, withClient } from '../support/db.ts';
+import { driveEveryStatement, fillLog, planEvery, planProblems } from '../support/plan-check.ts';
+
+/** Statements of every transaction: prepared once the log is large. */
+const HOT = ['begin', 'enlist', 'startPreparing', 'recordDecisions', 'recordCompletions', 'get'];
+
+// Every statement of the log, planned with the coordinator's own session
+// settings: none may cost enough for PostgreSQL to JIT-compile it (on a
+// server with JIT, each execution would pay tens to hundreds of
+// milliseconds), none may carry the cost of a disabled plan type, and none
+// may read a growing table from end to end — on a new log that grows, and on
+// a log whose statements were prepared at the smallest size they are
+// prepared at and which then grew twentyfold. test/jit runs the same checks
+// on Debian's PostgreSQL, which has JIT.
+describe('Plans of the log statements (embedded PostgreSQL)', function () {
+  this.timeout(240_000);
+
+  it('a new log plans each statement with its values, and each stays cheap as the log grows', async function () {
+    const url = await testDatabaseUrl();
+    const schema = await migratedSchema(import.meta.url, 'young');
+    const sent = await driveEveryStatement(url, schema);
+    assert.deepEqual(
+      sent.filter((s) => s.prepared).map((s) => s.name),
+      [],
+      'statements prepared on a new log keep the plans made while it was empty',
+    );
+    // Grown as a young log grows, then counted as autovacuum's first
+    // ANALYZE counts it; nothing was prepared, so no plan of the empty log
+    // survives either way.
+    const { plans, jitAboveCost } = await planEvery(url, schema, sent, false, () =>
+      withClient(async (c) => {
+        await fillLog(c, schema, 50_000, 500);
+        await c.query(`ANALYZE ${schema}.twopc_transactions, ${schema}.twopc_participants`);
+      }),
+    );
+    assert.deepEqual(planProblems(plans, jitAboveCost), []);
+  });
+
+  it(`statements prepared once the log holds ${GENERIC_FROM} transactions keep good plans as it grows twentyfold`, async function () {
+    const url = await testDatabaseUrl();
+    const schema = await migratedSchema(import.meta.url, 'large');
+    await withClient(async (c) => {
+      await fillLog(c, schema, GENERIC_FROM, 100);
+      await c.query(`ANALYZE ${schema}.twopc_transactions, ${schema}.twopc_participants`);
+    });
+    const sent = await driveEveryStatement(url, schema);
+    const prepared = new Set(sent.filter((s) => s.prepared).map((s) => s.name));
+    assert.deepEqual(
+      HOT.filter((n) => !prepared.has(`twopc_${n}`)),
+      [],
+      'statements of every transaction planned at each execution on a large log',
+    );
+    const { plans, jitAboveCost } = await planEvery(url, schema, sent, false, () =>
+      withClient((c) => fillLog(c, schema, 20 * GENERIC_FROM, 1_000)),
+    );
+    assert.deepEqual(planProblems(plans, jitAboveCost), []);
+  });
+});
