@@ -3,43 +3,97 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/store/embedded-postgres-server.ts';
-import type { EmbeddedServer } from '../src/store/embedded-postgres-server.ts';
+import { OwnPostgres, systemPostgresBin } from '../test/support/own-postgres.ts';
+import type { PostgresBuild } from '../test/support/own-postgres.ts';
 import { freePort } from './ports.ts';
 
-/** The benchmark's own PostgreSQL: an embedded server in a scratch directory. */
+export type { PostgresBuild };
+
+/**
+ * The server the benchmark measures on unless told: the system's PostgreSQL
+ * (Debian's postgresql-NN, JIT on, as users run it) where one is installed,
+ * the embedded one otherwise.
+ */
+export function defaultBenchServer(): PostgresBuild {
+  return systemPostgresBin() === null ? 'embedded' : 'system';
+}
+
+/** Checks a --server option. */
+export function parseBenchServer(value: string | undefined): PostgresBuild {
+  const build = value ?? defaultBenchServer();
+  if (build !== 'embedded' && build !== 'system') {
+    console.error('--server must be system (the installed PostgreSQL, JIT on) or embedded');
+    process.exit(2);
+  }
+  if (build === 'system' && systemPostgresBin() === null) {
+    console.error('--server system: no PostgreSQL installed (apt-get install postgresql-15)');
+    process.exit(2);
+  }
+  return build;
+}
+
+/** The benchmark's own PostgreSQL, in a scratch directory. */
 export interface BenchLog {
-  /** The scratch directory (removed by stop). */
+  /** A scratch directory of the benchmark's (removed by stop). */
   readonly dir: string;
-  readonly server: EmbeddedServer;
+  readonly server: { readonly url: string };
   /** Two connections for the benchmark's own queries (sizes, WAL, filling). */
   readonly db: pg.Pool;
   /** The postmaster's pid (its process tree's CPU is PostgreSQL's). */
   readonly postmaster: number;
+  /** Which server, its version and its JIT setting, as measured. */
+  readonly description: string;
   /** Closes the pool, stops the server and removes its directory. */
   stop(): Promise<void>;
 }
 
-export async function startBenchLog(prefix: string): Promise<BenchLog> {
+/** What the server says it is. */
+async function describe(db: pg.Pool, build: PostgresBuild): Promise<string> {
+  const [row] = (
+    await db.query<{ version: string; jit: string; available: boolean }>(
+      `SELECT current_setting('server_version') AS version, current_setting('jit') AS jit,
+              pg_jit_available() AS available`,
+    )
+  ).rows;
+  const jit =
+    row?.jit === 'on' && row.available ? 'on' : row?.jit === 'on' ? 'on (no provider)' : 'off';
+  return `${build === 'system' ? 'system' : 'embedded'} PostgreSQL ${row?.version ?? '?'}, jit ${jit}`;
+}
+
+/** Starts a PostgreSQL of the given build for the benchmark. */
+export async function startBenchLog(prefix: string, build: PostgresBuild): Promise<BenchLog> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  const server = await startEmbeddedPostgres({
-    dataDir: dir,
-    port: await freePort(),
-    log: () => undefined,
-  });
-  const db = new pg.Pool({ connectionString: server.url, max: 2 });
+  let url: string;
+  let pidFile: string;
+  let stopServer: () => Promise<void>;
+  if (build === 'system') {
+    const own = await OwnPostgres.create({}, {}, 'system');
+    url = own.url();
+    pidFile = join(own.dataDir, 'postmaster.pid');
+    stopServer = () => own.destroy();
+  } else {
+    const server = await startEmbeddedPostgres({
+      dataDir: dir,
+      port: await freePort(),
+      log: () => undefined,
+    });
+    url = server.url;
+    pidFile = join(dir, 'pgdata', 'postmaster.pid');
+    stopServer = () => server.stop();
+  }
+  const db = new pg.Pool({ connectionString: url, max: 2 });
   // An idle connection ended by the server stopping at the end is no failure.
   db.on('error', () => undefined);
-  const postmaster = Number(
-    (await readFile(join(dir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0],
-  );
+  const postmaster = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
   return {
     dir,
-    server,
+    server: { url },
     db,
     postmaster,
+    description: await describe(db, build),
     stop: async () => {
       await db.end();
-      await server.stop();
+      await stopServer();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { TwopcOperator } from 'twopc/internal/twopc-operator';
 import type { ListOptions } from 'twopc/internal/twopc-client';
-import { startBenchLog } from './bench-log.ts';
+import { parseBenchServer, startBenchLog } from './bench-log.ts';
 import { startCoordinator } from './proc.ts';
 import type { Child } from './proc.ts';
 
@@ -21,6 +21,7 @@ const { values: opts } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     small: { type: 'string', default: '1000' },
     repeat: { type: 'string', default: '15' },
+    server: { type: 'string' },
   },
 });
 const sizes = [Number(opts.small), Number(opts.rows)];
@@ -79,7 +80,11 @@ async function fill(db: pg.Pool, schema: string, n: number): Promise<void> {
   }
 }
 
-const { server, db, stop: stopLog } = await startBenchLog('twopc-bench-list-');
+const {
+  server,
+  db,
+  stop: stopLog,
+} = await startBenchLog('twopc-bench-list-', parseBenchServer(opts.server));
 const children: Child[] = [];
 try {
   /** Per filter: the median per log size (undefined: no such page there). */

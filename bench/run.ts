@@ -1,4 +1,4 @@
-// npm run bench [-- --shards N --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick --wal-profile --rate N --retention-hours H]
+// npm run bench [-- --server system|embedded --shards N --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick --wal-profile --rate N --retention-hours H]
 //
 // Runs the floor (bench/floor.ts) and twopc back to back, alternating, on the
 // same PostgreSQL, and prints each figure with its ratio to the floor.
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeDemoPki } from '../examples/dev-pki.ts';
 import type { ConnectionOptions } from 'twopc/internal/connection';
-import { startBenchLog } from './bench-log.ts';
+import { parseBenchServer, startBenchLog } from './bench-log.ts';
 import { sweepSvg } from './chart.ts';
 import type { SweepPoint } from './chart.ts';
 import { quantile, runLoad } from './load.ts';
@@ -41,8 +41,11 @@ const { values: opts } = parseArgs({
     rate: { type: 'string' },
     'retention-hours': { type: 'string' },
     shards: { type: 'string', default: '1' },
+    server: { type: 'string' },
   },
 });
+/** The PostgreSQL measured on (floor and twopc alike): the system's, JIT on, where installed. */
+const BUILD = parseBenchServer(opts.server);
 const quick = opts.quick ?? false;
 const N = Number(opts.participants);
 const C = Number(opts.inflight);
@@ -139,11 +142,11 @@ function secureClient(pki: string): ConnectionOptions {
 /** Ends a run early (after --open) through the cleanup below. */
 class Done extends Error {}
 
-const first = await startBenchLog('twopc-bench-');
+const first = await startBenchLog('twopc-bench-', BUILD);
 const { dir, server, db, stop: stopLog } = first;
 const logs = [first];
 for (let i = 1; i < SHARDS; i++) {
-  logs.push(await startBenchLog(`twopc-bench-shard${i}-`));
+  logs.push(await startBenchLog(`twopc-bench-shard${i}-`, BUILD));
 }
 const children: Child[] = [];
 const pki = join(dir, 'pki');
@@ -502,7 +505,7 @@ try {
       : []),
   ];
   console.log(
-    `\ntwopc vs floor — ${N} participants, ${C} in flight, participants ${enlist === 'begin' ? 'named in Begin' : 'enlisted by Enlist calls'}, ${duration} s × ${rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\n`,
+    `\ntwopc vs floor — ${N} participants, ${C} in flight, participants ${enlist === 'begin' ? 'named in Begin' : 'enlisted by Enlist calls'}, ${duration} s × ${rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\non ${first.description} (floor and twopc alike)\n`,
   );
   const shown: Target[] = secure ? ['twopc', 'batched', 'secure'] : ['twopc', 'batched'];
   console.log(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { GENERIC_FROM } from '../../src/store/pg-pools.ts';
+import { GENERIC_FROM, createPools } from '../../src/store/pg-pools.ts';
 import { migratedSchema, testDatabaseUrl, withClient } from '../support/db.ts';
 import { driveEveryStatement, fillLog, planEvery, planProblems } from '../support/plan-check.ts';
 
@@ -56,5 +56,32 @@ describe('Plans of the log statements (embedded PostgreSQL)', function () {
       withClient((c) => fillLog(c, schema, 20 * GENERIC_FROM, 1_000)),
     );
     assert.deepEqual(planProblems(plans, jitAboveCost), []);
+  });
+});
+
+describe('Session settings of the log connections', function () {
+  it('change nothing the planner or JIT reads: only the schema, the commit mode and the statement timeout', async function () {
+    const url = await testDatabaseUrl();
+    const schema = await migratedSchema(import.meta.url, 'settings');
+    const pools = createPools({ url, schema, maxConnections: 2, onError: () => undefined });
+    try {
+      for (const pool of [pools.forced, pools.lazy]) {
+        const rows = (
+          await pool.query<{ name: string; category: string }>(
+            `SELECT name, category FROM pg_settings WHERE source = 'client' ORDER BY name`,
+          )
+        ).rows;
+        const planner = rows.filter((r) => r.category.startsWith('Query Tuning'));
+        assert.deepEqual(planner, [], 'a setting of the pools changes plans');
+        assert.deepEqual(
+          rows
+            .map((r) => r.name)
+            .filter((n) => !['client_encoding', 'DateStyle', 'application_name'].includes(n)),
+          ['search_path', 'statement_timeout', 'synchronous_commit'],
+        );
+      }
+    } finally {
+      await Promise.all([pools.forced.end(), pools.lazy.end()]);
+    }
   });
 });

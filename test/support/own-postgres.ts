@@ -5,7 +5,7 @@ import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from './hooks.ts';
+import { freePort } from '../../bench/ports.ts';
 
 const run = promisify(execFile);
 const PASSWORD = 'twopc';
@@ -134,6 +134,11 @@ export class OwnPostgres {
     const server = new OwnPostgres(port, dir, ids, pg_ctl);
     await server.start();
     return server;
+  }
+
+  /** The data directory (postmaster.pid, server.log). */
+  get dataDir(): string {
+    return join(this.#dir, 'data');
   }
 
   /** A URL for the superuser. */
