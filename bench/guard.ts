@@ -1,4 +1,4 @@
-// npm run bench:guard [-- --duration 20 --warmup 5 --rounds 3 --workers 12 --server system|embedded]
+// npm run bench:guard [-- --duration 20 --warmup 5 --rounds 3 --workers 12 --server system|embedded --jit off --statements]
 //
 // The throughput guard: this checkout against the recorded previous release
 // (release/previous.json, checked out as a git worktree), in the same run,
@@ -30,6 +30,7 @@ const { values: opts } = parseArgs({
     workers: { type: 'string', default: '12' },
     server: { type: 'string' },
     jit: { type: 'string', default: 'on' },
+    statements: { type: 'boolean', default: false },
   },
 });
 const duration = Number(opts.duration);
@@ -76,6 +77,22 @@ const [server] = await log.sql<{ v: string; jit: string }>(
 );
 const results: Measure[] = [];
 
+/**
+ * The log's busiest statements of the window (--statements): calls, mean and
+ * total execution time, so that two versions can be compared statement by
+ * statement.
+ */
+async function busiest(pgServer: OwnPostgres): Promise<string[]> {
+  const rows = await pgServer.sql<{ query: string; calls: string; mean: number; total: number }>(
+    `SELECT query, calls::text, mean_exec_time::float8 AS mean, total_exec_time::float8 AS total
+     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 6`,
+  );
+  return rows.map(
+    (r) =>
+      `    log: ${r.calls} calls, mean ${r.mean.toFixed(2)} ms, total ${r.total.toFixed(0)} ms: ${r.query.replace(/\s+/g, ' ').slice(0, 90)}`,
+  );
+}
+
 /** Statements JIT-compiled on a server since the last call (and the counts reset). */
 async function jitCompiled(pgServer: OwnPostgres, what: string): Promise<string[]> {
   const rows = await pgServer.sql<{ query: string; calls: string; ms: number }>(
@@ -119,6 +136,7 @@ async function measure(version: string, root: string, round: number): Promise<Me
     await load.stop();
     client.close();
     for (const line of [
+      ...(opts.statements === true ? await busiest(log) : []),
       ...(await jitCompiled(log, 'log')),
       ...(await jitCompiled(participants, "participants' databases")),
     ]) {

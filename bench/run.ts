@@ -599,7 +599,7 @@ try {
   await mkdir(join(out, '..'), { recursive: true });
   await writeFile(
     out,
-    `${JSON.stringify({ participants: N, inflight: C, shards: SHARDS, duration, rounds, results, sweep }, null, 2)}\n`,
+    `${JSON.stringify({ server: first.description, participants: N, inflight: C, shards: SHARDS, duration, rounds, results, sweep }, null, 2)}\n`,
   );
   console.log(`results: ${out}`);
   if (sweep.length > 0) {

@@ -11,17 +11,19 @@ import type { Pool } from 'pg';
  * young (a few hundred rows: one page or two) it reads the transactions by a
  * sequential scan, and goes on doing so as the log grows to millions of rows
  * (up to autovacuum's first ANALYZE: a minute on a new log). So statements
- * are planned at each execution until the log's statistics say it holds
- * GENERIC_FROM rows; from then on every generic plan is made at that size or
- * more, where the indexes win, and keeps winning as the log grows. (The
- * count only changes through an ANALYZE or VACUUM, which invalidates every
- * cached plan of the table: no plan made while the log was young survives
- * the switch.) Nothing disables a plan type: a disabled one costs 10¹⁰, and
+ * are planned at each execution until the log holds GENERIC_FROM rows (the
+ * larger of its statistics' count and the server's live-row counter, read
+ * with the incarnation every recovery interval); from then on every generic
+ * plan is made at that size or more (the planner scales its statistics to
+ * the table's current pages), where the indexes win, and keeps winning as
+ * the log grows. While statements are not prepared no plan is cached, so
+ * none made while the log was young survives the switch. Nothing disables
+ * a plan type: a disabled one costs 10¹⁰, and
  * on a server with JIT every execution of such a statement is JIT-compiled
  * (hundreds of milliseconds each).
  */
 export interface PlanPolicy {
-  /** Rows the log's statistics last said twopc_transactions holds (-1: never counted). */
+  /** Rows twopc_transactions last held, as the server counts them (-1: not read yet). */
   rows: number;
   /** Never prepare (a connection pooler in transaction mode shares server sessions). */
   readonly unprepared: boolean;

@@ -214,9 +214,11 @@ export const SQL = {
 
   // The store's incarnation (created if the table was emptied): a change
   // means PostgreSQL restarted after a crash or a standby was promoted. With
-  // it, the log's size as its statistics last counted it (see PlanPolicy).
+  // it, the log's size: the larger of what its statistics last counted and
+  // the live rows the server's activity counters hold (see PlanPolicy).
   incarnation: `SELECT twopc_store_token()::text AS token,
-      (SELECT c.reltuples FROM pg_class c WHERE c.oid = 'twopc_transactions'::regclass)::float8 AS rows`,
+      (SELECT GREATEST(c.reltuples, COALESCE(pg_stat_get_live_tuples(c.oid), 0))
+       FROM pg_class c WHERE c.oid = 'twopc_transactions'::regclass)::float8 AS rows`,
 
   recordOperatorAction: `INSERT INTO twopc_operator_actions (txn_id, action, participant, detail, principal) VALUES ($1, $2, $3, $4, $5)`,
 
