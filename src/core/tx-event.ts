@@ -27,6 +27,12 @@ export type TxEvent =
       readonly outcome: Outcome;
       readonly reason: string | null;
     }
+  /**
+   * The single participant's one-phase Commit provably never reached it
+   * (no connection was ever made for it, or it was never sent): nothing
+   * can have committed there, so the outcome is ABORTED, now.
+   */
+  | { readonly type: 'onephase:unsent'; readonly reason: string }
   /** A participant acknowledged phase 2, reporting its branch's outcome. */
   | { readonly type: 'ack:received'; readonly name: string; readonly outcome: Outcome | null }
   /**
@@ -65,6 +71,7 @@ export function abortKindOf(event: TxEvent): AbortKind {
     case 'vote:received':
       return 'VOTE_ABORT';
     case 'prepare:failed':
+    case 'onephase:unsent':
       return 'PARTICIPANT_FAILED';
     case 'onephase:answered':
       return 'ONE_PHASE_REFUSED';
@@ -90,6 +97,7 @@ export const TX_EVENT_TYPES: readonly TxEventType[] = [
   'vote:received',
   'prepare:failed',
   'onephase:answered',
+  'onephase:unsent',
   'ack:received',
   'abort:undeliverable',
   'lease:expired',
