@@ -80,7 +80,7 @@ async function unsendable(run: RunHandle, watch: Watch, endpoint: string, what: 
   if (!watch.down || (await run.deps.health.probeNow(endpoint))) {
     return null;
   }
-  return `${what} not sent: it is marked DOWN (missed heartbeats) and did not answer a health check made at once`;
+  return `${what} not sent: it is marked DOWN (missed heartbeats), and a health check made at once got no answer`;
 }
 
 /**
@@ -95,8 +95,10 @@ export async function prepare(run: RunHandle, name: string): Promise<void> {
   const watch = health.watch(call.endpoint);
   const started = early?.started ?? clock.now();
   try {
-    const notSent = early === null ? await unsendable(run, watch, call.endpoint, 'Prepare') : null;
-    if (notSent !== null) {
+    // An early Prepare has left already: the check still matters, for its
+    // answer is raced against the endpoint being DOWN.
+    const notSent = await unsendable(run, watch, call.endpoint, 'Prepare');
+    if (notSent !== null && early === null) {
       throw new ParticipantUnavailableError(name, notSent, undefined, false);
     }
     const sent = early?.answer ?? participants.prepare(call);
