@@ -299,6 +299,8 @@ export class TwopcParticipant {
         return { outcome: 'OUTCOME_ABORTED', reason: vote.reason };
       }
     }
+    // Prepared just now for a one-phase commit: told at once.
+    this.#preparedAt.delete(txnId);
     // A branch the helper does not remember (lost across a restart) is
     // still committed by the handler: it holds the truth about its work.
     try {
