@@ -5,7 +5,7 @@ import { ParticipantUnavailableError, coerceError } from 'twopc/internal/contrac
 import { truncateReason } from 'twopc/internal/contract/limits';
 import type { TxRecord } from '../core/tx-record.ts';
 import type { TxEvent } from '../core/tx-event.ts';
-import { Outcome, TxState, isTerminal } from 'twopc/internal/contract/tx-state';
+import { isTerminal } from 'twopc/internal/contract/tx-state';
 import { failpoint } from '../fault/failpoints.ts';
 import type { Watch } from '../participant/health-monitor.ts';
 import type { ParticipantCall } from '../participant/participant-client.ts';
@@ -38,7 +38,7 @@ export interface RunHandle {
 type PhaseTwo = Effect & { type: 'send:commit' | 'send:abort' };
 
 /** Starts a child span for a participant call and builds the call with its trace headers. */
-function callSpan(
+export function callSpan(
   run: RunHandle,
   name: string,
   spanName: string,
@@ -64,7 +64,7 @@ function callSpan(
 }
 
 /** Rejects when the watched participant goes DOWN. */
-function downed(watch: Watch): Promise<never> {
+export function downed(watch: Watch): Promise<never> {
   const down = watch.down ? Promise.resolve('it is DOWN') : watch.whenDown;
   return down.then((why) => Promise.reject(new Error(`no heartbeat: ${why}`)));
 }
@@ -76,7 +76,12 @@ function downed(watch: Watch): Promise<never> {
  * null when it may go (DESIGN §3 rule 16: "did not answer" only after a
  * message left).
  */
-async function unsendable(run: RunHandle, watch: Watch, endpoint: string, what: string) {
+export async function unsendable(
+  run: RunHandle,
+  watch: Watch,
+  endpoint: string,
+  what: string,
+): Promise<string | null> {
   if (!watch.down || (await run.deps.health.probeNow(endpoint))) {
     return null;
   }
@@ -141,92 +146,6 @@ export async function prepare(run: RunHandle, name: string): Promise<void> {
     });
   } finally {
     watch.release();
-  }
-}
-
-/** Whether a failed call provably never reached its participant. */
-function neverArrived(err: unknown): boolean {
-  return err instanceof ParticipantUnavailableError && !err.mayHaveReached;
-}
-
-/**
- * The one-phase commit of a lone participant: its answer is the outcome.
- * A Commit that provably never reached it (every attempt unsent) aborts at
- * once; one that may have arrived and went unanswered leaves the
- * transaction in doubt (DESIGN §3 rules 15 and 16).
- */
-export async function commitOnePhase(run: RunHandle, name: string): Promise<void> {
-  const { config, clock, signal, health, random } = run.deps;
-  const endpoint = run.tx.participants.find((x) => x.name === name)?.endpoint ?? '';
-  const watch = health.watch(endpoint);
-  const started = clock.now();
-  try {
-    const notSent = await unsendable(run, watch, endpoint, 'the one-phase Commit');
-    if (notSent !== null) {
-      await unsent(run, name, notSent);
-      return;
-    }
-    for (let attempt = 1; run.tx.state === TxState.PREPARING && !signal.aborted; attempt++) {
-      const err = await commitAttempt(run, name, attempt, watch);
-      if (err === null) {
-        return;
-      }
-      if (neverArrived(err) && attempt === 1) {
-        await unsent(run, name, coerceError(err).message);
-        return;
-      }
-      if (watch.down || clock.now() - started >= config.prepareTimeoutMs) {
-        // Its Abort answer tells whether the commit landed after all.
-        const reason = `participant '${name}' did not answer the one-phase commit: ${coerceError(err).message}`;
-        await run.safeApply({
-          type: 'abort:requested',
-          reason: truncateReason(reason),
-          kind: 'PARTICIPANT_FAILED',
-        });
-        return;
-      }
-      await sleep(clock, backoffMs(config.retry, attempt, random), signal);
-    }
-  } finally {
-    watch.release();
-  }
-}
-
-/** The one-phase Commit never reached its participant: ABORTED, now. */
-async function unsent(run: RunHandle, name: string, why: string): Promise<void> {
-  const reason = `participant '${name}' was never reached by the one-phase commit, so it committed nothing: ${why}`;
-  await run.safeApply({ type: 'onephase:unsent', reason: truncateReason(reason) });
-}
-
-/** One one-phase Commit: null once answered (and applied), else why it failed. */
-async function commitAttempt(
-  run: RunHandle,
-  name: string,
-  attempt: number,
-  watch: Watch,
-): Promise<unknown> {
-  const { span, call } = callSpan(
-    run,
-    name,
-    SPAN.COMMIT,
-    run.deps.config.prepareTimeoutMs,
-    attempt,
-  );
-  span.setAttribute(ATTR.ONE_PHASE, true);
-  try {
-    const ack = await Promise.race([run.deps.participants.commit(call, true), downed(watch)]);
-    span.setAttribute(ATTR.OUTCOME, ack.outcome ?? Outcome.COMMITTED);
-    span.end();
-    // An answer without an outcome is a plain acknowledgement: committed.
-    await run.safeApply({
-      type: 'onephase:answered',
-      outcome: ack.outcome ?? Outcome.COMMITTED,
-      reason: ack.reason === null ? null : truncateReason(ack.reason),
-    });
-    return null;
-  } catch (err) {
-    endWithError(span, err);
-    return err;
   }
 }
 
@@ -332,9 +251,10 @@ async function attemptPhaseTwo(
 /**
  * Whether this Abort may go undelivered: the core allows it for a
  * participant that never voted, and the run knows that no Prepare ever
- * reached it (its connection was refused). One that may have received a
- * Prepare, early or not, keeps being told until it acknowledges, whatever
- * the log knows of its vote (DESIGN §3 rule 4).
+ * reached it (no connection was made for it, or it was not sent: DOWN).
+ * One that may have received a Prepare, early or not, keeps being told
+ * until it acknowledges, whatever the log knows of its vote (DESIGN §3
+ * rule 4).
  */
 function mayGiveUp(run: RunHandle, name: string): boolean {
   const p = run.tx.participants.find((x) => x.name === name);

@@ -38,8 +38,8 @@ export type TxEvent =
   /**
    * Abort could not be delivered to a participant after the allowed
    * attempts. Only one that never voted PREPARED may be given up on, and the
-   * shell gives up only on one that no Prepare ever reached (its connection
-   * was refused): it holds nothing.
+   * shell gives up only on one that no Prepare ever reached (no connection
+   * was ever made for it: refused, TLS handshake failed): it holds nothing.
    */
   | { readonly type: 'abort:undeliverable'; readonly name: string }
   /** The lease of an ACTIVE transaction ran out (compared with the database clock). */
