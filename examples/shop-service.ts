@@ -99,6 +99,8 @@ export async function startShopService(
     endpoint,
     ledger,
     stop: async () => {
+      // Drain first: no new work, phase 2 of prepared branches finished.
+      await participant.drain(10_000);
       participant.close();
       server.forceShutdown();
       await pool.end();

@@ -150,6 +150,6 @@ export const SECURITY_SETTINGS: readonly Setting[] = [
     kind: 'int',
     def: '10',
     min: 1,
-    help: 'Abort attempts to a participant no Prepare ever reached (its connection refused) before it is left alone',
+    help: 'Abort attempts to a participant no Prepare ever reached (its connection refused, or its TLS handshake failed) before it is left alone',
   },
 ];

@@ -147,6 +147,12 @@ export class Coordinator {
     this.#open();
     const enlisted = await this.#deps.store.enlist(txnId, name, endpoint);
     this.#known.enlisted(txnId, name, endpoint);
+    // A participant enlisting (its own call, or a client's just after
+    // calling it) is likely alive: one believed DOWN is checked now, not
+    // at its next scheduled check, so its Prepare is not failed unsent.
+    if (this.#deps.health.isDown(endpoint)) {
+      void this.#deps.health.probeNow(endpoint);
+    }
     return enlisted;
   }
 

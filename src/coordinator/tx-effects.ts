@@ -5,7 +5,7 @@ import { ParticipantUnavailableError, coerceError } from 'twopc/internal/contrac
 import { truncateReason } from 'twopc/internal/contract/limits';
 import type { TxRecord } from '../core/tx-record.ts';
 import type { TxEvent } from '../core/tx-event.ts';
-import { Outcome, TxState, isTerminal } from 'twopc/internal/contract/tx-state';
+import { isTerminal } from 'twopc/internal/contract/tx-state';
 import { failpoint } from '../fault/failpoints.ts';
 import type { Watch } from '../participant/health-monitor.ts';
 import type { ParticipantCall } from '../participant/participant-client.ts';
@@ -38,7 +38,7 @@ export interface RunHandle {
 type PhaseTwo = Effect & { type: 'send:commit' | 'send:abort' };
 
 /** Starts a child span for a participant call and builds the call with its trace headers. */
-function callSpan(
+export function callSpan(
   run: RunHandle,
   name: string,
   spanName: string,
@@ -64,9 +64,28 @@ function callSpan(
 }
 
 /** Rejects when the watched participant goes DOWN. */
-function downed(watch: Watch): Promise<never> {
+export function downed(watch: Watch): Promise<never> {
   const down = watch.down ? Promise.resolve('it is DOWN') : watch.whenDown;
   return down.then((why) => Promise.reject(new Error(`no heartbeat: ${why}`)));
+}
+
+/**
+ * Before a Prepare or a one-phase Commit leaves for an endpoint believed
+ * DOWN, it is checked at once: one back from a restart gets its message
+ * (and is up again for everyone). Returns why the message is not sent, or
+ * null when it may go (DESIGN §3 rule 16: "did not answer" only after a
+ * message left).
+ */
+export async function unsendable(
+  run: RunHandle,
+  watch: Watch,
+  endpoint: string,
+  what: string,
+): Promise<string | null> {
+  if (!watch.down || (await run.deps.health.probeNow(endpoint))) {
+    return null;
+  }
+  return `${what} not sent: it is marked DOWN (missed heartbeats), and a health check made at once got no answer`;
 }
 
 /**
@@ -81,6 +100,12 @@ export async function prepare(run: RunHandle, name: string): Promise<void> {
   const watch = health.watch(call.endpoint);
   const started = early?.started ?? clock.now();
   try {
+    // An early Prepare has left already: the check still matters, for its
+    // answer is raced against the endpoint being DOWN.
+    const notSent = await unsendable(run, watch, call.endpoint, 'Prepare');
+    if (notSent !== null && early === null) {
+      throw new ParticipantUnavailableError(name, notSent, undefined, false);
+    }
     const sent = early?.answer ?? participants.prepare(call);
     if (early === null) {
       await failpoint('after_prepare_sent');
@@ -119,47 +144,6 @@ export async function prepare(run: RunHandle, name: string): Promise<void> {
       name,
       reason: truncateReason(coerceError(err).message),
     });
-  } finally {
-    watch.release();
-  }
-}
-
-/** The one-phase commit of a lone participant: its answer is the outcome. */
-export async function commitOnePhase(run: RunHandle, name: string): Promise<void> {
-  const { participants, config, clock, signal, health, random } = run.deps;
-  const endpoint = run.tx.participants.find((x) => x.name === name)?.endpoint ?? '';
-  const watch = health.watch(endpoint);
-  const started = clock.now();
-  try {
-    for (let attempt = 1; run.tx.state === TxState.PREPARING && !signal.aborted; attempt++) {
-      const { span, call } = callSpan(run, name, SPAN.COMMIT, config.prepareTimeoutMs, attempt);
-      span.setAttribute(ATTR.ONE_PHASE, true);
-      try {
-        const ack = await Promise.race([participants.commit(call, true), downed(watch)]);
-        span.setAttribute(ATTR.OUTCOME, ack.outcome ?? Outcome.COMMITTED);
-        span.end();
-        // An answer without an outcome is a plain acknowledgement: committed.
-        await run.safeApply({
-          type: 'onephase:answered',
-          outcome: ack.outcome ?? Outcome.COMMITTED,
-          reason: ack.reason === null ? null : truncateReason(ack.reason),
-        });
-        return;
-      } catch (err) {
-        endWithError(span, err);
-        if (watch.down || clock.now() - started >= config.prepareTimeoutMs) {
-          // Its Abort answer tells whether the commit landed after all.
-          const reason = `participant '${name}' did not answer the one-phase commit: ${coerceError(err).message}`;
-          await run.safeApply({
-            type: 'abort:requested',
-            reason: truncateReason(reason),
-            kind: 'PARTICIPANT_FAILED',
-          });
-          return;
-        }
-        await sleep(clock, backoffMs(config.retry, attempt, random), signal);
-      }
-    }
   } finally {
     watch.release();
   }
@@ -267,9 +251,10 @@ async function attemptPhaseTwo(
 /**
  * Whether this Abort may go undelivered: the core allows it for a
  * participant that never voted, and the run knows that no Prepare ever
- * reached it (its connection was refused). One that may have received a
- * Prepare, early or not, keeps being told until it acknowledges, whatever
- * the log knows of its vote (DESIGN §3 rule 4).
+ * reached it (no connection was made for it, or it was not sent: DOWN).
+ * One that may have received a Prepare, early or not, keeps being told
+ * until it acknowledges, whatever the log knows of its vote (DESIGN §3
+ * rule 4).
  */
 function mayGiveUp(run: RunHandle, name: string): boolean {
   const p = run.tx.participants.find((x) => x.name === name);

@@ -80,6 +80,8 @@ function fromPreparing(tx: TxRecord, event: TxEvent): Decision {
       return applyVote(tx, event.name, null, event.reason);
     case 'onephase:answered':
       return applyOnePhaseAnswer(tx, event.outcome, event.reason);
+    case 'onephase:unsent':
+      return abortUnsentOnePhase(tx, event.reason);
     default:
       return invalid(tx, event);
   }
@@ -142,6 +144,24 @@ function applyOnePhaseAnswer(tx: TxRecord, outcome: Outcome, why: string | null)
     return { ok: true, next, effects: [] };
   }
   return unchanged(tx);
+}
+
+/**
+ * A one-phase Commit that never reached its participant: it holds nothing
+ * (the Commit was its only message), so the transaction is ABORTED at once
+ * and nobody is owed an Abort. Not in doubt: only a Commit that may have
+ * arrived is (DESIGN §3 rule 16).
+ */
+function abortUnsentOnePhase(tx: TxRecord, reason: string): Decision {
+  if (!tx.onePhase) {
+    return { ok: false, reason: 'no one-phase commit was sent' };
+  }
+  const acked = tx.participants.map((p) => ({ ...p, acked: true }));
+  return {
+    ok: true,
+    next: { ...tx, participants: acked, state: TxState.ABORTED, reason },
+    effects: [],
+  };
 }
 
 /** Enters ABORTING (or ABORTED when nobody needs to be told). */
@@ -223,7 +243,7 @@ function fromFinished(tx: TxRecord, event: TxEvent): Decision {
   if (event.type === 'vote:received' || event.type === 'prepare:failed') {
     return unchanged(tx);
   }
-  if (event.type === 'onephase:answered') {
+  if (event.type === 'onephase:answered' || event.type === 'onephase:unsent') {
     return invalid(tx, event);
   }
   return unchanged(tx);

@@ -27,13 +27,19 @@ export type TxEvent =
       readonly outcome: Outcome;
       readonly reason: string | null;
     }
+  /**
+   * The single participant's one-phase Commit provably never reached it
+   * (no connection was ever made for it, or it was never sent): nothing
+   * can have committed there, so the outcome is ABORTED, now.
+   */
+  | { readonly type: 'onephase:unsent'; readonly reason: string }
   /** A participant acknowledged phase 2, reporting its branch's outcome. */
   | { readonly type: 'ack:received'; readonly name: string; readonly outcome: Outcome | null }
   /**
    * Abort could not be delivered to a participant after the allowed
    * attempts. Only one that never voted PREPARED may be given up on, and the
-   * shell gives up only on one that no Prepare ever reached (its connection
-   * was refused): it holds nothing.
+   * shell gives up only on one that no Prepare ever reached (no connection
+   * was ever made for it: refused, TLS handshake failed): it holds nothing.
    */
   | { readonly type: 'abort:undeliverable'; readonly name: string }
   /** The lease of an ACTIVE transaction ran out (compared with the database clock). */
@@ -65,6 +71,7 @@ export function abortKindOf(event: TxEvent): AbortKind {
     case 'vote:received':
       return 'VOTE_ABORT';
     case 'prepare:failed':
+    case 'onephase:unsent':
       return 'PARTICIPANT_FAILED';
     case 'onephase:answered':
       return 'ONE_PHASE_REFUSED';
@@ -90,6 +97,7 @@ export const TX_EVENT_TYPES: readonly TxEventType[] = [
   'vote:received',
   'prepare:failed',
   'onephase:answered',
+  'onephase:unsent',
   'ack:received',
   'abort:undeliverable',
   'lease:expired',

@@ -9,8 +9,6 @@ import { loadTwopcProto, toTimestamp } from 'twopc/internal/wire/proto';
 import { deadlineIn } from 'twopc/internal/time/deadline-signal';
 import {
   GrpcParticipantClient,
-  PARTICIPANT_CHANNEL,
-  REFUSED,
   failureKind,
   toAckResult,
   toPrepareResult,
@@ -21,6 +19,7 @@ import type {
   ParticipantClient,
   PrepareResult,
 } from './participant-client.ts';
+import { liveStub } from './participant-channel.ts';
 
 type Kind = 'prepare' | 'commit' | 'abort';
 const WHAT: Record<Kind, string> = { prepare: 'Prepare', commit: 'Commit', abort: 'Abort' };
@@ -64,7 +63,7 @@ type Opening = 'stream' | 'unary' | { readonly failed: string };
  * stream failed or was refused, calls go unary for a while.
  */
 class PhaseLink {
-  readonly #stub: BatchedStub;
+  readonly stub: BatchedStub;
   readonly #maxCalls: number;
   readonly #reofferMs: number;
   readonly #reopenMs: number;
@@ -81,7 +80,7 @@ class PhaseLink {
   #settleOpening: (result: Opening) => void = () => undefined;
 
   constructor(stub: BatchedStub, options: BatchingOptions) {
-    this.#stub = stub;
+    this.stub = stub;
     this.#maxCalls = options.maxCalls ?? 256;
     this.#reofferMs = options.reofferMs ?? 60_000;
     this.#reopenMs = options.reopenMs ?? 1_000;
@@ -125,7 +124,7 @@ class PhaseLink {
     let settle: (result: Opening) => void = () => undefined;
     this.#opened = new Promise<Opening>((resolve) => (settle = resolve));
     this.#settleOpening = settle;
-    const stream = this.#stub.exchange();
+    const stream = this.stub.exchange();
     this.#stream = stream;
     stream.on('data', (res: ExchangeResponse__Output) => this.#received(stream, res));
     stream.on('error', () => undefined); // the status below says it all
@@ -274,7 +273,7 @@ export class BatchedParticipantClient implements ParticipantClient {
   readonly #credentials: grpc.ChannelCredentials;
   readonly #options: BatchingOptions;
   readonly #links = new Map<string, PhaseLink>();
-  readonly #stubs: BatchedStub[] = [];
+  readonly #stubs = new Map<string, BatchedStub>();
   readonly #enabled: boolean;
   readonly #sent: (transport: 'unary' | 'batched', calls: number) => void;
 
@@ -289,16 +288,21 @@ export class BatchedParticipantClient implements ParticipantClient {
     this.#sent = options.sent ?? (() => undefined);
   }
 
+  /** The endpoint's link; one not open whose connection failed is made anew (see liveStub). */
   #link(endpoint: string): PhaseLink {
-    let link = this.#links.get(endpoint);
-    if (link === undefined) {
-      const Ctor = loadTwopcProto().twopc.v1.BatchedParticipant;
-      const stub = new Ctor(endpoint, this.#credentials, PARTICIPANT_CHANNEL);
-      this.#stubs.push(stub);
-      link = new PhaseLink(stub, this.#options);
-      this.#links.set(endpoint, link);
+    const link = this.#links.get(endpoint);
+    if (link?.mode === 'batched') {
+      return link;
     }
-    return link;
+    const Ctor = loadTwopcProto().twopc.v1.BatchedParticipant;
+    const stub = liveStub(this.#stubs, endpoint, (o) => new Ctor(endpoint, this.#credentials, o));
+    if (link?.stub === stub) {
+      return link;
+    }
+    link?.close();
+    const fresh = new PhaseLink(stub, this.#options);
+    this.#links.set(endpoint, fresh);
+    return fresh;
   }
 
   /**
@@ -324,9 +328,9 @@ export class BatchedParticipantClient implements ParticipantClient {
     if (typeof opening === 'object') {
       throw new ParticipantUnavailableError(
         call.name,
-        `${WHAT[kind]} failed (${opening.failed})`,
+        `${WHAT[kind]} not sent (${opening.failed})`,
         undefined,
-        opening.failed !== REFUSED,
+        false, // it waited for the stream, which failed: this call never left
       );
     }
     const left = { ...call, timeoutMs: Math.max(1, call.timeoutMs - (Date.now() - started)) };
@@ -376,9 +380,10 @@ export class BatchedParticipantClient implements ParticipantClient {
       link.close();
     }
     this.#links.clear();
-    for (const stub of this.#stubs.splice(0)) {
+    for (const stub of this.#stubs.values()) {
       stub.close();
     }
+    this.#stubs.clear();
     this.#unary.close();
   }
 }

@@ -14,6 +14,7 @@ import type {
   ParticipantClient,
   PrepareResult,
 } from './participant-client.ts';
+import { liveStub } from './participant-channel.ts';
 
 const VOTES: Record<string, Vote | undefined> = {
   VOTE_PREPARED: Vote.PREPARED,
@@ -52,7 +53,7 @@ const TRANSPORT: readonly (readonly [RegExp, string])[] = [
   [/ECONNREFUSED/, REFUSED],
   [
     /certificate|altnames|Hostname\/IP|SSL|TLS|handshake|self.signed/i,
-    'unreachable: TLS handshake failed (certificate not trusted, or not for this endpoint)',
+    'unreachable: TLS handshake failed (certificate not trusted, or not for this endpoint, or not TLS)',
   ],
   [
     /HTTP status code|Protocol error|RST_STREAM|malformed|Bad Request/i,
@@ -64,6 +65,36 @@ const TRANSPORT: readonly (readonly [RegExp, string])[] = [
   ],
 ];
 
+/** What a failed call was, as the coordinator may tell it. */
+export interface CallFailure {
+  /** A kind (see failureKind), never the words of whatever answered. */
+  readonly kind: string;
+  /**
+   * Whether the request provably never left: no connection was ever
+   * established for it (refused, TLS handshake failed, not HTTP/2, or still
+   * connecting when its deadline came). Anything else may have arrived.
+   */
+  readonly unsent: boolean;
+}
+
+/**
+ * Whether grpc-js failed the call before it had a stream: nothing was
+ * written. grpc-js (1.x) says so in two ways only. A pick that found no
+ * connection fails an ordinary call with UNAVAILABLE "No connection
+ * established. Last error: …" (the pick_first picker in TRANSIENT_FAILURE:
+ * the TCP connect was refused, or the TLS handshake or the HTTP/2 settings
+ * exchange failed, before any call was written); a deadline that came while
+ * the call still waited for a connection reads "…,Waiting for LB pick". A
+ * call that had a stream ("LB pick: …,remote_addr=…", "Connection dropped",
+ * any status a server sent) may have been received, whatever followed.
+ */
+function neverWritten(err: { readonly code: grpc.status; readonly details: string }): boolean {
+  if (err.code === grpc.status.UNAVAILABLE) {
+    return err.details.startsWith('No connection established');
+  }
+  return err.code === grpc.status.DEADLINE_EXCEEDED && /,Waiting for LB pick$/.test(err.details);
+}
+
 /**
  * What went wrong with a call, as a kind: a failure of the link (refused,
  * TLS, protocol error, unreachable), no answer in time, or the name of the
@@ -73,26 +104,30 @@ const TRANSPORT: readonly (readonly [RegExp, string])[] = [
  * probing addresses. The words go to the operator's log (see remoteWords).
  */
 export function failureKind(err: { readonly code: grpc.status; readonly details: string }): string {
+  return callFailure(err).kind;
+}
+
+/** A failed call's kind, and whether it provably never left (see neverWritten). */
+export function callFailure(err: {
+  readonly code: grpc.status;
+  readonly details: string;
+}): CallFailure {
+  const unsent = neverWritten(err);
   for (const [pattern, kind] of TRANSPORT) {
     if (pattern.test(err.details)) {
-      return kind;
+      return { kind, unsent };
     }
   }
   if (err.code === grpc.status.DEADLINE_EXCEEDED) {
-    return 'no answer before the deadline';
+    return {
+      kind: unsent
+        ? 'unreachable: no connection before the deadline'
+        : 'no answer before the deadline',
+      unsent,
+    };
   }
-  return grpc.status[err.code] ?? `status ${err.code}`;
+  return { kind: grpc.status[err.code] ?? `status ${err.code}`, unsent };
 }
-
-/**
- * Channel options to a participant; equal options let grpc-js share one
- * connection between the unary and the batched stubs of an endpoint.
- */
-export const PARTICIPANT_CHANNEL: grpc.ChannelOptions = {
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 2_000,
-};
 
 /**
  * Calls participants over grpc-js: one cached channel per endpoint, a
@@ -108,13 +143,12 @@ export class GrpcParticipantClient implements ParticipantClient {
   }
 
   #stub(endpoint: string): ParticipantStub {
-    let stub = this.#stubs.get(endpoint);
-    if (stub === undefined) {
-      const Ctor = loadTwopcProto().twopc.v1.Participant;
-      stub = new Ctor(endpoint, this.#credentials, PARTICIPANT_CHANNEL);
-      this.#stubs.set(endpoint, stub);
-    }
-    return stub;
+    const Ctor = loadTwopcProto().twopc.v1.Participant;
+    return liveStub(
+      this.#stubs,
+      endpoint,
+      (options) => new Ctor(endpoint, this.#credentials, options),
+    );
   }
 
   #unary<Res>(
@@ -140,13 +174,13 @@ export class GrpcParticipantClient implements ParticipantClient {
     return new Promise((resolve, reject) => {
       invoke(this.#stub(call.endpoint), req, md, { deadline }, (err, res) => {
         if (err !== null || res === undefined) {
-          const detail = err === null ? 'empty answer' : failureKind(err);
+          const failure = err === null ? { kind: 'empty answer', unsent: false } : callFailure(err);
           reject(
             new ParticipantUnavailableError(
               call.name,
-              `${what} failed (${detail})`,
+              `${what} ${failure.unsent ? 'not sent' : 'failed'} (${failure.kind})`,
               err,
-              detail !== REFUSED,
+              !failure.unsent,
               err?.details ?? null,
             ),
           );

@@ -30,6 +30,8 @@ interface Endpoint {
   onDown: ((why: string) => void)[];
   onUp: (() => void)[];
   cancel: Cancel | null;
+  /** A check made at once (probeNow) still running, shared by whoever asks meanwhile. */
+  probing: Promise<boolean> | null;
 }
 
 /**
@@ -74,11 +76,42 @@ export class HealthMonitor {
     return this.#endpoints.get(endpoint)?.down ?? false;
   }
 
+  /**
+   * Whether an endpoint answers now. One believed DOWN is checked at once,
+   * outside its schedule (one check shared by every caller meanwhile); an
+   * answer brings it back up for everyone waiting on it. What a call about
+   * to go to an endpoint believed DOWN asks first, and what a participant's
+   * own Enlist prompts: a participant back from a restart is not taken for
+   * DOWN until its next scheduled check (DESIGN §3 rule 16).
+   */
+  probeNow(endpoint: string): Promise<boolean> {
+    const e = this.#endpoints.get(endpoint);
+    if (e === undefined || !e.down) {
+      return Promise.resolve(true);
+    }
+    e.probing ??= this.#probe.check(endpoint, this.#config.intervalMs).then((alive) => {
+      e.probing = null;
+      if (alive && this.#endpoints.get(endpoint) === e) {
+        this.#answered(endpoint, e);
+      }
+      return alive;
+    });
+    return e.probing;
+  }
+
   /** Starts (or joins) the checks of an endpoint. */
   watch(endpoint: string): Watch {
     let e = this.#endpoints.get(endpoint);
     if (e === undefined) {
-      e = { watchers: 0, misses: 0, down: false, onDown: [], onUp: [], cancel: null };
+      e = {
+        watchers: 0,
+        misses: 0,
+        down: false,
+        onDown: [],
+        onUp: [],
+        cancel: null,
+        probing: null,
+      };
       this.#endpoints.set(endpoint, e);
       this.#schedule(endpoint, e);
     }
@@ -139,14 +172,7 @@ export class HealthMonitor {
       return; // released meanwhile
     }
     if (alive) {
-      this.#remember(endpoint, true);
-      e.misses = 0;
-      if (e.down) {
-        e.down = false;
-        e.onUp.splice(0).forEach((f) => f());
-      }
-      if (e.watchers === 0) {
-        this.#forget(endpoint, e); // back up, and nobody waits on it: reported up, then forgotten
+      if (this.#answered(endpoint, e)) {
         return;
       }
     } else if (++e.misses >= this.#config.missLimit && !e.down) {
@@ -156,6 +182,21 @@ export class HealthMonitor {
       e.onDown.splice(0).forEach((f) => f(why));
     }
     this.#schedule(endpoint, e);
+  }
+
+  /** The endpoint answered: up again. Returns whether it was forgotten (nobody watches it). */
+  #answered(endpoint: string, e: Endpoint): boolean {
+    this.#remember(endpoint, true);
+    e.misses = 0;
+    if (e.down) {
+      e.down = false;
+      e.onUp.splice(0).forEach((f) => f());
+    }
+    if (e.watchers === 0) {
+      this.#forget(endpoint, e); // back up, and nobody waits on it: reported up, then forgotten
+      return true;
+    }
+    return false;
   }
 
   #remember(endpoint: string, up: boolean): void {

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath } from 'grpc-health-check';
 import { deadlineIn } from 'twopc/internal/time/deadline-signal';
-import { PARTICIPANT_CHANNEL } from './grpc-participant-client.ts';
+import { liveStub } from './participant-channel.ts';
 
 /** Asks a participant whether it is alive. */
 export interface HealthProbe {
@@ -52,15 +52,14 @@ export class GrpcHealthProbe implements HealthProbe {
   }
 
   check(endpoint: string, timeoutMs: number): Promise<boolean> {
-    let stub = this.#stubs.get(endpoint);
-    if (stub === undefined) {
-      // The participant channel's options: a restarted participant is
-      // reconnected within its 2 s back-off cap, not grpc-js's default of
-      // up to two minutes (during which it would look DOWN).
-      stub = new this.#Ctor(endpoint, this.#credentials, PARTICIPANT_CHANNEL);
-      this.#stubs.set(endpoint, stub);
-    }
-    const s = stub;
+    // The participant channel's options, made anew after a failed
+    // connection: a restarted participant is seen at the next check, not
+    // after a back-off (during which it would look DOWN).
+    const s = liveStub(
+      this.#stubs,
+      endpoint,
+      (options) => new this.#Ctor(endpoint, this.#credentials, options),
+    );
     return new Promise((resolve) => {
       s.check({ service: '' }, { deadline: deadlineIn(timeoutMs) }, (err, res) =>
         resolve(err === null && res?.status === 'SERVING'),

@@ -26,13 +26,18 @@ describe('in doubt: a one-phase participant gone after the Commit left', functio
     return Number(m?.[1] ?? 'NaN');
   }
 
-  /** A one-phase transaction whose participant exits after its Enlist; Commit sent. */
+  /**
+   * A one-phase transaction whose participant received the Commit, failed
+   * to answer it, then exited: the Commit may have landed (a Commit that
+   * never reached it is no doubt: see unreached-participants.test.ts).
+   */
   async function inDoubt(name: string): Promise<string> {
-    const solo = await fleet.start(name);
+    const solo = await fleet.start(name, { failCommitTimes: 1e9 });
     const { txnId } = await h.client.begin({ participants: [solo.ref] });
-    await solo.stop();
     // Its answer never comes (in doubt): the call is left to its deadline.
     void h.client.commit(txnId).catch(() => undefined);
+    await solo.waitFor((c) => c.method === 'Commit' && c.txnId === txnId);
+    await solo.stop();
     await eventually(
       async () => {
         const v = await h.client.get(txnId);
@@ -118,11 +123,12 @@ describe('in doubt: a one-phase participant gone after the Commit left', functio
   }
 
   it('keeps asking: the participant back at its address is asked, and its answer ends it', async function () {
-    const solo = await fleet.start('back');
+    const solo = await fleet.start('back', { failCommitTimes: 1e9 });
     const { txnId } = await h.client.begin({ participants: [solo.ref] });
-    await solo.stop();
     // Its answer never comes (in doubt): the call is left to its deadline.
     void h.client.commit(txnId).catch(() => undefined);
+    await solo.waitFor((c) => c.method === 'Commit' && c.txnId === txnId);
+    await solo.stop();
     await eventually(
       async () => (await h.client.get(txnId)).state === 'ABORTING',
       20_000,

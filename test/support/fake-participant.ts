@@ -227,14 +227,18 @@ export class FakeParticipant extends EventEmitter {
   }
 
   /**
-   * Binds on 127.0.0.1 (the same port again after a stop, if it had one),
-   * plaintext or with `credentials`; `batched` also serves
+   * Binds on 127.0.0.1 (`port`, else the same port again after a stop, if
+   * it had one), plaintext or with `credentials`; `batched` also serves
    * twopc.v1.BatchedParticipant.
    */
   async start(
     credentials = grpc.ServerCredentials.createInsecure(),
     batched = false,
+    port = 0,
   ): Promise<this> {
+    if (port !== 0) {
+      this.#port = port;
+    }
     const server = new grpc.Server();
     const proto = loadTwopcProto().twopc.v1;
     server.addService(proto.Participant.service, this.#handlers());

@@ -24,14 +24,21 @@ export class ParticipantChild {
     return { name: this.name, endpoint: this.endpoint };
   }
 
-  async start(behaviour: FakeBehaviour = {}): Promise<this> {
+  /**
+   * Starts the process: on `options.port` (a restart at the same address),
+   * also serving the batched channel when `options.batched`.
+   */
+  async start(
+    behaviour: FakeBehaviour = {},
+    options: { port?: number; batched?: boolean } = {},
+  ): Promise<this> {
     const child = spawn(
       process.execPath,
       [
         '--import',
         'tsx',
         'test/support/participant-process.ts',
-        JSON.stringify({ name: this.name, behaviour }),
+        JSON.stringify({ name: this.name, behaviour, ...options }),
       ],
       {
         cwd: fileURLToPath(new URL('../../', import.meta.url)),

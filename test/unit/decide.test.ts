@@ -48,6 +48,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'vote:received': 'invalid',
     'prepare:failed': 'invalid',
     'onephase:answered': 'invalid',
+    'onephase:unsent': 'invalid',
     'ack:received': 'invalid',
     'abort:undeliverable': 'invalid',
     'lease:expired': 'ABORTING',
@@ -59,6 +60,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'vote:received': '=',
     'prepare:failed': 'ABORTING',
     'onephase:answered': 'invalid',
+    'onephase:unsent': 'invalid',
     'ack:received': 'invalid',
     'abort:undeliverable': 'invalid',
     'lease:expired': 'invalid',
@@ -70,6 +72,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'vote:received': '=',
     'prepare:failed': '=',
     'onephase:answered': '=',
+    'onephase:unsent': '=',
     'ack:received': '=',
     'abort:undeliverable': 'invalid',
     'lease:expired': '=',
@@ -81,6 +84,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'vote:received': '=',
     'prepare:failed': '=',
     'onephase:answered': '=',
+    'onephase:unsent': '=',
     'ack:received': '=',
     'abort:undeliverable': 'ABORTING',
     'lease:expired': '=',
@@ -92,6 +96,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'vote:received': '=',
     'prepare:failed': '=',
     'onephase:answered': 'invalid',
+    'onephase:unsent': 'invalid',
     'ack:received': '=',
     'abort:undeliverable': '=',
     'lease:expired': '=',
@@ -103,6 +108,7 @@ const TABLE: Record<TxState, Record<TxEventType, TxState | '=' | 'invalid'>> = {
     'vote:received': '=',
     'prepare:failed': '=',
     'onephase:answered': 'invalid',
+    'onephase:unsent': 'invalid',
     'ack:received': '=',
     'abort:undeliverable': '=',
     'lease:expired': '=',
@@ -277,6 +283,19 @@ describe('decide()', function () {
       participants: [newParticipant('a', 'h:1')],
     });
     assert.equal(decide(onePhase, { type: 'abort:undeliverable', name: 'a' }).ok, false);
+  });
+
+  it('aborts a one-phase transaction at once when its Commit never reached the participant', function () {
+    const onePhase = tx('PREPARING', {
+      onePhase: true,
+      participants: [newParticipant('a', 'h:1')],
+    });
+    const d = decide(onePhase, { type: 'onephase:unsent', reason: 'never reached' });
+    assert.ok(d.ok);
+    assert.equal(d.next.state, 'ABORTED', 'not in doubt: nothing can have committed');
+    assert.equal(d.next.reason, 'never reached');
+    assert.deepEqual(d.effects, [], 'nobody is owed an Abort');
+    assert.equal(outcomeOf(d.next), 'ABORTED');
   });
 
   it('never lets an expired lease or a late vote undo a commit decision', function () {

@@ -20,6 +20,7 @@ export type {
   TwopcParticipantOptions,
   VoteResult,
 } from './twopc-participant.ts';
+export type { Held } from './participant-drain.ts';
 export { BranchState, InMemoryBranchStore } from './branch-store.ts';
 export type { BranchStore } from './branch-store.ts';
 export { Outcome, TxState, Vote } from './contract/tx-state.ts';

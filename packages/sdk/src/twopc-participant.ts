@@ -11,6 +11,8 @@ import { BranchState, InMemoryBranchStore } from './branch-store.ts';
 import type { BranchStore } from './branch-store.ts';
 import { serveParticipantCall } from './participant-call.ts';
 import { serveExchange } from './participant-exchange.ts';
+import { ParticipantDrain } from './participant-drain.ts';
+import type { Held } from './participant-drain.ts';
 import type { PhaseHandlers } from './participant-exchange.ts';
 import { SystemClock } from './time/system-clock.ts';
 import { TXN_ID_METADATA, TwopcClient } from './twopc-client.ts';
@@ -113,6 +115,8 @@ export class TwopcParticipant {
   readonly #checkEveryMs: number;
   readonly #batched: boolean;
   readonly #clock = new SystemClock();
+  /** Awaited by whoever stops the participant: its timer holds the process. */
+  readonly #drain = new ParticipantDrain(new SystemClock({ holdProcess: true }));
   #stopChecks: (() => void) | null = null;
 
   constructor(options: TwopcParticipantOptions) {
@@ -189,6 +193,7 @@ export class TwopcParticipant {
         throw new Error(`transaction ${txnId} is already ${state} here`);
       }
       if (state === null) {
+        this.#refuseWhileDraining();
         await this.client.enlist(txnId, { name: this.name, endpoint: this.endpoint });
         await this.#branches.set(txnId, BranchState.ACTIVE);
         this.#joined.set(txnId, this.#clock.now());
@@ -206,8 +211,11 @@ export class TwopcParticipant {
     fn: (call: grpc.ServerUnaryCall<Req, Res>, txnId: string | null) => Promise<Res>,
   ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      this.join(call.metadata)
-        .then((txnId) => fn(call, txnId))
+      this.#drain
+        .run(async () => {
+          this.#refuseWhileDraining();
+          return fn(call, await this.join(call.metadata));
+        })
         .then(
           (res) => callback(null, res),
           (err: unknown) => {
@@ -224,8 +232,25 @@ export class TwopcParticipant {
     };
   }
 
+  /** @throws an error with code UNAVAILABLE while the participant drains */
+  #refuseWhileDraining(): void {
+    if (this.#drain.draining) {
+      throw Object.assign(
+        new Error(
+          `participant '${this.name}' is stopping: it takes no new work; call another instance or retry after its restart`,
+        ),
+        { code: grpc.status.UNAVAILABLE },
+      );
+    }
+  }
+
   async #prepare(txnId: string): Promise<{ vote: Vote__Output; reason: string }> {
     const state = await this.#branches.get(txnId);
+    if (state === null && this.#drain.draining) {
+      // Not joined here, and no new work is taken: nothing to prepare.
+      await this.#branches.set(txnId, BranchState.ABORTED);
+      return { vote: 'VOTE_ABORT', reason: `participant '${this.name}' is stopping` };
+    }
     if (state === BranchState.ABORTED) {
       return { vote: 'VOTE_ABORT', reason: 'aborted before prepare' }; // suspension
     }
@@ -274,6 +299,8 @@ export class TwopcParticipant {
         return { outcome: 'OUTCOME_ABORTED', reason: vote.reason };
       }
     }
+    // Prepared just now for a one-phase commit: told at once.
+    this.#preparedAt.delete(txnId);
     // A branch the helper does not remember (lost across a restart) is
     // still committed by the handler: it holds the truth about its work.
     try {
@@ -317,7 +344,7 @@ export class TwopcParticipant {
     // arrives, the branch is the coordinator's to finish, not abandoned.
     const serial = <Res>(txnId: string, fn: () => Promise<Res>): Promise<Res> => {
       this.#joined.delete(txnId);
-      return this.#mutex.run(txnId, fn);
+      return this.#drain.run(() => this.#mutex.run(txnId, fn));
     };
     return {
       prepare: (txnId) => serial(txnId, () => this.#prepare(txnId)),
@@ -382,6 +409,32 @@ export class TwopcParticipant {
         await this.#mutex.run(txnId, () => this.#abort(txnId, `abandoned: ${why}`));
       }
     }
+  }
+
+  /**
+   * Stops the participant the way a deploy needs (on SIGTERM): from now on
+   * business calls (unary()) are refused with UNAVAILABLE, join() refuses a
+   * transaction not joined yet, and a Prepare (or one-phase Commit) of a
+   * transaction not joined here votes ABORT; transactions joined before
+   * still prepare, and prepared branches are told their outcome (keep the
+   * server and its health SERVING meanwhile: the coordinator delivers phase
+   * 2 only to a participant that answers). Resolves once nothing is held
+   * here, or after `timeoutMs`, with what is still held: branches joined
+   * and never prepared are then rolled back; prepared ones stay prepared,
+   * for the coordinator or the recovery of the next process.
+   */
+  async drain(timeoutMs = 30_000): Promise<Held> {
+    const held = await this.#drain.stop(
+      () => ({ joined: this.#joined.size, prepared: this.#preparedAt.size }),
+      timeoutMs,
+    );
+    for (const txnId of [...this.#joined.keys()]) {
+      this.#joined.delete(txnId);
+      await this.#mutex
+        .run(txnId, () => this.#abort(txnId, `participant '${this.name}' stopped`))
+        .catch(() => undefined); // its transaction aborts without it: presumed abort
+    }
+    return held;
   }
 
   close(): void {
