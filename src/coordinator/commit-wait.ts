@@ -24,11 +24,11 @@ export async function awaitDecision(run: TxRun, until: AbortSignal): Promise<TxR
  */
 export async function awaitRun<T>(run: TxRun, work: Promise<T>, until: AbortSignal): Promise<T> {
   const stalled = run.nextStall().then((err) => Promise.reject(new StoreUnavailableError(err)));
-  return raceSignal(
-    Promise.race([work, stalled]),
-    until,
-    'the decision is not durable yet; call Commit again',
-  );
+  const raced = Promise.race([work, stalled]);
+  // Once `work` wins, or `until` has fired, a later stall rejects with
+  // nobody listening: an unhandled rejection ends the process.
+  raced.catch(() => undefined);
+  return raceSignal(raced, until, 'the decision is not durable yet; call Commit again');
 }
 
 /** Reads the log until `done` or `until` fires (work driven elsewhere). */

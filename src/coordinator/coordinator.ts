@@ -319,11 +319,12 @@ export class Coordinator {
    * participant in doubt acts on it at once. A decision becomes visible
    * only once durable, except when the wait for a synchronous standby was
    * cancelled (a terminated backend): then it is committed locally only, and
-   * this forced write waits for the standby. Finished transactions need no
-   * barrier: every participant already acknowledged the outcome.
+   * this forced write waits for the standby. A finished transaction needs
+   * it too: a one-phase outcome, or an abort that had nobody to tell, is
+   * the first record of its outcome.
    */
   async #reportable(view: TxView): Promise<TxView> {
-    if (view.state === TxState.COMMITTING || view.state === TxState.ABORTING) {
+    if (isDecided(view.state)) {
       await this.#deps.store.makeDurable(view.txnId);
     }
     return view;

@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from 'twopc/internal/contract/errors';
 import type { TxState, Outcome, Vote } from 'twopc/internal/contract/tx-state';
 import type { SimScheduler } from './sim-scheduler.ts';
+import type { Counted } from './sim-stats.ts';
 
 /** A participant row of the simulated log. */
 export interface SimParticipantRow {
@@ -55,11 +56,23 @@ export interface LogFaults {
   readonly refuse: number;
   /** The statement runs (and commits), but its answer is lost: ambiguous. */
   readonly loseAnswer: number;
+  /**
+   * A forced write commits and is visible to every reader, but its flush
+   * (a synchronous standby's wait) is cut short: the answer is an error and
+   * a crash before the next flush loses it.
+   */
+  readonly notDurable: number;
 }
 
-/** A process talking to the log: answers to a dead one are never delivered. */
+/** A process talking to the log and the participants. */
 export interface SimProcessRef {
   readonly alive: boolean;
+  /** The log's link from this process is cut: requests and answers are lost. */
+  readonly cutFromLog: boolean;
+  /** Whether the link to one participant is cut. */
+  cutFrom(participant: string): boolean;
+  /** Hands an answer to the process: never to a dead one, later to a frozen one. */
+  deliver(fn: () => void): void;
 }
 
 const emptyTables = (): LogTables => ({ rows: new Map(), coordinators: new Map() });
@@ -83,11 +96,14 @@ export class SimLog {
   /** Bumped by every crash: connections of an earlier epoch are broken. */
   #epoch = 0;
   up = true;
-  faults: LogFaults = { refuse: 0, loseAnswer: 0 };
+  faults: LogFaults = { refuse: 0, loseAnswer: 0, notDurable: 0 };
   crashes = 0;
+  /** Counts what happened (see SimStats). */
+  readonly count: (what: Counted) => void;
 
-  constructor(sched: SimScheduler) {
+  constructor(sched: SimScheduler, count: (what: Counted) => void) {
     this.#sched = sched;
+    this.count = count;
     const walWriter = (): void => {
       this.#flush();
       sched.setTimeout(walWriter, 200);
@@ -141,24 +157,29 @@ export class SimLog {
   /**
    * One round trip: the statement runs when the request arrives, and the
    * answer travels back. `forced`: synchronous_commit = on (the WAL is
-   * flushed before the answer).
+   * flushed before the answer). `what` names the statement for the counts.
    */
-  roundTrip<T>(proc: SimProcessRef, statement: () => T, forced: boolean): Promise<T> {
+  roundTrip<T>(
+    proc: SimProcessRef,
+    statement: () => T,
+    forced: boolean,
+    what: 'decision' | null = null,
+  ): Promise<T> {
     const rnd = this.#sched.random;
     const sentIn = this.#epoch;
     const fault = rnd.float();
+    const notDurable = forced && rnd.chance(this.faults.notDurable);
     return new Promise<T>((resolve, reject) => {
       const answer = (ok: boolean, value: T | unknown): void => {
         this.#sched.setTimeout(
-          () => {
-            if (proc.alive) {
+          () =>
+            proc.deliver(() => {
               if (ok) {
                 resolve(value as T);
               } else {
                 reject(value);
               }
-            }
-          },
+            }),
           rnd.int(0, 4),
         );
       };
@@ -166,7 +187,11 @@ export class SimLog {
         new StoreUnavailableError(new Error('connection to the log failed'));
       this.#sched.setTimeout(
         () => {
-          if (!this.up || this.#epoch !== sentIn || fault < this.faults.refuse) {
+          const refused = fault < this.faults.refuse;
+          if (!this.up || this.#epoch !== sentIn || refused || proc.cutFromLog) {
+            if (refused && this.up) {
+              this.count('log round trip refused');
+            }
             answer(false, broken());
             return;
           }
@@ -177,19 +202,25 @@ export class SimLog {
             answer(false, err);
             return;
           }
-          if (forced) {
+          if (notDurable) {
+            this.count('forced write visible, not durable');
+          } else if (forced) {
             this.#flush();
           }
           const ranIn = this.#epoch;
           this.#sched.setTimeout(
             () => {
-              if (!proc.alive) {
-                return;
-              }
-              if (this.#epoch !== ranIn || fault < this.faults.refuse + this.faults.loseAnswer) {
-                reject(broken());
+              const lost = fault < this.faults.refuse + this.faults.loseAnswer;
+              if (this.#epoch !== ranIn || lost || notDurable || proc.cutFromLog) {
+                if (lost) {
+                  this.count('log answer lost');
+                }
+                if (what === 'decision') {
+                  this.count('decision write ambiguous');
+                }
+                proc.deliver(() => reject(broken()));
               } else {
-                resolve(result);
+                proc.deliver(() => resolve(result));
               }
             },
             rnd.int(0, 4) + (forced ? rnd.int(1, 6) : 0),

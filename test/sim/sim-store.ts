@@ -108,8 +108,12 @@ export class SimStore implements TransactionStore {
     this.#proc = proc;
   }
 
-  #run<T>(statement: (now: number) => T, forced = false): Promise<T> {
-    return this.#log.roundTrip(this.#proc, () => statement(this.#sched.now()), forced);
+  #run<T>(
+    statement: (now: number) => T,
+    forced = false,
+    what: 'decision' | null = null,
+  ): Promise<T> {
+    return this.#log.roundTrip(this.#proc, () => statement(this.#sched.now()), forced, what);
   }
 
   #rows(): Map<string, SimRow> {
@@ -251,42 +255,52 @@ export class SimStore implements TransactionStore {
   }
 
   recordDecision(tx: TxRecord): Promise<DecisionWrite> {
-    return this.#run((now) => {
-      storable(tx.reason, ...tx.participants.map((p) => p.voteReason));
-      const row = this.#rows().get(tx.txnId);
-      if (row === undefined || !UNDECIDED.includes(row.state) || (row.onePhase && !tx.onePhase)) {
-        return DecisionWrite.LOST;
-      }
-      const commit = tx.state === TxState.COMMITTING || tx.state === TxState.COMMITTED;
-      if (commit && (row.token === null || row.token !== this.#log.currentToken)) {
-        return DecisionWrite.REFUSED;
-      }
-      const implied = (p: TxRecord['participants'][number]): boolean =>
-        commit && !tx.onePhase && p.vote === Vote.PREPARED && p.voteReason === null && !p.acked;
-      const written = tx.participants.filter((p) => !implied(p));
-      this.#log.write((t) => {
-        const r = t.rows.get(tx.txnId);
-        if (r === undefined || !UNDECIDED.includes(r.state)) {
-          return;
-        }
-        r.state = tx.state;
-        r.reason = tx.reason;
-        r.onePhase = tx.onePhase;
-        r.decidedAt = now;
-        r.updatedAt = now;
-        r.finishedAt = isTerminal(tx.state) ? now : null;
-        for (const p of written) {
-          const rp = r.participants.find((x) => x.name === p.name);
-          if (rp !== undefined) {
-            rp.vote = p.vote;
-            rp.voteReason = p.voteReason;
-            rp.ackedAt = p.acked ? now : null;
-            rp.votedAt = p.vote === null ? null : now;
+    return this.#run(
+      (now) => {
+        storable(tx.reason, ...tx.participants.map((p) => p.voteReason));
+        const row = this.#rows().get(tx.txnId);
+        if (row === undefined || !UNDECIDED.includes(row.state) || (row.onePhase && !tx.onePhase)) {
+          if (row !== undefined) {
+            this.#log.count('decision adopted from another decider');
           }
+          return DecisionWrite.LOST;
         }
-      });
-      return DecisionWrite.LANDED;
-    }, true);
+        const commit = tx.state === TxState.COMMITTING || tx.state === TxState.COMMITTED;
+        if (commit && (row.token === null || row.token !== this.#log.currentToken)) {
+          return DecisionWrite.REFUSED;
+        }
+        const implied = (p: TxRecord['participants'][number]): boolean =>
+          commit && !tx.onePhase && p.vote === Vote.PREPARED && p.voteReason === null && !p.acked;
+        const written = tx.participants.filter((p) => !implied(p));
+        this.#log.write((t) => {
+          const r = t.rows.get(tx.txnId);
+          if (r === undefined || !UNDECIDED.includes(r.state)) {
+            return;
+          }
+          r.state = tx.state;
+          r.reason = tx.reason;
+          r.onePhase = tx.onePhase;
+          r.decidedAt = now;
+          r.updatedAt = now;
+          r.finishedAt = isTerminal(tx.state) ? now : null;
+          for (const p of written) {
+            const rp = r.participants.find((x) => x.name === p.name);
+            if (rp !== undefined) {
+              rp.vote = p.vote;
+              rp.voteReason = p.voteReason;
+              rp.ackedAt = p.acked ? now : null;
+              rp.votedAt = p.vote === null ? null : now;
+            }
+          }
+        });
+        if (tx.onePhase && tx.state === TxState.ABORTING) {
+          this.#log.count('one-phase in doubt (ABORTING)');
+        }
+        return DecisionWrite.LANDED;
+      },
+      true,
+      'decision',
+    );
   }
 
   confirmOnePhase(txnId: TxId): Promise<boolean> {

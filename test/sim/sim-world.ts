@@ -1,24 +1,21 @@
-import { metrics } from '@opentelemetry/api';
 import { outcomeOf } from '../../src/core/decide.ts';
 import { TxNotFoundError } from 'twopc/internal/contract/errors';
 import type { TxId } from '../../src/core/tx-record.ts';
 import { Outcome, TxState, isTerminal } from 'twopc/internal/contract/tx-state';
-import { Coordinator } from '../../src/coordinator/coordinator.ts';
-import { Maintenance } from '../../src/coordinator/maintenance.ts';
 import { operatorAbort, retryNow } from '../../src/coordinator/operator-actions.ts';
-import { HealthMonitor } from '../../src/participant/health-monitor.ts';
-import { silentLogger } from '../../src/telemetry/logger.ts';
-import { TwopcMetrics } from '../../src/telemetry/metrics.ts';
-import { WarnLimiter } from '../../src/telemetry/warn-limiter.ts';
-import type { Clock } from 'twopc/internal/time/clock';
 import { sleep } from 'twopc/internal/time/clock';
 import { deadlineSignal } from 'twopc/internal/time/deadline-signal';
+import { drawConfig } from './sim-config.ts';
+import type { SimConfig } from './sim-config.ts';
+import { healAll, scheduleFaults } from './sim-faults.ts';
 import { SimLog } from './sim-log.ts';
-import type { SimProcessRef } from './sim-log.ts';
-import { SimNetwork, SimParticipant } from './sim-participants.ts';
+import { SimParticipant } from './sim-participants.ts';
+import type { ParticipantWitness } from './sim-participants.ts';
+import { SimProcess } from './sim-process.ts';
 import { SimRandom } from './sim-random.ts';
 import { SimScheduler } from './sim-scheduler.ts';
-import { SimStore } from './sim-store.ts';
+import { SimStats } from './sim-stats.ts';
+import type { Counted } from './sim-stats.ts';
 
 /** What one simulated run found. */
 export interface SimResult {
@@ -29,89 +26,17 @@ export interface SimResult {
   readonly transactions: number;
   readonly steps: number;
   readonly simulatedMs: number;
+  readonly config: SimConfig;
+  readonly stats: SimStats;
 }
 
 /** Faults happen until then; afterwards everything heals and the run must finish. */
 const HEAL_AT_MS = 12_000;
+/** Fault-free transactions begin then (health checks and restarts have settled). */
+const FAULT_FREE_AT_MS = HEAL_AT_MS + 5_000;
 /** A run that has not finished by then has left something unfinished. */
 const GIVE_UP_AT_MS = 240_000;
 const TRACE_MAX = 600;
-
-/** A coordinator process: its parts, and whether it still lives. */
-class SimProcess implements SimProcessRef {
-  alive = true;
-  readonly name: string;
-  readonly clock: Clock;
-  readonly coordinator: Coordinator;
-  readonly maintenance: Maintenance;
-
-  constructor(world: SimWorld, name: string) {
-    this.name = name;
-    const sched = world.sched;
-    this.clock = {
-      now: () => sched.now(),
-      setTimeout: (fn, ms) =>
-        sched.setTimeout(() => {
-          if (this.alive) {
-            fn();
-          }
-        }, ms),
-    };
-    const store = new SimStore(world.log, sched, this);
-    const net = new SimNetwork(sched, this, world.participants, world);
-    const health = new HealthMonitor(net, this.clock, { intervalMs: 200, missLimit: 3 });
-    const log = silentLogger();
-    this.coordinator = new Coordinator(
-      {
-        store,
-        participants: net,
-        health,
-        clock: this.clock,
-        log,
-        metrics: new TwopcMetrics(metrics.getMeter('twopc-sim')),
-        warnings: new WarnLimiter(this.clock),
-        random: () => sched.random.float(),
-        config: {
-          prepareTimeoutMs: 2_000,
-          callTimeoutMs: 500,
-          retry: { baseMs: 20, capMs: 1_000 },
-          onePhase: true,
-          earlyPrepare: true,
-          abortAttempts: 10,
-        },
-      },
-      { defaultMs: 3_000, maxMs: 60_000, stuckAfterMs: 30_000 },
-    );
-    this.maintenance = new Maintenance(
-      store,
-      this.coordinator,
-      this.clock,
-      log,
-      {
-        sweepIntervalMs: 100,
-        recoveryIntervalMs: 500,
-        coordinatorLeaseMs: 2_000,
-        retentionMs: 1e12,
-        retentionIntervalMs: 1e9,
-        coordinatorName: name,
-        stuckAfterMs: 30_000,
-      },
-      { storeReachable: () => undefined, recovered: () => undefined },
-    );
-  }
-
-  /** Starts its loops, retrying while the log does not answer (a process restarting). */
-  async start(): Promise<void> {
-    while (this.alive) {
-      try {
-        await this.maintenance.start();
-        return;
-      } catch {
-        await sleep(this.clock, 300);
-      }
-    }
-  }
-}
 
 interface Told {
   readonly outcome: Outcome;
@@ -119,14 +44,17 @@ interface Told {
 }
 
 /**
- * One simulated world: a log, participants, two coordinator processes and
- * the clients, operators and faults a seed makes, all on one scheduler.
+ * One simulated world: a log, participants, coordinator processes and the
+ * clients, operators and faults a seed makes, all on one scheduler. The
+ * seed draws the configuration, the topology and the fault mix first.
  */
-export class SimWorld {
+export class SimWorld implements ParticipantWitness {
   readonly seed: number;
   readonly rnd: SimRandom;
   readonly sched: SimScheduler;
   readonly log: SimLog;
+  readonly config: SimConfig;
+  readonly stats = new SimStats();
   readonly participants: SimParticipant[];
   readonly #processes = new Map<string, SimProcess>();
   readonly #told = new Map<string, Told[]>();
@@ -134,13 +62,33 @@ export class SimWorld {
   readonly violations: string[] = [];
   readonly trace: string[] = [];
   #healed = false;
+  #begun = 0;
+  /** Fault-free clients still waiting for their answer. */
+  #faultFreeLeft = 0;
 
   constructor(seed: number) {
     this.seed = seed;
     this.rnd = new SimRandom(seed);
+    this.config = drawConfig(this.rnd);
     this.sched = new SimScheduler(this.rnd);
-    this.log = new SimLog(this.sched);
-    this.participants = ['bank-a', 'bank-b', 'stock', 'mail'].map((n) => new SimParticipant(n));
+    this.log = new SimLog(this.sched, (what) => this.count(what));
+    this.participants = this.config.participants.map((n) => new SimParticipant(n));
+  }
+
+  get witness(): ParticipantWitness {
+    return this;
+  }
+
+  get healed(): boolean {
+    return this.#healed;
+  }
+
+  count(what: Counted): void {
+    this.stats.bump(what);
+  }
+
+  loggedState(txnId: string): string | null {
+    return this.log.live.rows.get(txnId)?.state ?? null;
   }
 
   note(what: string): void {
@@ -170,6 +118,7 @@ export class SimWorld {
     if (outcome === Outcome.PENDING) {
       return;
     }
+    this.count('outcomes told');
     const row = this.log.durable.rows.get(txnId);
     const durable = row === undefined ? Outcome.ABORTED : outcomeOf(row);
     this.note(`${how}: told ${this.tx(txnId)} ${outcome}`);
@@ -203,15 +152,23 @@ export class SimWorld {
     }
   }
 
-  #alive(): SimProcess[] {
-    return [...this.#processes.values()].filter((p) => p.alive);
+  serving(): SimProcess[] {
+    return [...this.#processes.values()].filter((p) => p.serving);
   }
 
-  #start(name: string): void {
-    const proc = new SimProcess(this, name);
+  #start(name: string, offsetMs: number): void {
+    const proc = new SimProcess(this, name, offsetMs);
     this.#processes.set(name, proc);
     this.note(`coordinator ${name} starts`);
     void proc.start();
+  }
+
+  restartLater(proc: SimProcess, ms: number): void {
+    this.sched.setTimeout(() => {
+      if (!this.#healed && this.#processes.get(proc.name) === proc) {
+        this.#start(proc.name, 0);
+      }
+    }, ms);
   }
 
   /** Waits on a call for at most `ms` (a client's deadline on its own clock). */
@@ -219,23 +176,21 @@ export class SimWorld {
     return Promise.race([work, sleep(this.sched, ms).then(() => 'no answer' as const)]);
   }
 
-  /** One client's transaction, from Begin to its outcome (or to nothing, as clients do). */
-  async #client(i: number): Promise<void> {
-    const rnd = this.rnd;
-    await sleep(this.sched, rnd.int(0, 8_000));
-    const via = this.#alive();
+  /** Begins a transaction through a serving coordinator, its work done at `atBegin` first. */
+  async #begin(
+    who: string,
+    atBegin: readonly SimParticipant[],
+    leaseMs: number,
+  ): Promise<{ txnId: TxId; via: SimProcess } | null> {
+    const via = this.serving();
     if (via.length === 0) {
-      return;
+      return null;
     }
-    const first = rnd.pick(via);
-    const count = rnd.pick([1, 2, 2, 2, 3, 3]);
-    const chosen = [...this.participants].sort(() => rnd.float() - 0.5).slice(0, count);
-    const atBegin = chosen.filter((_, k) => k === 0 || rnd.chance(0.6));
-    let txnId: TxId;
+    const first = this.rnd.pick(via);
     try {
       const begun = await this.#within(
         first.coordinator.begin({
-          timeoutMs: rnd.int(1_500, 6_000),
+          timeoutMs: leaseMs,
           labels: {},
           participants: atBegin.map((p) => ({ name: p.name, endpoint: p.endpoint })),
           tenant: 'default',
@@ -244,57 +199,130 @@ export class SimWorld {
         2_000,
       );
       if (begun === 'no answer') {
-        return;
+        return null;
       }
-      txnId = begun.txnId;
+      this.count('transactions begun');
+      this.#begun++;
+      for (const p of atBegin) {
+        p.branches.set(begun.txnId, 'active'); // the client's work there
+      }
+      this.note(
+        `${who}: began ${this.tx(begun.txnId)} via ${first.name} with ${atBegin.map((p) => p.name).join(',')}`,
+      );
+      return { txnId: begun.txnId, via: first };
     } catch {
-      return;
+      return null;
     }
-    this.note(
-      `client ${i}: began ${this.tx(txnId)} via ${first.name} with ${atBegin.map((p) => p.name).join(',')}`,
-    );
-    for (const p of chosen.filter((x) => !atBegin.includes(x))) {
-      const via2 = rnd.pick(this.#alive().length > 0 ? this.#alive() : [first]);
-      const ok = await this.#within(via2.coordinator.enlist(txnId, p.name, p.endpoint), 2_000).then(
+  }
+
+  /** Enlists participants one by one (their work done first); false when one failed. */
+  async #enlist(who: string, txnId: TxId, more: readonly SimParticipant[]): Promise<boolean> {
+    for (const p of more) {
+      const serving = this.serving();
+      if (serving.length === 0) {
+        return false;
+      }
+      const via = this.rnd.pick(serving);
+      if (!p.branches.has(txnId)) {
+        p.branches.set(txnId, 'active');
+      }
+      const ok = await this.#within(via.coordinator.enlist(txnId, p.name, p.endpoint), 2_000).then(
         (r) => r !== 'no answer',
         () => false,
       );
       this.note(
-        `client ${i}: enlist ${p.name} in ${this.tx(txnId)} via ${via2.name}: ${ok ? 'ok' : 'failed'}`,
+        `${who}: enlist ${p.name} in ${this.tx(txnId)} via ${via.name}: ${ok ? 'ok' : 'failed'}`,
       );
       if (!ok) {
-        break;
+        return false;
       }
     }
+    return true;
+  }
+
+  #choose(max: number): SimParticipant[] {
+    const rnd = this.rnd;
+    const count = Math.min(this.participants.length, rnd.pick([1, 2, 2, 2, 3, 3]), max);
+    return [...this.participants].sort(() => rnd.float() - 0.5).slice(0, count);
+  }
+
+  /** One client's transaction, from Begin to its outcome (or to nothing, as clients do). */
+  async #client(i: number): Promise<void> {
+    const rnd = this.rnd;
+    const who = `client ${i}`;
+    await sleep(this.sched, rnd.int(0, 8_000));
+    const chosen = this.#choose(3);
+    const atBegin = chosen.filter((_, k) => k === 0 || rnd.chance(0.6));
+    const begun = await this.#begin(who, atBegin, rnd.int(1_500, 6_000));
+    if (begun === null) {
+      return;
+    }
+    const txnId = begun.txnId;
+    await this.#enlist(
+      who,
+      txnId,
+      chosen.filter((x) => !atBegin.includes(x)),
+    );
     await sleep(this.sched, rnd.int(0, 300));
     const action = rnd.float();
     if (action < 0.08) {
-      this.note(`client ${i}: walks away from ${this.tx(txnId)}`);
+      this.note(`${who}: walks away from ${this.tx(txnId)}`);
       return;
     }
     if (action < 0.18) {
-      await this.#abort(txnId, `client ${i}`);
+      await this.#abort(txnId, who);
       return;
     }
-    const commits = [this.#commit(txnId, `client ${i}`)];
+    const commits = [this.#commit(txnId, who)];
     if (rnd.chance(0.1)) {
-      commits.push(this.#abort(txnId, `client ${i} (racing abort)`));
+      commits.push(this.#abort(txnId, `${who} (racing abort)`));
     }
     if (rnd.chance(0.15)) {
       commits.push(
-        sleep(this.sched, rnd.int(0, 50)).then(() => this.#commit(txnId, `client ${i} (repeat)`)),
+        sleep(this.sched, rnd.int(0, 50)).then(() => this.#commit(txnId, `${who} (repeat)`)),
       );
     }
     await Promise.all(commits);
     await sleep(this.sched, rnd.int(0, 3_000));
-    await this.#read(txnId, `client ${i} reading`);
+    await this.#read(txnId, `${who} reading`);
     if (rnd.chance(0.2)) {
-      const op = this.#alive();
+      const op = this.serving();
       if (op.length > 0) {
         const proc = rnd.pick(op);
         this.note(`operator: RetryNow ${this.tx(txnId)} via ${proc.name}`);
         await this.#within(retryNow(proc.coordinator, txnId, 'ops'), 2_000).catch(() => undefined);
       }
+    }
+  }
+
+  /**
+   * A client after every fault has healed: a Commit whose participants
+   * all vote PREPARED (or READ_ONLY) must be told COMMITTED (liveness).
+   */
+  async #faultFreeClient(i: number): Promise<void> {
+    const who = `fault-free client ${i}`;
+    await sleep(this.sched, this.rnd.int(0, 2_000));
+    const chosen = this.#choose(3);
+    const begun = await this.#begin(who, chosen.slice(0, 1), 10_000);
+    if (begun === null || !(await this.#enlist(who, begun.txnId, chosen.slice(1)))) {
+      this.violation(`${who} could not begin and enlist in a fault-free world`);
+      return;
+    }
+    const txnId = begun.txnId;
+    this.count('fault-free transactions');
+    const told = await this.#decide(txnId, `${who} Commit`, (proc, until) =>
+      proc.coordinator.commit(txnId, this.rnd.chance(0.5), until),
+    );
+    const refused = chosen.filter((p) => {
+      const a = p.answered.get(txnId);
+      return a === 'ABORT' || a === 'refused';
+    });
+    if (told === Outcome.COMMITTED) {
+      this.count('fault-free COMMITTED');
+    } else if (refused.length === 0) {
+      this.violation(
+        `${who}: no participant refused ${this.tx(txnId)} in a fault-free world, yet its Commit was told ${told ?? 'nothing'}`,
+      );
     }
   }
 
@@ -314,32 +342,40 @@ export class SimWorld {
     );
   }
 
-  /** A Commit or Abort through a live coordinator, with a deadline; what it was told is checked. */
+  /** A Commit or Abort through a serving coordinator, with a deadline; what it was told is checked. */
   async #decide(
     txnId: TxId,
     what: string,
     call: (proc: SimProcess, until: AbortSignal) => Promise<{ outcome: Outcome }>,
-  ): Promise<void> {
-    const procs = this.#alive();
+  ): Promise<Outcome | null> {
+    const procs = this.serving();
     if (procs.length === 0) {
-      return;
+      return null;
     }
     const proc = this.rnd.pick(procs);
     const until = deadlineSignal(proc.clock, 3_000);
     try {
       const answer = await this.#within(call(proc, until.signal), 3_500);
-      if (answer !== 'no answer') {
-        this.#tell(txnId, answer.outcome, `${what} via ${proc.name}`);
+      if (answer === 'no answer') {
+        return null;
       }
+      this.#tell(txnId, answer.outcome, `${what} via ${proc.name}`);
+      if (answer.outcome !== Outcome.PENDING) {
+        this.count(
+          answer.outcome === Outcome.COMMITTED ? 'client told COMMITTED' : 'client told ABORTED',
+        );
+      }
+      return answer.outcome;
     } catch (err) {
       this.note(`${what} of ${this.tx(txnId)} via ${proc.name} failed: ${(err as Error).name}`);
+      return null;
     } finally {
       until.dispose();
     }
   }
 
   async #read(txnId: TxId, who: string): Promise<void> {
-    const procs = this.#alive();
+    const procs = this.serving();
     if (procs.length === 0) {
       return;
     }
@@ -350,92 +386,14 @@ export class SimWorld {
     }
   }
 
-  /** The faults of this seed, all before HEAL_AT_MS. */
-  #faults(): void {
-    const rnd = this.rnd;
-    const at = (fn: () => void): void => {
-      this.sched.setTimeout(
-        () => {
-          if (!this.#healed) {
-            fn();
-          }
-        },
-        rnd.int(0, HEAL_AT_MS - 500),
-      );
-    };
-    this.log.faults = { refuse: rnd.float() * 0.03, loseAnswer: rnd.float() * 0.03 };
-    for (const p of this.participants) {
-      p.loss = rnd.float() * 0.03;
-    }
-    for (let k = rnd.int(0, 2); k > 0; k--) {
-      at(() => {
-        this.note('FAULT the log crashes (unflushed writes lost, incarnation emptied)');
-        this.log.crash();
-        this.#logDown(rnd.int(20, 2_000), 'the log is back');
-      });
-    }
-    for (let k = rnd.int(0, 1); k > 0; k--) {
-      at(() => {
-        this.note('FAULT the log stops answering');
-        this.#logDown(rnd.int(50, 3_000), 'the log answers again');
-      });
-    }
-    for (let k = rnd.int(0, 2); k > 0; k--) {
-      at(() => {
-        const victim = this.#alive();
-        if (victim.length === 0) {
-          return;
-        }
-        const proc = rnd.pick(victim);
-        proc.alive = false;
-        this.note(`FAULT coordinator ${proc.name} is killed`);
-        this.sched.setTimeout(
-          () => {
-            if (!this.#healed && this.#processes.get(proc.name) === proc) {
-              this.#start(proc.name);
-            }
-          },
-          rnd.int(50, 4_000),
-        );
-      });
-    }
-    for (let k = rnd.int(0, 3); k > 0; k--) {
-      at(() => {
-        const p = rnd.pick(this.participants);
-        p.up = false;
-        this.note(`FAULT participant ${p.name} is down`);
-        this.sched.setTimeout(
-          () => {
-            p.up = true;
-            this.note(`participant ${p.name} is back`);
-          },
-          rnd.int(50, 5_000),
-        );
-      });
-    }
-  }
-
-  /** The log answers nothing for `ms`, then answers again. */
-  #logDown(ms: number, back: string): void {
-    this.log.up = false;
-    this.sched.setTimeout(() => {
-      this.log.up = true;
-      this.note(back);
-    }, ms);
-  }
-
   #heal(): void {
     this.#healed = true;
     this.note('faults heal');
-    this.log.up = true;
-    this.log.faults = { refuse: 0, loseAnswer: 0 };
-    for (const p of this.participants) {
-      p.up = true;
-      p.loss = 0;
-    }
+    healAll(this);
     for (const [name, proc] of this.#processes) {
+      proc.healLinks();
       if (!proc.alive) {
-        this.#start(name);
+        this.#start(name, 0);
       }
     }
   }
@@ -452,7 +410,7 @@ export class SimWorld {
         if (branch !== 'prepared' || this.sched.now() - since < 20_000 || !p.up) {
           continue;
         }
-        const proc = this.#alive()[0];
+        const proc = this.serving()[0];
         if (proc === undefined) {
           return;
         }
@@ -471,7 +429,8 @@ export class SimWorld {
   #finished(): boolean {
     const rows = [...this.log.live.rows.values()];
     return (
-      this.#healed &&
+      this.sched.now() > FAULT_FREE_AT_MS &&
+      this.#faultFreeLeft === 0 &&
       rows.every((r) => isTerminal(r.state)) &&
       this.participants.every((p) => [...p.branches.values()].every((b) => b !== 'prepared'))
     );
@@ -489,47 +448,91 @@ export class SimWorld {
         this.violation(`${this.tx(id)} is not final: ${row.state}`);
       }
       const final = row === undefined ? Outcome.ABORTED : outcomeOf(row);
+      this.note(`end: ${this.tx(id)} ${row?.state ?? 'not in the log'} ${row?.reason ?? ''}`);
+      this.#countEnd(id);
       for (const t of this.#told.get(id) ?? []) {
         if (t.outcome !== final) {
           this.violation(`${t.how} was told ${this.tx(id)} ${t.outcome}; it ended ${final}`);
         }
       }
-      const at = this.participants.map((p) => [p.name, p.branches.get(id)] as const);
-      for (const [name, branch] of at) {
+      for (const p of this.participants) {
+        const branch = p.branches.get(id);
         if (branch === 'prepared') {
           this.violation(
-            `${name} still holds ${this.tx(id)} prepared (${row?.state ?? 'not in the log'})`,
+            `${p.name} still holds ${this.tx(id)} prepared (${row?.state ?? 'not in the log'})`,
           );
         }
         if (branch === 'committed' && final !== Outcome.COMMITTED) {
-          this.violation(`${name} committed ${this.tx(id)}, which ended ${final}`);
+          this.violation(`${p.name} committed ${this.tx(id)}, which ended ${final}`);
         }
       }
-      const committed = at.some(([, b]) => b === 'committed');
-      const aborted = at.some(([, b]) => b === 'aborted');
-      if (committed && aborted) {
-        this.violation(`${this.tx(id)} is committed at one participant and aborted at another`);
+      // Atomicity the other way: every participant of a committed
+      // transaction committed its branch (or had nothing to commit).
+      for (const rp of final === Outcome.COMMITTED ? (row?.participants ?? []) : []) {
+        const branch = this.participants.find((p) => p.name === rp.name)?.branches.get(id);
+        if (branch !== 'committed' && branch !== 'released') {
+          this.violation(
+            `${this.tx(id)} ended COMMITTED${row?.onePhase === true ? ' (one phase)' : ''}, but ${rp.name} holds it ${branch ?? 'not at all'}`,
+          );
+        }
       }
+    }
+  }
+
+  /** Counts how a transaction ended, and the rare paths its row shows it took. */
+  #countEnd(id: string): void {
+    const row = this.log.live.rows.get(id);
+    if (row === undefined) {
+      return;
+    }
+    const committed = outcomeOf(row) === Outcome.COMMITTED;
+    this.count(committed ? 'ended COMMITTED' : 'ended ABORTED');
+    if (row.onePhase) {
+      this.count(committed ? 'one-phase committed' : 'one-phase refused');
+    }
+    const reason = row.reason ?? '';
+    for (const [prefix, what] of [
+      ['LEASE_EXPIRED', 'aborted: lease expired'],
+      ['COORDINATOR_RECOVERY', 'aborted: coordinator recovery'],
+      ['LOG_STORE_RESTARTED', 'aborted: log store restarted'],
+    ] as const) {
+      if (reason.startsWith(prefix)) {
+        this.count(what);
+      }
+    }
+    if (row.participants.some((p) => p.lastError?.startsWith('gave up') === true)) {
+      this.count('Abort given up (no Prepare reached it)');
     }
   }
 
   /** Runs the seed's world to its end and checks it. */
   async run(): Promise<SimResult> {
-    for (const name of ['A', 'B']) {
-      this.#start(name);
-    }
-    const transactions = this.rnd.int(4, 10);
-    for (let i = 1; i <= transactions; i++) {
+    this.config.clockOffsetsMs.forEach((offset, k) => this.#start('ABCD'.charAt(k), offset));
+    for (let i = 1; i <= this.config.transactions; i++) {
       void this.#client(i);
     }
-    this.#faults();
+    scheduleFaults(this, HEAL_AT_MS);
     this.sched.setTimeout(() => this.#heal(), HEAL_AT_MS);
+    this.#faultFreeLeft = this.rnd.int(1, 3);
+    for (let i = this.#faultFreeLeft; i > 0; i--) {
+      this.sched.setTimeout(() => {
+        void this.#faultFreeClient(i).finally(() => this.#faultFreeLeft--);
+      }, FAULT_FREE_AT_MS);
+    }
     const ask = (): void => {
       void this.#participantsAsk();
       this.sched.setTimeout(ask, 5_000);
     };
     this.sched.setTimeout(ask, 5_000);
-    await this.sched.run(GIVE_UP_AT_MS, () => this.#finished());
+    // A rejection nobody handles crashes a real process (Node's default): a bug.
+    const unhandled = (err: unknown): void =>
+      this.violation(`unhandled rejection: ${err instanceof Error ? err.stack : String(err)}`);
+    process.on('unhandledRejection', unhandled);
+    try {
+      await this.sched.run(GIVE_UP_AT_MS, () => this.#finished());
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
     this.#check();
     for (const proc of this.#processes.values()) {
       proc.alive = false; // every loop and call of this world stops here
@@ -538,9 +541,11 @@ export class SimWorld {
       seed: this.seed,
       violations: this.violations,
       trace: this.trace,
-      transactions,
+      transactions: this.#begun,
       steps: this.sched.steps,
       simulatedMs: this.sched.now(),
+      config: this.config,
+      stats: this.stats,
     };
   }
 }
