@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""An inventory service in Python that takes part in twopc transactions.
+"""An inventory service in Python that takes part in twopc transactions, on the twopc package (python/).
 
-Written from the proto files alone (proto/twopc/v1/*.proto, the standard
-grpc.health.v1 health.proto and examples/proto/shop.proto), with grpcio and
-grpc_tools, no twopc library. It keeps its stock and its transaction
-branches in SQLite, so prepared work survives a crash.
+It keeps its stock, tentative holds and branch records in SQLite, so
+prepared work survives a crash; the package does the rest (joining the
+caller's transaction, the branch record, phase-2 dedupe, suspension,
+in-doubt recovery, draining on SIGTERM).
 
     python3 examples/python/inventory.py --coordinator 127.0.0.1:50051 \\
         --listen 127.0.0.1:50063 --db inventory.sqlite \\
@@ -12,248 +12,129 @@ branches in SQLite, so prepared work survives a crash.
 
 Prints {"listening": PORT} on stdout once serving.
 
-The participant rules it keeps (participant.proto):
-* Reserve (business call) with `twopc-txn-id` metadata joins the
-  transaction: the first call enlists this service with the coordinator.
-* Prepare votes VOTE_ABORT (with the reason) when the stock not promised
-  to prepared branches does not cover the branch's holds; else it makes the
-  reservation durable before VOTE_PREPARED; a branch with no work votes
-  VOTE_READ_ONLY.
-* Commit and Abort are idempotent and acknowledge unknown transactions.
-* An Abort before Prepare is remembered: the late Prepare votes VOTE_ABORT.
-* A branch prepared (or joined) longer than --check-after seconds without an
-  outcome, and every prepared branch at start-up, is resolved through the
-  coordinator's GetTransaction (NOT_FOUND: aborted).
+* Reserve (shop.v1.Inventory, examples/proto/shop.proto) with `twopc-txn-id`
+  metadata joins the transaction and holds stock tentatively.
+* Prepare votes ABORT (with the reason) when the stock not promised to
+  prepared branches does not cover the branch's holds; else it promises
+  them durably and votes PREPARED; a branch with no holds votes READ_ONLY.
 """
+
+from __future__ import annotations
 
 import argparse
 import json
 import os
-import re
+import signal
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from concurrent import futures
+from typing import Any
 
 import grpc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-GEN = os.path.join(HERE, "gen")
-PROTOS = ["twopc/v1/coordinator.proto", "twopc/v1/participant.proto", "shop.proto", "health/v1/health.proto"]
-INCLUDES = [
-    os.path.join(ROOT, "proto"),
-    os.path.join(ROOT, "examples", "proto"),
-    os.path.join(ROOT, "node_modules", "grpc-health-check", "proto"),
-]
+try:
+    import twopc
+except ImportError:  # run from the repository without installing the package
+    sys.path.insert(0, os.path.join(ROOT, "python", "src"))
+    import twopc
 
-
-def generate_stubs():
-    """Generates the Python stubs from the proto files (grpc_tools.protoc), unless they are newer."""
-    sources = [os.path.join(d, p) for p in PROTOS for d in INCLUDES if os.path.exists(os.path.join(d, p))]
-    outputs = [os.path.join(GEN, p.replace(".proto", suffix)) for p in PROTOS for suffix in ("_pb2.py", "_pb2_grpc.py")]
-    if not all(os.path.exists(o) for o in outputs) or max(map(os.path.getmtime, sources)) > min(
-        map(os.path.getmtime, outputs)
-    ):
-        os.makedirs(GEN, exist_ok=True)
-        args = [sys.executable, "-m", "grpc_tools.protoc"]
-        args += ["-I" + d for d in INCLUDES]
-        args += ["--python_out=" + GEN, "--grpc_python_out=" + GEN] + PROTOS
-        subprocess.run(args, check=True)
-    sys.path.insert(0, GEN)
-
-
-generate_stubs()
-
-from health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
-from twopc.v1 import coordinator_pb2, coordinator_pb2_grpc  # noqa: E402
-from twopc.v1 import participant_pb2, participant_pb2_grpc  # noqa: E402
-import shop_pb2  # noqa: E402
-import shop_pb2_grpc  # noqa: E402
-
-TXN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 INITIAL_STOCK = {"widget": 5, "gadget": 2}
 
 
-class Store:
-    """Stock, branches and tentative holds in SQLite; one writer at a time."""
+def load_shop() -> Any:
+    """shop.v1 messages, generated from examples/proto/shop.proto (grpc_tools) unless already there."""
+    gen = os.path.join(HERE, "gen")
+    source = os.path.join(ROOT, "examples", "proto", "shop.proto")
+    target = os.path.join(gen, "shop_pb2.py")
+    if not os.path.exists(target) or os.path.getmtime(source) > os.path.getmtime(target):
+        os.makedirs(gen, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "grpc_tools.protoc", "-I", os.path.dirname(source), f"--python_out={gen}", "shop.proto"],
+            check=True,
+        )
+    sys.path.insert(0, gen)
+    import shop_pb2
 
-    def __init__(self, path):
+    return shop_pb2
+
+
+class Stock:
+    """Stock, holds and promises in SQLite (synchronous=FULL: a promise is durable before the vote)."""
+
+    def __init__(self, path: str) -> None:
         self.lock = threading.RLock()
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        with self.lock:
-            self.db.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, units INTEGER NOT NULL);
-                CREATE TABLE IF NOT EXISTS branches (
-                  txn_id TEXT PRIMARY KEY, state TEXT NOT NULL, since REAL NOT NULL);
-                CREATE TABLE IF NOT EXISTS holds (txn_id TEXT NOT NULL, sku TEXT NOT NULL, units INTEGER NOT NULL);
-                """
-            )
-            for sku, units in INITIAL_STOCK.items():
-                self.db.execute("INSERT OR IGNORE INTO stock VALUES (?, ?)", (sku, units))
-
-    def state(self, txn_id):
-        row = self.db.execute("SELECT state FROM branches WHERE txn_id = ?", (txn_id,)).fetchone()
-        return None if row is None else row[0]
-
-    def set_state(self, txn_id, state):
-        self.db.execute(
-            "INSERT INTO branches VALUES (?, ?, ?) ON CONFLICT (txn_id) DO UPDATE SET state = excluded.state, since = excluded.since",
-            (txn_id, state, time.time()),
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, units INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS holds (txn_id TEXT NOT NULL, sku TEXT NOT NULL, units INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS promised (txn_id TEXT PRIMARY KEY);
+            """
         )
+        for sku, units in INITIAL_STOCK.items():
+            self.db.execute("INSERT OR IGNORE INTO stock VALUES (?, ?)", (sku, units))
 
-    def finish(self, txn_id, commit):
-        """Applies (commit) or drops the branch's holds, and records the outcome, in one local transaction."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            if commit:
-                self.db.execute(
-                    "UPDATE stock SET units = units - (SELECT COALESCE(SUM(units), 0) FROM holds h WHERE h.txn_id = ? AND h.sku = stock.sku)",
-                    (txn_id,),
-                )
-            self.db.execute("DELETE FROM holds WHERE txn_id = ?", (txn_id,))
-            self.set_state(txn_id, "COMMITTED" if commit else "ABORTED")
-            self.db.execute("COMMIT")
-        except Exception:
-            self.db.execute("ROLLBACK")
-            raise
+    def units(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT sku, units FROM stock ORDER BY sku").fetchall())
 
+    def hold(self, txn_id: str, sku: str, amount: int) -> bool:
+        with self.lock:
+            if self.db.execute("SELECT 1 FROM stock WHERE sku = ?", (sku,)).fetchone() is None:
+                return False
+            self.db.execute("INSERT INTO holds VALUES (?, ?, ?)", (txn_id, sku, amount))
+            return True
 
-def txn_id_of(value, context):
-    if not TXN_ID.match(value or ""):
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "txn_id: not a transaction id (a UUID)")
-    return value
+    # The three handlers of twopc.ParticipantHandlers
 
-
-class Inventory(shop_pb2_grpc.InventoryServicer, participant_pb2_grpc.ParticipantServicer):
-    def __init__(self, store, name, endpoint, coordinator):
-        self.store = store
-        self.name = name
-        self.endpoint = endpoint
-        self.coordinator = coordinator
-
-    # Business API: shop.v1.Inventory
-
-    def Reserve(self, request, context):
-        txn = dict(context.invocation_metadata()).get("twopc-txn-id")
-        if txn is None:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "Reserve runs inside a transaction (twopc-txn-id)")
-        txn_id = txn_id_of(txn, context)
-        if request.amount <= 0:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "amount must be positive")
-        with self.store.lock:
-            state = self.store.state(txn_id)
-            if state is not None and state != "ACTIVE":
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"transaction {txn_id} is already {state} here")
-            if state is None:
-                try:
-                    self.coordinator.Enlist(
-                        coordinator_pb2.EnlistRequest(
-                            txn_id=txn_id,
-                            participant=coordinator_pb2.ParticipantRef(name=self.name, endpoint=self.endpoint),
-                        ),
-                        timeout=5,
-                    )
-                except grpc.RpcError as err:
-                    context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"cannot join: {err.details()}")
-                self.store.set_state(txn_id, "ACTIVE")
-            if self.store.db.execute("SELECT 1 FROM stock WHERE sku = ?", (request.key,)).fetchone() is None:
-                context.abort(grpc.StatusCode.NOT_FOUND, f"no such item: '{request.key}'")
-            # A tentative hold; whether the stock covers it is decided at Prepare.
-            self.store.db.execute("INSERT INTO holds VALUES (?, ?, ?)", (txn_id, request.key, request.amount))
-        return shop_pb2.TakeResponse()
-
-    # twopc.v1.Participant
-
-    def Prepare(self, request, context):
-        txn_id = txn_id_of(request.txn_id, context)
-        with self.store.lock:
-            state = self.store.state(txn_id)
-            if state == "ABORTED":
-                return participant_pb2.PrepareResponse(vote="VOTE_ABORT", reason="aborted before prepare")
-            if state in ("PREPARED", "COMMITTED"):
-                return participant_pb2.PrepareResponse(vote="VOTE_PREPARED")
-            if state == "READ_ONLY":
-                return participant_pb2.PrepareResponse(vote="VOTE_READ_ONLY")
-            held = self.store.db.execute(
-                "SELECT sku, SUM(units) FROM holds WHERE txn_id = ? GROUP BY sku", (txn_id,)
-            ).fetchall()
+    def prepare(self, txn_id: str) -> twopc.Vote:
+        with self.lock:
+            held = self.db.execute("SELECT sku, SUM(units) FROM holds WHERE txn_id = ? GROUP BY sku", (txn_id,)).fetchall()
+            if not held:
+                return twopc.Vote.READ_ONLY
             for sku, asked in held:
-                # What prepared branches have not already promised.
-                available = self.store.db.execute(
-                    "SELECT s.units - COALESCE((SELECT SUM(h.units) FROM holds h JOIN branches b USING (txn_id)"
-                    " WHERE h.sku = s.sku AND b.state = 'PREPARED'), 0) FROM stock s WHERE s.sku = ?",
+                # What prepared branches have not already been promised.
+                (available,) = self.db.execute(
+                    "SELECT s.units - COALESCE((SELECT SUM(h.units) FROM holds h JOIN promised p USING (txn_id)"
+                    " WHERE h.sku = s.sku), 0) FROM stock s WHERE s.sku = ?",
                     (sku,),
-                ).fetchone()[0]
+                ).fetchone()
                 if available < asked:
-                    self.store.finish(txn_id, commit=False)
-                    reason = f"only {available} units of '{sku}' available, {asked} asked"
-                    return participant_pb2.PrepareResponse(vote="VOTE_ABORT", reason=reason)
-            # Durable before the vote (synchronous=FULL).
-            self.store.set_state(txn_id, "PREPARED" if held else "READ_ONLY")
-            return participant_pb2.PrepareResponse(vote="VOTE_PREPARED" if held else "VOTE_READ_ONLY")
+                    return twopc.Vote.abort(f"only {available} units of '{sku}' available, {asked} asked")
+            self.db.execute("INSERT OR IGNORE INTO promised VALUES (?)", (txn_id,))
+            return twopc.Vote.PREPARED
 
-    def Commit(self, request, context):
-        txn_id = txn_id_of(request.txn_id, context)
-        with self.store.lock:
-            state = self.store.state(txn_id)
-            if state == "ABORTED":
-                return participant_pb2.ParticipantCommitResponse(outcome="OUTCOME_ABORTED", reason="rolled back")
-            if state in ("PREPARED", "ACTIVE"):
-                self.store.finish(txn_id, commit=True)
-            # Unknown, READ_ONLY or COMMITTED: acknowledged (idempotent).
-            return participant_pb2.ParticipantCommitResponse(outcome="OUTCOME_COMMITTED")
+    def commit(self, txn_id: str) -> None:
+        self._finish(txn_id, commit=True)
 
-    def Abort(self, request, context):
-        txn_id = txn_id_of(request.txn_id, context)
-        with self.store.lock:
-            state = self.store.state(txn_id)
-            if state == "COMMITTED":
-                return participant_pb2.ParticipantAbortResponse(outcome="OUTCOME_COMMITTED")
-            if state != "READ_ONLY":
-                # Unknown too: an empty rollback, remembered (suspension).
-                self.store.finish(txn_id, commit=False)
-            return participant_pb2.ParticipantAbortResponse(outcome="OUTCOME_ABORTED")
+    def abort(self, txn_id: str, reason: str) -> None:
+        self._finish(txn_id, commit=False)
 
-    # In-doubt branches
-
-    def resolve(self, check_after, everything=False):
-        """Asks the coordinator about branches left without an outcome."""
-        due = time.time() - check_after
-        with self.store.lock:
-            rows = self.store.db.execute(
-                "SELECT txn_id, state FROM branches WHERE state IN ('PREPARED', 'ACTIVE') AND (? OR since < ?)",
-                (everything, due),
-            ).fetchall()
-        for txn_id, state in rows:
+    def _finish(self, txn_id: str, commit: bool) -> None:
+        """Applies (commit) or drops the branch's holds in one local transaction; idempotent."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
             try:
-                tx = self.coordinator.GetTransaction(coordinator_pb2.GetTransactionRequest(txn_id=txn_id), timeout=5)
-                outcome = coordinator_pb2.Outcome.Name(tx.outcome)
-                listed = any(p.name == self.name for p in tx.participants)
-            except grpc.RpcError as err:
-                if err.code() != grpc.StatusCode.NOT_FOUND:
-                    continue  # the coordinator is away: asked again later
-                outcome, listed = "OUTCOME_ABORTED", False
-            with self.store.lock:
-                if self.store.state(txn_id) != state:
-                    continue  # told meanwhile
-                if outcome == "OUTCOME_COMMITTED" and state == "PREPARED":
-                    self.store.finish(txn_id, commit=True)
-                elif outcome == "OUTCOME_ABORTED" or (state == "ACTIVE" and not listed):
-                    self.store.finish(txn_id, commit=False)
+                if commit:
+                    self.db.execute(
+                        "UPDATE stock SET units = units - (SELECT COALESCE(SUM(units), 0) FROM holds h"
+                        " WHERE h.txn_id = ? AND h.sku = stock.sku)",
+                        (txn_id,),
+                    )
+                self.db.execute("DELETE FROM holds WHERE txn_id = ?", (txn_id,))
+                self.db.execute("DELETE FROM promised WHERE txn_id = ?", (txn_id,))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
 
 
-class Health(health_pb2_grpc.HealthServicer):
-    def Check(self, request, context):
-        return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
-
-
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--coordinator", required=True, help="the coordinator's host:port")
     parser.add_argument("--listen", default="127.0.0.1:50063", help="host:port to serve on (port 0: any)")
@@ -267,37 +148,68 @@ def main():
     parser.add_argument("--stock", action="store_true", help="print the stock as JSON and exit")
     args = parser.parse_args()
 
-    store = Store(args.db)
+    stock = Stock(args.db)
     if args.stock:
-        print(json.dumps(dict(store.db.execute("SELECT sku, units FROM stock ORDER BY sku").fetchall())))
+        print(json.dumps(stock.units()))
         return
-    tls = [args.tls_ca, args.tls_cert, args.tls_key]
-    if any(tls) and not all(tls):
+    tls_args = [args.tls_ca, args.tls_cert, args.tls_key]
+    if any(tls_args) and not all(tls_args):
         parser.error("mutual TLS needs --tls-ca, --tls-cert and --tls-key")
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
-    if all(tls):
-        ca, cert, key = (open(path, "rb").read() for path in tls)
-        # Callers (the coordinator, the shop) must present a certificate of the CA.
-        port = server.add_secure_port(
-            args.listen, grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=True)
+    tls = twopc.TlsFiles(args.tls_ca, args.tls_cert, args.tls_key) if all(tls_args) else None
+    shop = load_shop()
+
+    participant = twopc.TwopcParticipant(
+        name=args.name,
+        endpoint=args.endpoint or args.listen,
+        coordinator=args.coordinator,
+        tls=tls,
+        handlers=stock,
+        branches=twopc.SqliteBranchStore(args.db),
+        check_after_s=args.check_after,
+        check_every_s=min(5.0, args.check_after / 2),
+    )
+
+    def reserve(request: Any, context: grpc.ServicerContext) -> Any:
+        txn_id = twopc.current_txn_id()
+        if txn_id is None:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "Reserve runs inside a transaction (twopc-txn-id)")
+        if request.amount <= 0:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "amount must be positive")
+        if not stock.hold(txn_id, request.key, request.amount):
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no such item: '{request.key}'")
+        return shop.TakeResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), interceptors=[participant.interceptor])
+    participant.add_to(server)
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "shop.v1.Inventory",
+                {
+                    "Reserve": grpc.unary_unary_rpc_method_handler(
+                        reserve,
+                        request_deserializer=shop.TakeRequest.FromString,
+                        response_serializer=shop.TakeResponse.SerializeToString,
+                    )
+                },
+            ),
         )
-        channel = grpc.secure_channel(args.coordinator, grpc.ssl_channel_credentials(ca, key, cert))
+    )
+    if tls is not None:
+        port = server.add_secure_port(args.listen, twopc.server_credentials(tls))
     else:
         port = server.add_insecure_port(args.listen)
-        channel = grpc.insecure_channel(args.coordinator)
-    coordinator = coordinator_pb2_grpc.CoordinatorStub(channel)
-    host = args.listen.rsplit(":", 1)[0]
-    service = Inventory(store, args.name, args.endpoint or f"{host}:{port}", coordinator)
-    shop_pb2_grpc.add_InventoryServicer_to_server(service, server)
-    participant_pb2_grpc.add_ParticipantServicer_to_server(service, server)
-    health_pb2_grpc.add_HealthServicer_to_server(Health(), server)
+    if args.endpoint is None:
+        participant.endpoint = f"{args.listen.rsplit(':', 1)[0]}:{port}"
     server.start()
+    participant.start()  # branches an earlier run left prepared: asked about at once
     print(json.dumps({"listening": port}), flush=True)
 
-    service.resolve(args.check_after, everything=True)
-    while True:
-        time.sleep(min(5.0, args.check_after / 2))
-        service.resolve(args.check_after)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping.wait()
+    participant.stop(server, grace_s=10)
 
 
 if __name__ == "__main__":
