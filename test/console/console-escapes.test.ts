@@ -23,7 +23,7 @@ describe('operator console in a real browser: stored text shown with its control
   const fleet = new FakeFleet();
 
   /** The rendered text of the page, as the DOM holds it. */
-  const text = (): Promise<string> => page.evaluate(() => document.body.textContent ?? '');
+  const text = (): Promise<string> => page.locator('body').evaluate((b) => b.textContent ?? '');
 
   before(async function () {
     h = await startCoordinator(await migratedSchema(import.meta.url), {
