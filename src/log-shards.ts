@@ -10,13 +10,9 @@ import { MigrationError, migrateLog } from './store/migrate.ts';
 import { isConnectionError } from './store/pg-errors.ts';
 import { createPools } from './store/pg-pools.ts';
 import { PgTransactionStore } from './store/pg-transaction-store.ts';
+import { redactUrl } from './store/redact-url.ts';
 import { ShardedLog } from './store/sharded-log.ts';
 import type { Logger } from './telemetry/logger.ts';
-
-/** Redacts the password of a database URL for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}
 
 /** What the shards report to the rest of the process. */
 export interface ShardHooks {
