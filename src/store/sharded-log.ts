@@ -8,6 +8,7 @@ import type {
   DecisionWrite,
   ListFilter,
   OperatorActionKind,
+  Resolution,
   PreparingTx,
   TransactionLog,
   TransactionStore,
@@ -242,6 +243,10 @@ export class ShardedLog implements TransactionLog {
       ),
     );
     return pages.flat().sort(newestFirst).slice(0, filter.limit);
+  }
+
+  claimResolution(resolution: Resolution): Promise<boolean> {
+    return this.#route(resolution.txnId).claimResolution(resolution);
   }
 
   recordOperatorAction(
