@@ -195,6 +195,7 @@ async function startServing(
     admission: () => shards.admissionStats(),
     shards: () => shards.status(),
     build: () => ({ version: VERSION, logSchema: shards.logSchema }),
+    unknownShardCalls: () => store.unknownShardCalls,
   });
   await shards.start(coordinator, {
     reachability: () => server?.setServing(store.anyUp),

@@ -13,6 +13,7 @@ import { PgTransactionStore } from './store/pg-transaction-store.ts';
 import { redactUrl } from './store/redact-url.ts';
 import { ShardedLog } from './store/sharded-log.ts';
 import type { Logger } from './telemetry/logger.ts';
+import { WarnLimiter } from './telemetry/warn-limiter.ts';
 
 /** What the shards report to the rest of the process. */
 export interface ShardHooks {
@@ -55,7 +56,7 @@ const RETRY = { baseMs: 250, capMs: 5_000 };
  * was.
  */
 export class LogShards {
-  readonly log = new ShardedLog();
+  readonly log = new ShardedLog((shard, txnId) => this.#unknownShard(shard, txnId));
   readonly #open = new Map<number, OpenShard>();
   /** Shards being opened in the background, by id: their specs. */
   readonly #opening = new Map<number, ShardSpec>();
@@ -69,10 +70,24 @@ export class LogShards {
   #stopped = false;
   #reloading: Promise<void> = Promise.resolve();
 
+  readonly #unknownWarnings: WarnLimiter;
+
   constructor(config: Config, logger: Logger, clock: Clock) {
     this.#config = config;
     this.#logger = logger;
     this.#clock = clock;
+    this.#unknownWarnings = new WarnLimiter(clock);
+  }
+
+  /** A call named a shard not in this coordinator's set: one warning per shard every 10 s. */
+  #unknownShard(shard: number, txnId: string): void {
+    const suppressed = this.#unknownWarnings.allow(String(shard));
+    if (suppressed !== null) {
+      this.#logger.warn(
+        { shard, txn_id: txnId, similar_suppressed: suppressed },
+        'a call named a log shard this coordinator is not configured with: answered UNAVAILABLE (is the shards file the same on every coordinator?)',
+      );
+    }
   }
 
   /** The shards as configured now. */
