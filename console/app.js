@@ -6,6 +6,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { Detail } from './ui/detail.js';
 import { Filters, TransactionTable, VIEWS, queryOf } from './ui/list.js';
+import { escapeRenderedText } from './ui/printable.js';
 import { SIGNED_OUT, TOKEN_KEY, api, html, usePoll } from './ui/shared.js';
 
 const idFromHash = () => {
@@ -169,4 +170,5 @@ function App() {
   />`;
 }
 
+escapeRenderedText();
 render(html`<${App} />`, document.getElementById('app'));

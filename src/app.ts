@@ -3,7 +3,8 @@ import type { OwnEndpoint } from './auth/endpoint-policy.ts';
 import { Coordinator } from './coordinator/coordinator.ts';
 import { ConfigError } from './config.ts';
 import type { Config } from './config.ts';
-import { LogShards, redactUrl } from './log-shards.ts';
+import { LogShards } from './log-shards.ts';
+import { redactUrl } from './store/redact-url.ts';
 import type { ShardStatus } from './log-shards.ts';
 import { readShards } from './shards-file.ts';
 import type { ShardSpec } from './shards-file.ts';
@@ -194,6 +195,7 @@ async function startServing(
     admission: () => shards.admissionStats(),
     shards: () => shards.status(),
     build: () => ({ version: VERSION, logSchema: shards.logSchema }),
+    unknownShardCalls: () => store.unknownShardCalls,
   });
   await shards.start(coordinator, {
     reachability: () => server?.setServing(store.anyUp),

@@ -1,4 +1,4 @@
-import type { Setting } from './config-settings.ts';
+import type { Setting } from './config-shape.ts';
 
 /** Settings of the security room and the admission caps (see README "Security"). */
 export const SECURITY_SETTINGS: readonly Setting[] = [

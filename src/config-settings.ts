@@ -1,26 +1,5 @@
-import type { Config } from './config.ts';
+import type { Setting } from './config-shape.ts';
 import { SECURITY_SETTINGS } from './config-security-settings.ts';
-
-export type Kind =
-  | 'int'
-  | 'string'
-  | 'bool'
-  | 'flag'
-  | 'file'
-  | `choice:${string}`
-  | 'listen'
-  | 'listen-or-off'
-  | 'url'
-  | 'level'
-  | 'schema';
-export interface Setting {
-  readonly key: keyof Config;
-  readonly env: string;
-  readonly kind: Kind;
-  readonly def: string | null;
-  readonly min?: number;
-  readonly help: string;
-}
 
 /** The settings table: flag `--kebab-key`, environment variable, default, meaning. */
 const CORE_SETTINGS: readonly Setting[] = [

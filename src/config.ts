@@ -1,71 +1,10 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { Config, Setting } from './config-shape.ts';
 import { SETTINGS } from './config-settings.ts';
-import type { Setting } from './config-settings.ts';
 
 export { SETTINGS } from './config-settings.ts';
-
-/** Everything the coordinator process is configured by. */
-export interface Config {
-  readonly listen: string;
-  readonly databaseUrl: string | null;
-  /** The shards file (null: one log, DATABASE_URL or embedded). */
-  readonly logShards: string | null;
-  readonly dataDir: string;
-  readonly embeddedPgPort: number;
-  readonly dbSchema: string;
-  readonly dbPoolSize: number;
-  readonly storeMaxPending: number;
-  readonly storeStallMs: number;
-  readonly coordinatorName: string;
-  readonly leaseDefaultMs: number;
-  readonly leaseMaxMs: number;
-  readonly prepareTimeoutMs: number;
-  readonly callTimeoutMs: number;
-  readonly heartbeatIntervalMs: number;
-  readonly heartbeatMisses: number;
-  readonly retryBaseMs: number;
-  readonly retryCapMs: number;
-  readonly onePhase: boolean;
-  readonly participantBatching: boolean;
-  readonly earlyPrepare: boolean;
-  readonly sweepIntervalMs: number;
-  readonly recoveryIntervalMs: number;
-  readonly coordinatorLeaseMs: number;
-  readonly retentionHours: number;
-  /** At start-up, how long a DATABASE_URL that does not answer yet is tried (ms). */
-  readonly startupWaitMs: number;
-  readonly shutdownGraceMs: number;
-  readonly metricsListen: string;
-  readonly consoleListen: string | null;
-  /** Host names the console answers besides IP literals and localhost (lowercase). */
-  readonly consoleHosts: readonly string[];
-  readonly traceUrl: string;
-  readonly stuckAfterMs: number;
-  readonly logLevel: string;
-  readonly insecure: boolean;
-  readonly tlsCert: string | null;
-  readonly tlsKey: string | null;
-  readonly tlsClientCa: string | null;
-  readonly tlsReloadMs: number;
-  readonly auth: 'auto' | 'required' | 'off';
-  readonly identitiesFile: string | null;
-  readonly tokenKeys: string | null;
-  readonly tokenIssuer: string;
-  readonly tokenAudience: string;
-  readonly tokenClockSkewS: number;
-  readonly participantsFile: string | null;
-  readonly participantTlsCa: string | null;
-  readonly participantTlsCert: string | null;
-  readonly participantTlsKey: string | null;
-  readonly auditLog: string | null;
-  readonly maxOpenTransactions: number;
-  readonly maxOpenTransactionsPerTenant: number;
-  readonly maxMessageBytes: number;
-  readonly maxMetadataBytes: number;
-  readonly maxConcurrentStreams: number;
-  readonly abortAttempts: number;
-}
+export type { Config } from './config-shape.ts';
 
 /** A configuration problem, told in one line. */
 export class ConfigError extends Error {}

@@ -10,13 +10,10 @@ import { MigrationError, migrateLog } from './store/migrate.ts';
 import { isConnectionError } from './store/pg-errors.ts';
 import { createPools } from './store/pg-pools.ts';
 import { PgTransactionStore } from './store/pg-transaction-store.ts';
+import { redactUrl } from './store/redact-url.ts';
 import { ShardedLog } from './store/sharded-log.ts';
 import type { Logger } from './telemetry/logger.ts';
-
-/** Redacts the password of a database URL for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-}
+import { WarnLimiter } from './telemetry/warn-limiter.ts';
 
 /** What the shards report to the rest of the process. */
 export interface ShardHooks {
@@ -59,7 +56,7 @@ const RETRY = { baseMs: 250, capMs: 5_000 };
  * was.
  */
 export class LogShards {
-  readonly log = new ShardedLog();
+  readonly log = new ShardedLog((shard, txnId) => this.#unknownShard(shard, txnId));
   readonly #open = new Map<number, OpenShard>();
   /** Shards being opened in the background, by id: their specs. */
   readonly #opening = new Map<number, ShardSpec>();
@@ -73,10 +70,24 @@ export class LogShards {
   #stopped = false;
   #reloading: Promise<void> = Promise.resolve();
 
+  readonly #unknownWarnings: WarnLimiter;
+
   constructor(config: Config, logger: Logger, clock: Clock) {
     this.#config = config;
     this.#logger = logger;
     this.#clock = clock;
+    this.#unknownWarnings = new WarnLimiter(clock);
+  }
+
+  /** A call named a shard not in this coordinator's set: one warning per shard every 10 s. */
+  #unknownShard(shard: number, txnId: string): void {
+    const suppressed = this.#unknownWarnings.allow(String(shard));
+    if (suppressed !== null) {
+      this.#logger.warn(
+        { shard, txn_id: txnId, similar_suppressed: suppressed },
+        'a call named a log shard this coordinator is not configured with: answered UNAVAILABLE (is the shards file the same on every coordinator?)',
+      );
+    }
   }
 
   /** The shards as configured now. */

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { LOG_HOOKS } from '../telemetry/logger.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { WarnLimiter } from '../telemetry/warn-limiter.ts';
 import type { Clock } from 'twopc/internal/time/clock';
@@ -38,7 +39,7 @@ export class AuditLog {
       file === null
         ? main.child({ audit: true })
         : pino(
-            { base: { audit: true } },
+            { base: { audit: true }, hooks: LOG_HOOKS },
             pino.destination({ dest: file, mkdir: true, sync: true }),
           );
   }

@@ -5,6 +5,7 @@ import { TxState } from 'twopc/internal/contract/tx-state';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'twopc/internal/connection';
 import { TwopcOperator } from 'twopc/internal/twopc-operator';
+import { printable } from '../shared/printable.ts';
 import { formatList, formatShow } from './tx-format.ts';
 
 export const TX_USAGE = `twopc tx — operate a running coordinator (over gRPC)
@@ -220,8 +221,9 @@ export async function txCommand(
       return 2;
     }
     const g = e as grpc.ServiceError;
+    // The coordinator's words may quote stored text: escaped like all of it.
     err(
-      `twopc: ${g.details ?? g.message}${typeof g.code === 'number' ? ` (${grpc.status[g.code]})` : ''}`,
+      `twopc: ${printable(g.details ?? g.message)}${typeof g.code === 'number' ? ` (${grpc.status[g.code]})` : ''}`,
     );
     if (g.code === grpc.status.UNAVAILABLE && /cannot reach the coordinator/.test(g.details)) {
       err('       (the address comes from --address, else TWOPC_ADDRESS, else 127.0.0.1:50051)');

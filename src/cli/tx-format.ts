@@ -1,10 +1,12 @@
 import type { TransactionView } from 'twopc/internal/twopc-client';
 import { fromTimestamp } from 'twopc/internal/wire/proto';
 import { isInDoubt } from '../core/decide.ts';
+import { printable } from '../shared/printable.ts';
 import { outcomeName as outcome, timeline, voteName as vote } from '../shared/timeline.ts';
 
-/** Aligns rows into columns. */
-export function table(rows: string[][]): string {
+/** Aligns rows into columns, each cell's control characters escaped (it is stored text). */
+export function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map(printable));
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
     .map((r) =>
@@ -49,21 +51,22 @@ export function formatList(txs: TransactionView[], now: Date): string {
   return table(rows);
 }
 
-/** `twopc tx show` as text. */
+/** `twopc tx show` as text: every stored text escaped (see printable). */
 export function formatShow(tx: TransactionView): string {
   const labels =
     Object.entries(tx.labels)
-      .map(([k, v]) => `${k}=${v}`)
+      .map(([k, v]) => printable(`${k}=${v}`))
       .join(' ') || '-';
+  const first = printable(tx.participants[0]?.name ?? '');
   const head = [
-    `transaction ${tx.txnId}`,
+    `transaction ${printable(tx.txnId)}`,
     isInDoubt(tx)
-      ? `  state    IN DOUBT: the one-phase Commit to '${tx.participants[0]?.name ?? ''}' got no answer; it is asked until it answers, or run\n           twopc tx resolve ${tx.txnId} --participant ${tx.participants[0]?.name ?? ''} --as committed|aborted --note …\n           once its own database says which${tx.stuck ? '  STUCK' : ''}`
+      ? `  state    IN DOUBT: the one-phase Commit to '${first}' got no answer; it is asked until it answers, or run\n           twopc tx resolve ${tx.txnId} --participant ${first} --as committed|aborted --note …\n           once its own database says which${tx.stuck ? '  STUCK' : ''}`
       : `  state    ${tx.state} (outcome ${outcome(tx.outcome)})${tx.stuck ? '  STUCK' : ''}${tx.heuristic ? '  HEURISTIC' : ''}`,
-    `  reason   ${tx.reason || '-'}`,
+    `  reason   ${printable(tx.reason) || '-'}`,
     `  labels   ${labels}`,
-    `  trace    ${tx.traceId || '-'}`,
-    `  tenant   ${tx.tenant || '-'}${tx.principal ? `  (begun by ${tx.principal})` : ''}`,
+    `  trace    ${printable(tx.traceId) || '-'}`,
+    `  tenant   ${printable(tx.tenant) || '-'}${tx.principal ? `  (begun by ${printable(tx.principal)})` : ''}`,
     // A lease matters only while the transaction is ACTIVE.
     tx.state === 'ACTIVE'
       ? `  lease    ${fromTimestamp(tx.leaseExpiresAt)?.toISOString() ?? '-'}`

@@ -32,7 +32,15 @@ const VENDOR: Record<string, { path: string; file: (resolve: (m: string) => stri
   htm: { path: '/vendor/htm.mjs', file: (r) => join(dirname(r('htm')), 'htm.mjs') },
 };
 
-const OWN = ['app.js', 'ui/shared.js', 'ui/list.js', 'ui/detail.js', 'style.css', 'favicon.svg'];
+const OWN = [
+  'app.js',
+  'ui/shared.js',
+  'ui/list.js',
+  'ui/detail.js',
+  'ui/printable.js',
+  'style.css',
+  'favicon.svg',
+];
 
 function typeOf(path: string): string {
   return TYPES[path.slice(path.lastIndexOf('.'))] ?? 'application/octet-stream';

@@ -1,7 +1,7 @@
-import { inDoubtRefusal, isInDoubt, outcomeOf } from '../core/decide.ts';
+import { decide, inDoubtRefusal, isInDoubt, outcomeOf } from '../core/decide.ts';
 import { InvalidArgumentError, InvalidTransitionError } from 'twopc/internal/contract/errors';
 import type { TxId } from '../core/tx-record.ts';
-import { Outcome, isDecided, isTerminal } from 'twopc/internal/contract/tx-state';
+import { Outcome, TxState, isDecided, isTerminal } from 'twopc/internal/contract/tx-state';
 import type { TxView } from '../store/transaction-store.ts';
 import type { Coordinator, OutcomeResult } from './coordinator.ts';
 
@@ -56,49 +56,29 @@ export async function resolveParticipant(
   c.assertOpen();
   return c.exclusive(txnId, async () => {
     const view = await c.get(txnId);
-    const participant = view.participants.find((p) => p.name === name);
-    if (participant === undefined) {
-      throw new InvalidArgumentError('participant', `'${name}' is not a participant of ${txnId}`);
-    }
-    if (participant.acked) {
-      throw new InvalidTransitionError(
-        txnId,
-        view.state,
-        `'${name}' already acknowledged the outcome: there is nothing to resolve`,
-      );
-    }
-    const decided = outcomeOf(view);
-    if (isInDoubt(view)) {
-      if (outcome !== Outcome.COMMITTED && outcome !== Outcome.ABORTED) {
-        throw new InvalidArgumentError(
-          'outcome',
-          `${txnId} is in doubt: give what '${name}' itself did, COMMITTED or ABORTED`,
-        );
-      }
-    } else if (decided === Outcome.PENDING) {
-      throw new InvalidTransitionError(
-        txnId,
-        view.state,
-        'no decision yet: the coordinator decides, not an operator',
-      );
-    } else if (decided !== outcome) {
-      throw new InvalidTransitionError(
-        txnId,
-        view.state,
-        `resolving '${name}' as ${outcome} would contradict the logged decision ${decided}`,
-      );
-    }
-    const inDoubt = isInDoubt(view) ? ' (in doubt: the participant’s outcome)' : '';
-    await c.store.recordOperatorAction(
+    assertResolvable(view, name, outcome);
+    const event = { type: 'ack:received', name, outcome } as const;
+    // The guard is the store's conditional write, not the read above: two
+    // resolutions of one participant (two operators, two coordinators, a
+    // double click) race there, and only the first is recorded.
+    const claimed = await c.store.claimResolution({
       txnId,
-      'RESOLVE',
-      name,
-      `${outcome}${inDoubt}${note === '' ? '' : `: ${note}`}`,
+      participant: name,
+      detail: `${outcome}${isInDoubt(view) ? ' (in doubt: the participant’s outcome)' : ''}${note === '' ? '' : `: ${note}`}`,
       principal,
-    );
+      final: isInDoubt(view) ? finalOf(decide(view, event), txnId) : null,
+    });
+    if (!claimed) {
+      throw new InvalidTransitionError(
+        txnId,
+        view.state,
+        `'${name}' was resolved or acknowledged meanwhile: there is nothing to resolve`,
+      );
+    }
     const existing = c.runOf(txnId);
-    const run = existing ?? (isTerminal(view.state) ? null : c.driveHere(view));
-    await run?.apply({ type: 'ack:received', name, outcome }).catch((err: unknown) => {
+    // In doubt, the claim wrote the final state: a run here adopts it.
+    const run = existing ?? (isInDoubt(view) || isTerminal(view.state) ? null : c.driveHere(view));
+    await run?.apply(event).catch((err: unknown) => {
       if (!(err instanceof InvalidTransitionError)) {
         throw err;
       }
@@ -110,6 +90,60 @@ export async function resolveParticipant(
     }
     return c.get(txnId);
   });
+}
+
+/**
+ * Refuses a resolution the transaction as read cannot take: an unknown or
+ * acknowledged participant, an outcome against the decision.
+ * @throws InvalidArgumentError, InvalidTransitionError
+ */
+function assertResolvable(view: TxView, name: string, outcome: Outcome): void {
+  const participant = view.participants.find((p) => p.name === name);
+  if (participant === undefined) {
+    throw new InvalidArgumentError(
+      'participant',
+      `'${name}' is not a participant of ${view.txnId}`,
+    );
+  }
+  if (participant.acked) {
+    throw new InvalidTransitionError(
+      view.txnId,
+      view.state,
+      `'${name}' already acknowledged the outcome: there is nothing to resolve`,
+    );
+  }
+  const decided = outcomeOf(view);
+  if (isInDoubt(view)) {
+    if (outcome !== Outcome.COMMITTED && outcome !== Outcome.ABORTED) {
+      throw new InvalidArgumentError(
+        'outcome',
+        `${view.txnId} is in doubt: give what '${name}' itself did, COMMITTED or ABORTED`,
+      );
+    }
+  } else if (decided === Outcome.PENDING) {
+    throw new InvalidTransitionError(
+      view.txnId,
+      view.state,
+      'no decision yet: the coordinator decides, not an operator',
+    );
+  } else if (decided !== outcome) {
+    throw new InvalidTransitionError(
+      view.txnId,
+      view.state,
+      `resolving '${name}' as ${outcome} would contradict the logged decision ${decided}`,
+    );
+  }
+}
+
+/** The final state and reason the core gives an in-doubt transaction for the operator's outcome. */
+function finalOf(
+  decision: ReturnType<typeof decide>,
+  txnId: TxId,
+): { state: TxState; reason: string | null } {
+  if (!decision.ok || !isTerminal(decision.next.state)) {
+    throw new InvalidTransitionError(txnId, TxState.ABORTING, 'the outcome does not end it');
+  }
+  return { state: decision.next.state, reason: decision.next.reason };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { fromTimestamp } from 'twopc/internal/wire/proto';
 import type { TransactionView } from 'twopc/internal/twopc-client';
+import { printable } from './printable.ts';
 
 /** An outcome without its prefix (OUTCOME_COMMITTED → COMMITTED). */
 export const outcomeName = (o: string): string => o.replace('OUTCOME_', '');
@@ -13,13 +14,17 @@ export interface Entry {
   readonly text: string;
 }
 
-/** Every dated event of a transaction, oldest first. */
+/**
+ * Every dated event of a transaction, oldest first, as text for a human:
+ * the stored text in it (reasons, names, errors) has its control
+ * characters escaped (see printable).
+ */
 export function timeline(tx: TransactionView): Entry[] {
   const entries: Entry[] = [];
   const add = (ts: Parameters<typeof fromTimestamp>[0], text: string): void => {
     const at = fromTimestamp(ts);
     if (at !== null) {
-      entries.push({ at, text });
+      entries.push({ at, text: printable(text) });
     }
   };
   const decided = fromTimestamp(tx.decidedAt);

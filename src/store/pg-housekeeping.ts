@@ -1,5 +1,5 @@
 import type { TxId } from '../core/tx-record.ts';
-import type { OperatorActionKind, TxAccess } from './transaction-store.ts';
+import type { OperatorActionKind, Resolution, TxAccess } from './transaction-store.ts';
 import { VERSION } from '../package-version.ts';
 import type { StorePools } from './pg-pools.ts';
 import { runCount, runQuery } from './pg-run.ts';
@@ -66,6 +66,20 @@ export async function recordOperatorAction(
     detail,
     principal,
   ]);
+}
+
+/**
+ * An operator's resolution with its audit row, as one conditional write:
+ * false when the participant was acknowledged or resolved first. Forced:
+ * the operator is told it was recorded.
+ */
+export async function claimResolution(pools: StorePools, r: Resolution): Promise<boolean> {
+  const common = [r.txnId, r.participant, r.detail, r.principal];
+  const rows =
+    r.final === null
+      ? await runQuery(pools.forced, 'resolveOwed', common)
+      : await runQuery(pools.forced, 'resolveInDoubt', [...common, r.final.state, r.final.reason]);
+  return rows.length > 0;
 }
 
 /** A transaction's tenant and whether a participant is enlisted. */

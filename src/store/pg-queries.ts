@@ -222,6 +222,35 @@ export const SQL = {
 
   recordOperatorAction: `INSERT INTO twopc_operator_actions (txn_id, action, participant, detail, principal) VALUES ($1, $2, $3, $4, $5)`,
 
+  // An operator's resolution, written only by the first of two operators
+  // (or two coordinators) who resolve the same participant: the UPDATE checks
+  // its WHERE again on the newest row version once it holds the row lock, so
+  // the second finds the acknowledgement (or the final state) there and
+  // writes nothing, not even its audit row. A decided transaction: the
+  // participant's acknowledgement, made durable here (what the resolution
+  // means), so a crash before the run hears of it cannot undo it.
+  resolveOwed: `WITH p AS (
+      UPDATE twopc_participants p SET acked_at = now(), next_attempt_at = NULL
+      FROM twopc_transactions t
+      WHERE p.txn_id = $1 AND p.name = $2 AND p.acked_at IS NULL AND t.txn_id = p.txn_id
+        AND t.state IN ('COMMITTING', 'ABORTING') AND NOT (t.one_phase AND t.state = 'ABORTING')
+      RETURNING p.txn_id)
+    INSERT INTO twopc_operator_actions (txn_id, action, participant, detail, principal)
+    SELECT txn_id, 'RESOLVE', $2, $3, $4 FROM p
+    RETURNING txn_id`,
+
+  // In doubt (a one-phase Commit whose answer was lost): the operator's
+  // outcome is the transaction's, written as its final state from ABORTING
+  // (as a completion is: a finished transaction's participants count as
+  // acknowledged).
+  resolveInDoubt: `WITH t AS (
+      UPDATE twopc_transactions SET state = $5, reason = $6, finished_at = now(), updated_at = now()
+      WHERE txn_id = $1 AND state = 'ABORTING' AND one_phase
+      RETURNING txn_id)
+    INSERT INTO twopc_operator_actions (txn_id, action, participant, detail, principal)
+    SELECT txn_id, 'RESOLVE', $2, $3, $4 FROM t
+    RETURNING txn_id`,
+
   // Who may see a transaction: its tenant, and whether a participant is enlisted.
   access: `SELECT t.tenant, EXISTS (SELECT 1 FROM twopc_participants p WHERE p.txn_id = t.txn_id AND p.name = $2) AS enlisted
       FROM twopc_transactions t WHERE t.txn_id = $1`,

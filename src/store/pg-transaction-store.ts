@@ -36,6 +36,7 @@ import type {
   DecisionWrite,
   ListFilter,
   OperatorActionKind,
+  Resolution,
   PreparingTx,
   TxAccess,
   TransactionStore,
@@ -297,6 +298,10 @@ export class PgTransactionStore implements TransactionStore {
 
   deleteFinished(retentionMs: number, limit: number): Promise<number> {
     return housekeeping.deleteFinished(this.#pools, retentionMs, limit);
+  }
+
+  claimResolution(resolution: Resolution): Promise<boolean> {
+    return housekeeping.claimResolution(this.#pools, resolution);
   }
 
   recordOperatorAction(

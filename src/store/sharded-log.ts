@@ -8,6 +8,7 @@ import type {
   DecisionWrite,
   ListFilter,
   OperatorActionKind,
+  Resolution,
   PreparingTx,
   TransactionLog,
   TransactionStore,
@@ -43,6 +44,23 @@ interface Slot {
  */
 export class ShardedLog implements TransactionLog {
   readonly #slots = new Map<number, Slot>();
+  readonly #unknownShard: (shard: number, txnId: TxId) => void;
+  #unknownShardCalls = 0;
+
+  /**
+   * @param unknownShard told of every call naming a shard this coordinator
+   *   is not configured with (a shards file that differs between
+   *   coordinators, or ids made up by a client): it is answered UNAVAILABLE,
+   *   which would otherwise leave no trace
+   */
+  constructor(unknownShard: (shard: number, txnId: TxId) => void = () => undefined) {
+    this.#unknownShard = unknownShard;
+  }
+
+  /** Calls that named a shard this coordinator is not configured with, so far. */
+  get unknownShardCalls(): number {
+    return this.#unknownShardCalls;
+  }
 
   /** Declares a shard (its store still to come) or changes its weight. */
   declare(id: number, weight: number): void {
@@ -111,6 +129,8 @@ export class ShardedLog implements TransactionLog {
     const id = shardOf(txnId);
     const slot = this.#slots.get(id);
     if (slot === undefined) {
+      this.#unknownShardCalls++;
+      this.#unknownShard(id, txnId);
       throw new StoreUnavailableError(
         null,
         `transaction ${txnId} lives on log shard ${id}, which this coordinator is not configured with`,
@@ -242,6 +262,10 @@ export class ShardedLog implements TransactionLog {
       ),
     );
     return pages.flat().sort(newestFirst).slice(0, filter.limit);
+  }
+
+  claimResolution(resolution: Resolution): Promise<boolean> {
+    return this.#route(resolution.txnId).claimResolution(resolution);
   }
 
   recordOperatorAction(

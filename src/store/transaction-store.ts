@@ -14,6 +14,20 @@ export interface ParticipantView extends ParticipantRecord {
 /** What an operator did to a transaction (its audit trail's kinds). */
 export type OperatorActionKind = 'RETRY' | 'ABORT' | 'RESOLVE';
 
+/** An operator's resolution of a participant, with what its audit row says. */
+export interface Resolution {
+  readonly txnId: TxId;
+  readonly participant: string;
+  readonly detail: string;
+  readonly principal: string | null;
+  /**
+   * In doubt: the final state and reason the operator's outcome gives the
+   * transaction (the core decides them); null for a decided transaction,
+   * whose participant then counts as acknowledged.
+   */
+  readonly final: { readonly state: TxState; readonly reason: string | null } | null;
+}
+
 /** An audited operator action. */
 export interface OperatorActionView {
   readonly at: Date;
@@ -182,6 +196,14 @@ export interface TransactionLog {
     detail: string,
     principal: string | null,
   ): Promise<void>;
+  /**
+   * Records an operator's resolution and its audit row in one conditional
+   * write (DESIGN §3 rule 15): false, with nothing written, when the
+   * participant was acknowledged or resolved first (two operators, two
+   * coordinators, or one operator clicking twice), or the transaction moved
+   * on. Forced.
+   */
+  claimResolution(resolution: Resolution): Promise<boolean>;
   /** A transaction's tenant, and whether `participant` is enlisted in it; null if unknown. */
   access(txnId: TxId, participant: string | null): Promise<TxAccess | null>;
   /** Unfinished transactions of a tenant (null: all tenants), for admission caps. */

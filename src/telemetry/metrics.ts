@@ -22,6 +22,8 @@ export interface MetricSources {
   shards(): { shard: number; up: boolean; weight: number; unfinished: number }[];
   /** This build's release, and the log's schema (its newest migration) when it started. */
   build(): { version: string; logSchema: number };
+  /** Calls that named a log shard this coordinator is not configured with, so far. */
+  unknownShardCalls(): number;
 }
 
 /**
@@ -176,6 +178,12 @@ export class TwopcMetrics {
           'New-work operations (Begin, Enlist, Heartbeat, start of Commit) waiting on PostgreSQL',
       })
       .addCallback((r) => r.observe(sources.admission().pending));
+    meter
+      .createObservableCounter('twopc_unknown_shard_calls_total', {
+        description:
+          'Calls naming a log shard this coordinator is not configured with, answered UNAVAILABLE (the shard id is in the warning log, not a label)',
+      })
+      .addCallback((r) => r.observe(sources.unknownShardCalls()));
     meter
       .createObservableCounter('twopc_store_refused_total', {
         description: 'New work refused with RESOURCE_EXHAUSTED because PostgreSQL was too slow',

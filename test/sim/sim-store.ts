@@ -18,6 +18,7 @@ import type {
   BeginInput,
   ListFilter,
   PreparingTx,
+  Resolution,
   TransactionStore,
   TxAccess,
   TxView,
@@ -35,6 +36,9 @@ const UNFINISHED: readonly TxState[] = [
   TxState.COMMITTING,
   TxState.ABORTING,
 ];
+
+/** Decided and unfinished: phase 2 under way. */
+const DELIVERING: readonly TxState[] = [TxState.COMMITTING, TxState.ABORTING];
 
 /** PostgreSQL `text` refuses U+0000 (SQLSTATE 22021), as the real log does. */
 function storable(...texts: (string | null)[]): void {
@@ -501,6 +505,38 @@ export class SimStore implements TransactionStore {
 
   async deleteFinished(): Promise<number> {
     return 0; // retention is not simulated: every transaction is checked at the end
+  }
+
+  /** The real store's conditional writes resolveOwed and resolveInDoubt (audit rows not kept here). */
+  claimResolution(r: Resolution): Promise<boolean> {
+    const claimable = (row: SimRow | undefined): boolean => {
+      const p = row?.participants.find((x) => x.name === r.participant);
+      if (row === undefined || p === undefined) {
+        return false;
+      }
+      const inDoubt = row.onePhase && row.state === TxState.ABORTING;
+      return r.final !== null
+        ? inDoubt
+        : !inDoubt && p.ackedAt === null && DELIVERING.includes(row.state);
+    };
+    return this.#run((now) => {
+      if (!claimable(this.#rows().get(r.txnId))) {
+        return false;
+      }
+      this.#log.write((t) => {
+        const row = t.rows.get(r.txnId);
+        if (row === undefined || !claimable(row)) {
+          return;
+        }
+        if (r.final !== null) {
+          Object.assign(row, { ...r.final, finishedAt: now, updatedAt: now });
+        } else {
+          const p = row.participants.find((x) => x.name === r.participant);
+          Object.assign(p ?? {}, { ackedAt: now, nextAttemptAt: null });
+        }
+      });
+      return true;
+    }, true);
   }
 
   recordOperatorAction(): Promise<void> {

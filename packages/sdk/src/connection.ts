@@ -4,7 +4,7 @@ import { backoffMs } from './shared/backoff.ts';
 import { channelTlsCredentials } from './tls/credentials.ts';
 import type { TlsFiles } from './tls/credentials.ts';
 import { sleep } from './time/clock.ts';
-import { deadlineIn } from './time/deadline-signal.ts';
+import { deadlineIn, msUntil } from './time/deadline-signal.ts';
 import { SystemClock } from './time/system-clock.ts';
 
 // The caller awaits every back-off: its timer must keep the process alive.
@@ -15,7 +15,7 @@ export type TokenSource = string | (() => string | Promise<string>);
 
 /** How a client reaches the coordinator. */
 export interface ConnectionOptions {
-  /** Deadline of each call (ms). */
+  /** Deadline of each call (ms), its retries included. */
   readonly callTimeoutMs?: number;
   /** Attempts for a call that fails with UNAVAILABLE (1 = no retry). */
   readonly attempts?: number;
@@ -96,24 +96,28 @@ export type Invoke<Res> = (
 
 /**
  * Calls with retries: UNAVAILABLE with backoff, RESOURCE_EXHAUSTED after
- * the server's hint; every twopc call is safe to repeat. Once the attempts
- * are spent the call rejects with the last gRPC error.
+ * the server's hint; every twopc call is safe to repeat. `timeoutMs` is the
+ * caller's deadline for the whole call, retries included: every attempt
+ * carries the same deadline, and no retry is waited for past it. Once the
+ * attempts or the time are spent the call rejects with the last gRPC error
+ * (an UNAVAILABLE that says why, rather than a bare DEADLINE_EXCEEDED).
  */
 export async function callWithRetry<Res>(
   invoke: Invoke<Res>,
   timeoutMs: number,
   attempts: number,
 ): Promise<Res> {
+  const deadline = deadlineIn(timeoutMs);
   for (let attempt = 1; ; attempt++) {
     try {
       return await new Promise<Res>((resolve, reject) => {
-        invoke(new grpc.Metadata(), { deadline: deadlineIn(timeoutMs) }, (err, res) =>
+        invoke(new grpc.Metadata(), { deadline }, (err, res) =>
           err || res === undefined ? reject(err) : resolve(res),
         );
       });
     } catch (err) {
       const wait = retryDelayMs(err as grpc.ServiceError | null, attempt);
-      if (wait === null || attempt >= attempts) {
+      if (wait === null || attempt >= attempts || wait >= msUntil(deadline)) {
         throw err;
       }
       await sleep(CLOCK, wait);

@@ -100,8 +100,9 @@ export function toView(tx: Transaction__Output): TransactionView {
  * A typed client of the coordinator. Calls failing with UNAVAILABLE (the
  * coordinator restarting, its store briefly away) are retried with backoff,
  * and RESOURCE_EXHAUSTED with a retry hint after the hinted delay; every
- * twopc call is safe to repeat. Once the attempts are spent the call rejects
- * with the last gRPC error.
+ * twopc call is safe to repeat. Retries stay within the call's deadline
+ * (`callTimeoutMs`, or a call's own `timeoutMs`): once the attempts or the
+ * time are spent the call rejects with the last gRPC error.
  */
 export class TwopcClient {
   readonly #conn: Connection<CoordinatorClient>;
