@@ -1,7 +1,7 @@
 import { protoJson } from '../shared/proto-json.ts';
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
-import { TxState } from 'twopc/internal/contract/tx-state';
+import { ViewState } from 'twopc/internal/contract/tx-state';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'twopc/internal/connection';
 import { TwopcOperator } from 'twopc/internal/twopc-operator';
@@ -79,13 +79,13 @@ function labels(values: readonly string[] | undefined): Record<string, string> {
   );
 }
 
-function states(values: readonly string[] | undefined): TxState[] {
+function states(values: readonly string[] | undefined): ViewState[] {
   return (values ?? []).map((s) => {
     const state = s.toUpperCase();
-    if (!(state in TxState)) {
-      throw new UsageError(`--state ${s}: one of ${Object.keys(TxState).join(', ')}`);
+    if (!(state in ViewState)) {
+      throw new UsageError(`--state ${s}: one of ${Object.keys(ViewState).join(', ')}`);
     }
-    return state as TxState;
+    return state as ViewState;
   });
 }
 

@@ -67,7 +67,7 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
     assert.match(show.out, /up acknowledged, \d+ ms after the decision/);
     assert.match(
       show.out,
-      /down: 1 attempts failed, last: .*Commit failed \(UNAVAILABLE\); next retry/,
+      /down: 1 attempts failed, last: .*Commit failed \(UNAVAILABLE\); next retry at \S+Z/,
     );
 
     down.behaviour = {};
