@@ -10,7 +10,12 @@ import { codeBlocks } from '../support/readme-blocks.ts';
 // says it is a fragment.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)];
+const PAGES = [
+  'README.md',
+  'SECURITY.md',
+  'packages/sdk/README.md',
+  ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`),
+];
 const CODE = new Set(['ts', 'typescript', 'js', 'javascript', 'mjs', 'cjs']);
 /** Named blocks, by page, each compiled and run by test/packages/packages.test.ts. */
 const RUN_BY_PACKAGES_TEST: Record<string, string[]> = {
