@@ -55,7 +55,19 @@ const ACTIONS = {
 };
 
 /** A one-phase Commit whose answer was lost (DESIGN §3 rule 15): only the participant knows. */
-const inDoubt = (tx) => tx.onePhase && stateOf(tx) === 'ABORTING';
+const inDoubt = (tx) => stateOf(tx) === 'IN_DOUBT';
+
+/**
+ * When phase 2 is tried again, said against the time the page was read:
+ * "next retry in 4 s (12:03:07)", or "retry due now" once that time has
+ * passed (the coordinator sends it as soon as it gets to it).
+ */
+function nextRetry(iso, readAt) {
+  const at = new Date(iso);
+  const inS = Math.round((at.getTime() - readAt.getTime()) / 1000);
+  const clock = at.toLocaleTimeString([], { hour12: false });
+  return inS <= 0 ? `retry due now (was ${clock})` : `next retry in ${inS} s (${clock})`;
+}
 
 function Confirm({ action, tx, participant, onDone, onCancel }) {
   const spec = ACTIONS[action];
@@ -97,7 +109,7 @@ function Confirm({ action, tx, participant, onDone, onCancel }) {
 
 export function Detail({ id, live, onChanged }) {
   const load = useCallback(() => api(`transactions/${encodeURIComponent(id)}`), [id]);
-  const { data, error, reload } = usePoll(load, id, live);
+  const { data, error, at, reload } = usePoll(load, id, live);
   const [pending, setPending] = useState(null);
   const [notice, setNotice] = useState(null);
   useEffect(() => setNotice(null), [id]);
@@ -109,7 +121,7 @@ export function Detail({ id, live, onChanged }) {
   }
   const tx = data.transaction;
   const doubt = inDoubt(tx);
-  const state = doubt ? 'IN DOUBT' : stateOf(tx);
+  const state = stateOf(tx);
   const decided = state === 'COMMITTING' || state === 'ABORTING';
   const begun = new Date(tx.createdAt).getTime();
   return html`
@@ -180,7 +192,6 @@ export function Detail({ id, live, onChanged }) {
             <th>Vote</th>
             <th>Phase 2</th>
             <th>Last error / next retry</th>
-            <th></th>
           </tr>
         </thead>
         <tbody>
@@ -199,38 +210,40 @@ export function Detail({ id, live, onChanged }) {
                         >HEURISTIC ${outcomeOf(p.heuristicOutcome)}</span
                       >`
                   }
+                  <div class="participant-actions">
+                    ${
+                      doubt &&
+                      !p.acknowledged &&
+                      ['COMMITTED', 'ABORTED'].map(
+                        (outcome) =>
+                          html`<button
+                            onClick=${() =>
+                              setPending({ action: `in-doubt-${outcome}`, participant: p.name })}
+                          >
+                            Resolve as ${outcome.toLowerCase()}…
+                          </button>`,
+                      )
+                    }
+                    ${
+                      decided &&
+                      !p.acknowledged &&
+                      html`<button
+                        onClick=${() => setPending({ action: 'resolve', participant: p.name })}
+                      >
+                        Mark resolved…
+                      </button>`
+                    }
+                  </div>
                 </td>
                 <td>
                   ${p.lastError && html`<span class="flag error">ERROR</span> ${p.lastError}`}
                   ${
+                    !p.acknowledged &&
+                    (decided || doubt) &&
                     p.nextAttemptAt &&
-                    html`<br /><span class="muted"
-                        >next retry ${new Date(p.nextAttemptAt).toLocaleTimeString()}</span
+                    html`<br /><span class="muted" data-testid="next-retry"
+                        >${nextRetry(p.nextAttemptAt, at)}</span
                       >`
-                  }
-                </td>
-                <td>
-                  ${
-                    doubt &&
-                    !p.acknowledged &&
-                    ['COMMITTED', 'ABORTED'].map(
-                      (outcome) =>
-                        html`<button
-                          onClick=${() =>
-                            setPending({ action: `in-doubt-${outcome}`, participant: p.name })}
-                        >
-                          Resolve as ${outcome.toLowerCase()}…
-                        </button>`,
-                    )
-                  }
-                  ${
-                    decided &&
-                    !p.acknowledged &&
-                    html`<button
-                      onClick=${() => setPending({ action: 'resolve', participant: p.name })}
-                    >
-                      Mark resolved…
-                    </button>`
                   }
                 </td>
               </tr>

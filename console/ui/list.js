@@ -2,12 +2,20 @@
 import { useState } from 'preact/hooks';
 import { Flags, age, html, stateOf, voteOf } from './shared.js';
 
-const STATES = ['ACTIVE', 'PREPARING', 'COMMITTING', 'ABORTING', 'COMMITTED', 'ABORTED'];
+const STATES = [
+  'ACTIVE',
+  'PREPARING',
+  'COMMITTING',
+  'ABORTING',
+  'IN_DOUBT',
+  'COMMITTED',
+  'ABORTED',
+];
 const TEXT_FILTERS = ['minAge', 'participant', 'label', 'tenant'];
 export const VIEWS = [
   { id: 'all', title: 'All', query: {} },
   { id: 'stuck', title: 'Stuck', query: { stuck: 'true' } },
-  { id: 'in-doubt', title: 'In doubt', query: { state: 'PREPARING' } },
+  { id: 'in-doubt', title: 'In doubt', query: { state: 'IN_DOUBT' } },
   { id: 'heuristic', title: 'Heuristic', query: { heuristic: 'true' } },
 ];
 
@@ -93,7 +101,7 @@ export function TransactionTable({ transactions, selected }) {
               <td>
                 ${tx.participants.map(
                   (p) =>
-                    html`<div>
+                    html`<div class="participant">
                       ${p.name}
                       <span class="muted vote">${voteOf(p.vote)}${p.acknowledged ? ' ✓' : ''}</span>
                     </div>`,

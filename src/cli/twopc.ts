@@ -67,12 +67,14 @@ async function serve(config: Config): Promise<number> {
         : { shards: app.shards() }),
       coordinator: config.coordinatorName,
       id: app.coordinator.id,
+      // Where signals go: SIGHUP re-reads the shards file, SIGTERM stops.
+      pid: process.pid,
     },
     'twopc serving',
   );
   return new Promise<number>((resolve) => {
     let stoppingSince: number | null = null;
-    const onSignal = (signal: NodeJS.Signals): void => {
+    const onSignal = (signal: NodeJS.Signals | 'npm gone'): void => {
       if (stoppingSince !== null) {
         // A Ctrl-C reaches every process of the terminal's group, and npm
         // and tsx pass theirs on: one request arrives as two or three
@@ -104,6 +106,13 @@ async function serve(config: Config): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    stopWhenNpmIsGone(() => {
+      log.warn(
+        { pid: process.pid },
+        'npm, which started this coordinator, is gone (SIGHUP sent to npm, or its terminal closed): stopping; a reload goes to this process',
+      );
+      onSignal('npm gone');
+    });
     if (config.logShards !== null) {
       // The shards file is re-read on SIGHUP: shards added, drained, removed.
       process.on('SIGHUP', () => {
@@ -119,6 +128,31 @@ async function serve(config: Config): Promise<number> {
       });
     }
   });
+}
+
+/**
+ * Started by npm (`npm start`, `npx twopc serve`: npm sets
+ * `npm_lifecycle_event`), the coordinator stops as on SIGTERM once npm is
+ * gone. npm passes SIGINT and SIGTERM on to it, but dies of SIGHUP (a
+ * closed terminal, or a reload meant for the coordinator sent to npm's
+ * process) without a word to it: left behind, the coordinator would go on
+ * serving unseen, holding its port, on the shards file of before. Only
+ * under npm: a coordinator started by a shell that then exits (`nohup`, a
+ * service manager) is meant to outlive it.
+ */
+function stopWhenNpmIsGone(stop: () => void): void {
+  if (process.env.npm_lifecycle_event === undefined) {
+    return;
+  }
+  const npm = process.ppid;
+  const timer = setInterval(() => {
+    // Orphaned, the process is adopted by init or a subreaper: a new parent.
+    if (process.ppid !== npm) {
+      clearInterval(timer);
+      stop();
+    }
+  }, 200);
+  timer.unref();
 }
 
 async function runMigrate(config: Config): Promise<number> {

@@ -1,7 +1,8 @@
 import { protoJson } from '../shared/proto-json.ts';
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
-import { TxState } from 'twopc/internal/contract/tx-state';
+import { ViewState } from 'twopc/internal/contract/tx-state';
+import { parseTxId } from 'twopc/internal/contract/limits';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'twopc/internal/connection';
 import { TwopcOperator } from 'twopc/internal/twopc-operator';
@@ -30,7 +31,8 @@ Options:
 
 Calls go to the twopc.v1.Operator service: the identity needs the operator role.
 
-Exit codes: 0 success, 1 refused or coordinator unreachable, 2 bad usage, 4 transaction not found.`;
+Exit codes: 0 success, 1 refused or coordinator unreachable, 2 bad usage (or an argument the
+coordinator refused), 4 transaction not found.`;
 
 const OPTIONS = {
   address: { type: 'string' },
@@ -56,6 +58,43 @@ const OPTIONS = {
 /** A usage problem, told in one line (exit 2). */
 class UsageError extends Error {}
 
+function isTxId(value: string): boolean {
+  try {
+    parseTxId(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Options whose values are free text, where a quote is just a character. */
+const FREE_TEXT = new Set(['reason', 'note', 'label']);
+
+/**
+ * A quote inside a word the CLI reads as a name, an id or an address is a
+ * quote the shell was not given a partner for (`--participant 'ledger`
+ * closed later, or a quote pasted from a document): said plainly, at once.
+ */
+function refuseStrayQuotes(values: Values, positionals: readonly string[]): void {
+  const words = [
+    ...positionals.map((p) => ['', p] as const),
+    ...Object.entries(values)
+      .filter(([name]) => !FREE_TEXT.has(name))
+      .flatMap(([name, v]) =>
+        (Array.isArray(v) ? v : [v])
+          .filter((x): x is string => typeof x === 'string')
+          .map((x) => [`--${name} `, x] as const),
+      ),
+  ];
+  for (const [flag, word] of words) {
+    if (/['"`]/.test(word)) {
+      throw new UsageError(
+        `${flag}${word}: holds a quote character; a quote left unbalanced? Quote whole arguments, e.g. --note "it's done"`,
+      );
+    }
+  }
+}
+
 type Values = ReturnType<
   typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
 >['values'];
@@ -80,13 +119,13 @@ function labels(values: readonly string[] | undefined): Record<string, string> {
   );
 }
 
-function states(values: readonly string[] | undefined): TxState[] {
+function states(values: readonly string[] | undefined): ViewState[] {
   return (values ?? []).map((s) => {
     const state = s.toUpperCase();
-    if (!(state in TxState)) {
-      throw new UsageError(`--state ${s}: one of ${Object.keys(TxState).join(', ')}`);
+    if (!(state in ViewState)) {
+      throw new UsageError(`--state ${s}: one of ${Object.keys(ViewState).join(', ')}`);
     }
-    return state as TxState;
+    return state as ViewState;
   });
 }
 
@@ -110,6 +149,9 @@ async function run(
   const need = (): string => {
     if (id === undefined) {
       throw new UsageError(`twopc tx ${sub} needs a transaction id`);
+    }
+    if (!isTxId(id)) {
+      throw new UsageError(`'${id}' is not a transaction id (a UUID, as twopc tx list prints)`);
     }
     return id;
   };
@@ -205,6 +247,7 @@ export async function txCommand(
       out(TX_USAGE);
       return 0;
     }
+    refuseStrayQuotes(values, [sub, ...positionals]);
     // Several coordinators: a comma-separated list (any of them answers).
     const raw = values.address ?? env.TWOPC_ADDRESS ?? '127.0.0.1:50051';
     const address = /^(dns|ipv4|ipv6|unix):/.test(raw) ? raw : raw.split(',');
@@ -228,7 +271,8 @@ export async function txCommand(
     if (g.code === grpc.status.UNAVAILABLE && /cannot reach the coordinator/.test(g.details)) {
       err('       (the address comes from --address, else TWOPC_ADDRESS, else 127.0.0.1:50051)');
     }
-    return g.code === grpc.status.NOT_FOUND ? 4 : 1;
+    // An argument the coordinator refused is bad usage too.
+    return g.code === grpc.status.NOT_FOUND ? 4 : g.code === grpc.status.INVALID_ARGUMENT ? 2 : 1;
   } finally {
     client?.close();
   }

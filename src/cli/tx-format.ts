@@ -1,6 +1,5 @@
 import type { TransactionView } from 'twopc/internal/twopc-client';
 import { fromTimestamp } from 'twopc/internal/wire/proto';
-import { isInDoubt } from '../core/decide.ts';
 import { printable } from '../shared/printable.ts';
 import { outcomeName as outcome, timeline, voteName as vote } from '../shared/timeline.ts';
 
@@ -40,8 +39,8 @@ export function formatList(txs: TransactionView[], now: Date): string {
     const acked = tx.participants.filter((p) => p.acknowledged).length;
     rows.push([
       tx.txnId,
-      isInDoubt(tx) ? 'IN_DOUBT' : tx.state,
-      isInDoubt(tx) ? 'UNKNOWN' : outcome(tx.outcome),
+      tx.state,
+      tx.state === 'IN_DOUBT' ? 'UNKNOWN' : outcome(tx.outcome),
       age(fromTimestamp(tx.createdAt), now),
       `${acked}/${tx.participants.length}`,
       flags(tx),
@@ -60,8 +59,8 @@ export function formatShow(tx: TransactionView): string {
   const first = printable(tx.participants[0]?.name ?? '');
   const head = [
     `transaction ${printable(tx.txnId)}`,
-    isInDoubt(tx)
-      ? `  state    IN DOUBT: the one-phase Commit to '${first}' got no answer; it is asked until it answers, or run\n           twopc tx resolve ${tx.txnId} --participant ${first} --as committed|aborted --note …\n           once its own database says which${tx.stuck ? '  STUCK' : ''}`
+    tx.state === 'IN_DOUBT'
+      ? `  state    IN_DOUBT: the one-phase Commit to '${first}' got no answer; it is asked until it answers, or run\n           twopc tx resolve ${tx.txnId} --participant ${first} --as committed|aborted --note …\n           once its own database says which${tx.stuck ? '  STUCK' : ''}`
       : `  state    ${tx.state} (outcome ${outcome(tx.outcome)})${tx.stuck ? '  STUCK' : ''}${tx.heuristic ? '  HEURISTIC' : ''}`,
     `  reason   ${printable(tx.reason) || '-'}`,
     `  labels   ${labels}`,

@@ -14,6 +14,7 @@ import {
   AbortReason,
   Outcome,
   TxState,
+  ViewState,
   isDecided,
   isTerminal,
 } from 'twopc/internal/contract/tx-state';
@@ -263,7 +264,7 @@ export class Coordinator {
     if (run === null) {
       const view = await this.get(txnId);
       if (isInDoubt(view)) {
-        throw new InvalidTransitionError(txnId, view.state, inDoubtRefusal(view));
+        throw new InvalidTransitionError(txnId, ViewState.IN_DOUBT, inDoubtRefusal(view));
       }
       return { outcome: outcomeOf(view), reason: view.reason, state: view.state };
     }
@@ -279,7 +280,7 @@ export class Coordinator {
     // store error holding them up answers UNAVAILABLE, as a Commit's does.
     const after = await awaitRun(run, applied, until);
     if (isInDoubt(after)) {
-      throw new InvalidTransitionError(txnId, after.state, inDoubtRefusal(after));
+      throw new InvalidTransitionError(txnId, ViewState.IN_DOUBT, inDoubtRefusal(after));
     }
     const tx = await awaitDecision(run, until);
     if (outcomeOf(tx) === Outcome.COMMITTED) {

@@ -1,7 +1,13 @@
 import { decide, inDoubtRefusal, isInDoubt, outcomeOf } from '../core/decide.ts';
 import { InvalidArgumentError, InvalidTransitionError } from 'twopc/internal/contract/errors';
 import type { TxId } from '../core/tx-record.ts';
-import { Outcome, TxState, isDecided, isTerminal } from 'twopc/internal/contract/tx-state';
+import {
+  Outcome,
+  TxState,
+  ViewState,
+  isDecided,
+  isTerminal,
+} from 'twopc/internal/contract/tx-state';
 import type { TxView } from '../store/transaction-store.ts';
 import type { Coordinator, OutcomeResult } from './coordinator.ts';
 
@@ -161,7 +167,7 @@ export async function operatorAbort(
   c.assertOpen();
   const view = await c.get(txnId);
   if (isInDoubt(view)) {
-    throw new InvalidTransitionError(txnId, view.state, inDoubtRefusal(view));
+    throw new InvalidTransitionError(txnId, ViewState.IN_DOUBT, inDoubtRefusal(view));
   }
   if (!isDecided(view.state)) {
     await c.store.recordOperatorAction(txnId, 'ABORT', null, reason, principal);

@@ -1,7 +1,7 @@
 import type { Effect } from './effect.ts';
 import type { ParticipantRecord, TxRecord } from './tx-record.ts';
 import type { TxEvent } from './tx-event.ts';
-import { AbortReason, Outcome, TxState, Vote } from 'twopc/internal/contract/tx-state';
+import { AbortReason, Outcome, TxState, ViewState, Vote } from 'twopc/internal/contract/tx-state';
 
 /** The result of applying an event: the next record and the messages to send. */
 export type Decision =
@@ -283,6 +283,11 @@ export function pendingPhaseTwo(tx: TxRecord): Effect[] {
  */
 export function isInDoubt(tx: Pick<TxRecord, 'state' | 'onePhase'>): boolean {
   return tx.onePhase && tx.state === TxState.ABORTING;
+}
+
+/** The state a transaction is shown in (API, CLI, console): IN_DOUBT when in doubt, else its state. */
+export function viewStateOf(tx: Pick<TxRecord, 'state' | 'onePhase'>): ViewState {
+  return isInDoubt(tx) ? ViewState.IN_DOUBT : tx.state;
 }
 
 /** Why an abort of a transaction in doubt is refused, and the way out. */

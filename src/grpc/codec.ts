@@ -1,6 +1,7 @@
 import { stateFromWire, wireStateName } from 'twopc/internal/wire/wire-state';
-import { outcomeOf } from '../core/decide.ts';
+import { outcomeOf, viewStateOf } from '../core/decide.ts';
 import { Outcome, TxState, Vote } from 'twopc/internal/contract/tx-state';
+import type { ViewState } from 'twopc/internal/contract/tx-state';
 import type { OutcomeResult } from '../coordinator/coordinator.ts';
 import type { ParticipantView, TxView } from '../store/transaction-store.ts';
 import type { Outcome__Output } from 'twopc/internal/wire/generated/twopc/v1/Outcome';
@@ -25,13 +26,13 @@ export function wireOutcome(outcome: Outcome | null): Outcome__Output {
   }
 }
 
-/** Core state → wire enum. */
-export function wireState(state: TxState): TransactionState__Output {
+/** A shown state (a core state, or IN_DOUBT) → wire enum. */
+export function wireState(state: ViewState): TransactionState__Output {
   return wireStateName(state);
 }
 
-/** Wire state → core state, or null for UNSPECIFIED/unknown. */
-export function coreState(state: string | number): TxState | null {
+/** Wire state → shown state (a list filter), or null for UNSPECIFIED/unknown. */
+export function viewState(state: string | number): ViewState | null {
   return stateFromWire(state);
 }
 
@@ -86,7 +87,7 @@ export function isStuck(tx: TxView, stuckAfterMs: number): boolean {
 export function wireTransaction(tx: TxView, stuckAfterMs: number): Transaction {
   return {
     txnId: tx.txnId,
-    state: wireState(tx.state),
+    state: wireState(viewStateOf(tx)),
     outcome: wireOutcome(outcomeOf(tx)),
     reason: tx.reason ?? '',
     labels: tx.labels,

@@ -1,10 +1,9 @@
 import { InvalidArgumentError } from 'twopc/internal/contract/errors';
 import { LIMITS, parseLabels, parseTxId } from 'twopc/internal/contract/limits';
-import type { TxState } from 'twopc/internal/contract/tx-state';
 import type { Coordinator } from '../coordinator/coordinator.ts';
 import type { ListTransactionsRequest__Output } from 'twopc/internal/wire/generated/twopc/v1/ListTransactionsRequest';
 import type { ListTransactionsResponse } from 'twopc/internal/wire/generated/twopc/v1/ListTransactionsResponse';
-import { coreState, wireTransaction } from './codec.ts';
+import { viewState, wireTransaction } from './codec.ts';
 
 /** Serves ListTransactions for one scope (a tenant and/or a participant, or everything). */
 export async function listTransactions(
@@ -13,7 +12,7 @@ export async function listTransactions(
   scope: { tenant: string | null; participant: string | null },
 ): Promise<ListTransactionsResponse> {
   const states = req.states.map((s) => {
-    const state = coreState(s);
+    const state = viewState(s);
     if (state === null) {
       throw new InvalidArgumentError('states', `'${String(s)}' is not a transaction state`);
     }
@@ -27,7 +26,7 @@ export async function listTransactions(
     );
   }
   const rows = await coordinator.list({
-    states: states as TxState[],
+    states,
     minAgeSeconds: req.minAgeSeconds,
     limit: limit + 1,
     after: parsePageToken(req.pageToken),

@@ -44,10 +44,11 @@ export function timeline(tx: TransactionView): Entry[] {
       p.acknowledgedAt,
       `${p.name} acknowledged${p.attempts > 0 ? ` after ${p.attempts} failed attempts` : ''}${after}`,
     );
-    if (!p.acknowledged && p.attempts > 0) {
+    const retryAt = fromTimestamp(p.nextAttemptAt);
+    if (!p.acknowledged && p.attempts > 0 && retryAt !== null) {
       add(
         p.nextAttemptAt,
-        `${p.name}: ${p.attempts} attempts failed, last: ${p.lastError}; next retry`,
+        `${p.name}: ${p.attempts} attempts failed, last: ${p.lastError}; next retry at ${retryAt.toISOString()}`,
       );
     }
     if (p.heuristicOutcome !== 'OUTCOME_UNSPECIFIED') {

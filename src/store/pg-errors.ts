@@ -17,10 +17,25 @@ export const RETRYABLE = new Set(['40001', '40P01']);
  * (class 53: too many connections, out of memory, disk full), system errors
  * (class 58: I/O), operator intervention (57P01-57P05), a statement
  * cancelled by statement_timeout (57014), read-only (25006: a standby or
- * default_transaction_read_only).
+ * default_transaction_read_only), and a standby still in recovery refusing
+ * a statement that names the UNLOGGED incarnation table (below). Each means
+ * "the log is not a writable primary right now": UNAVAILABLE to clients,
+ * retried, counted as the store being away, new transactions steered to
+ * another shard; never INTERNAL.
  */
 const UNAVAILABLE_CLASSES = ['08', '53', '58'];
 const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '57P04', '57P05', '57014', '25006']);
+
+/**
+ * SQLSTATE 0A000 (feature not supported) is raised by PostgreSQL's planner
+ * (routine `get_relation_info`) for "cannot access temporary or unlogged
+ * relations during recovery": a standby, or a node whose promotion is still
+ * finishing while a proxy already routes to it. The routine tells it from
+ * other 0A000 errors (such as "cached plan must not change result type",
+ * which a retry on the same connection would only repeat) without reading
+ * the message, which the server may translate.
+ */
+const IN_RECOVERY = { code: '0A000', routine: 'get_relation_info' } as const;
 const UNAVAILABLE_NODE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -40,6 +55,11 @@ function codeOf(err: unknown): string | undefined {
   return undefined;
 }
 
+function routineOf(err: unknown): string | undefined {
+  const routine = (err as { routine?: unknown } | null)?.routine;
+  return typeof routine === 'string' ? routine : undefined;
+}
+
 /** Whether an error from pg means the store could not be reached. */
 export function isConnectionError(err: unknown): boolean {
   const code = codeOf(err);
@@ -47,7 +67,8 @@ export function isConnectionError(err: unknown): boolean {
     return (
       UNAVAILABLE_CLASSES.some((c) => code.startsWith(c)) ||
       UNAVAILABLE_CODES.has(code) ||
-      UNAVAILABLE_NODE_CODES.has(code)
+      UNAVAILABLE_NODE_CODES.has(code) ||
+      (code === IN_RECOVERY.code && routineOf(err) === IN_RECOVERY.routine)
     );
   }
   // pg reports a connection dropped mid-query and a pool checkout timeout

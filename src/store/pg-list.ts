@@ -1,4 +1,4 @@
-import { isTerminal } from 'twopc/internal/contract/tx-state';
+import { TxState, ViewState, isTerminal } from 'twopc/internal/contract/tx-state';
 import { TENANTS } from './pg-queries.ts';
 import { TX_COLUMNS } from './pg-rows.ts';
 import type { ListFilter } from './transaction-store.ts';
@@ -38,8 +38,15 @@ export function listStatement(filter: ListFilter): ListStatement {
   }
   if (filter.states.length > 0) {
     const unfinished = filter.states.every((s) => !isTerminal(s));
+    // IN_DOUBT is stored ABORTING with one_phase; ABORTING shown is the rest.
+    const inDoubt = filter.states.includes(ViewState.IN_DOUBT);
+    const aborting = filter.states.includes(ViewState.ABORTING);
+    const stored = [
+      ...new Set(filter.states.map((s) => (s === ViewState.IN_DOUBT ? TxState.ABORTING : s))),
+    ];
+    const onePhase = [...(aborting ? [false] : []), ...(inDoubt ? [true] : [])];
     where.push(
-      `t.state = ANY(${param(filter.states, 'text[]')})${unfinished ? ' AND t.finished_at IS NULL' : ''}`,
+      `t.state = ANY(${param(stored, 'text[]')}) AND (t.state <> 'ABORTING' OR t.one_phase = ANY(${param(onePhase, 'boolean[]')}))${unfinished ? ' AND t.finished_at IS NULL' : ''}`,
     );
     shape += unfinished ? 'u' : 's';
     narrow ||= unfinished;

@@ -262,7 +262,7 @@ export const SQL = {
 
   backlog: `SELECT
       count(*) FILTER (WHERE state IN ('COMMITTING', 'ABORTING') AND decided_at < now() - make_interval(secs => $1::double precision / 1000.0))::integer AS stuck,
-      count(*) FILTER (WHERE state = 'PREPARING')::integer AS in_doubt
+      count(*) FILTER (WHERE state = 'ABORTING' AND one_phase)::integer AS in_doubt
     FROM twopc_transactions WHERE finished_at IS NULL`,
 
   getMany: `SELECT ${TX_COLUMNS} FROM twopc_transactions t WHERE t.txn_id = ANY($1::uuid[])`,

@@ -1,5 +1,5 @@
 import type { ParticipantRecord, TxId, TxRecord } from '../core/tx-record.ts';
-import type { Outcome, TxState } from 'twopc/internal/contract/tx-state';
+import type { Outcome, TxState, ViewState } from 'twopc/internal/contract/tx-state';
 
 /** A participant as the log shows it. */
 export interface ParticipantView extends ParticipantRecord {
@@ -92,7 +92,8 @@ export interface PreparingTx extends TxRecord {
 }
 
 export interface ListFilter {
-  readonly states: readonly TxState[];
+  /** Shown states: ABORTING leaves out, IN_DOUBT selects, one-phase ABORTING rows (see ViewState). */
+  readonly states: readonly ViewState[];
   readonly minAgeSeconds: number;
   readonly limit: number;
   readonly after: { readonly createdAt: Date; readonly txnId: string } | null;
@@ -235,7 +236,7 @@ export interface TransactionStore extends TransactionLog {
   deregisterCoordinator(id: string): Promise<void>;
   /** Deletes up to `limit` transactions finished more than `retentionMs` ago. */
   deleteFinished(retentionMs: number, limit: number): Promise<number>;
-  /** Stuck (phase 2 unfinished `stuckAfterMs` after the decision) and in-doubt (PREPARING) counts. */
+  /** Stuck (phase 2 unfinished `stuckAfterMs` after the decision) and IN_DOUBT counts. */
   backlog(stuckAfterMs: number): Promise<{ stuck: number; inDoubt: number }>;
   /** New work waiting on the log, and refused so far (admission), for metrics. */
   admissionStats(): { pending: number; refused: number };

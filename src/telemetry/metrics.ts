@@ -120,7 +120,7 @@ export class TwopcMetrics {
       .addCallback((r) => r.observe(sources.inFlight()));
     const backlog = meter.createObservableGauge('twopc_transactions_backlog', {
       description:
-        'Stuck (phase 2 unfinished past the threshold) and in-doubt (PREPARING) transactions',
+        'Stuck (phase 2 unfinished past the threshold) and IN_DOUBT (a one-phase Commit whose answer never came: only its participant knows the outcome) transactions',
     });
     backlog.addCallback((r) => {
       const b = sources.backlog();

@@ -8,6 +8,7 @@ import type { TwopcClient } from 'twopc/internal/twopc-client';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema } from '../support/db.ts';
+import { eventually } from '../support/expect-status.ts';
 import { FakeFleet } from '../support/fake-participant.ts';
 import type { FakeParticipant } from '../support/fake-participant.ts';
 import { SecureRig } from '../support/secure-rig.ts';
@@ -28,6 +29,7 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
   let bankA: FakeParticipant;
   let bankB: FakeParticipant;
   let hang: FakeParticipant;
+  let silent: FakeParticipant;
   const problems: string[] = [];
   const fleet = new FakeFleet();
   const shot = (name: string): Promise<Buffer> =>
@@ -41,6 +43,7 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
       'bank-a': ['127.0.0.1:*'],
       'bank-b': ['127.0.0.1:*'],
       'slow-voter': ['127.0.0.1:*'],
+      'one-phase': ['127.0.0.1:*'],
     });
     h = await startCoordinator(await migratedSchema(import.meta.url), {
       ...rig.config(),
@@ -54,6 +57,8 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
     bankA = await fleet.start('bank-a', { failCommitTimes: 1e9 }, rig.participantCredentials());
     bankB = await fleet.start('bank-b', {}, rig.participantCredentials());
     hang = await fleet.start('slow-voter', { vote: 'hang' }, rig.participantCredentials());
+    // Takes the one-phase Commit and never answers it: whether it landed, only it knows.
+    silent = await fleet.start('one-phase', { hangCommit: true }, rig.participantCredentials());
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     // The rig's CA is made for this run; the handshake is real, the browser is told to accept it.
     const context = await browser.newContext({
@@ -95,6 +100,7 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
   });
 
   let stuck = '';
+  let preparing = '';
   let inDoubt = '';
 
   it('updates the list live, and shows the stuck and in-doubt views', async function () {
@@ -106,18 +112,38 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
     await row(late.txnId).waitFor(); // no reload: the page polls
     assert.match(await row(late.txnId).innerText(), /ACTIVE/);
     const slow = await shop.begin({ participants: [hang.ref, bankB.ref] });
-    inDoubt = slow.txnId;
-    shop.commit(inDoubt).catch(() => undefined); // stays PREPARING: the voter never answers
-    await hang.waitFor((c) => c.method === 'Prepare' && c.txnId === inDoubt);
+    preparing = slow.txnId;
+    shop.commit(preparing).catch(() => undefined); // stays PREPARING: the voter never answers
+    await hang.waitFor((c) => c.method === 'Prepare' && c.txnId === preparing);
+    inDoubt = (await shop.begin({ participants: [silent.ref] })).txnId;
+    shop.commit(inDoubt).catch(() => undefined);
+    // Its one-phase Commit arrives and is never answered; then it goes away.
+    await silent.waitFor((c) => c.method === 'Commit' && c.txnId === inDoubt);
+    await silent.stop();
+    await eventually(
+      async () => (await shop.get(inDoubt)).state === 'IN_DOUBT',
+      30_000,
+      'IN_DOUBT',
+    );
     await shot('02-all');
     await page.getByRole('button', { name: 'Stuck' }).click();
     await row(stuck).locator('.flag.stuck').waitFor();
     await row(late.txnId).waitFor({ state: 'detached' });
     await shot('03-stuck');
+    // In doubt: the one-phase transaction whose outcome only its participant
+    // knows, shown as IN_DOUBT; not the PREPARING one, which the coordinator decides.
     await page.getByRole('button', { name: 'In doubt' }).click();
-    await row(inDoubt).getByText('PREPARING').waitFor();
+    await row(inDoubt).getByText('IN_DOUBT', { exact: true }).waitFor();
+    assert.equal(await row(preparing).count(), 0);
     assert.equal(await row(stuck).count(), 0);
     await shot('04-in-doubt');
+    // The state filter offers every state a row shows.
+    await page.getByRole('button', { name: 'All' }).click();
+    await page.locator('select[name=state]').selectOption('IN_DOUBT');
+    await row(inDoubt).waitFor();
+    await row(preparing).waitFor({ state: 'detached' });
+    await page.locator('select[name=state]').selectOption('');
+    await row(preparing).waitFor();
     await page.getByRole('button', { name: 'All' }).click();
     // Typed slower than the page polls: what is typed stays, and Enter applies it.
     await page.locator('input[name=label]').pressSequentially('order=42', { delay: 400 });
@@ -141,6 +167,43 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
     const { traceId } = await shop.get(stuck);
     assert.equal(trace, `https://traces.test/trace/${traceId}`);
     await shot('05-detail');
+    // At 1,400 px nothing is clipped or wrapped: the participant's action is
+    // inside the page, a vote stays on one line with its check mark, and the
+    // next retry is a time to come (or says it is due), with the time.
+    const owed = detail.locator('tr[data-participant="bank-a"]');
+    const button = await owed.getByRole('button', { name: 'Mark resolved…' }).boundingBox();
+    const pane = await detail.boundingBox();
+    assert.ok(button !== null && pane !== null);
+    assert.ok(
+      button.x >= pane.x && button.x + button.width <= Math.min(pane.x + pane.width, 1400),
+      `Mark resolved… at ${button.x}–${button.x + button.width}, its pane ${pane.x}–${pane.x + pane.width}`,
+    );
+    assert.match(
+      await owed.getByTestId('next-retry').innerText(),
+      /^(next retry in [1-9]\d* s \(|retry due now \(was )\d\d:\d\d:\d\d\)$/,
+    );
+    // One line box each: no wrap inside the participant, its vote and check mark.
+    const lines = await row(stuck)
+      .locator('.participant', { hasText: '✓' })
+      .evaluate((el) => {
+        const range = el.ownerDocument.createRange();
+        range.selectNodeContents(el);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      });
+    assert.equal(lines, 1, 'bank-b PREPARED ✓ on one line');
+    const vote = await owed
+      .locator('td')
+      .nth(1)
+      .evaluate((el) => {
+        const range = el.ownerDocument.createRange();
+        range.selectNodeContents(el);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      });
+    assert.equal(vote, 1, 'PREPARED on one line in the detail');
+    assert.match(
+      await page.getByTestId('timeline').innerText(),
+      /bank-a: \d+ attempts failed, last: .*; next retry at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/,
+    );
 
     const commits = bankA.callsOf('Commit', stuck).length;
     await detail.getByRole('button', { name: 'Retry phase 2 now' }).click();
@@ -170,14 +233,28 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
     assert.equal((await shop.get(stuck)).state, 'COMMITTED');
   });
 
-  it('aborts an in-doubt transaction only once confirmed', async function () {
+  it('shows an IN_DOUBT transaction as such: asked again, resolved with what its participant says', async function () {
     await page.goto(`${h.app.consoleUrl ?? ''}#/tx/${inDoubt}`);
+    const detail = page.getByTestId('detail');
+    await detail.getByTestId('state').getByText('IN_DOUBT', { exact: true }).waitFor();
+    await detail.getByRole('button', { name: 'Ask it again now' }).click();
+    await page.getByTestId('confirm').getByRole('button', { name: 'Confirm' }).click();
+    await page.getByTestId('notice').getByText('Phase 2 re-sent (IN_DOUBT).').waitFor();
+    await detail.getByRole('button', { name: 'Resolve as committed…' }).click();
+    await page.locator('input[name=note]').fill('its orders table has the row');
+    await page.getByTestId('confirm').getByRole('button', { name: 'Confirm' }).click();
+    await detail.getByTestId('state').getByText('COMMITTED', { exact: true }).waitFor();
+    assert.equal((await shop.get(inDoubt)).state, 'COMMITTED');
+  });
+
+  it('aborts a PREPARING transaction only once confirmed', async function () {
+    await page.goto(`${h.app.consoleUrl ?? ''}#/tx/${preparing}`);
     const detail = page.getByTestId('detail');
     await detail.getByTestId('state').getByText('PREPARING').waitFor();
     await detail.getByRole('button', { name: 'Abort…' }).click();
     await page.getByTestId('confirm').getByRole('button', { name: 'Cancel' }).click();
     await page.getByTestId('confirm').waitFor({ state: 'detached' });
-    assert.equal((await shop.get(inDoubt)).state, 'PREPARING', 'cancelled: nothing done');
+    assert.equal((await shop.get(preparing)).state, 'PREPARING', 'cancelled: nothing done');
     await detail.getByRole('button', { name: 'Abort…' }).click();
     await page.locator('input[name=reason]').fill('voter hung');
     await page.getByTestId('confirm').getByRole('button', { name: 'Confirm' }).click();
@@ -187,7 +264,7 @@ describe('operator console in a real browser (Chromium, HTTPS, token sign-in)', 
       .waitFor();
     await detail.getByTestId('state').getByText('ABORTED', { exact: true }).waitFor();
     await shot('08-aborted');
-    assert.equal((await shop.get(inDoubt)).state, 'ABORTED');
+    assert.equal((await shop.get(preparing)).state, 'ABORTED');
   });
 
   it('goes back to signing in when the token expires', async function () {

@@ -41,7 +41,7 @@ describe('in doubt: a one-phase participant gone after the Commit left', functio
     await eventually(
       async () => {
         const v = await h.client.get(txnId);
-        return v.onePhase && v.state === 'ABORTING' && v.stuck;
+        return v.state === 'IN_DOUBT' && v.stuck;
       },
       20_000,
       'in doubt and stuck',
@@ -67,7 +67,7 @@ describe('in doubt: a one-phase participant gone after the Commit left', functio
     const row = (await tx('list')).out.split('\n').find((l) => l.startsWith(txnId));
     assert.match(row ?? '', /IN_DOUBT\s+UNKNOWN\s+\S+\s+0\/1\s+STUCK/);
     const show = await tx('show', txnId);
-    assert.match(show.out, /IN DOUBT: the one-phase Commit to 'gone' got no answer/);
+    assert.match(show.out, /IN_DOUBT: the one-phase Commit to 'gone' got no answer/);
     assert.match(
       show.out,
       new RegExp(`twopc tx resolve ${txnId} --participant gone --as committed\\|aborted`),
@@ -130,7 +130,7 @@ describe('in doubt: a one-phase participant gone after the Commit left', functio
     await solo.waitFor((c) => c.method === 'Commit' && c.txnId === txnId);
     await solo.stop();
     await eventually(
-      async () => (await h.client.get(txnId)).state === 'ABORTING',
+      async () => (await h.client.get(txnId)).state === 'IN_DOUBT',
       20_000,
       'in doubt',
     );

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { TX_STATES } from 'twopc/internal/contract/tx-state';
-import type { TxState } from 'twopc/internal/contract/tx-state';
+import { VIEW_STATES } from 'twopc/internal/contract/tx-state';
+import type { ViewState } from 'twopc/internal/contract/tx-state';
 import type { PgTransactionStore } from '../../src/store/pg-transaction-store.ts';
 import type { ListFilter } from '../../src/store/transaction-store.ts';
 import { migratedSchema, sql, storeOver } from '../support/db.ts';
@@ -9,14 +9,15 @@ import { migratedSchema, sql, storeOver } from '../support/db.ts';
 interface Row {
   txnId: string;
   tenant: string;
-  state: TxState;
+  /** As shown: IN_DOUBT is stored ABORTING with one_phase. */
+  state: ViewState;
   ageSeconds: number;
   decidedAgoSeconds: number | null;
   labels: Record<string, string>;
   participants: { name: string; heuristic: boolean }[];
 }
 
-const TERMINAL: readonly TxState[] = ['COMMITTED', 'ABORTED'];
+const TERMINAL: readonly ViewState[] = ['COMMITTED', 'ABORTED'];
 
 /** A small deterministic generator (the rows and filters are the same every run). */
 function random(seed: number): () => number {
@@ -38,7 +39,7 @@ describe('ListTransactions: every combination of filters, page by page, against 
     const r = random(25);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
     for (let i = 0; i < 240; i++) {
-      const state = pick(TX_STATES);
+      const state = pick(VIEW_STATES);
       const decided = state !== 'ACTIVE' && state !== 'PREPARING';
       rows.push({
         txnId: crypto.randomUUID(),
@@ -57,7 +58,8 @@ describe('ListTransactions: every combination of filters, page by page, against 
     const base = Math.floor(Date.now() / 1000) * 1000;
     const txs = rows.map((x) => ({
       txn_id: x.txnId,
-      state: x.state,
+      state: x.state === 'IN_DOUBT' ? 'ABORTING' : x.state,
+      one_phase: x.state === 'IN_DOUBT',
       labels: x.labels,
       n: x.participants.length,
       created_at: new Date(base - x.ageSeconds * 1000).toISOString(),
@@ -67,11 +69,11 @@ describe('ListTransactions: every combination of filters, page by page, against 
     }));
     await sql(
       schema,
-      `INSERT INTO twopc_transactions (txn_id, state, labels, lease_ms, lease_expires_at, participant_count,
+      `INSERT INTO twopc_transactions (txn_id, state, one_phase, labels, lease_ms, lease_expires_at, participant_count,
          created_at, decided_at, finished_at, tenant)
-       SELECT txn_id, state, labels, 60000, now(), n, created_at, now() - make_interval(secs => decided_ago),
+       SELECT txn_id, state, one_phase, labels, 60000, now(), n, created_at, now() - make_interval(secs => decided_ago),
          CASE WHEN terminal THEN now() END, tenant
-       FROM json_to_recordset($1::json) AS x(txn_id uuid, state text, labels jsonb, n integer,
+       FROM json_to_recordset($1::json) AS x(txn_id uuid, state text, one_phase boolean, labels jsonb, n integer,
          created_at timestamptz, decided_ago integer, terminal boolean, tenant text)`,
       [JSON.stringify(txs)],
     );
@@ -101,7 +103,7 @@ describe('ListTransactions: every combination of filters, page by page, against 
           (f.states.length === 0 || f.states.includes(x.state)) &&
           x.ageSeconds >= f.minAgeSeconds &&
           (f.stuckAfterMs === null ||
-            ((x.state === 'COMMITTING' || x.state === 'ABORTING') &&
+            (['COMMITTING', 'ABORTING', 'IN_DOUBT'].includes(x.state) &&
               (x.decidedAgoSeconds ?? 0) * 1000 > f.stuckAfterMs)) &&
           (!f.heuristicOnly || x.participants.some((p) => p.heuristic)) &&
           Object.entries(f.labels).every(([k, v]) => x.labels[k] === v) &&
@@ -115,7 +117,7 @@ describe('ListTransactions: every combination of filters, page by page, against 
     this.timeout(120_000);
     const options = {
       tenant: [null, 'globex'],
-      states: [[], ['COMMITTING', 'ABORTING'], ['ABORTED', 'ACTIVE']] as TxState[][],
+      states: [[], ['COMMITTING', 'ABORTING'], ['ABORTED', 'IN_DOUBT', 'ACTIVE']] as ViewState[][],
       minAgeSeconds: [0, 10_010],
       stuckAfterMs: [null, 60_000],
       heuristicOnly: [false, true],

@@ -67,7 +67,7 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
     assert.match(show.out, /up acknowledged, \d+ ms after the decision/);
     assert.match(
       show.out,
-      /down: 1 attempts failed, last: .*Commit failed \(UNAVAILABLE\); next retry/,
+      /down: 1 attempts failed, last: .*Commit failed \(UNAVAILABLE\); next retry at \S+Z/,
     );
 
     down.behaviour = {};
@@ -146,5 +146,38 @@ describe('operator CLI: twopc tx against a real coordinator', function () {
     assert.equal((await tx('show')).code, 2);
     assert.equal((await tx('list', '--state', 'SLEEPING')).code, 2);
     assert.equal((await tx('frobnicate')).code, 2);
+  });
+
+  it('says a bad id or a stray quote is bad usage (exit 2), in one line naming it', async function () {
+    const nope = await tx('show', 'nope');
+    assert.equal(nope.code, 2, nope.err);
+    assert.equal(
+      nope.err,
+      "twopc: 'nope' is not a transaction id (a UUID, as twopc tx list prints)\n",
+    );
+    for (const args of [
+      ['show', "7c1e2a40-5b1f-4c7e-9d2a-1f0e3b4c5d6e'"],
+      ['list', '--participant', "ledger'"],
+      [
+        'resolve',
+        '7c1e2a40-5b1f-4c7e-9d2a-1f0e3b4c5d6e',
+        '--participant',
+        '"ledger',
+        '--as',
+        'committed',
+      ],
+    ]) {
+      const res = await tx(...args);
+      assert.equal(res.code, 2, `${args.join(' ')}: ${res.err}`);
+      assert.match(res.err, /^twopc: .*holds a quote character; a quote left unbalanced\?/);
+      assert.equal(res.err.split('\n').length, 2, res.err);
+    }
+    // In free text a quote is just a character.
+    const { txnId } = await h.client.begin();
+    const abort = await tx('abort', txnId, '--reason', "it's the ledger's");
+    assert.equal(abort.code, 0, abort.err);
+    // An argument the coordinator refuses is bad usage too.
+    const refused = await tx('list', '--participant', 'no spaces allowed');
+    assert.equal(refused.code, 2, refused.err);
   });
 });

@@ -16,7 +16,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../support/hooks.ts';
-import { readmeFiles } from '../support/readme-blocks.ts';
+import pg from 'pg';
+import { TwopcClient } from 'twopc/internal/twopc-client';
+import { testDatabaseUrl, withClient } from '../support/db.ts';
+import { namedFiles, readmeFiles } from '../support/readme-blocks.ts';
 
 // The packages as an application gets them: both packed (building in
 // prepack), the tarballs installed into scratch applications, the README's
@@ -354,6 +357,111 @@ describe('the packed packages, installed into applications', function () {
         assert.match(line, /COMMITTED/);
       });
     }
+  });
+
+  describe("docs/sdk.md's service and client, as an application copies them", function () {
+    let dir = '';
+    let database = '';
+    before(async function () {
+      assert.ok(address !== '', 'the packed server did not start');
+      dir = join(work, 'sdk-guide');
+      mkdirSync(dir);
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({ name: 'sdk-guide', private: true, type: 'module' }),
+      );
+      await sh(
+        'npm',
+        [
+          'install',
+          '--prefer-offline',
+          sdkTgz,
+          '@grpc/grpc-js',
+          '@types/node@20',
+          'pg',
+          '@types/pg',
+        ],
+        dir,
+      );
+      // The inventory service's own database (max_prepared_transactions > 0).
+      const name = `sdk_guide_${process.pid}`;
+      await withClient(async (c) => {
+        await c.query(`DROP DATABASE IF EXISTS ${name}`);
+        await c.query(`CREATE DATABASE ${name}`);
+      });
+      const url = new URL(await testDatabaseUrl());
+      url.pathname = `/${name}`;
+      database = url.toString();
+    });
+
+    it('the PgParticipant service and the client compile without skipLibCheck; an order commits, one it refuses aborts with the reason', async function () {
+      const files = namedFiles('docs/sdk.md');
+      for (const f of ['inventory-service.ts', 'checkout.ts']) {
+        const text = files.get(f);
+        assert.ok(text !== undefined, `docs/sdk.md has no ${f} block`);
+        writeFileSync(join(dir, f), text);
+      }
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'es2022',
+            strict: true,
+            outDir: 'out',
+            types: ['node'],
+            skipLibCheck: false,
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+          },
+          files: ['inventory-service.ts', 'checkout.ts'],
+        }),
+      );
+      await sh(process.execPath, [TSC, '-p', 'tsconfig.json'], dir);
+      const port = await freePort();
+      const env = {
+        TWOPC_ADDRESS: address,
+        PORT: String(port),
+        INVENTORY_ENDPOINT: `127.0.0.1:${port}`,
+        INVENTORY_DATABASE_URL: database,
+      };
+      const service = new Proc(process.execPath, ['out/inventory-service.js'], dir, env);
+      const client = new TwopcClient(address);
+      try {
+        await service.waitFor(/inventory service on/);
+        const out = await sh(process.execPath, ['out/checkout.js'], dir, env, 60_000).catch(
+          (err: unknown) => {
+            throw new Error(`${String(err)}\nservice:\n${service.output}`);
+          },
+        );
+        const committed = /^o-1 ([0-9a-f-]{36}) COMMITTED$/m.exec(out);
+        const aborted = /^o-2 ([0-9a-f-]{36}) ABORTED: not enough widget for 1000$/m.exec(out);
+        assert.ok(committed !== null && aborted !== null, `checkout said: ${out}`);
+        // The refused order was aborted by the client's abort(), with its reason.
+        const refused = await client.get(aborted[1] ?? '');
+        assert.equal(refused.reason, 'reserve failed: not enough widget for 1000');
+        // Phase 2 reaches the database: o-1's two widgets are gone, nothing stays prepared.
+        const stock = new pg.Client({ connectionString: database });
+        await stock.connect();
+        try {
+          for (const start = Date.now(); ;) {
+            const { rows } = await stock.query<{ available: number; prepared: string }>(
+              `SELECT (SELECT available FROM stock WHERE sku = 'widget') AS available,
+                      (SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()) AS prepared`,
+            );
+            if (rows[0]?.available === 8 && rows[0].prepared === '0') {
+              break;
+            }
+            assert.ok(Date.now() - start < 30_000, `stock and prepared: ${JSON.stringify(rows)}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        } finally {
+          await stock.end();
+        }
+      } finally {
+        client.close();
+        assert.equal(await service.stop(), 0, service.output);
+      }
+    });
   });
 
   it('the README says how to get the packages and shows both files', function () {

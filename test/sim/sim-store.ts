@@ -9,6 +9,7 @@ import {
 import { LIMITS } from 'twopc/internal/contract/limits';
 import type { TxId, TxRecord } from '../../src/core/tx-record.ts';
 import { newParticipant } from '../../src/core/tx-record.ts';
+import { viewStateOf } from '../../src/core/decide.ts';
 import { TxState, Vote, isTerminal } from 'twopc/internal/contract/tx-state';
 import type { Outcome } from 'twopc/internal/contract/tx-state';
 import { toTxView } from '../../src/store/pg-rows.ts';
@@ -424,7 +425,7 @@ export class SimStore implements TransactionStore {
   list(filter: ListFilter): Promise<TxView[]> {
     return this.#run(() =>
       [...this.#rows().values()]
-        .filter((r) => filter.states.length === 0 || filter.states.includes(r.state))
+        .filter((r) => filter.states.length === 0 || filter.states.includes(viewStateOf(r)))
         .reverse()
         .slice(0, filter.limit)
         .map((r) => this.#view(r)),
@@ -559,7 +560,9 @@ export class SimStore implements TransactionStore {
   backlog(): Promise<{ stuck: number; inDoubt: number }> {
     return this.#run(() => ({
       stuck: 0,
-      inDoubt: [...this.#rows().values()].filter((r) => r.state === TxState.PREPARING).length,
+      inDoubt: [...this.#rows().values()].filter(
+        (r) => r.finishedAt === null && viewStateOf(r) === 'IN_DOUBT',
+      ).length,
     }));
   }
 

@@ -29,6 +29,8 @@ export interface FakeBehaviour {
   prepareReason?: string;
   /** Commit calls that fail with UNAVAILABLE before one succeeds. */
   failCommitTimes?: number;
+  /** Never answers Commit (it arrived: whether it landed, only this participant knows). */
+  hangCommit?: boolean;
   /** The words of an injected Commit/Abort failure. */
   failureDetails?: string;
   /** Abort calls that fail with UNAVAILABLE before one succeeds. */
@@ -147,6 +149,9 @@ export class FakeParticipant extends EventEmitter {
         };
       }
       case 'Commit':
+        if (b.hangCommit === true) {
+          return 'hang';
+        }
         if (this.#commitFailures < (b.failCommitTimes ?? 0)) {
           this.#commitFailures++;
           return {

@@ -243,6 +243,27 @@ export class OwnPostgres {
     this.#paused = [];
   }
 
+  /**
+   * Stops the server cleanly and starts it again as a standby in recovery
+   * (`standby.signal`, no primary to follow): it answers reads, refuses
+   * writes, and cannot touch unlogged tables, as a node does while a
+   * promotion is finishing. promote() ends it.
+   */
+  async restartAsStandby(): Promise<void> {
+    await this.stop();
+    const signal = join(this.#dir, 'data', 'standby.signal');
+    await writeFile(signal, '');
+    if (this.#ids.uid !== undefined && this.#ids.gid !== undefined) {
+      await chown(signal, this.#ids.uid, this.#ids.gid);
+    }
+    await this.start();
+  }
+
+  /** Promotes a standby (restartAsStandby) and waits until it is a primary. */
+  async promote(): Promise<void> {
+    await this.#pgctl(['promote', '-w', '-t', '60']);
+  }
+
   /** Changes a server setting and reloads the configuration. */
   async set(name: string, value: string | null): Promise<void> {
     await this.sql(

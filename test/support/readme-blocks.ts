@@ -39,11 +39,16 @@ export function codeBlocks(path: string): CodeBlock[] {
   return blocks;
 }
 
-/** The README's named blocks (```ts client.ts): what an application copies as whole files. */
-export function readmeFiles(): Map<string, string> {
+/** A page's named blocks (```ts client.ts): what an application copies as whole files. */
+export function namedFiles(path: string): Map<string, string> {
   return new Map(
-    codeBlocks('README.md')
+    codeBlocks(path)
       .filter((b) => b.tag !== '' && b.tag !== 'fragment')
       .map((b) => [b.tag, b.text]),
   );
+}
+
+/** The README's named blocks. */
+export function readmeFiles(): Map<string, string> {
+  return namedFiles('README.md');
 }

@@ -10,10 +10,18 @@ import { codeBlocks } from '../support/readme-blocks.ts';
 // says it is a fragment.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)];
+const PAGES = [
+  'README.md',
+  'SECURITY.md',
+  'packages/sdk/README.md',
+  ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`),
+];
 const CODE = new Set(['ts', 'typescript', 'js', 'javascript', 'mjs', 'cjs']);
-/** The README's named blocks, each compiled and run by test/packages/packages.test.ts. */
-const RUN_BY_PACKAGES_TEST = ['client.ts', 'participant.ts'];
+/** Named blocks, by page, each compiled and run by test/packages/packages.test.ts. */
+const RUN_BY_PACKAGES_TEST: Record<string, string[]> = {
+  'README.md': ['client.ts', 'participant.ts'],
+  'docs/sdk.md': ['checkout.ts', 'inventory-service.ts'],
+};
 
 /** GitHub's anchor for a heading. */
 function slug(heading: string): string {
@@ -58,17 +66,19 @@ describe('the README and docs/', function () {
         if (!CODE.has(b.lang) || b.tag === 'fragment') {
           continue;
         }
-        if (page !== 'README.md' || !RUN_BY_PACKAGES_TEST.includes(b.tag)) {
+        if (!(RUN_BY_PACKAGES_TEST[page] ?? []).includes(b.tag)) {
           unmarked.push(`${page}:${b.line} (${b.lang} ${b.tag})`);
         }
       }
     }
     assert.deepEqual(unmarked, []);
-    const named = codeBlocks('README.md')
-      .filter((b) => CODE.has(b.lang) && b.tag !== 'fragment')
-      .map((b) => b.tag)
-      .sort();
-    assert.deepEqual(named, RUN_BY_PACKAGES_TEST);
+    for (const [page, files] of Object.entries(RUN_BY_PACKAGES_TEST)) {
+      const named = codeBlocks(page)
+        .filter((b) => CODE.has(b.lang) && b.tag !== 'fragment')
+        .map((b) => b.tag)
+        .sort();
+      assert.deepEqual(named, files, page);
+    }
   });
 
   it('the README is a landing page: short, opening with how to use it from an application, pointing at every page of docs/', function () {

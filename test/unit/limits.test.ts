@@ -119,4 +119,22 @@ describe('text the log cannot hold (DESIGN §3 rule 14)', function () {
     );
     assert.ok(classifyStoreError(pgError('08006')) instanceof StoreUnavailableError);
   });
+
+  it('classifies "not a writable primary right now" as the store being away, and only that', function () {
+    const pgError = (code: string, routine = 'x'): Error =>
+      Object.assign(new Error(`pg ${code}`), { code, routine, severity: 'ERROR' });
+    // A standby in recovery, read-only, admin shutdown, crash shutdown, cannot connect now.
+    for (const err of [
+      pgError('0A000', 'get_relation_info'),
+      pgError('25006'),
+      pgError('57P01'),
+      pgError('57P02'),
+      pgError('57P03'),
+    ]) {
+      assert.ok(classifyStoreError(err) instanceof StoreUnavailableError, err.message);
+    }
+    // Another 0A000 ("cached plan must not change result type") repeats on a retry.
+    const other = pgError('0A000', 'RevalidateCachedQuery');
+    assert.equal(classifyStoreError(other), other);
+  });
 });

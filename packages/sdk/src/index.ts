@@ -23,7 +23,7 @@ export type {
 export type { Held } from './participant-drain.ts';
 export { BranchState, InMemoryBranchStore } from './branch-store.ts';
 export type { BranchStore } from './branch-store.ts';
-export { Outcome, TxState, Vote } from './contract/tx-state.ts';
+export { Outcome, TxState, ViewState, Vote } from './contract/tx-state.ts';
 export { ErrorCode } from './contract/errors.ts';
 export { checkParticipant, formatReport } from './conformance.ts';
 export type { CheckResult, ConformanceOptions } from './conformance.ts';

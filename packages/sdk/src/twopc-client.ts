@@ -1,6 +1,6 @@
 import { stateFromWire, wireStateName } from './wire/wire-state.ts';
 import * as grpc from '@grpc/grpc-js';
-import type { TxState } from './contract/tx-state.ts';
+import type { ViewState } from './contract/tx-state.ts';
 import { Outcome } from './contract/tx-state.ts';
 import type { CoordinatorClient } from './wire/generated/twopc/v1/Coordinator.ts';
 import type { Transaction__Output } from './wire/generated/twopc/v1/Transaction.ts';
@@ -17,7 +17,7 @@ export type TwopcClientOptions = ConnectionOptions;
 
 /** Filters of ListTransactions. */
 export interface ListOptions {
-  readonly states?: TxState[];
+  readonly states?: ViewState[];
   readonly minAgeSeconds?: number;
   readonly pageSize?: number;
   readonly pageToken?: string;
@@ -48,7 +48,7 @@ export function listRequest(
 export interface OutcomeAnswer {
   readonly outcome: Outcome;
   readonly reason: string;
-  readonly state: TxState;
+  readonly state: ViewState;
 }
 
 /** The answer of Commit: a coordinator answers only once the decision is durable. */
@@ -76,11 +76,11 @@ export function toOutcome(wire: string): Outcome {
 }
 
 /**
- * A wire TransactionState as the SDK's TxState (either spelling, see
+ * A wire TransactionState as the SDK's ViewState (either spelling, see
  * stateFromWire).
  * @throws Error for UNSPECIFIED or a state this SDK does not know
  */
-export function toState(wire: string): TxState {
+export function toState(wire: string): ViewState {
   const state = stateFromWire(wire);
   if (state === null) {
     throw new Error(`unknown transaction state ${wire}`);
@@ -88,8 +88,11 @@ export function toState(wire: string): TxState {
   return state;
 }
 
-/** A transaction as the SDK reports it: the wire message, with its state as a TxState. */
-export type TransactionView = Omit<Transaction__Output, 'state'> & { readonly state: TxState };
+/**
+ * A transaction as the SDK reports it: the wire message, with its state as
+ * a ViewState (IN_DOUBT: see ViewState).
+ */
+export type TransactionView = Omit<Transaction__Output, 'state'> & { readonly state: ViewState };
 
 /** The SDK's view of a wire Transaction. */
 export function toView(tx: Transaction__Output): TransactionView {
@@ -152,7 +155,7 @@ export class TwopcClient {
   async heartbeat(
     txnId: string,
     extendMs = 0,
-  ): Promise<{ state: TxState; leaseExpiresAt: Date | null }> {
+  ): Promise<{ state: ViewState; leaseExpiresAt: Date | null }> {
     const res = await this.#call<{
       state: string;
       leaseExpiresAt: { seconds: string; nanos: number } | null;

@@ -1,4 +1,4 @@
-import type { TxState } from './tx-state.ts';
+import type { ViewState } from './tx-state.ts';
 
 /** Stable error codes, sent to clients in the `twopc-error-code` trailer. */
 export const ErrorCode = {
@@ -53,8 +53,8 @@ export class TxNotFoundError extends TwopcError {
 /** The request does not fit the transaction's state. */
 export class InvalidTransitionError extends TwopcError {
   readonly txnId: string;
-  readonly state: TxState;
-  constructor(txnId: string, state: TxState, what: string) {
+  readonly state: ViewState;
+  constructor(txnId: string, state: ViewState, what: string) {
     super(ErrorCode.INVALID_TRANSITION, `transaction ${txnId} is ${state}: ${what}`);
     this.txnId = txnId;
     this.state = state;

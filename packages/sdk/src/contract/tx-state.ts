@@ -15,8 +15,22 @@ export type TxState = (typeof TxState)[keyof typeof TxState];
 /** Every state, in protocol order. */
 export const TX_STATES: readonly TxState[] = Object.values(TxState);
 
+/**
+ * A transaction's state as the API, the CLI and the console show it: its
+ * state in the log, but IN_DOUBT for a one-phase transaction whose Commit
+ * may have landed and whose answer never came (logged ABORTING with
+ * `one_phase`): only its participant knows the outcome, the coordinator
+ * keeps asking it, and an operator who has read the participant's own
+ * state resolves it. PREPARING is not in doubt: the coordinator decides it.
+ */
+export const ViewState = { ...TxState, IN_DOUBT: 'IN_DOUBT' } as const;
+export type ViewState = (typeof ViewState)[keyof typeof ViewState];
+
+/** Every state a transaction is shown in, in protocol order. */
+export const VIEW_STATES: readonly ViewState[] = Object.values(ViewState);
+
 /** States after which nothing more happens to a transaction. */
-export function isTerminal(state: TxState): boolean {
+export function isTerminal(state: ViewState): boolean {
   return state === TxState.COMMITTED || state === TxState.ABORTED;
 }
 

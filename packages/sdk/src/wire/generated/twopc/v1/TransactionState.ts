@@ -8,6 +8,7 @@ export const TransactionState = {
   TRANSACTION_STATE_ABORTING: 'TRANSACTION_STATE_ABORTING',
   TRANSACTION_STATE_COMMITTED: 'TRANSACTION_STATE_COMMITTED',
   TRANSACTION_STATE_ABORTED: 'TRANSACTION_STATE_ABORTED',
+  TRANSACTION_STATE_IN_DOUBT: 'TRANSACTION_STATE_IN_DOUBT',
 } as const;
 
 export type TransactionState =
@@ -25,5 +26,7 @@ export type TransactionState =
   | 5
   | 'TRANSACTION_STATE_ABORTED'
   | 6
+  | 'TRANSACTION_STATE_IN_DOUBT'
+  | 7
 
 export type TransactionState__Output = typeof TransactionState[keyof typeof TransactionState]
