@@ -147,6 +147,9 @@ export async function driveEveryStatement(url: string, schema: string): Promise<
     });
     await store.recordDeliveryFailure(id, 'svc-0', 1, 'plan check', 1000);
     await store.recordOperatorAction(id, 'RETRY', null, 'plan check', null);
+    const resolution = { txnId: id, participant: 'svc-0', detail: 'plan check', principal: null };
+    await store.claimResolution({ ...resolution, final: null });
+    await store.claimResolution({ ...resolution, final: { state: 'ABORTED', reason: null } });
     await store.access(id, 'svc-0');
     await store.openCount(null);
     await store.openCount('default');
