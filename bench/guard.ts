@@ -1,3 +1,4 @@
+// Run by tsx (npm run bench:guard), not compiled with the benchmark: it shares the tests' bank and process helpers.
 // npm run bench:guard [-- --duration 20 --warmup 5 --rounds 3 --workers 12 --server system|embedded --jit off --statements]
 //
 // The throughput guard: this checkout against the recorded previous release

@@ -136,7 +136,9 @@ describe('a coordinator restarted while a lease runs', function () {
     };
     const first = new TwopcProcess(['serve'], env);
     const client = new TwopcClient(await first.serving());
-    const { txnId, leaseExpiresAt } = await client.begin({ timeoutMs: 3_000 });
+    // A lease long enough that the restart (seconds on a busy machine) ends
+    // well inside it.
+    const { txnId, leaseExpiresAt } = await client.begin({ timeoutMs: 10_000 });
     client.close();
     await first.kill('SIGKILL');
     const second = new TwopcProcess(['serve'], env);
@@ -148,7 +150,7 @@ describe('a coordinator restarted while a lease runs', function () {
           const t = await again.get(txnId);
           return t.state === 'ABORTED' ? t : null;
         },
-        15_000,
+        25_000,
         'lease expiry after restart',
       );
       assert.equal(tx.reason, 'LEASE_EXPIRED');
