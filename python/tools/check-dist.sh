@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd python && mypy)
+(cd python && mypy && mypy ../examples/python/inventory.py ../test/python/bank_service.py)
 $PY -m build --no-isolation --sdist --wheel --outdir "$work/dist" python >/dev/null
 ls "$work/dist"
 for artifact in "$work"/dist/twopc-*.whl "$work"/dist/twopc-*.tar.gz; do
