@@ -70,14 +70,9 @@ describe('the Python package (python/)', function () {
           });
           assert.deepEqual(
             results.filter((r) => r.status !== 'pass').map((r) => [r.check, r.status, r.detail]),
-            [
-              [
-                'the batched channel, when offered',
-                'skip',
-                'not offered (UNIMPLEMENTED): the coordinator calls this participant unary',
-              ],
-            ],
+            [],
           );
+          assert.ok(results.some((r) => r.check === 'the batched channel, when offered'));
           const { rows } = await db.pool.query<{ n: number }>(
             'SELECT count(*)::int AS n FROM pg_prepared_xacts WHERE database = current_database()',
           );

@@ -11,6 +11,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, NoReturn, O
 import grpc
 
 from . import _rules, _wire
+from ._exchange import BATCHED, serve_exchange_async
 from ._keyed import AsyncKeyedLock
 from ._retry import retry_delay_s
 from ._rules import Vote
@@ -196,9 +197,11 @@ class AsyncTwopcParticipant:
         token: Optional[TokenSource] = None,
         check_after_s: float = 30.0,
         check_every_s: float = 5.0,
+        batched: bool = True,
     ) -> None:
         self.name = parse_name(name, "name")
         self.endpoint = endpoint
+        self._batched = batched
         self._owns_client = not isinstance(coordinator, AsyncTwopcClient)
         self.client = (
             coordinator if isinstance(coordinator, AsyncTwopcClient) else AsyncTwopcClient(coordinator, tls=tls, token=token)
@@ -227,6 +230,16 @@ class AsyncTwopcParticipant:
             _wire.PARTICIPANT_ABORT: lambda t, r: self.abort(t, r.reason),
         }
         handlers = {m.name: self._phase_handler(m, fn) for m, fn in phases.items()}
+        if self._batched:
+            exchange = serve_exchange_async(
+                {"prepare": lambda t, r: self.prepare(t), "commit": lambda t, r: self.commit(t, one_phase=r.one_phase),
+                 "abort": lambda t, r: self.abort(t, r.reason)}
+            )
+            server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(BATCHED, {
+                "Exchange": grpc.stream_stream_rpc_method_handler(
+                    exchange, request_deserializer=ppb.ExchangeRequest.FromString, response_serializer=_wire.Method.serialize
+                )
+            }),))
         server.add_generic_rpc_handlers(
             (
                 grpc.method_handlers_generic_handler(_wire.PARTICIPANT, handlers),

@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
+from concurrent import futures
 from typing import Any, Callable, NoReturn, Optional, Protocol, Sequence, TypeVar
 
 import grpc
 
 from . import _rules, _wire
+from ._exchange import BATCHED, serve_exchange_sync
 from ._keyed import KeyedLock
 from ._rules import Vote
 from .branch_store import BranchState, BranchStore, InMemoryBranchStore
@@ -130,6 +132,7 @@ class TwopcParticipant:
         token: Optional[TokenSource] = None,
         check_after_s: float = 30.0,
         check_every_s: float = 5.0,
+        batched: bool = True,
     ) -> None:
         self.name = parse_name(name, "name")
         #: The address the coordinator reaches this service at (may be set once the port is bound).
@@ -149,18 +152,34 @@ class TwopcParticipant:
         self._serving = True
         self._stopped = threading.Event()
         self._checker: Optional[threading.Thread] = None
+        self._batched = batched
+        self._workers: Optional[futures.ThreadPoolExecutor] = None
         self.interceptor: grpc.ServerInterceptor = _JoinInterceptor(self)
 
     # Serving
 
     def add_to(self, server: grpc.Server) -> None:
-        """Registers twopc.v1.Participant and grpc.health.v1.Health on a server."""
+        """Registers twopc.v1.Participant and grpc.health.v1.Health on a server, and
+        twopc.v1.BatchedParticipant unless ``batched=False`` (the coordinator then sends the
+        phase calls of many transactions in batches on one stream)."""
         phases: dict[_wire.Method[Any, Any], Callable[[str, Any], Any]] = {
             _wire.PREPARE: lambda t, r: self.prepare(t),
             _wire.PARTICIPANT_COMMIT: lambda t, r: self.commit(t, one_phase=r.one_phase),
             _wire.PARTICIPANT_ABORT: lambda t, r: self.abort(t, r.reason),
         }
         handlers = {m.name: self._phase_handler(m, fn) for m, fn in phases.items()}
+        if self._batched:
+            self._workers = self._workers or futures.ThreadPoolExecutor(16, thread_name_prefix=f"twopc-{self.name}")
+            exchange = serve_exchange_sync(
+                {"prepare": lambda t, r: self.prepare(t), "commit": lambda t, r: self.commit(t, one_phase=r.one_phase),
+                 "abort": lambda t, r: self.abort(t, r.reason)},
+                self._workers,
+            )
+            server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(BATCHED, {
+                "Exchange": grpc.stream_stream_rpc_method_handler(
+                    exchange, request_deserializer=ppb.ExchangeRequest.FromString, response_serializer=_wire.Method.serialize
+                )
+            }),))
         server.add_generic_rpc_handlers(
             (
                 grpc.method_handlers_generic_handler(_wire.PARTICIPANT, handlers),
@@ -407,6 +426,8 @@ class TwopcParticipant:
 
     def close(self) -> None:
         self._stopped.set()
+        if self._workers is not None:
+            self._workers.shutdown(wait=False)
         if self._owns_client:
             self.client.close()
 
