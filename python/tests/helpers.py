@@ -104,7 +104,7 @@ class ThreadedService(Calls):
 class AsyncService(Calls):
     """The asyncio helper on grpc.aio.server, in a loop of its own thread (the test drives it with blocking calls)."""
 
-    def __init__(self, coordinator: str, name: str, handlers: Any) -> None:
+    def __init__(self, coordinator: str, name: str, handlers: Any, branches: Optional[twopc.BranchStore] = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -112,7 +112,7 @@ class AsyncService(Calls):
 
         async def start() -> tuple[AsyncTwopcParticipant, Any, int]:
             participant = AsyncTwopcParticipant(name=name, endpoint="", coordinator=coordinator, handlers=handlers,
-                                                check_after_s=0.5, check_every_s=0)
+                                                branches=branches, check_after_s=0.5, check_every_s=0)
 
             async def do(request: bytes, context: Any) -> bytes:
                 txn_id = twopc.current_txn_id()

@@ -215,6 +215,7 @@ class AsyncTwopcParticipant:
         self._prepared_at: dict[str, float] = {}
         self._draining = False
         self._serving = True
+        self._active = 0
         self._checker: Optional[asyncio.Task[None]] = None
         self.interceptor: Any = _AsyncJoinInterceptor(self)
 
@@ -298,9 +299,19 @@ class AsyncTwopcParticipant:
                 self._joined[txn_id] = time.monotonic()
         return txn_id
 
-    async def prepare(self, txn_id: str) -> ppb.PrepareResponse:
+    @contextlib.asynccontextmanager
+    async def _phase_call(self, txn_id: str) -> AsyncIterator[None]:
+        """A phase call in progress (stop() waits for it), one at a time per transaction."""
         self._joined.pop(txn_id, None)
-        async with self._locks.hold(txn_id):
+        self._active += 1
+        try:
+            async with self._locks.hold(txn_id):
+                yield
+        finally:
+            self._active -= 1
+
+    async def prepare(self, txn_id: str) -> ppb.PrepareResponse:
+        async with self._phase_call(txn_id):
             return await self._prepare(txn_id)
 
     async def _prepare(self, txn_id: str) -> ppb.PrepareResponse:
@@ -324,8 +335,7 @@ class AsyncTwopcParticipant:
         return _rules.vote_response(vote)
 
     async def commit(self, txn_id: str, *, one_phase: bool = False) -> ppb.ParticipantCommitResponse:
-        self._joined.pop(txn_id, None)
-        async with self._locks.hold(txn_id):
+        async with self._phase_call(txn_id):
             return await self._commit(txn_id, one_phase)
 
     async def _commit(self, txn_id: str, one_phase: bool) -> ppb.ParticipantCommitResponse:
@@ -352,8 +362,7 @@ class AsyncTwopcParticipant:
         return _rules.COMMITTED
 
     async def abort(self, txn_id: str, reason: str = "") -> ppb.ParticipantAbortResponse:
-        self._joined.pop(txn_id, None)
-        async with self._locks.hold(txn_id):
+        async with self._phase_call(txn_id):
             return await self._abort(txn_id, reason)
 
     async def _abort(self, txn_id: str, reason: str) -> ppb.ParticipantAbortResponse:
@@ -419,7 +428,7 @@ class AsyncTwopcParticipant:
         self._checker = asyncio.get_running_loop().create_task(run())
 
     def in_progress(self) -> int:
-        return len(self._joined) + len(self._prepared_at)
+        return len(self._joined) + len(self._prepared_at) + self._active
 
     async def stop(self, server: Any = None, grace_s: float = 10.0) -> None:
         """Drains (see :meth:`twopc.TwopcParticipant.stop`), stops the server, closes the client."""
@@ -429,7 +438,9 @@ class AsyncTwopcParticipant:
             await asyncio.sleep(0.05)
         self._serving = False
         if server is not None:
-            await server.stop(max(0.0, deadline - time.monotonic()))
+            # Drained: what is left are health checks and the coordinator's
+            # batched stream, which would hold the stop for the whole grace.
+            await server.stop(min(1.0, max(0.0, deadline - time.monotonic())))
         await self.close()
 
     async def close(self) -> None:

@@ -9,11 +9,12 @@ about branches left in doubt, and drains on stop.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 import time
 from concurrent import futures
-from typing import Any, Callable, NoReturn, Optional, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Iterator, NoReturn, Optional, Protocol, Sequence, TypeVar
 
 import grpc
 
@@ -150,6 +151,7 @@ class TwopcParticipant:
         self._prepared_at: dict[str, float] = {}
         self._draining = False
         self._serving = True
+        self._active = 0
         self._stopped = threading.Event()
         self._checker: Optional[threading.Thread] = None
         self._batched = batched
@@ -251,10 +253,22 @@ class TwopcParticipant:
         with self._guard:
             self._joined.pop(txn_id, None)
 
+    @contextlib.contextmanager
+    def _phase_call(self, txn_id: str) -> Iterator[None]:
+        """A phase call in progress (stop() waits for it), one at a time per transaction."""
+        self._told(txn_id)
+        with self._guard:
+            self._active += 1
+        try:
+            with self._locks.hold(txn_id):
+                yield
+        finally:
+            with self._guard:
+                self._active -= 1
+
     def prepare(self, txn_id: str) -> ppb.PrepareResponse:
         """Phase 1 for a validated id (what the Prepare call runs)."""
-        self._told(txn_id)
-        with self._locks.hold(txn_id):
+        with self._phase_call(txn_id):
             return self._prepare(txn_id)
 
     def _prepare(self, txn_id: str) -> ppb.PrepareResponse:
@@ -282,8 +296,7 @@ class TwopcParticipant:
 
     def commit(self, txn_id: str, *, one_phase: bool = False) -> ppb.ParticipantCommitResponse:
         """Phase 2, commit, for a validated id."""
-        self._told(txn_id)
-        with self._locks.hold(txn_id):
+        with self._phase_call(txn_id):
             return self._commit(txn_id, one_phase)
 
     def _commit(self, txn_id: str, one_phase: bool) -> ppb.ParticipantCommitResponse:
@@ -315,8 +328,7 @@ class TwopcParticipant:
 
     def abort(self, txn_id: str, reason: str = "") -> ppb.ParticipantAbortResponse:
         """Phase 2 (or before Prepare), abort, for a validated id."""
-        self._told(txn_id)
-        with self._locks.hold(txn_id):
+        with self._phase_call(txn_id):
             return self._abort(txn_id, reason)
 
     def _abort(self, txn_id: str, reason: str) -> ppb.ParticipantAbortResponse:
@@ -406,7 +418,7 @@ class TwopcParticipant:
     def in_progress(self) -> int:
         """Branches of this process that the coordinator has yet to finish (joined, or prepared and not told)."""
         with self._guard:
-            return len(self._joined) + len(self._prepared_at)
+            return len(self._joined) + len(self._prepared_at) + self._active
 
     def stop(self, server: Optional[grpc.Server] = None, grace_s: float = 10.0) -> None:
         """Drains, then stops: new business calls are refused (UNAVAILABLE), a Prepare of a
@@ -419,7 +431,9 @@ class TwopcParticipant:
         self._serving = False
         self._stopped.set()
         if server is not None:
-            server.stop(max(0.0, deadline - time.monotonic())).wait()
+            # Drained: what is left are health checks and the coordinator's
+            # batched stream, which would hold the stop for the whole grace.
+            server.stop(min(1.0, max(0.0, deadline - time.monotonic()))).wait()
         if self._checker is not None:
             self._checker.join()
         self.close()
