@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 import twopc
-from twopc.pg import PgParticipant
+from twopc.pg import BranchAbortedError, PgParticipant
 
 from conftest import Coordinator, OwnPostgres
 from helpers import ThreadedService
@@ -173,3 +173,40 @@ class _FailingCommit:
 
     def abort(self, txn_id: str, reason: str) -> None:
         self.pg.abort(txn_id, reason)
+
+
+def test_an_abort_before_prepare_leaves_a_tombstone(pg: PgParticipant, db: str) -> None:
+    txn_id = str(uuid.uuid4())
+    debit(pg, txn_id, 10)
+    pg.abort(txn_id)
+    with pytest.raises(BranchAbortedError):
+        debit(pg, txn_id, 10)  # the late work does not start again
+    vote = pg.prepare(txn_id)
+    assert vote.kind == "ABORT" and vote.reason == "aborted here before it prepared"
+    assert balance(db, "alice") == 100
+
+
+def test_an_application_error_inside_work_leaves_the_branch_usable(pg: PgParticipant, db: str) -> None:
+    txn_id = str(uuid.uuid4())
+    with pytest.raises(LookupError):
+        with pg.work(txn_id) as conn:
+            conn.execute("UPDATE accounts SET balance = balance - 10 WHERE id = 'alice'")
+            raise LookupError("the application changed its mind about the rest")
+    assert pg.prepare(txn_id) == twopc.Vote.PREPARED  # the database never rolled it back
+    pg.commit(txn_id)
+    assert balance(db, "alice") == 90
+
+
+def test_a_branch_still_prepared_after_its_abort_is_rolled_back_again(coordinator: Coordinator, pg: PgParticipant, db: str) -> None:
+    txn_id = str(uuid.uuid4())
+    debit(pg, txn_id, 10)
+    assert pg.prepare(txn_id) == twopc.Vote.PREPARED
+    store = pg.branch_store()
+    store.set(txn_id, twopc.BranchState.ABORTED)  # told to abort, its ROLLBACK PREPARED lost
+    s = ThreadedService(coordinator.address, "bank-py", pg, store)
+    try:
+        assert s.participant.recover_in_doubt() == 0
+        assert pg.prepared_in_database() == []
+        assert balance(db, "alice") == 100
+    finally:
+        s.close()

@@ -403,6 +403,12 @@ class AsyncTwopcParticipant:
             if at is not None and at > due:
                 pending += 1
                 continue
+            if await self._get(txn_id) == BranchState.ABORTED:
+                # Still prepared though this branch voted ABORT or was told to
+                # abort: the rollback failed. Rolled back again.
+                async with self._locks.hold(txn_id):
+                    await _run(self._handlers.abort, txn_id, "rolled back again")
+                continue
             outcome, _ = await self._outcome_of(txn_id)
             if outcome == Outcome.COMMITTED:
                 async with self._locks.hold(txn_id):

@@ -388,6 +388,13 @@ class TwopcParticipant:
             if at is not None and at > due:
                 pending += 1  # prepared here a moment ago: phase 2 is on its way
                 continue
+            if self._branches.get(txn_id) == BranchState.ABORTED:
+                # Still prepared in the database though this branch voted ABORT
+                # or was told to abort: the rollback failed (the connection lost
+                # during its PREPARE, the database down). Rolled back again.
+                with self._locks.hold(txn_id):
+                    self._handlers.abort(txn_id, "rolled back again")
+                continue
             outcome, _ = self._outcome_of(txn_id)
             if outcome == Outcome.COMMITTED:
                 with self._locks.hold(txn_id):
