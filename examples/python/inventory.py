@@ -57,7 +57,7 @@ def load_shop() -> Any:
             check=True,
         )
     sys.path.insert(0, gen)
-    import shop_pb2
+    import shop_pb2  # type: ignore[import]  # generated just above, untyped
 
     return shop_pb2
 
@@ -172,7 +172,7 @@ def main() -> None:
     def reserve(request: Any, context: grpc.ServicerContext) -> Any:
         txn_id = twopc.current_txn_id()
         if txn_id is None:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "Reserve runs inside a transaction (twopc-txn-id)")
+            return context.abort(grpc.StatusCode.FAILED_PRECONDITION, "Reserve runs inside a transaction (twopc-txn-id)")
         if request.amount <= 0:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "amount must be positive")
         if not stock.hold(txn_id, request.key, request.amount):

@@ -180,6 +180,7 @@ def postgres() -> Iterator[OwnPostgres]:
 
 @pytest.fixture(scope="session")
 def coordinator(postgres: OwnPostgres) -> Iterator[Coordinator]:
-    c = Coordinator(postgres.create_database("twopc_log"))
+    # Tracing on (spans to its log), so that a transaction records the trace it was begun in.
+    c = Coordinator(postgres.create_database("twopc_log"), OTEL_TRACES_EXPORTER="console")
     yield c
     c.stop()

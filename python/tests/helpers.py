@@ -44,7 +44,31 @@ class Recorder:
         return self.calls.count((kind, txn_id))
 
 
-class ThreadedService:
+class Calls:
+    """Calls a test makes to a participant service: the business method and the three phase calls."""
+
+    channel: grpc.Channel
+
+    def do(self, txn_id: Optional[str], payload: bytes = b"x", metadata: tuple[tuple[str, str], ...] = ()) -> str:
+        md = metadata + ((("twopc-txn-id", txn_id),) if txn_id is not None else ())
+        answer: bytes = self.channel.unary_unary(WORK)(payload, metadata=md, timeout=10)
+        return answer.decode()
+
+    def prepare(self, txn_id: str) -> Any:
+        return self.channel.unary_unary("/twopc.v1.Participant/Prepare", request_serializer=ppb.PrepareRequest.SerializeToString,
+                                        response_deserializer=ppb.PrepareResponse.FromString)(ppb.PrepareRequest(txn_id=txn_id), timeout=10)
+
+    def commit(self, txn_id: str) -> Any:
+        return self.channel.unary_unary("/twopc.v1.Participant/Commit", request_serializer=ppb.ParticipantCommitRequest.SerializeToString,
+                                        response_deserializer=ppb.ParticipantCommitResponse.FromString)(ppb.ParticipantCommitRequest(txn_id=txn_id), timeout=10)
+
+    def abort(self, txn_id: str) -> Any:
+        return self.channel.unary_unary("/twopc.v1.Participant/Abort", request_serializer=ppb.ParticipantAbortRequest.SerializeToString,
+                                        response_deserializer=ppb.ParticipantAbortResponse.FromString)(ppb.ParticipantAbortRequest(txn_id=txn_id), timeout=10)
+
+
+
+class ThreadedService(Calls):
     """The threaded helper on grpc.server, with a business method that records work in the joined transaction."""
 
     def __init__(self, coordinator: str, name: str, handlers: Any, branches: Optional[twopc.BranchStore] = None) -> None:
@@ -71,33 +95,16 @@ class ThreadedService:
             self.handlers.work.setdefault(txn_id, []).append(request)
         return (txn_id or "").encode()
 
-    def do(self, txn_id: Optional[str], payload: bytes = b"x", metadata: tuple[tuple[str, str], ...] = ()) -> str:
-        md = metadata + ((("twopc-txn-id", txn_id),) if txn_id is not None else ())
-        answer: bytes = self.channel.unary_unary(WORK)(payload, metadata=md, timeout=10)
-        return answer.decode()
-
-    def prepare(self, txn_id: str) -> Any:
-        return self.channel.unary_unary("/twopc.v1.Participant/Prepare", request_serializer=ppb.PrepareRequest.SerializeToString,
-                                        response_deserializer=ppb.PrepareResponse.FromString)(ppb.PrepareRequest(txn_id=txn_id), timeout=10)
-
-    def commit(self, txn_id: str) -> Any:
-        return self.channel.unary_unary("/twopc.v1.Participant/Commit", request_serializer=ppb.ParticipantCommitRequest.SerializeToString,
-                                        response_deserializer=ppb.ParticipantCommitResponse.FromString)(ppb.ParticipantCommitRequest(txn_id=txn_id), timeout=10)
-
-    def abort(self, txn_id: str) -> Any:
-        return self.channel.unary_unary("/twopc.v1.Participant/Abort", request_serializer=ppb.ParticipantAbortRequest.SerializeToString,
-                                        response_deserializer=ppb.ParticipantAbortResponse.FromString)(ppb.ParticipantAbortRequest(txn_id=txn_id), timeout=10)
-
     def close(self) -> None:
         self.channel.close()
         self.server.stop(0).wait()
         self.participant.close()
 
 
-class AsyncService:
+class AsyncService(Calls):
     """The asyncio helper on grpc.aio.server, in a loop of its own thread (the test drives it with blocking calls)."""
 
-    def __init__(self, coordinator: str, name: str, handlers: Any) -> None:
+    def __init__(self, coordinator: str, name: str, handlers: Any, branches: Optional[twopc.BranchStore] = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -105,7 +112,7 @@ class AsyncService:
 
         async def start() -> tuple[AsyncTwopcParticipant, Any, int]:
             participant = AsyncTwopcParticipant(name=name, endpoint="", coordinator=coordinator, handlers=handlers,
-                                                check_after_s=0.5, check_every_s=0)
+                                                branches=branches, check_after_s=0.5, check_every_s=0)
 
             async def do(request: bytes, context: Any) -> bytes:
                 txn_id = twopc.current_txn_id()
@@ -130,11 +137,6 @@ class AsyncService:
     @property
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    do = ThreadedService.do
-    prepare = ThreadedService.prepare
-    commit = ThreadedService.commit
-    abort = ThreadedService.abort
 
     def close(self) -> None:
         self.channel.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import threading
@@ -176,3 +177,45 @@ def test_the_health_service_answers_serving(service: Service) -> None:
     check = service.channel.unary_unary(_wire.HEALTH_CHECK.path, request_serializer=_wire.Method.serialize,
                                         response_deserializer=_wire.HEALTH_CHECK.response)
     assert check(_wire.health_pb2.HealthCheckRequest(service=""), timeout=5).status == _wire.health_pb2.HealthCheckResponse.SERVING
+
+
+def test_asyncio_a_branch_left_prepared_is_finished_after_a_restart(coordinator: Coordinator, client: twopc.TwopcClient) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "branches.sqlite")
+        handlers = Recorder()
+        handlers.fail_commits = 1_000_000
+        name = f"py-aio-restart-{uuid.uuid4().hex[:8]}"
+        first = AsyncService(coordinator.address, name, handlers, twopc.SqliteBranchStore(path))
+        other = ThreadedService(coordinator.address, f"{name}-other", Recorder())
+        txn_id = client.begin().txn_id
+        first.do(txn_id)
+        other.do(txn_id)
+        assert client.commit(txn_id).outcome == twopc.Outcome.COMMITTED
+        first.close()
+        other.close()
+        handlers.fail_commits = 0
+        again = AsyncService(coordinator.address, name, handlers, twopc.SqliteBranchStore(path))
+        try:
+            assert again.run(again.participant.recover_in_doubt()) == 0
+            assert handlers.count("commit", txn_id) == 1
+        finally:
+            again.close()
+
+
+def test_asyncio_stopping_drains(coordinator: Coordinator, client: twopc.TwopcClient) -> None:
+    handlers = Recorder()
+    s = AsyncService(coordinator.address, f"py-aio-drain-{uuid.uuid4().hex[:8]}", handlers)
+    joined = client.begin().txn_id
+    s.do(joined)
+    stopping = asyncio.run_coroutine_threadsafe(s.participant.stop(s.server, 20.0), s.loop)
+    wait_until(lambda: s.participant.draining, 5, "draining")
+    with pytest.raises(grpc.RpcError) as err:
+        s.do(client.begin().txn_id)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert s.prepare(str(uuid.uuid4())).vote == cpb.VOTE_ABORT
+    assert client.commit(joined, wait_for_acks=True).outcome == twopc.Outcome.COMMITTED
+    stopping.result(30)
+    assert handlers.count("commit", joined) == 1
+    s.channel.close()
+    s.loop.call_soon_threadsafe(s.loop.stop)
+    s.thread.join()

@@ -37,7 +37,7 @@ def load_bank() -> Any:
         check=True,
     )
     sys.path.insert(0, out)
-    import bank_pb2
+    import bank_pb2  # type: ignore[import]  # generated just above, untyped
 
     return bank_pb2
 

@@ -11,6 +11,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, NoReturn, O
 import grpc
 
 from . import _rules, _wire
+from ._exchange import BATCHED, serve_exchange_async
 from ._keyed import AsyncKeyedLock
 from ._retry import retry_delay_s
 from ._rules import Vote
@@ -196,9 +197,11 @@ class AsyncTwopcParticipant:
         token: Optional[TokenSource] = None,
         check_after_s: float = 30.0,
         check_every_s: float = 5.0,
+        batched: bool = True,
     ) -> None:
         self.name = parse_name(name, "name")
         self.endpoint = endpoint
+        self._batched = batched
         self._owns_client = not isinstance(coordinator, AsyncTwopcClient)
         self.client = (
             coordinator if isinstance(coordinator, AsyncTwopcClient) else AsyncTwopcClient(coordinator, tls=tls, token=token)
@@ -212,6 +215,7 @@ class AsyncTwopcParticipant:
         self._prepared_at: dict[str, float] = {}
         self._draining = False
         self._serving = True
+        self._active = 0
         self._checker: Optional[asyncio.Task[None]] = None
         self.interceptor: Any = _AsyncJoinInterceptor(self)
 
@@ -227,6 +231,16 @@ class AsyncTwopcParticipant:
             _wire.PARTICIPANT_ABORT: lambda t, r: self.abort(t, r.reason),
         }
         handlers = {m.name: self._phase_handler(m, fn) for m, fn in phases.items()}
+        if self._batched:
+            exchange = serve_exchange_async(
+                {"prepare": lambda t, r: self.prepare(t), "commit": lambda t, r: self.commit(t, one_phase=r.one_phase),
+                 "abort": lambda t, r: self.abort(t, r.reason)}
+            )
+            server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(BATCHED, {
+                "Exchange": grpc.stream_stream_rpc_method_handler(
+                    exchange, request_deserializer=ppb.ExchangeRequest.FromString, response_serializer=_wire.Method.serialize
+                )
+            }),))
         server.add_generic_rpc_handlers(
             (
                 grpc.method_handlers_generic_handler(_wire.PARTICIPANT, handlers),
@@ -285,9 +299,19 @@ class AsyncTwopcParticipant:
                 self._joined[txn_id] = time.monotonic()
         return txn_id
 
-    async def prepare(self, txn_id: str) -> ppb.PrepareResponse:
+    @contextlib.asynccontextmanager
+    async def _phase_call(self, txn_id: str) -> AsyncIterator[None]:
+        """A phase call in progress (stop() waits for it), one at a time per transaction."""
         self._joined.pop(txn_id, None)
-        async with self._locks.hold(txn_id):
+        self._active += 1
+        try:
+            async with self._locks.hold(txn_id):
+                yield
+        finally:
+            self._active -= 1
+
+    async def prepare(self, txn_id: str) -> ppb.PrepareResponse:
+        async with self._phase_call(txn_id):
             return await self._prepare(txn_id)
 
     async def _prepare(self, txn_id: str) -> ppb.PrepareResponse:
@@ -311,8 +335,7 @@ class AsyncTwopcParticipant:
         return _rules.vote_response(vote)
 
     async def commit(self, txn_id: str, *, one_phase: bool = False) -> ppb.ParticipantCommitResponse:
-        self._joined.pop(txn_id, None)
-        async with self._locks.hold(txn_id):
+        async with self._phase_call(txn_id):
             return await self._commit(txn_id, one_phase)
 
     async def _commit(self, txn_id: str, one_phase: bool) -> ppb.ParticipantCommitResponse:
@@ -339,8 +362,7 @@ class AsyncTwopcParticipant:
         return _rules.COMMITTED
 
     async def abort(self, txn_id: str, reason: str = "") -> ppb.ParticipantAbortResponse:
-        self._joined.pop(txn_id, None)
-        async with self._locks.hold(txn_id):
+        async with self._phase_call(txn_id):
             return await self._abort(txn_id, reason)
 
     async def _abort(self, txn_id: str, reason: str) -> ppb.ParticipantAbortResponse:
@@ -381,6 +403,12 @@ class AsyncTwopcParticipant:
             if at is not None and at > due:
                 pending += 1
                 continue
+            if await self._get(txn_id) == BranchState.ABORTED:
+                # Still prepared though this branch voted ABORT or was told to
+                # abort: the rollback failed. Rolled back again.
+                async with self._locks.hold(txn_id):
+                    await _run(self._handlers.abort, txn_id, "rolled back again")
+                continue
             outcome, _ = await self._outcome_of(txn_id)
             if outcome == Outcome.COMMITTED:
                 async with self._locks.hold(txn_id):
@@ -406,7 +434,7 @@ class AsyncTwopcParticipant:
         self._checker = asyncio.get_running_loop().create_task(run())
 
     def in_progress(self) -> int:
-        return len(self._joined) + len(self._prepared_at)
+        return len(self._joined) + len(self._prepared_at) + self._active
 
     async def stop(self, server: Any = None, grace_s: float = 10.0) -> None:
         """Drains (see :meth:`twopc.TwopcParticipant.stop`), stops the server, closes the client."""
@@ -416,7 +444,9 @@ class AsyncTwopcParticipant:
             await asyncio.sleep(0.05)
         self._serving = False
         if server is not None:
-            await server.stop(max(0.0, deadline - time.monotonic()))
+            # Drained: what is left are health checks and the coordinator's
+            # batched stream, which would hold the stop for the whole grace.
+            await server.stop(min(1.0, max(0.0, deadline - time.monotonic())))
         await self.close()
 
     async def close(self) -> None:

@@ -21,6 +21,8 @@ class TxState(str, enum.Enum):
     ABORTING = "ABORTING"
     COMMITTED = "COMMITTED"
     ABORTED = "ABORTED"
+    IN_DOUBT = "IN_DOUBT"
+    """A one-phase Commit whose answer never came: only the participant knows the outcome."""
 
 
 class Outcome(str, enum.Enum):

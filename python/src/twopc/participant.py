@@ -9,14 +9,17 @@ about branches left in doubt, and drains on stop.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 import time
-from typing import Any, Callable, NoReturn, Optional, Protocol, Sequence, TypeVar
+from concurrent import futures
+from typing import Any, Callable, Iterator, NoReturn, Optional, Protocol, Sequence, TypeVar
 
 import grpc
 
 from . import _rules, _wire
+from ._exchange import BATCHED, serve_exchange_sync
 from ._keyed import KeyedLock
 from ._rules import Vote
 from .branch_store import BranchState, BranchStore, InMemoryBranchStore
@@ -130,6 +133,7 @@ class TwopcParticipant:
         token: Optional[TokenSource] = None,
         check_after_s: float = 30.0,
         check_every_s: float = 5.0,
+        batched: bool = True,
     ) -> None:
         self.name = parse_name(name, "name")
         #: The address the coordinator reaches this service at (may be set once the port is bound).
@@ -147,20 +151,37 @@ class TwopcParticipant:
         self._prepared_at: dict[str, float] = {}
         self._draining = False
         self._serving = True
+        self._active = 0
         self._stopped = threading.Event()
         self._checker: Optional[threading.Thread] = None
+        self._batched = batched
+        self._workers: Optional[futures.ThreadPoolExecutor] = None
         self.interceptor: grpc.ServerInterceptor = _JoinInterceptor(self)
 
     # Serving
 
     def add_to(self, server: grpc.Server) -> None:
-        """Registers twopc.v1.Participant and grpc.health.v1.Health on a server."""
+        """Registers twopc.v1.Participant and grpc.health.v1.Health on a server, and
+        twopc.v1.BatchedParticipant unless ``batched=False`` (the coordinator then sends the
+        phase calls of many transactions in batches on one stream)."""
         phases: dict[_wire.Method[Any, Any], Callable[[str, Any], Any]] = {
             _wire.PREPARE: lambda t, r: self.prepare(t),
             _wire.PARTICIPANT_COMMIT: lambda t, r: self.commit(t, one_phase=r.one_phase),
             _wire.PARTICIPANT_ABORT: lambda t, r: self.abort(t, r.reason),
         }
         handlers = {m.name: self._phase_handler(m, fn) for m, fn in phases.items()}
+        if self._batched:
+            self._workers = self._workers or futures.ThreadPoolExecutor(16, thread_name_prefix=f"twopc-{self.name}")
+            exchange = serve_exchange_sync(
+                {"prepare": lambda t, r: self.prepare(t), "commit": lambda t, r: self.commit(t, one_phase=r.one_phase),
+                 "abort": lambda t, r: self.abort(t, r.reason)},
+                self._workers,
+            )
+            server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(BATCHED, {
+                "Exchange": grpc.stream_stream_rpc_method_handler(
+                    exchange, request_deserializer=ppb.ExchangeRequest.FromString, response_serializer=_wire.Method.serialize
+                )
+            }),))
         server.add_generic_rpc_handlers(
             (
                 grpc.method_handlers_generic_handler(_wire.PARTICIPANT, handlers),
@@ -232,10 +253,22 @@ class TwopcParticipant:
         with self._guard:
             self._joined.pop(txn_id, None)
 
+    @contextlib.contextmanager
+    def _phase_call(self, txn_id: str) -> Iterator[None]:
+        """A phase call in progress (stop() waits for it), one at a time per transaction."""
+        self._told(txn_id)
+        with self._guard:
+            self._active += 1
+        try:
+            with self._locks.hold(txn_id):
+                yield
+        finally:
+            with self._guard:
+                self._active -= 1
+
     def prepare(self, txn_id: str) -> ppb.PrepareResponse:
         """Phase 1 for a validated id (what the Prepare call runs)."""
-        self._told(txn_id)
-        with self._locks.hold(txn_id):
+        with self._phase_call(txn_id):
             return self._prepare(txn_id)
 
     def _prepare(self, txn_id: str) -> ppb.PrepareResponse:
@@ -263,8 +296,7 @@ class TwopcParticipant:
 
     def commit(self, txn_id: str, *, one_phase: bool = False) -> ppb.ParticipantCommitResponse:
         """Phase 2, commit, for a validated id."""
-        self._told(txn_id)
-        with self._locks.hold(txn_id):
+        with self._phase_call(txn_id):
             return self._commit(txn_id, one_phase)
 
     def _commit(self, txn_id: str, one_phase: bool) -> ppb.ParticipantCommitResponse:
@@ -296,8 +328,7 @@ class TwopcParticipant:
 
     def abort(self, txn_id: str, reason: str = "") -> ppb.ParticipantAbortResponse:
         """Phase 2 (or before Prepare), abort, for a validated id."""
-        self._told(txn_id)
-        with self._locks.hold(txn_id):
+        with self._phase_call(txn_id):
             return self._abort(txn_id, reason)
 
     def _abort(self, txn_id: str, reason: str) -> ppb.ParticipantAbortResponse:
@@ -357,6 +388,13 @@ class TwopcParticipant:
             if at is not None and at > due:
                 pending += 1  # prepared here a moment ago: phase 2 is on its way
                 continue
+            if self._branches.get(txn_id) == BranchState.ABORTED:
+                # Still prepared in the database though this branch voted ABORT
+                # or was told to abort: the rollback failed (the connection lost
+                # during its PREPARE, the database down). Rolled back again.
+                with self._locks.hold(txn_id):
+                    self._handlers.abort(txn_id, "rolled back again")
+                continue
             outcome, _ = self._outcome_of(txn_id)
             if outcome == Outcome.COMMITTED:
                 with self._locks.hold(txn_id):
@@ -387,7 +425,7 @@ class TwopcParticipant:
     def in_progress(self) -> int:
         """Branches of this process that the coordinator has yet to finish (joined, or prepared and not told)."""
         with self._guard:
-            return len(self._joined) + len(self._prepared_at)
+            return len(self._joined) + len(self._prepared_at) + self._active
 
     def stop(self, server: Optional[grpc.Server] = None, grace_s: float = 10.0) -> None:
         """Drains, then stops: new business calls are refused (UNAVAILABLE), a Prepare of a
@@ -400,13 +438,17 @@ class TwopcParticipant:
         self._serving = False
         self._stopped.set()
         if server is not None:
-            server.stop(max(0.0, deadline - time.monotonic())).wait()
+            # Drained: what is left are health checks and the coordinator's
+            # batched stream, which would hold the stop for the whole grace.
+            server.stop(min(1.0, max(0.0, deadline - time.monotonic()))).wait()
         if self._checker is not None:
             self._checker.join()
         self.close()
 
     def close(self) -> None:
         self._stopped.set()
+        if self._workers is not None:
+            self._workers.shutdown(wait=False)
         if self._owns_client:
             self.client.close()
 

@@ -6,6 +6,7 @@ of branches prepared at once). Install with the ``pg`` extra (psycopg 3).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import re
 import threading
@@ -21,6 +22,8 @@ from .errors import HeuristicCommitError, HeuristicRollbackError
 from .ids import parse_name, parse_txn_id
 
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]*")
+#: How many tombstones (branches aborted before they prepared) are remembered.
+TOMBSTONES_MAX = 100_000
 
 
 class _Branch:
@@ -56,6 +59,8 @@ class PgParticipant:
             raise ValueError(f"invalid schema '{schema}': [a-z_][a-z0-9_]*")
         self._schema = sql.Identifier(schema)
         self._open: dict[str, _Branch] = {}
+        # Aborted here before they prepared: a late work() or Prepare is refused.
+        self._tombstones: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._guard = threading.Lock()
         # One operation at a time per branch: an Abort that rolled the
         # connection back while work() was still running on it would let the
@@ -101,12 +106,18 @@ class PgParticipant:
         """Runs SQL inside the branch of ``txn_id`` (its local transaction opened on first use).
 
         Blocks for one branch run one at a time, never alongside its Prepare
-        or Abort. A block that raises dooms the branch: its Prepare votes
-        ABORT (part of the work must not commit).
+        or Abort. A block that raises while the database has rolled the
+        branch back (a failed statement, a deadlock, the connection lost)
+        dooms it: its Prepare votes ABORT. Other exceptions leave the branch
+        as the block left it.
+
+        :raises BranchAbortedError: when the branch was aborted here already
         """
         txn_id = parse_txn_id(txn_id)
         with self._branch.hold(txn_id):
             with self._guard:
+                if txn_id in self._tombstones:
+                    raise BranchAbortedError(f"transaction {txn_id} was aborted here: its work does not start again")
                 branch = self._open.get(txn_id)
             if branch is None:
                 branch = _Branch(psycopg.connect(self._conninfo))
@@ -115,7 +126,12 @@ class PgParticipant:
             try:
                 yield branch.conn
             except BaseException as err:
-                branch.failed = f"the branch's work failed: {err}"
+                conn = branch.conn
+                if conn.broken or conn.info.transaction_status in (
+                    psycopg.pq.TransactionStatus.INERROR,
+                    psycopg.pq.TransactionStatus.UNKNOWN,
+                ):
+                    branch.failed = f"the branch's work failed: {err}"
                 raise
 
     def prepare(self, txn_id: str) -> Vote:
@@ -131,6 +147,10 @@ class PgParticipant:
             # not commit.
             if txn_id in self.prepared_in_database():
                 return Vote.PREPARED
+            with self._guard:
+                tombstoned = txn_id in self._tombstones
+            if tombstoned:
+                return Vote.abort("aborted here before it prepared")
             return Vote.abort("no open branch here: its work was lost in a restart or never done")
         conn = branch.conn
         try:
@@ -172,6 +192,10 @@ class PgParticipant:
         with self._branch.hold(txn_id):
             with self._guard:
                 branch = self._open.pop(txn_id, None)
+                self._tombstones.pop(txn_id, None)
+                self._tombstones[txn_id] = None
+                if len(self._tombstones) > TOMBSTONES_MAX:
+                    self._tombstones.popitem(last=False)
             if branch is not None:
                 with contextlib.suppress(psycopg.Error):
                     branch.conn.rollback()
@@ -216,6 +240,10 @@ class PgParticipant:
         with self._shared_lock:
             if self._shared_conn is not None:
                 self._shared_conn.close()
+
+
+class BranchAbortedError(Exception):
+    """work() for a branch that was aborted here: its work must not start again."""
 
 
 class PgBranchStore:
