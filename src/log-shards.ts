@@ -181,7 +181,7 @@ export class LogShards {
     try {
       // Before anything is written: connections the store cannot rely on
       // refuse the start (LogSessionError).
-      await checkSessions(pools, this.#config.logPooler);
+      await checkSessions(pools, this.#config.logPooler, spec.schema);
       const migrated = await migrateLog(spec.url, spec.schema, (m) =>
         this.#logger.warn({ shard: spec.id }, m),
       );

@@ -17,18 +17,23 @@ const FORCED = new Set(['on', 'remote_apply']);
  * - Without a pooler setting, every connection carries its session settings
  *   as the startup parameter `options`. A pooler in transaction mode refuses
  *   it (PgBouncer: protocol violation, `unsupported startup parameter`), or
- *   drops it if told to ignore it; either way the coordinator would run
- *   without its settings, so it refuses to start and names the setting.
+ *   drops it if told to ignore it (the connection's search_path is then not
+ *   the log's schema); either way the coordinator would run without its
+ *   settings, so it refuses to start and names the setting.
  * - Behind a pooler in transaction mode nothing is set per session: the
  *   server's own synchronous_commit for the role must force commits.
  * @throws LogSessionError saying what to change; connection errors as pg gives them
  */
-export async function checkSessions(pools: StorePools, pooler: LogPooler): Promise<void> {
-  let row: { sync: string; role: string } | undefined;
+export async function checkSessions(
+  pools: StorePools,
+  pooler: LogPooler,
+  schema: string,
+): Promise<void> {
+  let row: { sync: string; path: string; role: string } | undefined;
   try {
     row = (
-      await pools.forced.query<{ sync: string; role: string }>(
-        "SELECT current_setting('synchronous_commit') AS sync, quote_ident(current_user) AS role",
+      await pools.forced.query<{ sync: string; path: string; role: string }>(
+        "SELECT current_setting('synchronous_commit') AS sync, current_setting('search_path') AS path, quote_ident(current_user) AS role",
       )
     ).rows[0];
   } catch (err) {
@@ -40,9 +45,14 @@ export async function checkSessions(pools: StorePools, pooler: LogPooler): Promi
     throw err;
   }
   const sync = row?.sync ?? 'unknown';
-  if (pooler === 'none' && sync !== 'on') {
+  const path = row?.path ?? 'unknown';
+  if (pooler === 'none' && (sync !== 'on' || path !== schema)) {
+    const which =
+      sync !== 'on'
+        ? `synchronous_commit is ${sync}, not on`
+        : `search_path is ${path}, not ${schema}`;
     throw new LogSessionError(
-      `the log's connections did not get their session settings (synchronous_commit is ${sync}, not on): a connection pooler drops them; behind one in transaction mode start with --log-pooler transaction (TWOPC_LOG_POOLER=transaction)`,
+      `the log's connections did not get their session settings (${which}): a connection pooler drops them; behind one in transaction mode start with --log-pooler transaction (TWOPC_LOG_POOLER=transaction)`,
     );
   }
   if (pooler === 'transaction' && !FORCED.has(sync)) {

@@ -80,6 +80,24 @@ describe('The log behind PgBouncer in transaction mode (Debian pgbouncer)', func
     console.log(`      ${lines[0]}`);
   });
 
+  it('without --log-pooler, refuses to start behind a pooler that drops the session settings', async function () {
+    const dropping = await PgBouncer.start(server.port, [ADMIN, APP], {
+      pool_mode: 'transaction',
+      ignore_startup_parameters: 'options',
+    });
+    try {
+      await assert.rejects(
+        startCoordinator('pooler_dropped', { databaseUrl: dropping.url(APP, 'postgres') }),
+        (e: Error) =>
+          /did not get their session settings \(search_path is "\$user", public, not pooler_dropped\)/.test(
+            e.message,
+          ) && /--log-pooler transaction/.test(e.message),
+      );
+    } finally {
+      await dropping.stop();
+    }
+  });
+
   it('with --log-pooler transaction, refuses to start while the role commits asynchronously', async function () {
     await server.sql(`ALTER ROLE ${APP.name} SET synchronous_commit = off`);
     try {
