@@ -82,7 +82,10 @@ export interface StorePools {
 /** How to reach the log. */
 export interface PoolOptions {
   readonly url: string;
-  /** Schema holding twopc's tables (search_path of every connection). */
+  /**
+   * Schema holding twopc's tables: every statement names them by it, and
+   * (without a pooler) it is also every connection's search_path.
+   */
   readonly schema: string;
   readonly maxConnections: number;
   readonly onError: (err: Error) => void;
