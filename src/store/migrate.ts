@@ -5,7 +5,7 @@ import { packageRoot } from '../package-root.ts';
 import { VERSION } from '../package-version.ts';
 import pg from 'pg';
 import { isValidSchema } from './pg-pools.ts';
-import { isUniqueViolation } from './pg-errors.ts';
+import { isConnectionError, isUniqueViolation } from './pg-errors.ts';
 
 /**
  * What a migration does to coordinators of the previous release:
@@ -222,7 +222,8 @@ async function applyOne(
       return true;
     });
   } catch (err) {
-    if (err instanceof MigrationError) {
+    // The log gone mid-way is not the migration's fault: the caller retries.
+    if (err instanceof MigrationError || isConnectionError(err)) {
       throw err;
     }
     if (isUniqueViolation(err)) {
