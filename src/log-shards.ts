@@ -8,8 +8,7 @@ import { Maintenance } from './coordinator/maintenance.ts';
 import type { ShardSpec } from './shards-file.ts';
 import { MigrationError, migrateLog } from './store/migrate.ts';
 import { isConnectionError } from './store/pg-errors.ts';
-import { createPools } from './store/pg-pools.ts';
-import { LogSessionError, checkSessions } from './store/pg-session-check.ts';
+import { LogSessionError, openCheckedPools } from './store/pg-session-check.ts';
 import { PgTransactionStore } from './store/pg-transaction-store.ts';
 import { redactUrl } from './store/redact-url.ts';
 import { ShardedLog } from './store/sharded-log.ts';
@@ -166,33 +165,28 @@ export class LogShards {
   }
 
   async #openNow(spec: ShardSpec): Promise<void> {
-    const pools = createPools({
-      url: spec.url,
-      schema: spec.schema,
-      maxConnections: this.#config.dbPoolSize,
-      pooler: this.#config.logPooler,
-      onError: (err) =>
-        this.#logger.warn(
-          { shard: spec.id, err: err.message },
-          'idle PostgreSQL connection failed',
-        ),
-    });
-    let logSchema: number;
-    try {
-      // Before anything is written: connections the store cannot rely on
-      // refuse the start (LogSessionError).
-      await checkSessions(pools, this.#config.logPooler, spec.schema);
-      const migrated = await migrateLog(spec.url, spec.schema, (m) =>
-        this.#logger.warn({ shard: spec.id }, m),
-      );
-      if (migrated.applied.length > 0) {
-        this.#logger.info({ shard: spec.id, applied: migrated.applied }, 'migrations applied');
-      }
-      logSchema = migrated.logSchema;
-    } catch (err) {
-      await Promise.all([pools.forced.end(), pools.lazy.end()]).catch(() => undefined);
-      throw err;
-    }
+    const { pools, prepared: logSchema } = await openCheckedPools(
+      {
+        url: spec.url,
+        schema: spec.schema,
+        maxConnections: this.#config.dbPoolSize,
+        pooler: this.#config.logPooler,
+        onError: (err) =>
+          this.#logger.warn(
+            { shard: spec.id, err: err.message },
+            'idle PostgreSQL connection failed',
+          ),
+      },
+      async () => {
+        const migrated = await migrateLog(spec.url, spec.schema, (m) =>
+          this.#logger.warn({ shard: spec.id }, m),
+        );
+        if (migrated.applied.length > 0) {
+          this.#logger.info({ shard: spec.id, applied: migrated.applied }, 'migrations applied');
+        }
+        return migrated.logSchema;
+      },
+    );
     const store = new PgTransactionStore(pools, this.#clock, {
       maxPending: this.#config.storeMaxPending,
       stallMs: this.#config.storeStallMs,

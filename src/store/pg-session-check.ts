@@ -1,4 +1,5 @@
-import type { LogPooler, StorePools } from './pg-pools.ts';
+import { createPools } from './pg-pools.ts';
+import type { LogPooler, PoolOptions, StorePools } from './pg-pools.ts';
 
 /** The log's connections cannot be used as configured: told in one line, not retried. */
 export class LogSessionError extends Error {}
@@ -60,5 +61,25 @@ export async function checkSessions(
     throw new LogSessionError(
       `synchronous_commit is ${sync} for role ${role} on the log's PostgreSQL, and behind a pooler (--log-pooler transaction) the coordinator cannot set it per session: a commit decision must be durable before anyone is told; run ALTER ROLE ${role} SET synchronous_commit = on (then reconnect the pooler's server connections)`,
     );
+  }
+}
+
+/**
+ * Opens the store's pools, checks their sessions before anything is written
+ * (checkSessions), then runs `prepare` (the migrations); the pools are
+ * closed again if either fails.
+ * @throws LogSessionError, or what `prepare` throws
+ */
+export async function openCheckedPools<T>(
+  options: PoolOptions,
+  prepare: () => Promise<T>,
+): Promise<{ pools: StorePools; prepared: T }> {
+  const pools = createPools(options);
+  try {
+    await checkSessions(pools, options.pooler ?? 'none', options.schema);
+    return { pools, prepared: await prepare() };
+  } catch (err) {
+    await Promise.all([pools.forced.end(), pools.lazy.end()]).catch(() => undefined);
+    throw err;
   }
 }
