@@ -25,6 +25,13 @@ const CORE_SETTINGS: readonly Setting[] = [
     help: 'shards of the log: JSON file of {id, url, weight}; re-read on SIGHUP (unset: one log)',
   },
   {
+    key: 'logPooler',
+    env: 'TWOPC_LOG_POOLER',
+    kind: 'choice:none,transaction',
+    def: 'none',
+    help: 'connection pooler in front of the log: none, or transaction (PgBouncer in transaction mode: no session settings, no prepared statements)',
+  },
+  {
     key: 'dataDir',
     env: 'TWOPC_DATA_DIR',
     kind: 'string',

@@ -8,6 +8,8 @@ export interface Config {
   readonly databaseUrl: string | null;
   /** The shards file (null: one log, DATABASE_URL or embedded). */
   readonly logShards: string | null;
+  /** What stands between the coordinator and the log's PostgreSQL (see createPools). */
+  readonly logPooler: 'none' | 'transaction';
   readonly dataDir: string;
   readonly embeddedPgPort: number;
   readonly dbSchema: string;

@@ -8,7 +8,7 @@ import { Maintenance } from './coordinator/maintenance.ts';
 import type { ShardSpec } from './shards-file.ts';
 import { MigrationError, migrateLog } from './store/migrate.ts';
 import { isConnectionError } from './store/pg-errors.ts';
-import { createPools } from './store/pg-pools.ts';
+import { LogSessionError, openCheckedPools } from './store/pg-session-check.ts';
 import { PgTransactionStore } from './store/pg-transaction-store.ts';
 import { redactUrl } from './store/redact-url.ts';
 import { ShardedLog } from './store/sharded-log.ts';
@@ -45,6 +45,11 @@ interface OpenShard {
 }
 
 const RETRY = { baseMs: 250, capMs: 5_000 };
+
+/** An error that waiting does not cure: the start is refused at once. */
+function isFatal(err: unknown): boolean {
+  return err instanceof MigrationError || err instanceof LogSessionError || !isConnectionError(err);
+}
 
 /**
  * The shards of the log and their lives (DESIGN §9): each is migrated,
@@ -114,7 +119,7 @@ export class LogShards {
     const failed = results.flatMap((r, i) =>
       r.status === 'rejected' ? [{ spec: specs[i]!, err: r.reason as unknown }] : [],
     );
-    const fatal = failed.find((f) => f.err instanceof MigrationError || !isConnectionError(f.err));
+    const fatal = failed.find((f) => isFatal(f.err));
     if (fatal !== undefined || failed.length === specs.length) {
       throw (fatal ?? failed[0]!).err;
     }
@@ -136,7 +141,7 @@ export class LogShards {
         return;
       } catch (err) {
         const waited = this.#clock.now() - started;
-        if (err instanceof MigrationError || !isConnectionError(err) || waited >= waitMs) {
+        if (isFatal(err) || waited >= waitMs) {
           throw err;
         }
         const e = err as NodeJS.ErrnoException;
@@ -160,22 +165,28 @@ export class LogShards {
   }
 
   async #openNow(spec: ShardSpec): Promise<void> {
-    const { applied, logSchema } = await migrateLog(spec.url, spec.schema, (m) =>
-      this.#logger.warn({ shard: spec.id }, m),
+    const { pools, prepared: logSchema } = await openCheckedPools(
+      {
+        url: spec.url,
+        schema: spec.schema,
+        maxConnections: this.#config.dbPoolSize,
+        pooler: this.#config.logPooler,
+        onError: (err) =>
+          this.#logger.warn(
+            { shard: spec.id, err: err.message },
+            'idle PostgreSQL connection failed',
+          ),
+      },
+      async () => {
+        const migrated = await migrateLog(spec.url, spec.schema, (m) =>
+          this.#logger.warn({ shard: spec.id }, m),
+        );
+        if (migrated.applied.length > 0) {
+          this.#logger.info({ shard: spec.id, applied: migrated.applied }, 'migrations applied');
+        }
+        return migrated.logSchema;
+      },
     );
-    if (applied.length > 0) {
-      this.#logger.info({ shard: spec.id, applied }, 'migrations applied');
-    }
-    const pools = createPools({
-      url: spec.url,
-      schema: spec.schema,
-      maxConnections: this.#config.dbPoolSize,
-      onError: (err) =>
-        this.#logger.warn(
-          { shard: spec.id, err: err.message },
-          'idle PostgreSQL connection failed',
-        ),
-    });
     const store = new PgTransactionStore(pools, this.#clock, {
       maxPending: this.#config.storeMaxPending,
       stallMs: this.#config.storeStallMs,

@@ -6,6 +6,7 @@ import { ListenError } from '../listen-error.ts';
 import { txCommand } from './tx-command.ts';
 import { conformanceCommand } from './conformance-command.ts';
 import { MigrationError, migrate } from '../store/migrate.ts';
+import { LogSessionError } from '../store/pg-session-check.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { startTracingSdk } from '../telemetry/otel-sdk.ts';
 import { SystemClock } from 'twopc/internal/time/system-clock';
@@ -217,7 +218,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 function describeStartupError(err: unknown, config: Config): string {
-  if (err instanceof MigrationError) {
+  if (err instanceof MigrationError || err instanceof LogSessionError) {
     return err.message;
   }
   const e = err as NodeJS.ErrnoException;

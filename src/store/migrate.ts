@@ -5,7 +5,7 @@ import { packageRoot } from '../package-root.ts';
 import { VERSION } from '../package-version.ts';
 import pg from 'pg';
 import { isValidSchema } from './pg-pools.ts';
-import { isUniqueViolation } from './pg-errors.ts';
+import { isConnectionError, isUniqueViolation } from './pg-errors.ts';
 
 /**
  * What a migration does to coordinators of the previous release:
@@ -94,6 +94,14 @@ export async function migrate(
  * lock so that concurrent coordinators migrate once. Refuses to start on a
  * database holding a breaking migration newer than the code, or one whose
  * applied file changed since.
+ *
+ * Nothing outlives a transaction, so that it works the same through a
+ * connection pooler in transaction mode (which hands each transaction
+ * whichever server session is free): the lock is transaction-scoped, taken
+ * again by each transaction, and the schema is set for each (SET LOCAL).
+ * A concurrent runner waits on the lock, then finds the migration's row
+ * (23505) and passes over it. (It also conflicts with the session-scoped
+ * lock of the same key that earlier releases take.)
  * @returns the names of the migrations applied now, and the log's schema
  *   version (its newest migration, a newer coordinator's included)
  * @throws MigrationError
@@ -114,34 +122,47 @@ export async function migrateLog(
   client.on('error', () => undefined);
   await client.connect();
   try {
-    await client.query('SELECT pg_advisory_lock(hashtext($1))', [`twopc_migrate:${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await client.query(`SET search_path TO ${schema}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS twopc_migrations (
-      id integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,
-      breaking boolean NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    // Which release applied each migration: an older coordinator names it
-    // when it refuses to run over a contract step. The previous release
-    // inserts without it (NULL).
-    await client.query('ALTER TABLE twopc_migrations ADD COLUMN IF NOT EXISTS release text');
-    const applied = (
-      await client.query<AppliedRow>(
-        'SELECT id, name, sha256, breaking, release FROM twopc_migrations ORDER BY id',
-      )
-    ).rows;
+    const applied = await inLock(client, schema, async () => {
+      await client.query(`CREATE TABLE IF NOT EXISTS twopc_migrations (
+        id integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,
+        breaking boolean NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      // Which release applied each migration: an older coordinator names it
+      // when it refuses to run over a contract step. The previous release
+      // inserts without it (NULL).
+      await client.query('ALTER TABLE twopc_migrations ADD COLUMN IF NOT EXISTS release text');
+      return readApplied(client);
+    });
     checkApplied(applied, files, warn);
     const done = new Set(applied.map((a) => a.id));
     const now: string[] = [];
     for (const m of files.filter((f) => !done.has(f.id))) {
-      if (await applyOne(client, m)) {
+      if (await applyOne(client, schema, m, files)) {
         now.push(`${String(m.id).padStart(6, '0')}_${m.name}`);
       }
     }
     const logSchema = Math.max(0, ...applied.map((a) => a.id), ...files.map((f) => f.id));
     return { applied: now, logSchema };
   } finally {
-    await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Runs `fn` in a transaction holding the schema's migration lock, with the
+ * schema (created if missing) as its search_path. Rolled back if `fn` throws.
+ */
+async function inLock<T>(client: pg.Client, schema: string, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`twopc_migrate:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(`SET LOCAL search_path TO ${schema}`);
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
   }
 }
 
@@ -173,22 +194,49 @@ function checkApplied(
   }
 }
 
-/** Inserts the row first: a runner without the lock hits 23505 and treats it as done. */
-async function applyOne(client: pg.Client, m: Migration): Promise<boolean> {
-  await client.query('BEGIN');
+/**
+ * Applies one migration in a transaction of its own under the lock. What
+ * was applied is read again under the lock: another runner may have moved
+ * the log on since the first check (then this one stops as that check
+ * would have). The row is inserted first: a runner that holds no lock hits
+ * 23505 and treats the migration as done.
+ */
+async function applyOne(
+  client: pg.Client,
+  schema: string,
+  m: Migration,
+  files: Migration[],
+): Promise<boolean> {
   try {
-    await client.query(
-      'INSERT INTO twopc_migrations (id, name, sha256, breaking, release) VALUES ($1, $2, $3, $4, $5)',
-      [m.id, m.name, m.sha256, m.breaking, VERSION],
-    );
-    await client.query(m.sql);
-    await client.query('COMMIT');
-    return true;
+    return await inLock(client, schema, async () => {
+      const applied = await readApplied(client);
+      checkApplied(applied, files, () => undefined);
+      if (applied.some((a) => a.id === m.id)) {
+        return false;
+      }
+      await client.query(
+        'INSERT INTO twopc_migrations (id, name, sha256, breaking, release) VALUES ($1, $2, $3, $4, $5)',
+        [m.id, m.name, m.sha256, m.breaking, VERSION],
+      );
+      await client.query(m.sql);
+      return true;
+    });
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // The log gone mid-way is not the migration's fault: the caller retries.
+    if (err instanceof MigrationError || isConnectionError(err)) {
+      throw err;
+    }
     if (isUniqueViolation(err)) {
       return false;
     }
     throw new MigrationError(`migration ${m.id} (${m.name}) failed: ${(err as Error).message}`);
   }
+}
+
+async function readApplied(client: pg.Client): Promise<AppliedRow[]> {
+  return (
+    await client.query<AppliedRow>(
+      'SELECT id, name, sha256, breaking, release FROM twopc_migrations ORDER BY id',
+    )
+  ).rows;
 }

@@ -37,12 +37,34 @@ export function preparing(policy: PlanPolicy): boolean {
   return !policy.unprepared && policy.rows >= GENERIC_FROM;
 }
 
-const policies = new WeakMap<Pool, PlanPolicy>();
+/** What the store knows of a pool it made. */
+interface PoolInfo {
+  readonly plans: PlanPolicy;
+  readonly schema: string;
+}
+
+const pools = new WeakMap<Pool, PoolInfo>();
 
 /** The plan policy of a pool made by createPools (a pool made elsewhere: never prepared). */
 export function planPolicyOf(pool: Pool): PlanPolicy {
-  return policies.get(pool) ?? { rows: -1, unprepared: true };
+  return pools.get(pool)?.plans ?? { rows: -1, unprepared: true };
 }
+
+/** The log's schema of a pool made by createPools (null: a pool made elsewhere). */
+export function schemaOf(pool: Pool): string | null {
+  return pools.get(pool)?.schema ?? null;
+}
+
+/**
+ * What stands between the coordinator and PostgreSQL:
+ * - `none`: PostgreSQL itself, or a pooler that gives each client
+ *   connection a server session of its own (PgBouncer's session mode);
+ *   every connection carries its session settings (startup `options`).
+ * - `transaction`: a pooler that hands each transaction whichever server
+ *   session is free (PgBouncer's transaction mode): no startup parameter it
+ *   refuses, nothing that outlives a transaction (see createPools).
+ */
+export type LogPooler = 'none' | 'transaction';
 
 /** The two connection pools of the store. */
 export interface StorePools {
@@ -60,10 +82,15 @@ export interface StorePools {
 /** How to reach the log. */
 export interface PoolOptions {
   readonly url: string;
-  /** Schema holding twopc's tables (search_path of every connection). */
+  /**
+   * Schema holding twopc's tables: every statement names them by it, and
+   * (without a pooler) it is also every connection's search_path.
+   */
   readonly schema: string;
   readonly maxConnections: number;
   readonly onError: (err: Error) => void;
+  /** What stands between the coordinator and PostgreSQL (default none). */
+  readonly pooler?: LogPooler;
 }
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -80,8 +107,14 @@ function makePool(options: PoolOptions, synchronousCommit: 'on' | 'off', max: nu
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     // The schema is validated by isValidSchema; options are server settings.
-    // No setting that changes plan costs (see PlanPolicy).
-    options: `-c search_path=${options.schema} -c synchronous_commit=${synchronousCommit} -c statement_timeout=30000`,
+    // No setting that changes plan costs (see PlanPolicy). Behind a pooler in
+    // transaction mode none: it refuses the parameter, and a setting of one
+    // server session would not follow the next transaction anyway.
+    ...((options.pooler ?? 'none') === 'none'
+      ? {
+          options: `-c search_path=${options.schema} -c synchronous_commit=${synchronousCommit} -c statement_timeout=30000`,
+        }
+      : {}),
     application_name: 'twopc',
   });
   // An idle connection that breaks must not crash the process: the next
@@ -93,19 +126,29 @@ function makePool(options: PoolOptions, synchronousCommit: 'on' | 'off', max: nu
 /**
  * Opens the two pools of the store: one whose commits are forced to disk,
  * one whose commits are not (the writes presumed abort makes safe to lose).
+ *
+ * Behind a pooler in transaction mode (`pooler: 'transaction'`) a
+ * connection's session lasts one transaction, so nothing relies on one:
+ * every statement names the log's tables by schema (the store qualifies them
+ * for every pool it made: pg-qualify.ts), none is prepared (a prepared
+ * statement lives in one server session), and no session setting is sent.
+ * Both pools then commit with the server's synchronous_commit, which the
+ * coordinator checks at start-up is `on` (checkSessions): the writes the
+ * lazy pool would leave unforced are forced too. Safe, and a flush more per
+ * Begin and Enlist batch.
  */
 export function createPools(options: PoolOptions): StorePools {
   if (!isValidSchema(options.schema)) {
     throw new Error(`invalid schema name '${options.schema}'`);
   }
   const forcedMax = Math.max(1, Math.floor(options.maxConnections / 2));
-  const plans: PlanPolicy = { rows: -1, unprepared: false };
-  const pools = {
+  const plans: PlanPolicy = { rows: -1, unprepared: options.pooler === 'transaction' };
+  const made = {
     forced: makePool(options, 'on', forcedMax),
     lazy: makePool(options, 'off', Math.max(1, options.maxConnections - forcedMax)),
     plans,
   };
-  policies.set(pools.forced, plans);
-  policies.set(pools.lazy, plans);
-  return pools;
+  pools.set(made.forced, { plans, schema: options.schema });
+  pools.set(made.lazy, { plans, schema: options.schema });
+  return made;
 }

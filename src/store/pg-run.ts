@@ -1,8 +1,15 @@
 import type { Pool, QueryResultRow } from 'pg';
 import { classifyStoreError, isRetryable } from './pg-errors.ts';
-import { planPolicyOf, preparing } from './pg-pools.ts';
+import { planPolicyOf, preparing, schemaOf } from './pg-pools.ts';
+import { qualify, statementsIn } from './pg-qualify.ts';
 import { CUSTOM_PLAN, SQL } from './pg-queries.ts';
 import type { QueryName } from './pg-queries.ts';
+
+/** A statement of the store as sent through a pool: qualified by the pool's schema. */
+function textOf(pool: Pool, name: QueryName): string {
+  const schema = schemaOf(pool);
+  return schema === null ? SQL[name] : statementsIn(schema)[name];
+}
 
 /**
  * A statement as pg sends it: named (prepared once per connection) when the
@@ -30,9 +37,9 @@ export function runQuery<R extends QueryResultRow>(
   name: QueryName,
   values: unknown[],
 ): Promise<R[]> {
-  return runStatement<R>(
+  return execute<R>(
     pool,
-    { name: `twopc_${name}`, text: SQL[name], values },
+    { name: `twopc_${name}`, text: textOf(pool, name), values },
     CUSTOM_PLAN.has(name),
   );
 }
@@ -41,10 +48,21 @@ export function runQuery<R extends QueryResultRow>(
  * Runs a statement built at run time (named per shape), as runQuery does.
  * @param customAlways planned at each execution whatever the policy (its generic plan goes wrong)
  */
-export async function runStatement<R extends QueryResultRow>(
+export function runStatement<R extends QueryResultRow>(
   pool: Pool,
   statement: { name: string; text: string; values: unknown[] },
   customAlways = false,
+): Promise<R[]> {
+  const schema = schemaOf(pool);
+  const text = schema === null ? statement.text : qualify(statement.text, schema);
+  return execute<R>(pool, { ...statement, text }, customAlways);
+}
+
+/** Sends a statement whose names are qualified already, retrying as runQuery says. */
+async function execute<R extends QueryResultRow>(
+  pool: Pool,
+  statement: { name: string; text: string; values: unknown[] },
+  customAlways: boolean,
 ): Promise<R[]> {
   const sent = statementFor(pool, statement.name, statement.text, statement.values, customAlways);
   for (let attempt = 1; ; attempt++) {
@@ -63,7 +81,7 @@ export async function runStatement<R extends QueryResultRow>(
 export async function runCount(pool: Pool, name: QueryName, values: unknown[]): Promise<number> {
   try {
     const result = await pool.query(
-      statementFor(pool, `twopc_${name}`, SQL[name], values, CUSTOM_PLAN.has(name)),
+      statementFor(pool, `twopc_${name}`, textOf(pool, name), values, CUSTOM_PLAN.has(name)),
     );
     return result.rowCount ?? 0;
   } catch (err) {

@@ -46,8 +46,8 @@ async function binaries(build: PostgresBuild): Promise<{ pg_ctl: string; initdb:
   };
 }
 
-/** uid/gid to run PostgreSQL as: it refuses to run as root. */
-async function runAs(): Promise<{ uid?: number; gid?: number }> {
+/** uid/gid to run PostgreSQL (and PgBouncer) as: they refuse to run as root. */
+export async function runAs(): Promise<{ uid?: number; gid?: number }> {
   if (process.getuid?.() !== 0) {
     return {};
   }

@@ -20,9 +20,10 @@ export interface Captured {
   readonly prepared: boolean;
 }
 
-/** The name of a statement of the store from its text. */
+/** The name of a statement of the store from its text (as sent: names qualified by schema). */
 function nameOf(text: string): string {
-  const known = (Object.keys(SQL) as QueryName[]).find((n) => SQL[n] === text);
+  const bare = text.replace(/[a-z_][a-z0-9_]*\.(?=twopc_)/g, '');
+  const known = (Object.keys(SQL) as QueryName[]).find((n) => SQL[n] === bare);
   return known !== undefined ? `twopc_${known}` : `list#${text.length}`;
 }
 

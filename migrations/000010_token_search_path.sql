@@ -1,0 +1,12 @@
+--! expand
+-- twopc_store_token() reads the incarnation table by its bare name, which
+-- PostgreSQL resolves through the caller's search_path. Coordinators set the
+-- log's schema as every connection's search_path; behind a connection
+-- pooler in transaction mode they cannot (a server session serves many
+-- clients), and name every table by its schema instead. The function keeps
+-- the search_path it is migrated under (the log's schema: the runner sets
+-- it), whoever calls it.
+--
+-- Expand: the function's result is the same for coordinators of the
+-- previous release, whose search_path is this schema already.
+ALTER FUNCTION twopc_store_token() SET search_path FROM CURRENT;
