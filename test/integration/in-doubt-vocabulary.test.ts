@@ -85,6 +85,12 @@ describe('IN_DOUBT: the same word in the API, the CLI and the metrics', function
       [inDoubt],
     );
     assert.deepEqual(await listed('--state', 'ABORTING'), []);
+    const json = JSON.parse((await tx('show', inDoubt, '--json')).out) as { state: string };
+    assert.equal(
+      json.state,
+      'TRANSACTION_STATE_IN_DOUBT',
+      'the proto JSON name, as the API says it',
+    );
     const retry = await tx('retry', inDoubt);
     assert.equal(retry.code, 0, retry.err);
     assert.match(retry.out, new RegExp(`phase 2 re-sent now for ${inDoubt} \\(IN_DOUBT\\)`));
