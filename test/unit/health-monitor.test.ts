@@ -41,6 +41,31 @@ describe('HealthMonitor (fake clock)', function () {
     watch.release();
   });
 
+  it('checks an endpoint believed DOWN at once when asked, one check for every caller, and an answer brings it up', async function () {
+    const clock = new FakeClock();
+    const probe = new FakeProbe();
+    const monitor = new HealthMonitor(probe, clock, config);
+    probe.alive.set('p:1', false);
+    const watch = monitor.watch('p:1');
+    await tick(clock, 1_000, 3);
+    assert.equal(watch.down, true);
+    const before = probe.calls.length;
+    assert.equal(await monitor.probeNow('p:1'), false, 'still away');
+    assert.equal(watch.down, true);
+    probe.alive.set('p:1', true); // restarted: no time passes on the clock
+    let up = false;
+    void watch.whenUp().then(() => (up = true));
+    const answers = await Promise.all([monitor.probeNow('p:1'), monitor.probeNow('p:1')]);
+    assert.deepEqual(answers, [true, true]);
+    assert.equal(probe.calls.length, before + 2, 'one check per probeNow round, shared');
+    assert.equal(watch.down, false);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(up, true, 'parked phase 2 is woken');
+    assert.equal(await monitor.probeNow('up:1'), true, 'an endpoint not DOWN is not checked');
+    assert.equal(probe.calls.length, before + 2);
+    watch.release();
+  });
+
   it('never declares a slow but answering participant DOWN', async function () {
     const clock = new FakeClock();
     const probe = new FakeProbe();
