@@ -133,7 +133,8 @@ export class ParticipantUnavailableError extends TwopcError {
   readonly participant: string;
   /**
    * Whether the request may have reached the participant. False only when
-   * the connection was refused: then nothing was sent.
+   * it provably never left: no connection was made for it (refused, TLS
+   * handshake failed), or it was not sent at all.
    */
   readonly mayHaveReached: boolean;
   /** What the other side said, in its own words: for the operator's log only, never a client. */
