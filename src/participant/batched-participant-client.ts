@@ -251,13 +251,14 @@ class PhaseLink {
     }
   }
 
-  close(): void {
+  /** @param why what calls still waiting on the link are told */
+  close(why = 'the coordinator is closing'): void {
     const stream = this.#stream;
     this.#stream = null;
     this.#state = 'closed';
     this.#retryAt = Infinity;
-    this.#settleOpening({ failed: 'the coordinator is closing' });
-    this.#fail('the coordinator is closing');
+    this.#settleOpening({ failed: why });
+    this.#fail(why);
     stream?.cancel();
   }
 }
@@ -299,7 +300,7 @@ export class BatchedParticipantClient implements ParticipantClient {
     if (link?.stub === stub) {
       return link;
     }
-    link?.close();
+    link?.close('unreachable: its connection failed');
     const fresh = new PhaseLink(stub, this.#options);
     this.#links.set(endpoint, fresh);
     return fresh;
