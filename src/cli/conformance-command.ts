@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { checkParticipant, formatReport } from 'twopc/internal/conformance';
+import { printable } from '../shared/printable.ts';
 
 export const CONFORMANCE_USAGE = `twopc conformance — check a participant against the twopc participant contract
 
@@ -81,7 +82,8 @@ export async function conformanceCommand(
   out(
     values.json === true
       ? JSON.stringify({ participant, results }, null, 2)
-      : formatReport(participant, results).trimEnd(),
+      : // The participant's own words are in the report: shown escaped, line by line.
+        formatReport(participant, results).trimEnd().split('\n').map(printable).join('\n'),
   );
   return results.some((r) => r.status === 'fail') ? 1 : 0;
 }

@@ -10,6 +10,7 @@ import { LogSessionError } from '../store/pg-session-check.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { startTracingSdk } from '../telemetry/otel-sdk.ts';
 import { SystemClock } from 'twopc/internal/time/system-clock';
+import { printable } from '../shared/printable.ts';
 
 /** Signals within this long of the first are the same request to stop (see serve()). */
 const REPEAT_WINDOW_MS = 1000;
@@ -32,7 +33,8 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.`;
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
 
 function fail(code: number, message: string): number {
-  process.stderr.write(`twopc: ${message}\n`);
+  // The message may quote a server's or a file's words: shown escaped.
+  process.stderr.write(`twopc: ${printable(message)}\n`);
   return code;
 }
 

