@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import type { TxId } from '../../src/core/tx-record.ts';
-import { PgParticipant } from 'twopc/pg';
+import { metrics } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { PgParticipant, PREPARED_METRICS } from 'twopc/pg';
 import { TwopcParticipant } from 'twopc/internal/twopc-participant';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
@@ -166,6 +173,40 @@ describe('PostgreSQL participant (PREPARE TRANSACTION)', function () {
       "SELECT balance FROM accounts WHERE id = 'x'",
     );
     assert.equal(rows.rows[0]?.balance, '100', 'part of an aborted branch was committed');
+  });
+
+  it('exports its prepared branches and the age of the oldest (OpenTelemetry metrics), as the MariaDB participant does', async function () {
+    const a = await bank('pm');
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 3_600_000,
+    });
+    const provider = new MeterProvider({ readers: [reader] });
+    metrics.setGlobalMeterProvider(provider);
+    try {
+      const p = new PgParticipant({ pool: a.pool, name: 'pm' });
+      const gauge = async (name: string): Promise<number | undefined> => {
+        const { resourceMetrics } = await reader.collect();
+        return resourceMetrics.scopeMetrics
+          .flatMap((s) => s.metrics)
+          .find((m) => m.descriptor.name === name)
+          ?.dataPoints.find((d) => d.attributes['db.system'] === 'postgresql')?.value as
+          number | undefined;
+      };
+      const txnId = '00000000-0000-4000-8000-00000000b0b0';
+      await p.work(txnId, (c) =>
+        c.query("UPDATE accounts SET balance = balance + 1 WHERE id = 'x'"),
+      );
+      assert.deepEqual(await p.prepare(txnId), { vote: 'PREPARED' });
+      assert.equal(await gauge(PREPARED_METRICS.COUNT), 1);
+      assert.ok(((await gauge(PREPARED_METRICS.OLDEST_AGE)) ?? -1) >= 0);
+      await p.commit(txnId);
+      assert.equal(await gauge(PREPARED_METRICS.COUNT), 0);
+      p.close();
+    } finally {
+      await provider.shutdown();
+      metrics.disable();
+    }
   });
 
   it('builds the gid only from validated ids', function () {

@@ -85,6 +85,13 @@ export class OwnMariaDb {
     ];
     const child = spawn(MARIADBD, args, { stdio: 'ignore' });
     this.#child = child;
+    // A test process that ends without its after hooks (a timeout, mocha's
+    // --exit) takes its server with it instead of leaving it running.
+    const orphaned = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', orphaned);
+    child.once('exit', () => process.removeListener('exit', orphaned));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     let gone = false;
     void exited.then(() => (gone = true));

@@ -32,6 +32,13 @@ export interface MySqlParticipantOptions {
   readonly isolation?: MySqlIsolation;
 }
 
+/** XA_RBROLLBACK, XA_RBTIMEOUT, XA_RBDEADLOCK: the server rolled the branch back itself. */
+const XA_ROLLED_BACK: ReadonlySet<number> = new Set([
+  MYSQL_ERRNO.XA_RBROLLBACK,
+  MYSQL_ERRNO.XA_RBTIMEOUT,
+  MYSQL_ERRNO.XA_RBDEADLOCK,
+]);
+
 /** How often phase 2 asks again while its branch is still attached to the connection that prepared it. */
 const DETACH_RETRIES = [5, 10, 20, 40, 80, 160];
 
@@ -153,21 +160,23 @@ export class MySqlParticipant extends ResourceManager<PoolConnection> {
    */
   protected async rollbackOn(conn: PoolConnection, txnId: TxId): Promise<void> {
     const xid = this.xid(txnId);
+    // Refused in IDLE (ended already) or ROLLBACK ONLY (XAER_RMFAIL), or
+    // with the XA_RB* of a branch the server rolled back: expected here.
+    const expected =
+      (...errnos: number[]) =>
+      (err: unknown): void => {
+        const errno = errnoOf(err);
+        if (errno === undefined || !(errnos.includes(errno) || XA_ROLLED_BACK.has(errno))) {
+          throw err;
+        }
+      };
     try {
-      await conn.query(`XA END ${xid}`).catch((err: unknown) => {
-        if (errnoOf(err) !== MYSQL_ERRNO.XAER_RMFAIL) {
-          throw err;
-        }
-      });
-      await conn.query(`XA ROLLBACK ${xid}`).catch((err: unknown) => {
-        if (errnoOf(err) !== MYSQL_ERRNO.XAER_NOTA && failureKind(err) === XaFailureKind.REFUSED) {
-          throw err;
-        }
-      });
+      await conn.query(`XA END ${xid}`).catch(expected(MYSQL_ERRNO.XAER_RMFAIL));
+      await conn.query(`XA ROLLBACK ${xid}`).catch(expected(MYSQL_ERRNO.XAER_NOTA));
       conn.release();
     } catch {
-      // A connection in an unknown state is closed: the server then rolls
-      // back whatever it had not prepared.
+      // A connection in an unknown state (lost, say) is closed: the server
+      // then rolls back whatever it had not prepared.
       conn.destroy();
     }
   }

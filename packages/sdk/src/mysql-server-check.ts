@@ -26,6 +26,23 @@ function atLeast(have: readonly number[], want: readonly number[]): boolean {
   return true;
 }
 
+function flavorOf(version: string): 'MariaDB' | 'MySQL' {
+  return /mariadb/i.test(version) ? 'MariaDB' : 'MySQL';
+}
+
+/**
+ * Why a server of this version (as `VERSION()` reports it) cannot be a
+ * participant, or null when it can.
+ */
+export function versionProblem(version: string): string | null {
+  const flavor = flavorOf(version);
+  const numbers = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  const minimum = MINIMUM_VERSION[flavor];
+  return numbers.length === 3 && atLeast(numbers, minimum)
+    ? null
+    : `${flavor} ${version} is too old: twopc needs ${flavor} ${minimum.join('.')} or later (where a prepared branch survives its connection closing and XA is crash-safe with the binary log)`;
+}
+
 /**
  * Probes the server: its version, the right to list prepared branches
  * (`XA RECOVER`: MySQL 8 wants XA_RECOVER_ADMIN), the binary log's format
@@ -37,15 +54,12 @@ export async function checkMySqlServer(pool: Pool, isolation: string): Promise<M
   );
   const row: RowDataPacket = rows[0] ?? ({} as RowDataPacket);
   const version = String(row.version);
-  const flavor = /mariadb/i.test(version) ? 'MariaDB' : 'MySQL';
-  const numbers = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  const flavor = flavorOf(version);
   const problems: string[] = [];
   const warnings: string[] = [];
-  const minimum = MINIMUM_VERSION[flavor];
-  if (numbers.length !== 3 || !atLeast(numbers, minimum)) {
-    problems.push(
-      `${flavor} ${version} is too old: twopc needs ${flavor} ${minimum.join('.')} or later (where a prepared branch survives its connection closing and XA is crash-safe with the binary log)`,
-    );
+  const tooOld = versionProblem(version);
+  if (tooOld !== null) {
+    problems.push(tooOld);
   }
   try {
     await pool.query(flavor === 'MySQL' ? 'XA RECOVER CONVERT XID' : 'XA RECOVER');
