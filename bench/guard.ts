@@ -181,11 +181,21 @@ try {
   const of = (v: string, key: 'tps' | 'p50' | 'p90'): number =>
     median(results.filter((m) => m.version === v).map((m) => m[key]));
   const [prev, cur] = [previous.version, 'this checkout'];
+  /**
+   * Each round's ratio (this checkout ÷ the previous release, measured back
+   * to back), and their median: what the machine did meanwhile cancels out
+   * within a round.
+   */
+  const ratios = (key: 'tps' | 'p50' | 'p90'): number[] =>
+    Array.from({ length: rounds }, (_, i) => {
+      const [a, b] = [prev, cur].map((v) => results.filter((m) => m.version === v)[i]?.[key]);
+      return (b ?? NaN) / (a ?? NaN);
+    });
   console.log(
     `\nthroughput guard — bank transfers, 2 PgParticipant services (unary), ${workers} workers, ${duration} s × ${rounds} rounds, production settings\non system=${build} PostgreSQL ${server?.v ?? '?'}, jit ${server?.jit ?? '?'} (both versions alike)\n`,
   );
   console.log(
-    `${'figure (median of rounds)'.padEnd(28)}${prev.padStart(14)}${cur.padStart(16)}${'ratio'.padStart(8)}`,
+    `${'figure (median of rounds)'.padEnd(28)}${prev.padStart(14)}${cur.padStart(16)}${'ratio'.padStart(8)}   ratio by round`,
   );
   for (const [label, key] of [
     ['committed transfers/s', 'tps'],
@@ -194,12 +204,13 @@ try {
   ] as const) {
     const p = of(prev, key);
     const c = of(cur, key);
+    const byRound = ratios(key);
     console.log(
-      `${label.padEnd(28)}${p.toFixed(1).padStart(14)}${c.toFixed(1).padStart(16)}${(c / p).toFixed(2).padStart(8)}`,
+      `${label.padEnd(28)}${p.toFixed(1).padStart(14)}${c.toFixed(1).padStart(16)}${median(byRound).toFixed(2).padStart(8)}   ${byRound.map((r) => r.toFixed(2)).join(', ')}`,
     );
   }
-  const tpsRatio = of(cur, 'tps') / of(prev, 'tps');
-  const p50Ratio = of(cur, 'p50') / of(prev, 'p50');
+  const tpsRatio = median(ratios('tps'));
+  const p50Ratio = median(ratios('p50'));
   if (tpsRatio < 0.8 || p50Ratio > 1.25) {
     console.log(
       `\nREGRESSION: this checkout commits ${tpsRatio.toFixed(2)}× the transfers/s of ${prev} at ${p50Ratio.toFixed(2)}× its median latency (limits: 0.80× and 1.25×)`,
