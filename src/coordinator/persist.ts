@@ -1,5 +1,5 @@
 import { StoreRefusedDataError, coerceError } from 'twopc/internal/contract/errors';
-import type { TxRecord } from '../core/tx-record.ts';
+import type { TxId, TxRecord } from '../core/tx-record.ts';
 import { outcomeOf } from '../core/decide.ts';
 import type { TxState } from 'twopc/internal/contract/tx-state';
 import { Outcome, isDecided } from 'twopc/internal/contract/tx-state';
@@ -149,7 +149,12 @@ async function retryUntilKnown(
   }
 }
 
-function warnStalled(deps: RunDeps, next: TxRecord, attempt: number, err: unknown): void {
+function warnStalled(
+  deps: RunDeps,
+  next: Pick<TxRecord, 'txnId'>,
+  attempt: number,
+  err: unknown,
+): void {
   const suppressed = deps.warnings.allow('log-write');
   if (suppressed !== null) {
     deps.log.warn(
@@ -167,7 +172,9 @@ function warnStalled(deps: RunDeps, next: TxRecord, attempt: number, err: unknow
 /**
  * Reads the logged record after a write that did not land, or may not have
  * (`inDoubt`: then the record in our state is taken to be ours), and makes
- * it durable before anyone is told of it.
+ * it durable before anyone is told of it. The barrier follows the read, so
+ * that it covers what the read saw: a state another decider wrote may be
+ * visible before it is durable (a synchronous standby's wait cut short).
  */
 async function readBack(
   deps: RunDeps,
@@ -175,8 +182,7 @@ async function readBack(
   inDoubt: boolean,
   decision: boolean,
 ): Promise<Persisted> {
-  const state = await deps.store.makeDurable(next.txnId);
-  const stored: TxView | null = state === null ? null : await deps.store.get(next.txnId);
+  const stored = await durableRead(deps, next.txnId);
   if (stored === null) {
     return vanished(deps, next, decision);
   }
@@ -194,6 +200,43 @@ async function readBack(
       : 'another decision was logged first; adopting it',
   );
   return { kind: 'adopted', tx: stored };
+}
+
+/**
+ * Reads a transaction and makes what the read saw durable (null: the log
+ * does not hold it). The barrier follows the read, so that it covers it: a
+ * state another process wrote may be visible before it is durable (a
+ * synchronous standby's wait cut short).
+ */
+export async function durableRead(deps: RunDeps, txnId: TxId): Promise<TxView | null> {
+  let stored = await deps.store.get(txnId);
+  for (;;) {
+    const state = stored === null ? null : await deps.store.makeDurable(txnId);
+    if (stored === null || state === null) {
+      return null;
+    }
+    if (state === stored.state) {
+      return stored;
+    }
+    stored = await deps.store.get(txnId); // moved on between the read and the barrier
+  }
+}
+
+/**
+ * durableRead until the store answers (backing off); throws only when the
+ * process shuts down.
+ */
+export async function durableReadRetrying(deps: RunDeps, txnId: TxId): Promise<TxView | null> {
+  for (let n = 1; ; n++) {
+    try {
+      return await durableRead(deps, txnId);
+    } catch (err) {
+      warnStalled(deps, { txnId }, n, err);
+    }
+    if (!(await sleep(deps.clock, backoffMs(deps.config.retry, n, deps.random), deps.signal))) {
+      throw new Error('shutting down with a read unresolved; recovery will finish it');
+    }
+  }
 }
 
 /**

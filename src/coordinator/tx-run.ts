@@ -10,7 +10,7 @@ import { AbortReason, TxState, isDecided, isTerminal } from 'twopc/internal/cont
 import type { Logger } from '../telemetry/logger.ts';
 import { RunWaiters } from './run-waiters.ts';
 import type { RunDeps } from './run-deps.ts';
-import { persistPlan } from './persist.ts';
+import { durableReadRetrying, persistPlan } from './persist.ts';
 import { persistDecisionTraced } from './persist-traced.ts';
 import type { Persisted } from './persist.ts';
 import { deliver, prepare } from './tx-effects.ts';
@@ -302,6 +302,17 @@ export class TxRun implements RunHandle {
   }
 
   async #resumeNow(): Promise<void> {
+    // Read from the log, where a decision may be visible before it is
+    // durable: made durable before its phase 2 is re-sent (rule 2).
+    const view = await durableReadRetrying(this.deps, this.#logged.txnId);
+    if (view === null) {
+      this.stop(new Error('the transaction is no longer in the log'));
+      return;
+    }
+    if (view.state !== this.#logged.state) {
+      this.#adopt(view);
+      return;
+    }
     const tx = this.#logged;
     const effects = pendingPhaseTwo(tx);
     if (effects.length > 0 || isTerminal(tx.state)) {
