@@ -42,6 +42,8 @@ export interface SimConfig {
   readonly coordinatorLeaseMs: number;
   readonly recoveryIntervalMs: number;
   readonly sweepIntervalMs: number;
+  /** How often the log flushes unforced writes (PostgreSQL's wal_writer_delay, 200 ms by default, up to 10 s). */
+  readonly walWriterMs: number;
   /** Offset of each coordinator's clock from the log's (ms). */
   readonly clockOffsetsMs: readonly number[];
   /** A fifth of the seeds run their faults at 10–40 %. */
@@ -51,7 +53,7 @@ export interface SimConfig {
 
 const NAMES = ['bank-a', 'bank-b', 'stock', 'mail', 'ship', 'tax'];
 
-/** Draws a seed's configuration, topology and faults. */
+/** Draws a seed's configuration, topology and faults (new settings go at the end). */
 export function drawConfig(rnd: SimRandom): SimConfig {
   const high = rnd.chance(0.2);
   const on = (p = 0.7): boolean => rnd.chance(p);
@@ -93,5 +95,6 @@ export function drawConfig(rnd: SimRandom): SimConfig {
       participantCrashes: count(2),
       grays: count(2),
     },
+    walWriterMs: rnd.pick([200, 200, 1_000, 5_000]),
   };
 }

@@ -82,7 +82,7 @@ const emptyTables = (): LogTables => ({ rows: new Map(), coordinators: new Map()
  * committed write), its tables as the flushed WAL holds them, and an
  * UNLOGGED incarnation token. A forced write flushes the WAL (and every
  * earlier write with it); unforced writes are flushed by the WAL writer
- * every 200 ms. A crash keeps exactly the flushed writes, empties the
+ * every `walWriterMs`. A crash keeps exactly the flushed writes, empties the
  * incarnation table and fails every connection: what DESIGN §3 rule 2
  * allows to be lost, and nothing more.
  */
@@ -101,14 +101,15 @@ export class SimLog {
   /** Counts what happened (see SimStats). */
   readonly count: (what: Counted) => void;
 
-  constructor(sched: SimScheduler, count: (what: Counted) => void) {
+  /** @param walWriterMs how often unforced writes are flushed (wal_writer_delay) */
+  constructor(sched: SimScheduler, count: (what: Counted) => void, walWriterMs = 200) {
     this.#sched = sched;
     this.count = count;
     const walWriter = (): void => {
       this.#flush();
-      sched.setTimeout(walWriter, 200);
+      sched.setTimeout(walWriter, walWriterMs);
     };
-    sched.setTimeout(walWriter, 200);
+    sched.setTimeout(walWriter, walWriterMs);
   }
 
   /** The tables as a statement sees them. */

@@ -174,6 +174,20 @@ export class SimStore implements TransactionStore {
       }
       const existing = row.participants.find((p) => p.name === name);
       const lease = new Date(EPOCH + row.leaseExpiresAt);
+      if (
+        existing !== undefined &&
+        row.state === TxState.ACTIVE &&
+        row.participantCount < LIMITS.PARTICIPANTS_MAX
+      ) {
+        // The real statement counts a repeat too (participant_count is an upper bound).
+        this.#log.write((t) => {
+          const r = t.rows.get(txnId);
+          if (r !== undefined && r.state === TxState.ACTIVE) {
+            r.participantCount++;
+            r.updatedAt = now;
+          }
+        });
+      }
       if (existing !== undefined) {
         if (existing.endpoint !== endpoint) {
           throw new ParticipantConflictError(txnId, name, existing.endpoint);

@@ -69,9 +69,11 @@ export class SimWorld implements ParticipantWitness {
   constructor(seed: number) {
     this.seed = seed;
     this.rnd = new SimRandom(seed);
-    this.config = drawConfig(this.rnd);
+    // Its own stream: a setting added at the end of the draw leaves the
+    // other settings, and the world's own draws, of every seed as they were.
+    this.config = drawConfig(new SimRandom(seed, 1));
     this.sched = new SimScheduler(this.rnd);
-    this.log = new SimLog(this.sched, (what) => this.count(what));
+    this.log = new SimLog(this.sched, (what) => this.count(what), this.config.walWriterMs);
     this.participants = this.config.participants.map((n) => new SimParticipant(n));
   }
 
