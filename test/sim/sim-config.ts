@@ -20,6 +20,8 @@ export interface SimFaults {
   readonly participantDowns: number;
   readonly participantCrashes: number;
   readonly grays: number;
+  /** Per log round trip: it takes 0.5–5 s (a lock wait, an I/O stall, a checkpoint). */
+  readonly logSlow: number;
 }
 
 /**
@@ -44,6 +46,10 @@ export interface SimConfig {
   readonly sweepIntervalMs: number;
   /** How often the log flushes unforced writes (PostgreSQL's wal_writer_delay, 200 ms by default, up to 10 s). */
   readonly walWriterMs: number;
+  /** How often a client races an Abort against its Commit, and repeats its Commit. */
+  readonly raceChance: number;
+  /** Clients work up to this long before each Enlist (0: they enlist at once). */
+  readonly enlistDelayMs: number;
   /** Offset of each coordinator's clock from the log's (ms). */
   readonly clockOffsetsMs: readonly number[];
   /** A fifth of the seeds run their faults at 10–40 %. */
@@ -60,7 +66,7 @@ export function drawConfig(rnd: SimRandom): SimConfig {
   const rate = (): number => (!on() ? 0 : high ? 0.1 + rnd.float() * 0.3 : rnd.float() * 0.03);
   const count = (max: number): number => (on() ? rnd.int(1, high ? max * 2 : max) : 0);
   const coordinators = rnd.pick([1, 2, 2, 2, 3, 4]);
-  return {
+  const drawn = {
     coordinators,
     participants: NAMES.slice(0, rnd.pick([1, 2, 3, 4, 4, 4, 5, 6])),
     transactions: rnd.int(4, 12),
@@ -96,5 +102,9 @@ export function drawConfig(rnd: SimRandom): SimConfig {
       grays: count(2),
     },
     walWriterMs: rnd.pick([200, 200, 1_000, 5_000]),
+    enlistDelayMs: rnd.pick([0, 0, 500, 2_000]),
+    raceChance: rnd.pick([0.1, 0.1, 0.1, 0.5]),
   };
+  const logSlow = on() ? rnd.float() * (high ? 0.05 : 0.01) : 0;
+  return { ...drawn, faults: { ...drawn.faults, logSlow } };
 }

@@ -48,11 +48,6 @@ export function scheduleFaults(w: FaultWorld, healAtMs: number): void {
   const later = (ms: number, fn: () => void): void => {
     sched.setTimeout(fn, ms);
   };
-  log.faults = { refuse: f.logRefuse, loseAnswer: f.logLoseAnswer, notDurable: f.notDurable };
-  for (const p of w.participants) {
-    p.loss = f.callLoss;
-    p.slow = f.callSlow;
-  }
   const logDown = (ms: number, back: string): void => {
     log.up = false;
     later(ms, () => {
@@ -158,10 +153,25 @@ export function scheduleFaults(w: FaultWorld, healAtMs: number): void {
   );
 }
 
+/** Sets the seed's fault rates (per round trip and per call) until the heal. */
+export function applyRates(w: FaultWorld): void {
+  const f = w.config.faults;
+  w.log.faults = {
+    refuse: f.logRefuse,
+    loseAnswer: f.logLoseAnswer,
+    notDurable: f.notDurable,
+    slow: f.logSlow,
+  };
+  for (const p of w.participants) {
+    p.loss = f.callLoss;
+    p.slow = f.callSlow;
+  }
+}
+
 /** Every fault heals: the rest of the run must finish everything. */
 export function healAll(w: FaultWorld): void {
   w.log.up = true;
-  w.log.faults = { refuse: 0, loseAnswer: 0, notDurable: 0 };
+  w.log.faults = { refuse: 0, loseAnswer: 0, notDurable: 0, slow: 0 };
   for (const p of w.participants) {
     Object.assign(p, { up: true, crashed: false, gray: false, loss: 0, slow: 0 });
   }

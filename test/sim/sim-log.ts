@@ -62,6 +62,8 @@ export interface LogFaults {
    * a crash before the next flush loses it.
    */
   readonly notDurable: number;
+  /** The round trip takes 0.5–5 s. */
+  readonly slow: number;
 }
 
 /** A process talking to the log and the participants. */
@@ -96,7 +98,7 @@ export class SimLog {
   /** Bumped by every crash: connections of an earlier epoch are broken. */
   #epoch = 0;
   up = true;
-  faults: LogFaults = { refuse: 0, loseAnswer: 0, notDurable: 0 };
+  faults: LogFaults = { refuse: 0, loseAnswer: 0, notDurable: 0, slow: 0 };
   crashes = 0;
   /** Counts what happened (see SimStats). */
   readonly count: (what: Counted) => void;
@@ -170,6 +172,10 @@ export class SimLog {
     const sentIn = this.#epoch;
     const fault = rnd.float();
     const notDurable = forced && rnd.chance(this.faults.notDurable);
+    const slow = this.faults.slow > 0 && rnd.chance(this.faults.slow) ? rnd.int(500, 5_000) : 0;
+    if (slow > 0) {
+      this.count('log round trip slow');
+    }
     return new Promise<T>((resolve, reject) => {
       const answer = (ok: boolean, value: T | unknown): void => {
         this.#sched.setTimeout(
@@ -227,7 +233,7 @@ export class SimLog {
             rnd.int(0, 4) + (forced ? rnd.int(1, 6) : 0),
           );
         },
-        rnd.int(0, 4),
+        rnd.int(0, 4) + slow,
       );
     });
   }

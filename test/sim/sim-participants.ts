@@ -27,6 +27,8 @@ export interface ParticipantWitness {
   count(what: Counted): void;
   /** The transaction's state in the log now (null: the log does not know it). */
   loggedState(txnId: string): string | null;
+  /** Whether the log lists the participant in the transaction now. */
+  listed(txnId: string, participant: string): boolean;
 }
 
 /**
@@ -196,6 +198,9 @@ export class SimNetwork implements ParticipantClient, HealthProbe {
     return this.#call(call, 'Prepare', (p): PrepareResult => {
       if (w.loggedState(call.txnId) === 'ACTIVE') {
         w.count('Prepare before the claim (early)');
+      }
+      if (!w.listed(call.txnId, call.name)) {
+        w.count('Prepare to a participant the log does not list');
       }
       const branch = p.branches.get(call.txnId);
       const vote = (v: Vote, reason: string | null): PrepareResult => {

@@ -12,6 +12,7 @@ export const FAULTS = [
   'log round trip refused',
   'log answer lost',
   'forced write visible, not durable',
+  'log round trip slow',
   'coordinator killed',
   'coordinator frozen past its lease',
   'coordinator cut from the log',
@@ -30,6 +31,7 @@ export const PATHS = [
   'one-phase refused',
   'one-phase in doubt (ABORTING)',
   'Prepare before the claim (early)',
+  'Prepare to a participant the log does not list',
   'late Prepare refused (Abort first)',
   'aborted: lease expired',
   'aborted: coordinator recovery',
@@ -50,6 +52,8 @@ export const COUNTS = [
   'outcomes told',
   'fault-free transactions',
   'fault-free COMMITTED',
+  /** Rare in drawn worlds: its pinned scenario makes sure it is reached. */
+  'decision over a row the log lost',
 ] as const;
 
 export type Counted = (typeof FAULTS)[number] | (typeof PATHS)[number] | (typeof COUNTS)[number];

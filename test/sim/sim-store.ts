@@ -279,9 +279,11 @@ export class SimStore implements TransactionStore {
         storable(tx.reason, ...tx.participants.map((p) => p.voteReason));
         const row = this.#rows().get(tx.txnId);
         if (row === undefined || !UNDECIDED.includes(row.state) || (row.onePhase && !tx.onePhase)) {
-          if (row !== undefined) {
-            this.#log.count('decision adopted from another decider');
-          }
+          this.#log.count(
+            row === undefined
+              ? 'decision over a row the log lost'
+              : 'decision adopted from another decider',
+          );
           return DecisionWrite.LOST;
         }
         const commit = tx.state === TxState.COMMITTING || tx.state === TxState.COMMITTED;

@@ -7,7 +7,8 @@ import { sleep } from 'twopc/internal/time/clock';
 import { deadlineSignal } from 'twopc/internal/time/deadline-signal';
 import { drawConfig } from './sim-config.ts';
 import type { SimConfig } from './sim-config.ts';
-import { healAll, scheduleFaults } from './sim-faults.ts';
+import { applyRates, healAll, scheduleFaults } from './sim-faults.ts';
+import type { FaultWorld } from './sim-faults.ts';
 import { SimLog } from './sim-log.ts';
 import { SimParticipant } from './sim-participants.ts';
 import type { ParticipantWitness } from './sim-participants.ts';
@@ -38,6 +39,13 @@ const FAULT_FREE_AT_MS = HEAL_AT_MS + 5_000;
 const GIVE_UP_AT_MS = 240_000;
 const TRACE_MAX = 600;
 
+/** A pinned scenario: a configuration and a scripted fault schedule in place of the drawn ones. */
+export interface Pinned {
+  readonly config: (drawn: SimConfig) => SimConfig;
+  /** Schedules the faults (all before `healAtMs`). */
+  readonly script: (w: FaultWorld, healAtMs: number) => void;
+}
+
 interface Told {
   readonly outcome: Outcome;
   readonly how: string;
@@ -63,15 +71,18 @@ export class SimWorld implements ParticipantWitness {
   readonly trace: string[] = [];
   #healed = false;
   #begun = 0;
+  readonly #pinned: Pinned | null;
   /** Fault-free clients still waiting for their answer. */
   #faultFreeLeft = 0;
 
-  constructor(seed: number) {
+  constructor(seed: number, pinned: Pinned | null = null) {
     this.seed = seed;
+    this.#pinned = pinned;
     this.rnd = new SimRandom(seed);
     // Its own stream: a setting added at the end of the draw leaves the
     // other settings, and the world's own draws, of every seed as they were.
-    this.config = drawConfig(new SimRandom(seed, 1));
+    const drawn = drawConfig(new SimRandom(seed, 1));
+    this.config = pinned === null ? drawn : pinned.config(drawn);
     this.sched = new SimScheduler(this.rnd);
     this.log = new SimLog(this.sched, (what) => this.count(what), this.config.walWriterMs);
     this.participants = this.config.participants.map((n) => new SimParticipant(n));
@@ -91,6 +102,10 @@ export class SimWorld implements ParticipantWitness {
 
   loggedState(txnId: string): string | null {
     return this.log.live.rows.get(txnId)?.state ?? null;
+  }
+
+  listed(txnId: string, participant: string): boolean {
+    return this.log.live.rows.get(txnId)?.participants.some((p) => p.name === participant) ?? false;
   }
 
   note(what: string): void {
@@ -220,6 +235,9 @@ export class SimWorld implements ParticipantWitness {
   /** Enlists participants one by one (their work done first); false when one failed. */
   async #enlist(who: string, txnId: TxId, more: readonly SimParticipant[]): Promise<boolean> {
     for (const p of more) {
+      if (this.config.enlistDelayMs > 0) {
+        await sleep(this.sched, this.rnd.int(0, this.config.enlistDelayMs));
+      }
       const serving = this.serving();
       if (serving.length === 0) {
         return false;
@@ -276,10 +294,10 @@ export class SimWorld implements ParticipantWitness {
       return;
     }
     const commits = [this.#commit(txnId, who)];
-    if (rnd.chance(0.1)) {
+    if (rnd.chance(this.config.raceChance)) {
       commits.push(this.#abort(txnId, `${who} (racing abort)`));
     }
-    if (rnd.chance(0.15)) {
+    if (rnd.chance(this.config.raceChance * 1.5)) {
       commits.push(
         sleep(this.sched, rnd.int(0, 50)).then(() => this.#commit(txnId, `${who} (repeat)`)),
       );
@@ -513,7 +531,8 @@ export class SimWorld implements ParticipantWitness {
     for (let i = 1; i <= this.config.transactions; i++) {
       void this.#client(i);
     }
-    scheduleFaults(this, HEAL_AT_MS);
+    applyRates(this);
+    (this.#pinned?.script ?? scheduleFaults)(this, HEAL_AT_MS);
     this.sched.setTimeout(() => this.#heal(), HEAL_AT_MS);
     this.#faultFreeLeft = this.rnd.int(1, 3);
     for (let i = this.#faultFreeLeft; i > 0; i--) {
@@ -552,7 +571,7 @@ export class SimWorld implements ParticipantWitness {
   }
 }
 
-/** Runs one seed. */
-export function runSeed(seed: number): Promise<SimResult> {
-  return new SimWorld(seed).run();
+/** Runs one seed (of a pinned scenario: its configuration and faults, the rest from the seed). */
+export function runSeed(seed: number, pinned: Pinned | null = null): Promise<SimResult> {
+  return new SimWorld(seed, pinned).run();
 }

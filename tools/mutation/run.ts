@@ -17,9 +17,10 @@ import type { Mutant } from './mutants.ts';
 /**
  * `npm run test:mutation`: plants each bug of the kit (mutants.ts), one at
  * a time, in a scratch copy of the tree (never the working tree), and runs
- * what must catch it: the unit tests and the simulation's default seeds,
- * or for a patch of the SQL the differential test against the real
- * PostgreSQL. Fails, naming them, when a planted bug escapes.
+ * what must catch it: the simulation's default seeds, its pinned
+ * scenarios, the unit tests (stopping at the first that does), or for a
+ * patch of the SQL the differential test against the real PostgreSQL.
+ * Fails, naming them, when a planted bug escapes.
  *   --only NAME   one mutant
  *   --keep        leave the scratch copy (its path is printed)
  */
@@ -98,29 +99,33 @@ function plant(dir: string, m: Mutant): () => void {
   return () => writeFileSync(path, original);
 }
 
-/** The simulation first (it names a seed); the unit tests when it misses. */
+/** The simulation's seeds first (they name a seed), then its pinned scenarios, then the unit tests. */
 function judge(dir: string, m: Mutant): Verdict[] {
+  const mocha = 'node_modules/mocha/bin/mocha.js';
   if (m.by === 'sql') {
     return [
       check(dir, 'differential SQL test', [
-        'node_modules/mocha/bin/mocha.js',
+        mocha,
         'test/integration/sim-store-differential.test.ts',
       ]),
     ];
   }
-  const sim = check(dir, `simulation (${SIM_SEEDS} seeds)`, [
-    'test/sim/run.ts',
-    '--seeds',
-    SIM_SEEDS,
-    '--first-failure',
-  ]);
-  if (sim.caught) {
-    return [sim];
-  }
-  return [
-    sim,
-    check(dir, 'unit tests', ['node_modules/mocha/bin/mocha.js', 'test/unit/**/*.test.ts']),
+  const checkers: [string, string[]][] = [
+    [
+      `simulation (${SIM_SEEDS} seeds)`,
+      ['test/sim/run.ts', '--seeds', SIM_SEEDS, '--first-failure'],
+    ],
+    ['pinned scenarios', [mocha, 'test/sim/scenarios.test.ts']],
+    ['unit tests', [mocha, 'test/unit/**/*.test.ts']],
   ];
+  const verdicts: Verdict[] = [];
+  for (const [what, args] of checkers) {
+    verdicts.push(check(dir, what, args));
+    if (verdicts.at(-1)?.caught === true) {
+      break;
+    }
+  }
+  return verdicts;
 }
 
 function main(): number {
@@ -134,7 +139,7 @@ function main(): number {
   const dir = scratchCopy();
   console.log(`scratch copy: ${dir}`);
   const escaped: string[] = [];
-  const by = { sim: 0, unit: 0, sql: 0 };
+  const by = { sim: 0, scenarios: 0, unit: 0, sql: 0 };
   const started = Date.now();
   try {
     for (const m of chosen) {
@@ -147,9 +152,11 @@ function main(): number {
         if (!caught) {
           escaped.push(m.name);
         }
-        by[m.by === 'sql' ? 'sql' : verdicts[0]?.caught === true ? 'sim' : 'unit'] += caught
-          ? 1
-          : 0;
+        const catcher =
+          m.by === 'sql' ? 'sql' : (['sim', 'scenarios', 'unit'] as const)[verdicts.length - 1];
+        if (caught && catcher !== undefined) {
+          by[catcher]++;
+        }
       } finally {
         restore();
       }
@@ -164,7 +171,7 @@ function main(): number {
   const sqlCount = chosen.filter((m) => m.by === 'sql').length;
   console.log(
     `mutation score: ${chosen.length - escaped.length} of ${chosen.length} planted bugs caught ` +
-      `(of ${chosen.length - sqlCount} in the coordinator: ${by.sim} by the simulation, ${by.unit} more by the unit tests; ` +
+      `(of ${chosen.length - sqlCount} in the coordinator: ${by.sim} by the simulation's seeds, ${by.scenarios} more by its pinned scenarios, ${by.unit} more by the unit tests; ` +
       `of ${sqlCount} in the SQL: ${by.sql} by the differential test) in ${Math.round((Date.now() - started) / 1000)} s`,
   );
   for (const name of escaped) {
