@@ -103,17 +103,25 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: 'one-phase-aborted-on-a-timeout',
     breaks: '§3 rule 15: a one-phase Commit that may have arrived is in doubt, not aborted',
-    file: 'src/coordinator/tx-effects.ts',
-    find: `          await run.safeApply({
-            type: 'abort:requested',
-            reason: truncateReason(reason),
-            kind: 'PARTICIPANT_FAILED',
-          });`,
-    replace: `          await run.safeApply({
-            type: 'onephase:answered',
-            outcome: Outcome.ABORTED,
-            reason: truncateReason(reason),
-          });`,
+    file: 'src/coordinator/one-phase-commit.ts',
+    find: `        await run.safeApply({
+          type: 'abort:requested',
+          reason: truncateReason(reason),
+          kind: 'PARTICIPANT_FAILED',
+        });`,
+    replace: `        await run.safeApply({
+          type: 'onephase:answered',
+          outcome: Outcome.ABORTED,
+          reason: truncateReason(reason),
+        });`,
+  },
+  {
+    name: 'one-phase-failure-taken-as-never-sent',
+    breaks:
+      '§3 rule 16: only a one-phase Commit that provably never reached its participant is an abort told at once',
+    file: 'src/coordinator/one-phase-commit.ts',
+    find: `      if (neverArrived(err) && attempt === 1) {`,
+    replace: `      if (err !== null && attempt === 1) {`,
   },
   {
     name: 'decided-commit-aborted-by-a-client',
