@@ -3,6 +3,7 @@ import type { TxId } from '../core/tx-record.ts';
 import { Outcome, isDecided } from 'twopc/internal/contract/tx-state';
 import { sleep } from 'twopc/internal/time/clock';
 import { backoffMs } from 'twopc/internal/shared/backoff';
+import { durableRead } from './persist.ts';
 import type { RunDeps } from './run-deps.ts';
 
 /** A participant an early Prepare went to. */
@@ -15,10 +16,11 @@ export interface PreparedAt {
  * Finishes early Prepares that no run took: the commit claim failed or lost
  * its race, or the log no longer lists the participant (its Enlist was lost
  * with a crash of the log). Whoever decides the transaction tells the
- * participants the log lists; this tells the others, once the log has
- * decided an abort or forgotten the transaction (presumed abort), so that a
- * prepared branch is never left to the participant's own check (DESIGN §3
- * rule 4). A commit needs every Enlist in the log, so a committed
+ * participants the log lists, but may give up on one its own Prepare never
+ * reached; so this tells every participant these Prepares reached, once the
+ * log has decided an abort or forgotten the transaction (presumed abort),
+ * and a prepared branch is never left to the participant's own check
+ * (DESIGN §3 rule 4). A commit needs every Enlist in the log, so a committed
  * transaction lists them all and its decider tells them.
  */
 export async function followAbandoned(
@@ -30,15 +32,16 @@ export async function followAbandoned(
     return;
   }
   for (let attempt = 1; !deps.signal.aborted; attempt++) {
-    const view = await deps.store.get(txnId).catch(() => undefined);
+    // Durable before it is acted on: an abort may be visible before it is (rule 2).
+    const view = await durableRead(deps, txnId).catch(() => undefined);
     if (view !== undefined && (view === null || isDecided(view.state))) {
       if (view !== null && outcomeOf(view) !== Outcome.ABORTED && !view.onePhase) {
         return;
       }
-      const unlisted = sent.filter(
-        (p) => view === null || !view.participants.some((x) => x.name === p.name),
-      );
-      await Promise.all(unlisted.map((p) => tellAbort(deps, txnId, p)));
+      // Every one reached, listed or not: the decider may give up on a listed
+      // one that none of its own Prepares reached, not knowing of this one
+      // (DESIGN §3 rule 16). An Abort is idempotent at the participant.
+      await Promise.all(sent.map((p) => tellAbort(deps, txnId, p)));
       return;
     }
     const waitMs = Math.max(backoffMs(deps.config.retry, attempt, deps.random), 100);
@@ -50,7 +53,7 @@ export async function followAbandoned(
 
 /** Abort to one participant until it acknowledges (idempotent at the participant). */
 async function tellAbort(deps: RunDeps, txnId: TxId, p: PreparedAt): Promise<void> {
-  const reason = 'the transaction aborted; this participant is not in its log';
+  const reason = 'the transaction aborted; an early Prepare reached this participant';
   for (let attempt = 1; !deps.signal.aborted; attempt++) {
     try {
       await deps.participants.abort(
@@ -59,7 +62,7 @@ async function tellAbort(deps: RunDeps, txnId: TxId, p: PreparedAt): Promise<voi
       );
       deps.log.info(
         { txn_id: txnId, participant: p.name },
-        'told Abort to a participant an early Prepare reached that the log does not list',
+        'told Abort to a participant an early Prepare reached',
       );
       return;
     } catch {

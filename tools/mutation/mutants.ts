@@ -167,6 +167,17 @@ export const MUTANTS: readonly Mutant[] = [
     replace: `  if (sent.length >= 0) {`,
   },
   {
+    name: 'abandoned-early-prepares-followed-only-where-unlisted',
+    breaks:
+      '§3 rule 16 (seeds 428 and 1322 of this version): a participant another coordinator gave up on may hold an early Prepare',
+    file: 'src/coordinator/abandoned-prepares.ts',
+    find: `      await Promise.all(sent.map((p) => tellAbort(deps, txnId, p)));`,
+    replace: `      const unlisted = sent.filter(
+        (p) => view === null || !view.participants.some((x) => x.name === p.name),
+      );
+      await Promise.all(unlisted.map((p) => tellAbort(deps, txnId, p)));`,
+  },
+  {
     name: 'every-commit-a-clean-abort',
     breaks:
       'liveness: all PREPARED leads to COMMITTING (a cowardly coordinator passes every safety check)',
