@@ -99,6 +99,43 @@ function plant(dir: string, m: Mutant): () => void {
   return () => writeFileSync(path, original);
 }
 
+/** The titles of the unit tests that fail (mocha's JSON reporter); one line when they did not run. */
+function unitFailures(dir: string): { titles: string[]; secs: string } {
+  const started = Date.now();
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'node_modules/mocha/bin/mocha.js',
+      '--reporter',
+      'json',
+      'test/unit/**/*.test.ts',
+    ],
+    { cwd: dir, encoding: 'utf8', timeout: STEP_TIMEOUT_MS, maxBuffer: 256 * 1024 * 1024 },
+  );
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  try {
+    const json = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
+      failures: { fullTitle: string }[];
+    };
+    return { titles: json.failures.map((f) => f.fullTitle), secs };
+  } catch {
+    return { titles: [`the unit tests did not run (exit ${String(r.status ?? r.signal)})`], secs };
+  }
+}
+
+/** Unit tests failing without any planted bug: they catch nothing. */
+let baseline: Set<string> | null = null;
+
+function unitCheck(dir: string): Verdict {
+  const { titles, secs } = unitFailures(dir);
+  const fresh = titles.filter((t) => !baseline?.has(t));
+  return fresh.length === 0
+    ? { caught: false, how: `unit tests passed (${secs} s)` }
+    : { caught: true, how: `unit tests (${secs} s): ${fresh[0]?.slice(0, 160) ?? ''}` };
+}
+
 /** The simulation's seeds first (they name a seed), then its pinned scenarios, then the unit tests. */
 function judge(dir: string, m: Mutant): Verdict[] {
   const mocha = 'node_modules/mocha/bin/mocha.js';
@@ -110,17 +147,23 @@ function judge(dir: string, m: Mutant): Verdict[] {
       ]),
     ];
   }
-  const checkers: [string, string[]][] = [
+  const checkers: [string, () => Verdict][] = [
     [
-      `simulation (${SIM_SEEDS} seeds)`,
-      ['test/sim/run.ts', '--seeds', SIM_SEEDS, '--first-failure'],
+      'seeds',
+      () =>
+        check(dir, `simulation (${SIM_SEEDS} seeds)`, [
+          'test/sim/run.ts',
+          '--seeds',
+          SIM_SEEDS,
+          '--first-failure',
+        ]),
     ],
-    ['pinned scenarios', [mocha, 'test/sim/scenarios.test.ts']],
-    ['unit tests', [mocha, 'test/unit/**/*.test.ts']],
+    ['scenarios', () => check(dir, 'pinned scenarios', [mocha, 'test/sim/scenarios.test.ts'])],
+    ['unit', () => unitCheck(dir)],
   ];
   const verdicts: Verdict[] = [];
-  for (const [what, args] of checkers) {
-    verdicts.push(check(dir, what, args));
+  for (const [, run] of checkers) {
+    verdicts.push(run());
     if (verdicts.at(-1)?.caught === true) {
       break;
     }
@@ -138,6 +181,12 @@ function main(): number {
   }
   const dir = scratchCopy();
   console.log(`scratch copy: ${dir}`);
+  baseline = new Set(unitFailures(dir).titles);
+  if (baseline.size > 0) {
+    console.log(
+      `warning: unit tests failing with no bug planted (they catch nothing here): ${[...baseline].join('; ')}`,
+    );
+  }
   const escaped: string[] = [];
   const by = { sim: 0, scenarios: 0, unit: 0, sql: 0 };
   const started = Date.now();
