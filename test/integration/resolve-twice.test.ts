@@ -36,7 +36,9 @@ describe('resolving one participant twice at once: the second is refused', funct
       const h = await startCoordinator(schema, {
         retryBaseMs: 30_000,
         retryCapMs: 60_000,
-        callTimeoutMs: 500,
+        // Calls wait as long as a busy machine needs: a Prepare or a health
+        // check timed out would abort the transaction the test needs committed.
+        callTimeoutMs: 5_000,
         auditLog: audit(i),
       });
       coordinators.push(h);
