@@ -62,7 +62,8 @@ describe('resolving one participant twice at once: the second is refused', funct
     const other = await fleet.start(`other-${made}`);
     const h = coordinators[0]!;
     const { txnId } = await h.client.begin({ participants: [silent.ref, other.ref] });
-    assert.equal((await h.client.commit(txnId)).outcome, 'COMMITTED');
+    const answer = await h.client.commit(txnId);
+    assert.equal(answer.outcome, 'COMMITTED', answer.reason);
     await silent.waitFor((c) => c.method === 'Commit' && c.txnId === txnId);
     return { txnId, silent: silent.name };
   }
