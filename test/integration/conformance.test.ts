@@ -7,6 +7,7 @@ import type { CheckResult } from 'twopc/internal/conformance';
 import { txnMetadata } from 'twopc/internal/twopc-client';
 import { TwopcParticipant } from 'twopc/internal/twopc-participant';
 import { createBanks } from '../support/bank.ts';
+import { checkBank, notPassed } from '../support/conformance-bank.ts';
 import type { BankProcess } from '../support/bank.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
@@ -81,23 +82,14 @@ describe('participant conformance kit (twopc conformance, checkParticipant)', fu
     banks = await createBanks('twopc_conformance', 1);
     const bank = banks[0] as BankProcess;
     await bank.start(h.app.address);
-    const results = await checkParticipant({
-      participant: `127.0.0.1:${bank.port}`,
-      name: bank.name,
-      work: async () => {
-        const { txnId } = await h.client.begin({ timeoutMs: 60_000 });
-        await bank.apply(txnId, 'acct1', 5);
-        return txnId;
-      },
-      restart: async () => {
-        await bank.kill();
-        await bank.start(h.app.address);
-      },
+    const results = await checkBank({
+      client: h.client,
+      coordinator: h.app.address,
+      bank,
+      kill: () => bank.kill(),
+      delta: 5,
     });
-    assert.deepEqual(
-      results.filter((r) => r.status !== 'pass').map((r) => [r.check, r.status, r.detail]),
-      [],
-    );
+    assert.deepEqual(notPassed(results), []);
     const balance = await bank.pool.query<{ balance: string }>(
       "SELECT balance FROM accounts WHERE id = 'acct1'",
     );

@@ -8,7 +8,7 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import mysql from 'mysql2/promise';
-import { checkParticipant } from 'twopc/internal/conformance';
+import { checkBank, notPassed } from '../support/conformance-bank.ts';
 import {
   MySqlParticipant,
   BranchBusyError,
@@ -71,23 +71,14 @@ describe('MariaDB participant (XA), on a real MariaDB', function () {
     const bank = await createMySqlBank(server, 'maria-kit', 'twopc_kit');
     banks.push(bank);
     await bank.start(h.app.address);
-    const results = await checkParticipant({
-      participant: `127.0.0.1:${bank.port}`,
-      name: bank.name,
-      work: async () => {
-        const { txnId } = await h.client.begin({ timeoutMs: 60_000 });
-        await bank.apply(txnId, 'acct1', 5);
-        return txnId;
-      },
-      restart: async () => {
-        await bank.kill();
-        await bank.start(h.app.address);
-      },
+    const results = await checkBank({
+      client: h.client,
+      coordinator: h.app.address,
+      bank,
+      kill: () => bank.kill(),
+      delta: 5,
     });
-    assert.deepEqual(
-      results.filter((r) => r.status !== 'pass').map((r) => [r.check, r.status, r.detail]),
-      [],
-    );
+    assert.deepEqual(notPassed(results), []);
     const rows = await server.sql<{ balance: string }[]>(
       "SELECT balance FROM accounts WHERE id = 'acct1'",
       [],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { checkParticipant } from 'twopc/internal/conformance';
+import { checkBank, notPassed } from '../support/conformance-bank.ts';
 import { PYTHON } from '../../examples/python-inventory.ts';
 import { createBanks } from '../support/bank.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
@@ -55,23 +55,14 @@ describe('the Python package (python/)', function () {
         const bank = new PythonBank(`bank-py-${kind}`, db.url, kind === 'aio');
         try {
           await bank.start(h.app.address);
-          const results = await checkParticipant({
-            participant: `127.0.0.1:${bank.port}`,
-            name: bank.name,
-            work: async () => {
-              const { txnId } = await h.client.begin({ timeoutMs: 60_000 });
-              await bank.apply(txnId, 'acct1', 1);
-              return txnId;
-            },
-            restart: async () => {
-              await bank.kill('SIGKILL');
-              await bank.start(h.app.address);
-            },
+          const results = await checkBank({
+            client: h.client,
+            coordinator: h.app.address,
+            bank,
+            kill: () => bank.kill('SIGKILL'),
+            delta: 1,
           });
-          assert.deepEqual(
-            results.filter((r) => r.status !== 'pass').map((r) => [r.check, r.status, r.detail]),
-            [],
-          );
+          assert.deepEqual(notPassed(results), []);
           assert.ok(results.some((r) => r.check === 'the batched channel, when offered'));
           const { rows } = await db.pool.query<{ n: number }>(
             'SELECT count(*)::int AS n FROM pg_prepared_xacts WHERE database = current_database()',
