@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Iterator
 
@@ -72,6 +73,28 @@ def test_an_unreachable_coordinator_is_unavailable_after_the_attempts() -> None:
         with pytest.raises(twopc.UnavailableError) as err:
             c.begin()
     assert err.value.retryable and err.value.code is None
+
+
+def test_retries_end_by_the_calls_deadline() -> None:
+    # Nine back-offs would wait more than 5 s in all; the deadline is 1 s.
+    address = f"127.0.0.1:{free_port()}"
+
+    def blocking() -> float:
+        with twopc.TwopcClient(address, attempts=10, call_timeout_s=1) as c:
+            started = time.monotonic()
+            with pytest.raises((twopc.UnavailableError, twopc.DeadlineExceededError)):
+                c.begin()
+            return time.monotonic() - started
+
+    async def aio() -> float:
+        async with AsyncTwopcClient(address, attempts=10, call_timeout_s=1) as c:
+            started = time.monotonic()
+            with pytest.raises((twopc.UnavailableError, twopc.DeadlineExceededError)):
+                await c.begin()
+            return time.monotonic() - started
+
+    for took in (blocking(), asyncio.run(aio())):
+        assert took < 2, f"the call took {took:.1f} s with a 1 s deadline"
 
 
 def test_a_deadline_that_passes_is_deadline_exceeded(coordinator: Coordinator) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from typing import Optional
 
 import grpc
@@ -27,3 +28,23 @@ def retry_delay_s(err: TwopcError, attempt: int) -> Optional[float]:
     if err.status == grpc.StatusCode.RESOURCE_EXHAUSTED and err.retry_after_s is not None:
         return max(err.retry_after_s, backoff_s(attempt))
     return None
+
+
+class CallDeadline:
+    """One deadline for a whole call, retries included (as the TypeScript SDK does).
+
+    Every attempt gets the time that is left, and no back-off is waited
+    past the deadline: once it is spent the call raises the last error (an
+    UNAVAILABLE saying why, rather than a bare DEADLINE_EXCEEDED).
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self._at = time.monotonic() + timeout_s
+
+    def remaining_s(self) -> float:
+        """Seconds left (0 once passed)."""
+        return max(0.0, self._at - time.monotonic())
+
+    def allows(self, delay_s: float) -> bool:
+        """Whether a retry after ``delay_s`` still starts before the deadline."""
+        return delay_s < self.remaining_s()

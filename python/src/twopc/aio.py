@@ -13,7 +13,7 @@ import grpc
 from . import _rules, _wire
 from ._exchange import BATCHED, serve_exchange_async
 from ._keyed import AsyncKeyedLock
-from ._retry import retry_delay_s
+from ._retry import CallDeadline, retry_delay_s
 from ._rules import Vote
 from .branch_store import BranchState, BranchStore, InMemoryBranchStore
 from .client import (
@@ -81,14 +81,15 @@ class AsyncTwopcClient:
         stub = self._channel.unary_unary(
             method.path, request_serializer=_wire.Method.serialize, response_deserializer=method.response
         )
+        deadline = CallDeadline(timeout_s or self._timeout_s)
         for attempt in range(1, self._attempts + 1):
             try:
-                res: Res = await stub(request, timeout=timeout_s or self._timeout_s, metadata=trace_headers())
+                res: Res = await stub(request, timeout=deadline.remaining_s(), metadata=trace_headers())
                 return res
             except grpc.RpcError as err:
                 typed = error_from_rpc(err)
                 delay = retry_delay_s(typed, attempt)
-                if delay is None or attempt >= self._attempts:
+                if delay is None or attempt >= self._attempts or not deadline.allows(delay):
                     raise typed from err
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -9,7 +9,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence, TypeVar
 import grpc
 
 from . import _wire
-from ._retry import retry_delay_s
+from ._retry import CallDeadline, retry_delay_s
 from .credentials import TlsFiles, TokenSource, channel_credentials
 from .errors import TwopcError, error_from_rpc
 from .ids import parse_txn_id
@@ -116,7 +116,9 @@ class TwopcClient:
 
     Calls failing with UNAVAILABLE (the coordinator restarting, its log
     briefly away) are retried with backoff, and RESOURCE_EXHAUSTED after the
-    coordinator's hint: every twopc call is safe to repeat. A failure raises
+    coordinator's hint: every twopc call is safe to repeat. Retries stay
+    within the call's deadline (``call_timeout_s``, or a call's own
+    ``timeout_s``): no retry starts past it. A failure raises
     a :class:`~twopc.errors.TwopcError` subclass carrying the TWOPC_* code.
     Every call carries the W3C trace context (see :mod:`twopc.tracing`).
 
@@ -150,14 +152,15 @@ class TwopcClient:
         stub = self._channel.unary_unary(
             method.path, request_serializer=_wire.Method.serialize, response_deserializer=method.response
         )
+        deadline = CallDeadline(timeout_s or self._timeout_s)
         for attempt in range(1, self._attempts + 1):
             try:
-                res: Res = stub(request, timeout=timeout_s or self._timeout_s, metadata=trace_headers())
+                res: Res = stub(request, timeout=deadline.remaining_s(), metadata=trace_headers())
                 return res
             except grpc.RpcError as err:
                 typed = error_from_rpc(err)
                 delay = retry_delay_s(typed, attempt)
-                if delay is None or attempt >= self._attempts:
+                if delay is None or attempt >= self._attempts or not deadline.allows(delay):
                     raise typed from err
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
