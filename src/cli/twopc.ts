@@ -116,20 +116,26 @@ async function serve(config: Config): Promise<number> {
       );
       onSignal('npm gone');
     });
-    if (config.logShards !== null) {
-      // The shards file is re-read on SIGHUP: shards added, drained, removed.
-      process.on('SIGHUP', () => {
-        log.info({ file: config.logShards }, 'SIGHUP: re-reading the shards file');
-        app.reloadShards().then(
-          () => log.info({ shards: app.shards() }, 'shards file applied'),
-          (err: unknown) =>
-            log.error(
-              { err: (err as Error).message },
-              'shards file not applied: the shards stay as they were',
-            ),
+    // The shards file is re-read on SIGHUP: shards added, drained, removed.
+    // Without one, a SIGHUP sent by habit (a reload, a closed terminal) is
+    // said and ignored: Node's default action would end the coordinator.
+    process.on('SIGHUP', () => {
+      if (config.logShards === null) {
+        log.info(
+          'SIGHUP reloads only the shards file (--log-shards), and there is none: nothing reloaded, still serving',
         );
-      });
-    }
+        return;
+      }
+      log.info({ file: config.logShards }, 'SIGHUP: re-reading the shards file');
+      app.reloadShards().then(
+        () => log.info({ shards: app.shards() }, 'shards file applied'),
+        (err: unknown) =>
+          log.error(
+            { err: (err as Error).message },
+            'shards file not applied: the shards stay as they were',
+          ),
+      );
+    });
   });
 }
 
