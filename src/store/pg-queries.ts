@@ -57,9 +57,12 @@ export const SQL = {
   // is checked again on the newest row version once the row lock is held):
   // that row lock orders Enlist against Commit, whose UPDATE then sees the
   // raised count. Only then are the participants inserted; a name already
-  // there is left alone (the caller explains it). participant_count may
-  // count such a repeat: it is an upper bound, and startPreparing re-reads
-  // the list whenever it disagrees. No separate locking step: a SELECT FOR
+  // there is left alone (the caller explains it). A name the statement's
+  // snapshot already holds is not counted: counted, a lone participant
+  // enlisted twice lost its one-phase claim, and its commit aborted
+  // (LOG_STORE_RESTARTED). Two Enlists of one name racing may both count it:
+  // participant_count is an upper bound, never below the participants, and
+  // startPreparing re-reads the list whenever it disagrees. No separate locking step: a SELECT FOR
   // UPDATE writes a WAL record of its own for every row; rows are visited in
   // txn_id order, and the rare deadlock of two batches is retried.
   // A transaction of the folded layout gets the names it does not hold yet
@@ -68,9 +71,15 @@ export const SQL = {
   // are the ones it reports inserted.
   enlist: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS d(txn_id, name, endpoint, ord)),
-    c AS (SELECT txn_id, count(*)::integer AS n FROM d GROUP BY txn_id ORDER BY txn_id),
+    c AS (
+      SELECT txn_id, count(DISTINCT name)::integer AS n FROM d
+      WHERE NOT EXISTS (SELECT 1 FROM twopc_participants p WHERE p.txn_id = d.txn_id AND p.name = d.name)
+      GROUP BY txn_id ORDER BY txn_id),
     t AS (
-      UPDATE twopc_transactions x SET participant_count = x.participant_count + c.n, updated_at = now(),
+      UPDATE twopc_transactions x SET updated_at = now(),
+        participant_count = x.participant_count + CASE WHEN x.participants IS NULL THEN c.n ELSE (
+          SELECT count(DISTINCT y.name)::integer FROM d y
+          WHERE y.txn_id = x.txn_id AND NOT x.participants @> jsonb_build_array(jsonb_build_object('name', y.name))) END,
         participants = CASE WHEN x.participants IS NOT NULL THEN x.participants || COALESCE((
           SELECT jsonb_agg(jsonb_build_object('name', n.name, 'endpoint', n.endpoint, 'enlisted_at', now()) ORDER BY n.name)
           FROM (SELECT DISTINCT ON (y.name) y.name, y.endpoint FROM d y WHERE y.txn_id = x.txn_id ORDER BY y.name, y.ord) n
