@@ -9,6 +9,8 @@ import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
 import { eventually } from '../support/expect-status.ts';
 import { FakeFleet } from '../support/fake-participant.ts';
+import { TwopcClient } from 'twopc/internal/twopc-client';
+import { TwopcProcess, restartableEnv } from '../support/child.ts';
 
 // The log holds a transaction's participants in one of two layouts
 // (src/store/log-layout.ts), and says per row which. Whatever a store
@@ -337,4 +339,71 @@ describe('one coordinator finishes transactions of both layouts, whichever it cr
       }
     });
   }
+});
+
+describe('a coordinator killed with SIGKILL mid phase 2 of a folded transaction', function () {
+  this.timeout(90_000);
+  const fleet = new FakeFleet();
+  let current: TwopcProcess | null = null;
+  afterEach(async function () {
+    await current?.kill('SIGKILL');
+    current = null;
+    await fleet.stopAll();
+  });
+
+  it('is finished after the restart, by a coordinator creating either layout', async function () {
+    const schema = await migratedSchema(import.meta.url, 'sigkill');
+    const env = await restartableEnv(schema, 'layout-kill', {
+      TWOPC_PREPARE_TIMEOUT_MS: '30000',
+    });
+    const start = async (layout: LogLayout): Promise<TwopcClient> => {
+      current = new TwopcProcess(['serve'], { ...env, TWOPC_INTERNAL_LOG_LAYOUT: layout });
+      return new TwopcClient(await current.serving(), { attempts: 1 });
+    };
+    const a = await fleet.start('kill-a');
+    const b = await fleet.start('kill-b');
+    const c = await fleet.start('kill-c', { failCommitTimes: 1_000_000 });
+    const client = await start(LogLayout.FOLDED);
+    const { txnId } = await client.begin({ participants: [a.ref, b.ref, c.ref] });
+    assert.equal(await layoutOf(schema, txnId), LogLayout.FOLDED);
+    assert.equal((await client.commit(txnId)).outcome, 'COMMITTED');
+    await c.waitFor((x) => x.method === 'Commit' && x.txnId === txnId);
+    await current?.kill('SIGKILL');
+    client.close();
+    const [row] = await sql<{ state: string }>(
+      schema,
+      'SELECT state FROM twopc_transactions WHERE txn_id = $1',
+      [txnId],
+    );
+    assert.equal(row?.state, 'COMMITTING', 'the decision is durable');
+
+    // The restarted coordinator creates the rows layout: the release before
+    // the flip finishing what the release after it began.
+    const again = await start(LogLayout.ROWS);
+    try {
+      await eventually(
+        async () => (await again.get(txnId)).participants.some((p) => p.attempts > 0),
+        20_000,
+        'the recovery run retried the silent participant',
+      );
+      c.behaviour = {};
+      const tx = await eventually(
+        async () => {
+          const t = await again.get(txnId);
+          return t.state === 'COMMITTED' ? t : null;
+        },
+        20_000,
+        'recovery commit',
+      );
+      assert.ok(tx.participants.every((p) => p.acknowledged));
+      for (const p of [a, b, c]) {
+        assert.ok(p.callsOf('Commit', txnId).length >= 1, `${p.name} was not told to commit`);
+        assert.equal(p.callsOf('Abort', txnId).length, 0);
+      }
+      const { txnId: next } = await again.begin({ participants: [a.ref] });
+      assert.equal(await layoutOf(schema, next), LogLayout.ROWS);
+    } finally {
+      again.close();
+    }
+  });
 });
