@@ -46,6 +46,17 @@ export interface WalProfile {
 /** The WAL written between `from` and `to` (positions from `walLsn`), by pg_walinspect. */
 export async function walProfile(pool: pg.Pool, from: bigint, to: bigint): Promise<WalProfile> {
   const lsn = (b: bigint): string => `${(b >> 32n).toString(16)}/${(b & 0xffffffffn).toString(16)}`;
+  // PostgreSQL 15 refuses an end past the flushed WAL: wait for the WAL
+  // writer to flush the window's unforced commits.
+  for (;;) {
+    const r = await pool.query<{ b: string }>(
+      "SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::bigint AS b",
+    );
+    if (BigInt(r.rows[0]?.b ?? '0') >= to) {
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   const by = async (key: string): Promise<WalRecords[]> =>
     (
       await pool.query<{ k: string; bytes: string; records: string }>(

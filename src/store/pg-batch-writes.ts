@@ -7,6 +7,7 @@ import { isCommitDecision, participantArrays } from './pg-rows.ts';
 import { runQuery } from './pg-run.ts';
 import { DecisionWrite } from './transaction-store.ts';
 import type { BeginInput } from './transaction-store.ts';
+import { LogLayout } from './log-layout.ts';
 
 // The batched writes of the store: each takes the items that concurrent
 // calls submitted to a Batcher and writes them in one statement, returning
@@ -38,9 +39,16 @@ export interface CompletionItem {
   readonly from: TxState;
 }
 
-/** Begins: the lease deadline of each. */
-export async function writeBegins(pool: Pool, batch: BeginInput[]): Promise<Date[]> {
-  const ps = batch.flatMap((b) => b.participants.map((p) => ({ txnId: b.txnId, ...p })));
+/** Begins, created in `layout`: the lease deadline of each. */
+export async function writeBegins(
+  pool: Pool,
+  batch: BeginInput[],
+  layout: LogLayout = LogLayout.ROWS,
+): Promise<Date[]> {
+  const folded = layout === LogLayout.FOLDED;
+  const ps = folded
+    ? []
+    : batch.flatMap((b) => b.participants.map((p) => ({ txnId: b.txnId, ...p })));
   const rows = await runQuery<{ txn_id: string; lease_expires_at: Date }>(pool, 'begin', [
     batch.map((b) => b.txnId),
     batch.map((b) => JSON.stringify(b.labels)),
@@ -53,6 +61,7 @@ export async function writeBegins(pool: Pool, batch: BeginInput[]): Promise<Date
     ps.map((p) => p.endpoint),
     batch.map((b) => b.tenant),
     batch.map((b) => b.principal),
+    batch.map((b) => (folded ? foldedParticipants(b) : null)),
   ]);
   const at = new Map(rows.map((r) => [r.txn_id, r.lease_expires_at]));
   return batch.map((b) => {
@@ -62,6 +71,32 @@ export async function writeBegins(pool: Pool, batch: BeginInput[]): Promise<Date
     }
     return leaseExpiresAt;
   });
+}
+
+/**
+ * A Begin's participants as the folded layout holds them: in the order the
+ * rows layout lists participants enlisted together (by name).
+ */
+function foldedParticipants(b: BeginInput): string {
+  const named = [...b.participants].sort((x, y) =>
+    x.name < y.name ? -1 : x.name > y.name ? 1 : 0,
+  );
+  return JSON.stringify(named.map((p) => ({ name: p.name, endpoint: p.endpoint })));
+}
+
+/**
+ * Per transaction, an object by participant name of `pick`'s value for those
+ * it gives one (null: none), for the folded rows of a batch statement.
+ */
+function byName<T>(
+  participants: readonly ParticipantRecord[],
+  pick: (p: ParticipantRecord) => T | undefined,
+): string | null {
+  const entries = participants.flatMap((p) => {
+    const value = pick(p);
+    return value === undefined ? [] : [[p.name, value] as const];
+  });
+  return entries.length === 0 ? null : JSON.stringify(Object.fromEntries(entries));
 }
 
 /** Enlists: the lease deadline of each newly enlisted participant; null for any other (the caller explains it). */
@@ -127,6 +162,13 @@ export async function writeDecisions(pool: Pool, batch: TxRecord[]): Promise<Dec
     a.votes,
     a.reasons,
     a.acked,
+    txs.map((t) =>
+      byName(t.participants, (p) =>
+        impliedByDecision(t, p)
+          ? undefined
+          : { vote: p.vote, vote_reason: p.voteReason, acked: p.acked },
+      ),
+    ),
   ]);
   const found = new Map(rows.map((r) => [r.txn_id, r.allowed]));
   return batch.map((t) => {
@@ -168,6 +210,9 @@ export async function writeCompletions(pool: Pool, batch: CompletionItem[]): Pro
     a.names,
     a.acked,
     a.heuristics,
+    items.map(({ tx }) =>
+      byName(tx.participants, (p) => (p.acked && p.heuristic !== null ? p.heuristic : undefined)),
+    ),
   ]);
   const written = new Set(rows.map((r) => r.txn_id));
   return batch.map((i) => written.has(i.tx.txnId));

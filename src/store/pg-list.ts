@@ -18,7 +18,8 @@ export interface ListStatement {
  * for a rare match; each shape here is planned for what it asks. Filters
  * that select few rows start from the index that holds them: unfinished
  * states and stuck transactions from the partial index of unfinished rows,
- * heuristic outcomes from the partial index of heuristic participants. The
+ * heuristic outcomes from the partial indexes of heuristic participants
+ * (rows) and of folded transactions with a heuristic outcome. The
  * page's ids are chosen first; its rows (participants, operator actions)
  * are read for those ids only.
  */
@@ -72,7 +73,8 @@ export function listStatement(filter: ListFilter): ListStatement {
   }
   if (filter.heuristicOnly) {
     where.push(
-      't.txn_id IN (SELECT h.txn_id FROM twopc_participants h WHERE h.heuristic IS NOT NULL)',
+      `t.txn_id IN (SELECT h.txn_id FROM twopc_participants h WHERE h.heuristic IS NOT NULL
+        UNION ALL SELECT g.txn_id FROM twopc_transactions g WHERE g.has_heuristic)`,
     );
     shape += 'h';
     narrow = true;
@@ -82,8 +84,13 @@ export function listStatement(filter: ListFilter): ListStatement {
     shape += 'l';
   }
   if (filter.participant !== null) {
+    // One EXISTS over both layouts: correlated in each arm, it stays a
+    // probe of the participants' primary key per row (an OR of two EXISTS
+    // may be planned as a hashed scan of every participant).
+    const name = param(filter.participant, 'text');
     where.push(
-      `EXISTS (SELECT 1 FROM twopc_participants e WHERE e.txn_id = t.txn_id AND e.name = ${param(filter.participant, 'text')})`,
+      `EXISTS (SELECT 1 FROM twopc_participants e WHERE e.txn_id = t.txn_id AND e.name = ${name}
+        UNION ALL SELECT 1 WHERE t.participants @> jsonb_build_array(jsonb_build_object('name', ${name})))`,
     );
     shape += 'p';
   }

@@ -1,6 +1,21 @@
 import { TX_COLUMNS } from './pg-rows.ts';
 
 /**
+ * The folded participants of `column` (see log-layout.ts), each element `e`
+ * that `match` selects replaced by `replace`, the others kept, in order.
+ */
+function mapFolded(column: string, match: string, replace: string): string {
+  return `COALESCE((SELECT jsonb_agg(CASE WHEN ${match} THEN ${replace} ELSE f.e END ORDER BY f.o)
+      FROM jsonb_array_elements(${column}) WITH ORDINALITY AS f(e, o)), '[]')`;
+}
+
+/** Whether the folded participants of `column` hold one named `name` that has not acknowledged. */
+function foldedOwes(column: string, name: string): string {
+  return `EXISTS (SELECT 1 FROM jsonb_array_elements(${column}) AS o(e)
+      WHERE o.e->>'name' = ${name} AND NOT o.e ? 'acked_at')`;
+}
+
+/**
  * `tenants(tenant)`, for a `WITH RECURSIVE`: every tenant with a transaction
  * in the log, found by skipping through the tenant/created-at index (one
  * probe per tenant; the log keeps no index over every tenant by creation).
@@ -17,14 +32,19 @@ export const TENANTS = `tenants(tenant) AS (
  */
 export const SQL = {
   // Begins a batch of transactions (concurrent Begin calls share a statement).
+  // A transaction of the folded layout carries its participants in $12 (and
+  // none in $7-$9) and its trace context in `trace`; one of the rows layout
+  // has $12 NULL (see log-layout.ts).
   begin: `WITH d AS (
-      SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], $10::text[], $11::text[])
-        AS d(txn_id, labels, lease_ms, participant_count, owner_id, trace_context, tenant, principal)),
+      SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], $10::text[], $11::text[], $12::jsonb[])
+        AS d(txn_id, labels, lease_ms, participant_count, owner_id, trace_context, tenant, principal, participants)),
     tok AS MATERIALIZED (SELECT twopc_store_token() AS token),
     t AS (
       INSERT INTO twopc_transactions
-        (txn_id, state, labels, lease_ms, lease_expires_at, participant_count, owner_id, trace_context, store_token, tenant, principal)
-      SELECT txn_id, 'ACTIVE', labels, lease_ms, now() + make_interval(secs => lease_ms / 1000.0), participant_count, owner_id, trace_context, tok.token, tenant, principal
+        (txn_id, state, labels, lease_ms, lease_expires_at, participant_count, owner_id, trace_context, store_token, tenant, principal, participants, trace)
+      SELECT txn_id, 'ACTIVE', labels, lease_ms, now() + make_interval(secs => lease_ms / 1000.0), participant_count, owner_id,
+        CASE WHEN participants IS NULL THEN trace_context END, tok.token, tenant, principal,
+        participants, CASE WHEN participants IS NOT NULL THEN trace_context END
       FROM d, tok
       RETURNING txn_id, lease_expires_at),
     p AS (
@@ -37,24 +57,44 @@ export const SQL = {
   // is checked again on the newest row version once the row lock is held):
   // that row lock orders Enlist against Commit, whose UPDATE then sees the
   // raised count. Only then are the participants inserted; a name already
-  // there is left alone (the caller explains it). participant_count may
-  // count such a repeat: it is an upper bound, and startPreparing re-reads
-  // the list whenever it disagrees. No separate locking step: a SELECT FOR
+  // there is left alone (the caller explains it). A name the statement's
+  // snapshot already holds is not counted: counted, a lone participant
+  // enlisted twice lost its one-phase claim, and its commit aborted
+  // (LOG_STORE_RESTARTED). Two Enlists of one name racing may both count it:
+  // participant_count is an upper bound, never below the participants, and
+  // startPreparing re-reads the list whenever it disagrees. No separate locking step: a SELECT FOR
   // UPDATE writes a WAL record of its own for every row; rows are visited in
   // txn_id order, and the rare deadlock of two batches is retried.
+  // A transaction of the folded layout gets the names it does not hold yet
+  // appended to its row by the same UPDATE (its SET is evaluated again on the
+  // newest row version too), tagged with the statement's enlisted_at; those
+  // are the ones it reports inserted.
   enlist: `WITH d AS (
-      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS d(txn_id, name, endpoint)),
-    c AS (SELECT txn_id, count(*)::integer AS n FROM d GROUP BY txn_id ORDER BY txn_id),
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS d(txn_id, name, endpoint, ord)),
+    c AS (
+      SELECT txn_id, count(DISTINCT name)::integer AS n FROM d
+      WHERE NOT EXISTS (SELECT 1 FROM twopc_participants p WHERE p.txn_id = d.txn_id AND p.name = d.name)
+      GROUP BY txn_id ORDER BY txn_id),
     t AS (
-      UPDATE twopc_transactions x SET participant_count = x.participant_count + c.n, updated_at = now()
+      UPDATE twopc_transactions x SET updated_at = now(),
+        participant_count = x.participant_count + CASE WHEN x.participants IS NULL THEN c.n ELSE (
+          SELECT count(DISTINCT y.name)::integer FROM d y
+          WHERE y.txn_id = x.txn_id AND NOT x.participants @> jsonb_build_array(jsonb_build_object('name', y.name))) END,
+        participants = CASE WHEN x.participants IS NOT NULL THEN x.participants || COALESCE((
+          SELECT jsonb_agg(jsonb_build_object('name', n.name, 'endpoint', n.endpoint, 'enlisted_at', now()) ORDER BY n.name)
+          FROM (SELECT DISTINCT ON (y.name) y.name, y.endpoint FROM d y WHERE y.txn_id = x.txn_id ORDER BY y.name, y.ord) n
+          WHERE NOT x.participants @> jsonb_build_array(jsonb_build_object('name', n.name))), '[]') END
       FROM c WHERE x.txn_id = c.txn_id AND x.state = 'ACTIVE' AND x.participant_count + c.n <= $4
-      RETURNING x.txn_id, x.lease_expires_at),
+      RETURNING x.txn_id, x.lease_expires_at, x.participants AS folded),
     i AS (
       INSERT INTO twopc_participants (txn_id, name, endpoint)
-      SELECT d.txn_id, d.name, d.endpoint FROM d JOIN t USING (txn_id)
+      SELECT d.txn_id, d.name, d.endpoint FROM d JOIN t USING (txn_id) WHERE t.folded IS NULL
       ON CONFLICT (txn_id, name) DO NOTHING
       RETURNING txn_id, name)
-    SELECT i.txn_id, i.name, t.lease_expires_at FROM i JOIN t USING (txn_id)`,
+    SELECT i.txn_id, i.name, t.lease_expires_at FROM i JOIN t USING (txn_id)
+    UNION ALL
+    SELECT t.txn_id, f.e->>'name', t.lease_expires_at FROM t, jsonb_array_elements(t.folded) AS f(e)
+    WHERE (f.e->>'enlisted_at')::timestamptz = now()`,
 
   heartbeat: `UPDATE twopc_transactions
       SET lease_expires_at = GREATEST(lease_expires_at,
@@ -66,7 +106,8 @@ export const SQL = {
   // One round trip. The participant list comes from the statement's
   // snapshot; an Enlist that committed while this UPDATE waited for the row
   // lock is missing from it but counted in participant_count (the re-read
-  // row version), and the caller then reads the list again.
+  // row version), and the caller then reads the list again. A folded row's
+  // list is the one the UPDATE returns: the newest, and exact.
   // For a batch of transactions (concurrent Commit calls share a statement).
   // token_ok: the store has not restarted since the transaction began (see
   // migration 000005); a transaction without it can only abort.
@@ -74,14 +115,23 @@ export const SQL = {
       UPDATE twopc_transactions x
       SET state = 'PREPARING', one_phase = (x.participant_count = 1 AND $3::boolean), owner_id = $2, updated_at = now()
       WHERE x.txn_id = ANY($1::uuid[]) AND x.state = 'ACTIVE'
-      RETURNING x.txn_id, x.one_phase, x.trace_context, x.participant_count, x.store_token)
-    SELECT t.txn_id, t.one_phase, t.trace_context, t.participant_count,
+      RETURNING x.txn_id, x.one_phase, COALESCE(x.trace_context, x.trace) AS trace_context, x.participant_count,
+        x.store_token, x.participants AS folded)
+    SELECT t.txn_id, t.one_phase, t.trace_context,
+      CASE WHEN t.folded IS NULL THEN t.participant_count ELSE jsonb_array_length(t.folded) END AS participant_count,
       COALESCE(t.store_token = (SELECT token FROM twopc_store_incarnation), false) AS token_ok,
-      COALESCE((SELECT json_agg(json_build_object('name', p.name, 'endpoint', p.endpoint) ORDER BY p.enlisted_at, p.name)
-                FROM twopc_participants p WHERE p.txn_id = t.txn_id), '[]') AS participants
+      CASE WHEN t.folded IS NULL
+        THEN COALESCE((SELECT jsonb_agg(jsonb_build_object('name', p.name, 'endpoint', p.endpoint) ORDER BY p.enlisted_at, p.name)
+                       FROM twopc_participants p WHERE p.txn_id = t.txn_id), '[]')
+        ELSE t.folded END AS participants
     FROM t`,
 
-  participantsOf: `SELECT name, endpoint FROM twopc_participants WHERE txn_id = $1 ORDER BY enlisted_at, name`,
+  participantsOf: `SELECT name, endpoint FROM (
+      SELECT p.name, p.endpoint, p.enlisted_at FROM twopc_participants p WHERE p.txn_id = $1
+      UNION ALL
+      SELECT f.e->>'name', f.e->>'endpoint', COALESCE((f.e->>'enlisted_at')::timestamptz, t.created_at)
+      FROM twopc_transactions t, jsonb_array_elements(t.participants) AS f(e) WHERE t.txn_id = $1) a
+    ORDER BY enlisted_at, name`,
 
   // The decision write for a batch of transactions (group commit):
   // conditional on no decision yet (rules 3 and 8), votes folded in (only
@@ -99,15 +149,26 @@ export const SQL = {
   // locking step (which would write a WAL record per row). A commit refused
   // for the incarnation is told from the statement's snapshot: a row another
   // decider took meanwhile may be reported refused rather than lost, and the
-  // caller's abort then finds it taken and reads it back.
+  // caller's abort then finds it taken and reads it back. The votes to write
+  // come twice: as rows ($5-$9) for transactions of the rows layout, and per
+  // transaction as an object by participant name ($10) for folded ones.
   recordDecisions: `WITH d AS (
-      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS d(txn_id, state, reason, one_phase)
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[], $10::jsonb[]) AS d(txn_id, state, reason, one_phase, votes)
       ORDER BY txn_id),
     cur AS MATERIALIZED (SELECT (SELECT token FROM twopc_store_incarnation) AS token),
     t AS (
       UPDATE twopc_transactions x
       SET state = d.state, reason = d.reason, one_phase = d.one_phase, decided_at = now(), updated_at = now(),
-          finished_at = CASE WHEN d.state IN ('COMMITTED', 'ABORTED') THEN now() END
+          finished_at = CASE WHEN d.state IN ('COMMITTED', 'ABORTED') THEN now() END,
+          participants = CASE WHEN x.participants IS NULL OR d.votes IS NULL THEN x.participants
+            ELSE ${mapFolded(
+              'x.participants',
+              "d.votes ? (f.e->>'name')",
+              `(f.e - 'vote' - 'vote_reason' - 'acked_at' - 'voted_at') || jsonb_strip_nulls(jsonb_build_object(
+                'vote', d.votes->(f.e->>'name')->'vote', 'vote_reason', d.votes->(f.e->>'name')->'vote_reason',
+                'acked_at', CASE WHEN (d.votes->(f.e->>'name')->>'acked')::boolean THEN now() END,
+                'voted_at', CASE WHEN d.votes->(f.e->>'name')->>'vote' IS NOT NULL THEN now() END))`,
+            )} END
       FROM d, cur
       WHERE x.txn_id = d.txn_id AND x.state IN ('ACTIVE', 'PREPARING') AND (NOT x.one_phase OR d.one_phase)
         AND (d.state NOT IN ('COMMITTING', 'COMMITTED') OR COALESCE(x.store_token = cur.token, false))
@@ -143,25 +204,58 @@ export const SQL = {
   // done on the transaction, and a reader is not work.
   touch: `UPDATE twopc_transactions SET updated_at = updated_at WHERE txn_id = $1 RETURNING state`,
 
-  recordAcks: `UPDATE twopc_participants p
+  // Rows of the rows layout, and each folded transaction row once (in
+  // txn_id order, as every batch locks them).
+  recordAcks: `WITH x AS (
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS x(txn_id, name, heuristic)),
+    r AS (
+      UPDATE twopc_participants p
       SET acked_at = now(), heuristic = x.heuristic, next_attempt_at = NULL
-      FROM unnest($1::uuid[], $2::text[], $3::text[]) AS x(txn_id, name, heuristic)
-      WHERE p.txn_id = x.txn_id AND p.name = x.name AND p.acked_at IS NULL`,
+      FROM x WHERE p.txn_id = x.txn_id AND p.name = x.name AND p.acked_at IS NULL),
+    a AS (
+      SELECT txn_id, jsonb_object_agg(name, heuristic) AS acks, bool_or(heuristic IS NOT NULL) AS heuristic
+      FROM x GROUP BY txn_id ORDER BY txn_id)
+    UPDATE twopc_transactions t
+    SET participants = ${mapFolded(
+      't.participants',
+      "a.acks ? (f.e->>'name') AND NOT f.e ? 'acked_at'",
+      `(f.e - 'next_attempt_at' - 'heuristic') || jsonb_strip_nulls(jsonb_build_object('acked_at', now(), 'heuristic', a.acks->(f.e->>'name')))`,
+    )},
+      has_heuristic = CASE WHEN a.heuristic THEN true ELSE t.has_heuristic END
+    FROM a WHERE t.txn_id = a.txn_id AND t.participants IS NOT NULL
+      AND EXISTS (SELECT 1 FROM jsonb_array_elements(t.participants) AS o(e) WHERE a.acks ? (o.e->>'name') AND NOT o.e ? 'acked_at')`,
 
-  recordDeliveryFailure: `UPDATE twopc_participants
-      SET attempts = $3, last_error = $4, next_attempt_at = now() + make_interval(secs => $5::double precision / 1000.0)
-      WHERE txn_id = $1 AND name = $2 AND acked_at IS NULL`,
+  recordDeliveryFailure: `WITH r AS (
+      UPDATE twopc_participants
+      SET attempts = $3::integer, last_error = $4::text, next_attempt_at = now() + make_interval(secs => $5::double precision / 1000.0)
+      WHERE txn_id = $1 AND name = $2::text AND acked_at IS NULL)
+    UPDATE twopc_transactions t
+    SET participants = ${mapFolded(
+      't.participants',
+      "f.e->>'name' = $2::text",
+      "f.e || jsonb_build_object('attempts', $3::integer, 'last_error', $4::text, 'next_attempt_at', now() + make_interval(secs => $5::double precision / 1000.0))",
+    )}
+    WHERE t.txn_id = $1 AND t.participants IS NOT NULL AND ${foldedOwes('t.participants', '$2::text')}`,
 
   // Final states for a batch of transactions, each only from its expected
   // state. Participant rows are written only to record a heuristic outcome:
   // in a finished transaction every participant that owed an
   // acknowledgement gave it (the store derives that), so the normal path
-  // writes one row, not one per participant.
+  // writes one row, not one per participant. Heuristic outcomes come as rows
+  // ($5-$8) for the rows layout, and per transaction as an object by
+  // participant name ($9) for the folded one.
   recordCompletions: `WITH d AS (
-      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(txn_id, state, from_state, reason)),
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $9::jsonb[]) AS d(txn_id, state, from_state, reason, heuristics)),
     t AS (
       UPDATE twopc_transactions x
-      SET state = d.state, reason = d.reason, finished_at = now(), updated_at = now()
+      SET state = d.state, reason = d.reason, finished_at = now(), updated_at = now(),
+        participants = CASE WHEN x.participants IS NULL OR d.heuristics IS NULL THEN x.participants
+          ELSE ${mapFolded(
+            'x.participants',
+            "d.heuristics ? (f.e->>'name')",
+            `(f.e - 'next_attempt_at') || jsonb_build_object('acked_at', COALESCE(f.e->'acked_at', to_jsonb(now())), 'heuristic', d.heuristics->(f.e->>'name'))`,
+          )} END,
+        has_heuristic = CASE WHEN x.participants IS NOT NULL AND d.heuristics IS NOT NULL THEN true ELSE x.has_heuristic END
       FROM d WHERE x.txn_id = d.txn_id AND x.state = d.from_state
       RETURNING x.txn_id),
     v AS (
@@ -228,15 +322,27 @@ export const SQL = {
   // the second finds the acknowledgement (or the final state) there and
   // writes nothing, not even its audit row. A decided transaction: the
   // participant's acknowledgement, made durable here (what the resolution
-  // means), so a crash before the run hears of it cannot undo it.
+  // means), so a crash before the run hears of it cannot undo it. A folded
+  // transaction is resolved in its own row, under the same conditions.
   resolveOwed: `WITH p AS (
       UPDATE twopc_participants p SET acked_at = now(), next_attempt_at = NULL
       FROM twopc_transactions t
       WHERE p.txn_id = $1 AND p.name = $2 AND p.acked_at IS NULL AND t.txn_id = p.txn_id
         AND t.state IN ('COMMITTING', 'ABORTING') AND NOT (t.one_phase AND t.state = 'ABORTING')
-      RETURNING p.txn_id)
+      RETURNING p.txn_id),
+    folded AS (
+      UPDATE twopc_transactions t
+      SET participants = ${mapFolded(
+        't.participants',
+        "f.e->>'name' = $2 AND NOT f.e ? 'acked_at'",
+        "(f.e - 'next_attempt_at') || jsonb_build_object('acked_at', now())",
+      )}
+      WHERE t.txn_id = $1 AND t.participants IS NOT NULL
+        AND t.state IN ('COMMITTING', 'ABORTING') AND NOT (t.one_phase AND t.state = 'ABORTING')
+        AND ${foldedOwes('t.participants', '$2')}
+      RETURNING t.txn_id)
     INSERT INTO twopc_operator_actions (txn_id, action, participant, detail, principal)
-    SELECT txn_id, 'RESOLVE', $2, $3, $4 FROM p
+    SELECT txn_id, 'RESOLVE', $2, $3, $4 FROM (SELECT txn_id FROM p UNION ALL SELECT txn_id FROM folded) r
     RETURNING txn_id`,
 
   // In doubt (a one-phase Commit whose answer was lost): the operator's
@@ -252,7 +358,9 @@ export const SQL = {
     RETURNING txn_id`,
 
   // Who may see a transaction: its tenant, and whether a participant is enlisted.
-  access: `SELECT t.tenant, EXISTS (SELECT 1 FROM twopc_participants p WHERE p.txn_id = t.txn_id AND p.name = $2) AS enlisted
+  access: `SELECT t.tenant, CASE WHEN t.participants IS NULL
+        THEN EXISTS (SELECT 1 FROM twopc_participants p WHERE p.txn_id = t.txn_id AND p.name = $2::text)
+        ELSE t.participants @> jsonb_build_array(jsonb_build_object('name', $2::text)) END AS enlisted
       FROM twopc_transactions t WHERE t.txn_id = $1`,
 
   // Unfinished transactions, of one tenant or (null) of all: admission caps.

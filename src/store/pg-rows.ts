@@ -3,7 +3,11 @@ import { TxState, Vote } from 'twopc/internal/contract/tx-state';
 import type { Outcome } from 'twopc/internal/contract/tx-state';
 import type { ParticipantView, TxView } from './transaction-store.ts';
 
-/** A transaction row joined with its participants as JSON (see TX_COLUMNS). */
+/**
+ * A transaction row joined with its participants as JSON (see TX_COLUMNS):
+ * rows of twopc_participants, or the folded array, whichever layout the row
+ * has (log-layout.ts).
+ */
 export interface TxRow {
   txn_id: string;
   state: TxState;
@@ -30,42 +34,51 @@ export interface TxRow {
   }[];
 }
 
+/**
+ * A participant as a row of twopc_participants shows it, or as an element of
+ * a folded array holds it: there a field is absent until it is known, and
+ * enlisted_at is absent for those named at Begin (enlisted with the row).
+ */
 interface ParticipantJson {
   name: string;
   endpoint: string;
-  enlisted_at: string;
-  vote: Vote | null;
-  vote_reason: string | null;
-  acked_at: string | null;
-  attempts: number;
-  last_error: string | null;
-  next_attempt_at: string | null;
-  heuristic: Outcome | null;
-  voted_at: string | null;
+  enlisted_at?: string;
+  vote?: Vote | null | undefined;
+  vote_reason?: string | null;
+  acked_at?: string | null;
+  attempts?: number;
+  last_error?: string | null;
+  next_attempt_at?: string | null;
+  heuristic?: Outcome | null;
+  voted_at?: string | null;
 }
 
 /** The select list that TxRow maps; `t` is the transactions table. */
 export const TX_COLUMNS = `t.txn_id, t.state, t.reason, t.labels, t.lease_ms, t.lease_expires_at,
-  t.one_phase, t.owner_id, t.trace_context, t.tenant, t.principal, t.created_at, t.decided_at, t.finished_at, now() AS db_now,
-  COALESCE((SELECT json_agg(p ORDER BY p.enlisted_at, p.name)
-            FROM twopc_participants p WHERE p.txn_id = t.txn_id), '[]') AS participants,
+  t.one_phase, t.owner_id, COALESCE(t.trace_context, t.trace) AS trace_context, t.tenant, t.principal, t.created_at,
+  t.decided_at, t.finished_at, now() AS db_now,
+  CASE WHEN t.participants IS NULL
+    THEN COALESCE((SELECT json_agg(p ORDER BY p.enlisted_at, p.name)
+                   FROM twopc_participants p WHERE p.txn_id = t.txn_id), '[]')
+    ELSE t.participants::json END AS participants,
   COALESCE((SELECT json_agg(json_build_object('at', a.at, 'action', a.action, 'participant', a.participant, 'detail', a.detail, 'principal', a.principal) ORDER BY a.at, a.id)
             FROM twopc_operator_actions a WHERE a.txn_id = t.txn_id), '[]') AS operator_actions`;
 
-const date = (value: string | null): Date | null => (value === null ? null : new Date(value));
+const date = (value: string | null | undefined): Date | null =>
+  value === null || value === undefined ? null : new Date(value);
 
-function toParticipant(p: ParticipantJson): ParticipantView {
+function toParticipant(p: ParticipantJson, createdAt: Date): ParticipantView {
   return {
     name: p.name,
     endpoint: p.endpoint,
-    vote: p.vote,
-    voteReason: p.vote_reason,
-    acked: p.acked_at !== null,
-    heuristic: p.heuristic,
-    enlistedAt: new Date(p.enlisted_at),
+    vote: p.vote ?? null,
+    voteReason: p.vote_reason ?? null,
+    acked: p.acked_at !== null && p.acked_at !== undefined,
+    heuristic: p.heuristic ?? null,
+    enlistedAt: date(p.enlisted_at) ?? createdAt,
     ackedAt: date(p.acked_at),
-    attempts: p.attempts,
-    lastError: p.last_error,
+    attempts: p.attempts ?? 0,
+    lastError: p.last_error ?? null,
     nextAttemptAt: date(p.next_attempt_at),
     votedAt: date(p.voted_at),
   };
@@ -129,7 +142,13 @@ export function toTxView(row: TxRow): TxView {
     state: row.state,
     reason: row.reason,
     onePhase: row.one_phase,
-    participants: withDerivedAcks(row, withDerivedVotes(row, row.participants.map(toParticipant))),
+    participants: withDerivedAcks(
+      row,
+      withDerivedVotes(
+        row,
+        row.participants.map((p) => toParticipant(p, row.created_at)),
+      ),
+    ),
     labels: row.labels,
     leaseMs: row.lease_ms,
     leaseExpiresAt: row.lease_expires_at,

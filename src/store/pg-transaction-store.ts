@@ -30,6 +30,8 @@ import type { StorePools } from './pg-pools.ts';
 import { listStatement } from './pg-list.ts';
 import { runQuery, runStatement } from './pg-run.ts';
 import { toTxView } from './pg-rows.ts';
+import { createdLayout } from './log-layout.ts';
+import type { LogLayout } from './log-layout.ts';
 import type { TxRow } from './pg-rows.ts';
 import type {
   BeginInput,
@@ -65,7 +67,7 @@ export class PgTransactionStore implements TransactionStore {
     isRefusedData,
   );
   readonly #begins = new Batcher<BeginInput, Date>(
-    (items) => writeBegins(this.#pools.lazy, items),
+    (items) => writeBegins(this.#pools.lazy, items, this.#layout),
     256,
     isRefusedData,
   );
@@ -82,13 +84,20 @@ export class PgTransactionStore implements TransactionStore {
 
   readonly #acks: AckQueue;
   readonly #admission: StoreAdmission;
+  /** The layout new transactions are created in; rows of either are read and updated. */
+  readonly #layout: LogLayout;
 
+  /**
+   * @param layout the layout Begin creates (internal: see log-layout.ts)
+   */
   constructor(
     pools: StorePools,
     clock: Clock = new SystemClock(),
     limits: AdmissionLimits = { maxPending: 10_000, stallMs: 5_000 },
+    layout: LogLayout = createdLayout(process.env),
   ) {
     this.#pools = pools;
+    this.#layout = layout;
     this.#acks = new AckQueue(pools.lazy, clock);
     this.#admission = new StoreAdmission(clock, limits);
   }

@@ -18,7 +18,7 @@ describeStoreFaults(
   'store faults: the log PostgreSQL crashes under a live coordinator',
   'store-crashes',
   (rig) => {
-    const DECISION_SQL = 'AS d(txn_id, state, reason, one_phase)';
+    const DECISION_SQL = 'AS d(txn_id, state, reason, one_phase';
 
     it('crash between Begin and Enlist: the transaction can only abort', async function () {
       const t = await rig.begin();

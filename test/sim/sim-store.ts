@@ -174,20 +174,8 @@ export class SimStore implements TransactionStore {
       }
       const existing = row.participants.find((p) => p.name === name);
       const lease = new Date(EPOCH + row.leaseExpiresAt);
-      if (
-        existing !== undefined &&
-        row.state === TxState.ACTIVE &&
-        row.participantCount < LIMITS.PARTICIPANTS_MAX
-      ) {
-        // The real statement counts a repeat too (participant_count is an upper bound).
-        this.#log.write((t) => {
-          const r = t.rows.get(txnId);
-          if (r !== undefined && r.state === TxState.ACTIVE) {
-            r.participantCount++;
-            r.updatedAt = now;
-          }
-        });
-      }
+      // A repeat of a name the log holds changes nothing (the real statement
+      // neither counts it nor touches the row).
       if (existing !== undefined) {
         if (existing.endpoint !== endpoint) {
           throw new ParticipantConflictError(txnId, name, existing.endpoint);

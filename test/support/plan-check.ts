@@ -4,6 +4,8 @@ import type { PoolClient } from 'pg';
 import { createPools } from '../../src/store/pg-pools.ts';
 import type { StorePools } from '../../src/store/pg-pools.ts';
 import { PgTransactionStore } from '../../src/store/pg-transaction-store.ts';
+import { LogLayout } from '../../src/store/log-layout.ts';
+import type { TxId } from '../../src/core/tx-record.ts';
 import type { ListFilter } from '../../src/store/transaction-store.ts';
 import { SQL } from '../../src/store/pg-queries.ts';
 import type { QueryName } from '../../src/store/pg-queries.ts';
@@ -188,7 +190,84 @@ export async function driveEveryStatement(url: string, schema: string): Promise<
     (n) => !sent.some((s) => s.name === `twopc_${n}`),
   );
   assert.deepEqual(missing, [], 'statements of the store the plan checks never saw sent');
-  return sent;
+  return [...sent, ...(await driveFolded(url, schema))];
+}
+
+/**
+ * The statements that read or write a transaction's participants, sent over
+ * transactions of the folded layout (log-layout.ts): named `…_folded`, so
+ * that both layouts' values are planned.
+ */
+async function driveFolded(url: string, schema: string): Promise<Captured[]> {
+  const capture = captureStatements();
+  const store = new PgTransactionStore(
+    createPools({ url, schema, maxConnections: 2, onError: () => undefined }),
+    undefined,
+    undefined,
+    LogLayout.FOLDED,
+  );
+  const owner = '00000000-0000-4000-8000-000000000003';
+  try {
+    await store.incarnation();
+    const begin = async (names: string[]): Promise<TxId> => {
+      const id = store.newTxnId();
+      await store.begin({
+        txnId: id,
+        labels: {},
+        leaseMs: 60_000,
+        participants: names.map((name) => ({ name, endpoint: '127.0.0.1:1' })),
+        ownerId: owner,
+        traceContext: null,
+        tenant: 'default',
+        principal: null,
+      });
+      return id;
+    };
+    const id = await begin(['svc-0', 'svc-1']);
+    await store.enlist(id, 'svc-2', '127.0.0.1:1');
+    const tx = await store.startPreparing(id, owner, false);
+    assert.ok(tx !== null);
+    const participants = tx.participants.map((p, i) => ({
+      ...p,
+      vote: i === 0 ? ('ABORT' as const) : ('PREPARED' as const),
+      voteReason: i === 0 ? 'plan check' : null,
+    }));
+    await store.recordDecision({ ...tx, state: 'ABORTING', reason: 'plan check', participants });
+    await store.recordDeliveryFailure(id, 'svc-1', 1, 'plan check', 1000);
+    await store.recordAck(id, 'svc-1', 'COMMITTED');
+    await store.claimResolution({
+      txnId: id,
+      participant: 'svc-2',
+      detail: 'plan check',
+      principal: null,
+      final: null,
+    });
+    // Completed apart: a completion drops the queued acknowledgements of its transaction.
+    const other = await begin(['svc-0', 'svc-1']);
+    const claimed = await store.startPreparing(other, owner, false);
+    assert.ok(claimed !== null);
+    const aborting = { ...claimed, state: 'ABORTING' as const, reason: 'plan check' };
+    await store.recordDecision(aborting);
+    const done = claimed.participants.map((p, i) => ({
+      ...p,
+      acked: true,
+      heuristic: i === 0 ? ('COMMITTED' as const) : null,
+    }));
+    await store.recordCompletion(
+      { ...aborting, state: 'ABORTED', participants: done },
+      'ABORTING',
+      false,
+    );
+    await store.access(id, 'svc-0');
+    await store.get(id);
+    for (const shape of LIST_SHAPES) {
+      await store.list({ ...LIST_BASE, ...shape });
+    }
+  } finally {
+    await store.close();
+    capture.stop();
+  }
+  return [...capture.statements.values()].map((s) => ({ ...s, name: `${s.name}_folded` }));
 }
 
 /**
