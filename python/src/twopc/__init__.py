@@ -40,7 +40,7 @@ from .participant import BranchAlreadyFinishedError, ParticipantHandlers, TwopcP
 from ._rules import Vote
 from .tracing import use_traceparent
 
-__version__ = "0.2.0"
+__version__ = "0.3.0.dev0"
 
 __all__ = [
     "BeginResult",
