@@ -42,7 +42,7 @@ class AbortResponse(_message.Message):
     def __init__(self, outcome: _Optional[_Union[Outcome, str]] = ..., reason: _Optional[str] = ..., state: _Optional[_Union[TransactionState, str]] = ...) -> None: ...
 
 class BeginRequest(_message.Message):
-    __slots__ = ["labels", "participants", "timeout_ms"]
+    __slots__ = ["labels", "participants", "timeout_ms", "txn_id"]
     class LabelsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -53,10 +53,12 @@ class BeginRequest(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    TXN_ID_FIELD_NUMBER: _ClassVar[int]
     labels: _containers.ScalarMap[str, str]
     participants: _containers.RepeatedCompositeFieldContainer[ParticipantRef]
     timeout_ms: int
-    def __init__(self, timeout_ms: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., participants: _Optional[_Iterable[_Union[ParticipantRef, _Mapping]]] = ...) -> None: ...
+    txn_id: str
+    def __init__(self, timeout_ms: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., participants: _Optional[_Iterable[_Union[ParticipantRef, _Mapping]]] = ..., txn_id: _Optional[str] = ...) -> None: ...
 
 class BeginResponse(_message.Message):
     __slots__ = ["lease_expires_at", "txn_id"]

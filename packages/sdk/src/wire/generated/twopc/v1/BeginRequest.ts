@@ -6,10 +6,12 @@ export interface BeginRequest {
   'timeoutMs'?: (number);
   'labels'?: ({[key: string]: string});
   'participants'?: (_twopc_v1_ParticipantRef)[];
+  'txnId'?: (string);
 }
 
 export interface BeginRequest__Output {
   'timeoutMs': (number);
   'labels': ({[key: string]: string});
   'participants': (_twopc_v1_ParticipantRef__Output)[];
+  'txnId': (string);
 }
