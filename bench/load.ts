@@ -22,7 +22,10 @@ export type EnlistMode = 'begin' | 'calls';
 
 /**
  * `inflight` clients in a loop for `seconds`, each doing what a real client
- * does: Begin, enlist every participant, Commit. With `rate`, transactions
+ * does: Begin, enlist every participant, Commit. Begin is sent ahead
+ * (TwopcClient.beginAhead) where the coordinator takes client-made ids, as
+ * twopc does: the Commit then leaves without waiting for Begin's answer.
+ * The floor answers ids of its own, so there Begin is waited for. With `rate`, transactions
  * start on a schedule of `rate` per second (at most `inflight` at once), so
  * a steady run holds a load below the maximum; latency is counted from the
  * start of each transaction.
@@ -59,7 +62,7 @@ export async function runLoad(
       }
       const t0 = performance.now();
       try {
-        const { txnId } = await client.begin(enlist === 'begin' ? { participants } : {});
+        const { txnId } = await client.beginAhead(enlist === 'begin' ? { participants } : {});
         for (const p of enlist === 'calls' ? participants : []) {
           await client.enlist(txnId, p);
         }

@@ -177,6 +177,8 @@ async function startServing(
         retry: { baseMs: config.retryBaseMs, capMs: config.retryCapMs },
         onePhase: config.onePhase,
         earlyPrepare: config.earlyPrepare,
+        // A sharded log's ids name their shard: only one log takes client-made ids.
+        clientTxnIds: config.clientTxnIds && config.logShards === null,
         abortAttempts: config.abortAttempts,
       },
     },

@@ -163,6 +163,13 @@ const CORE_SETTINGS: readonly Setting[] = [
     help: 'send Prepare while the commit claim is written, for transactions begun here (participants ask GetTransaction about branches prepared long without an outcome)',
   },
   {
+    key: 'clientTxnIds',
+    env: 'TWOPC_CLIENT_TXN_IDS',
+    kind: 'bool',
+    def: 'true',
+    help: 'take the transaction id a client made in Begin, so that its first calls overlap the Begin write (one log only: with --log-shards the coordinator makes every id)',
+  },
+  {
     key: 'participantBatching',
     env: 'TWOPC_PARTICIPANT_BATCHING',
     kind: 'bool',

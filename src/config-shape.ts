@@ -28,6 +28,7 @@ export interface Config {
   readonly onePhase: boolean;
   readonly participantBatching: boolean;
   readonly earlyPrepare: boolean;
+  readonly clientTxnIds: boolean;
   readonly sweepIntervalMs: number;
   readonly recoveryIntervalMs: number;
   readonly coordinatorLeaseMs: number;

@@ -1,3 +1,4 @@
+import type { TxId } from '../core/tx-record.ts';
 import type { Outcome, TxState } from 'twopc/internal/contract/tx-state';
 
 /** Lease rules for Begin and Heartbeat, and the stuck threshold. */
@@ -16,6 +17,8 @@ export interface OutcomeResult {
 }
 
 export interface BeginInput {
+  /** The id the client made (null: the coordinator makes one). */
+  readonly txnId?: TxId | null;
   readonly timeoutMs: number;
   readonly labels: Record<string, string>;
   readonly participants: readonly { name: string; endpoint: string }[];

@@ -40,6 +40,7 @@ import type { BeginInput, LeaseConfig, OutcomeResult } from './coordinator-types
 
 export type { BeginInput, LeaseConfig, OutcomeResult } from './coordinator-types.ts';
 import type { RunDeps } from './run-deps.ts';
+import { YoungIds, repeatedBegin } from './young-ids.ts';
 import { TxRun } from './tx-run.ts';
 
 /**
@@ -55,12 +56,14 @@ export class Coordinator {
   readonly #mutex = new KeyedMutex<TxId>();
   readonly #spans = new HeldSpans();
   readonly #known = new KnownParticipants();
+  readonly #young: YoungIds;
   readonly #shutdown: AbortController;
   #closing = false;
 
   constructor(deps: Omit<RunDeps, 'signal'>, lease: LeaseConfig) {
     this.#shutdown = new AbortController();
     this.#deps = { ...deps, signal: this.#shutdown.signal };
+    this.#young = new YoungIds(deps.store, deps.clock);
     this.#lease = lease;
   }
 
@@ -82,7 +85,8 @@ export class Coordinator {
   ): Promise<{ txnId: TxId; leaseExpiresAt: Date }> {
     this.#open();
     const leaseMs = this.#leaseMs(input.timeoutMs, 'timeout_ms');
-    const txnId = this.#deps.store.newTxnId();
+    const given = this.#deps.config.clientTxnIds === true ? (input.txnId ?? null) : null;
+    const txnId = given ?? this.#deps.store.newTxnId();
     // The transaction's span lives from Begin to the final outcome; its
     // context is stored so that later work (another process, recovery)
     // joins or links to the same trace.
@@ -93,7 +97,7 @@ export class Coordinator {
     );
     const traceContext = serializeContext(trace.setSpan(parent, span));
     try {
-      const { leaseExpiresAt } = await this.#deps.store.begin({
+      const write = this.#deps.store.begin({
         txnId,
         leaseMs,
         labels: input.labels,
@@ -103,6 +107,11 @@ export class Coordinator {
         tenant: input.tenant,
         principal: input.principal,
       });
+      const { leaseExpiresAt } = await (given === null
+        ? write
+        : this.#young.track(txnId, write).catch((err: unknown) =>
+            repeatedBegin(this.#deps.store, err, txnId, { ...input, leaseMs }),
+          ));
       if (span.isRecording()) {
         this.#spans.hold(txnId, span); // without an SDK it is a no-op span: nothing to keep
       }
@@ -329,6 +338,15 @@ export class Coordinator {
       await this.#deps.store.makeDurable(view.txnId);
     }
     return view;
+  }
+
+  /**
+   * Waits briefly until the log holds a client-made id whose Begin may still
+   * be under way (see YoungIds); false for any other id, or when the time
+   * is up. The caller then reads the log again: nothing is answered from here.
+   */
+  awaitRow(txnId: TxId, signal?: AbortSignal): Promise<boolean> {
+    return this.#young.awaitRow(txnId, signal);
   }
 
   /** Transactions, newest first. */

@@ -21,6 +21,11 @@ export interface ProtocolConfig {
   readonly abortAttempts: number;
   /** Send Prepare while the commit claim is written (transactions begun here). */
   readonly earlyPrepare: boolean;
+  /**
+   * Take the id a client made in Begin (one log only: a sharded log's ids
+   * name their shard, so there the coordinator answers an id of its own).
+   */
+  readonly clientTxnIds?: boolean;
 }
 
 /** What a transaction run needs from the outside world. */

@@ -1,7 +1,8 @@
 import { recordedPrincipal } from '../auth/caller.ts';
 import type { Security } from '../auth/security.ts';
 import type { Coordinator } from '../coordinator/coordinator.ts';
-import { InvalidArgumentError } from 'twopc/internal/contract/errors';
+import { InvalidArgumentError, TxNotFoundError } from 'twopc/internal/contract/errors';
+import { parseClientTxnId } from 'twopc/internal/contract/client-txn-id';
 import {
   LIMITS,
   parseEndpoint,
@@ -19,6 +20,7 @@ import type { ParticipantRef__Output } from 'twopc/internal/wire/generated/twopc
 import { listTransactions } from './list-request.ts';
 import { toTimestamp } from 'twopc/internal/wire/proto';
 import { secureUnary, withDeadline } from './secure-unary.ts';
+import type { UnaryFactory } from './secure-unary.ts';
 
 /** How long Commit with wait_for_acks waits when the call has no deadline. */
 const ACK_WAIT_DEFAULT_MS = 30_000;
@@ -36,13 +38,39 @@ export function coordinatorHandlers(
   log: Logger,
 ): CoordinatorHandlers {
   const unary = secureUnary('Coordinator', security, log);
+  /**
+   * A call that names a transaction: one that a client-made id names
+   * before its Begin's row is written (the client passed the id on while
+   * Begin was under way) waits briefly for the row, is admitted again (the
+   * tenant and enlistment checks now see the row) and runs again.
+   */
+  const naming: UnaryFactory = (method, facts, fn) =>
+    unary(method, facts, async (req, call, admitted) => {
+      try {
+        return await fn(req, call, admitted);
+      } catch (err) {
+        const txnId = (req as { txnId?: unknown }).txnId;
+        if (
+          !(err instanceof TxNotFoundError) ||
+          typeof txnId !== 'string' ||
+          !(await coordinator.awaitRow(parseTxId(txnId)))
+        ) {
+          throw err;
+        }
+        return fn(req, call, await security.admit(`Coordinator.${method}`, call, () => facts(req)));
+      }
+    });
   return {
     Begin: unary(
       'Begin',
-      (req) => ({ participants: parseParticipants(req.participants), opens: true }),
+      (req) => {
+        parseClientTxnId(req.txnId); // a malformed id fails before the caps count it
+        return { participants: parseParticipants(req.participants), opens: true };
+      },
       async (req, call, admitted) => {
         const { txnId, leaseExpiresAt } = await coordinator.begin(
           {
+            txnId: parseClientTxnId(req.txnId),
             timeoutMs: req.timeoutMs,
             labels: parseLabels(req.labels),
             participants: admitted.facts.participants ?? [],
@@ -55,7 +83,7 @@ export function coordinatorHandlers(
         return { txnId, leaseExpiresAt: toTimestamp(leaseExpiresAt) };
       },
     ),
-    Enlist: unary(
+    Enlist: naming(
       'Enlist',
       (req) => {
         const txnId = parseTxId(req.txnId);
@@ -78,7 +106,7 @@ export function coordinatorHandlers(
         };
       },
     ),
-    Heartbeat: unary(
+    Heartbeat: naming(
       'Heartbeat',
       (req) => ({ txnId: parseTxId(req.txnId) }),
       async (req) => {
@@ -86,7 +114,7 @@ export function coordinatorHandlers(
         return { state: wireState(res.state), leaseExpiresAt: toTimestamp(res.leaseExpiresAt) };
       },
     ),
-    Commit: unary(
+    Commit: naming(
       'Commit',
       (req) => ({ txnId: parseTxId(req.txnId) }),
       async (req, call) => {
@@ -98,7 +126,7 @@ export function coordinatorHandlers(
         return wireOutcomeResult(result);
       },
     ),
-    Abort: unary(
+    Abort: naming(
       'Abort',
       (req) => ({ txnId: parseTxId(req.txnId) }),
       async (req, call) => {
@@ -110,7 +138,7 @@ export function coordinatorHandlers(
         return wireOutcomeResult(result);
       },
     ),
-    GetTransaction: unary(
+    GetTransaction: naming(
       'GetTransaction',
       (req) => ({ txnId: parseTxId(req.txnId) }),
       async (req) =>

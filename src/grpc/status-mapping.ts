@@ -23,6 +23,7 @@ function statusOf(code: ErrorCode): grpc.status {
     case ErrorCode.INVALID_TRANSITION:
       return grpc.status.FAILED_PRECONDITION;
     case ErrorCode.PARTICIPANT_CONFLICT:
+    case ErrorCode.TX_EXISTS:
       return grpc.status.ALREADY_EXISTS;
     case ErrorCode.STORE_UNAVAILABLE:
     case ErrorCode.SHUTTING_DOWN:

@@ -39,36 +39,46 @@ export interface CompletionItem {
   readonly from: TxState;
 }
 
-/** Begins, created in `layout`: the lease deadline of each. */
+/**
+ * Begins, created in `layout`: the lease deadline of each; null for an id
+ * the log already holds (or that an earlier item of the batch takes),
+ * whose row is not written.
+ */
 export async function writeBegins(
   pool: Pool,
   batch: BeginInput[],
   layout: LogLayout = LogLayout.ROWS,
-): Promise<Date[]> {
+): Promise<(Date | null)[]> {
   const folded = layout === LogLayout.FOLDED;
+  const ids = new Set<string>();
+  const fresh: BeginInput[] = [];
+  for (const b of batch) {
+    if (!ids.has(b.txnId)) {
+      ids.add(b.txnId);
+      fresh.push(b);
+    }
+  }
   const ps = folded
     ? []
-    : batch.flatMap((b) => b.participants.map((p) => ({ txnId: b.txnId, ...p })));
+    : fresh.flatMap((b) => b.participants.map((p) => ({ txnId: b.txnId, ...p })));
   const rows = await runQuery<{ txn_id: string; lease_expires_at: Date }>(pool, 'begin', [
-    batch.map((b) => b.txnId),
-    batch.map((b) => JSON.stringify(b.labels)),
-    batch.map((b) => b.leaseMs),
-    batch.map((b) => b.participants.length),
-    batch.map((b) => b.ownerId),
-    batch.map((b) => b.traceContext),
+    fresh.map((b) => b.txnId),
+    fresh.map((b) => JSON.stringify(b.labels)),
+    fresh.map((b) => b.leaseMs),
+    fresh.map((b) => b.participants.length),
+    fresh.map((b) => b.ownerId),
+    fresh.map((b) => b.traceContext),
     ps.map((p) => p.txnId),
     ps.map((p) => p.name),
     ps.map((p) => p.endpoint),
-    batch.map((b) => b.tenant),
-    batch.map((b) => b.principal),
-    batch.map((b) => (folded ? foldedParticipants(b) : null)),
+    fresh.map((b) => b.tenant),
+    fresh.map((b) => b.principal),
+    fresh.map((b) => (folded ? foldedParticipants(b) : null)),
   ]);
   const at = new Map(rows.map((r) => [r.txn_id, r.lease_expires_at]));
   return batch.map((b) => {
-    const leaseExpiresAt = at.get(b.txnId);
-    if (leaseExpiresAt === undefined) {
-      throw new Error(`begin of ${b.txnId} returned no row`);
-    }
+    const leaseExpiresAt = at.get(b.txnId) ?? null;
+    at.delete(b.txnId); // a second item with the same id finds it taken
     return leaseExpiresAt;
   });
 }

@@ -35,6 +35,9 @@ export const SQL = {
   // A transaction of the folded layout carries its participants in $12 (and
   // none in $7-$9) and its trace context in `trace`; one of the rows layout
   // has $12 NULL (see log-layout.ts).
+  // An id already in the log (a client-made id given twice) inserts nothing,
+  // neither the row nor its participants, and returns no row: the caller
+  // answers that Begin ALREADY_EXISTS, never a raw unique violation.
   begin: `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], $10::text[], $11::text[], $12::jsonb[])
         AS d(txn_id, labels, lease_ms, participant_count, owner_id, trace_context, tenant, principal, participants)),
@@ -46,10 +49,12 @@ export const SQL = {
         CASE WHEN participants IS NULL THEN trace_context END, tok.token, tenant, principal,
         participants, CASE WHEN participants IS NOT NULL THEN trace_context END
       FROM d, tok
+      ON CONFLICT (txn_id) DO NOTHING
       RETURNING txn_id, lease_expires_at),
     p AS (
       INSERT INTO twopc_participants (txn_id, name, endpoint)
-      SELECT x.txn_id, x.name, x.endpoint FROM unnest($7::uuid[], $8::text[], $9::text[]) AS x(txn_id, name, endpoint))
+      SELECT x.txn_id, x.name, x.endpoint FROM unnest($7::uuid[], $8::text[], $9::text[]) AS x(txn_id, name, endpoint)
+      JOIN t USING (txn_id))
     SELECT txn_id, lease_expires_at FROM t`,
 
   // Enlists a batch (concurrent Enlist calls share a statement). The

@@ -3,6 +3,7 @@ import {
   InvalidArgumentError,
   InvalidTransitionError,
   ParticipantConflictError,
+  TxExistsError,
   TxNotFoundError,
 } from 'twopc/internal/contract/errors';
 import { LIMITS } from 'twopc/internal/contract/limits';
@@ -66,7 +67,7 @@ export class PgTransactionStore implements TransactionStore {
     256,
     isRefusedData,
   );
-  readonly #begins = new Batcher<BeginInput, Date>(
+  readonly #begins = new Batcher<BeginInput, Date | null>(
     (items) => writeBegins(this.#pools.lazy, items, this.#layout),
     256,
     isRefusedData,
@@ -107,8 +108,13 @@ export class PgTransactionStore implements TransactionStore {
     return randomUUID() as TxId;
   }
 
+  /** @throws TxExistsError when the log already holds the id */
   async begin(input: BeginInput): Promise<{ leaseExpiresAt: Date }> {
-    return { leaseExpiresAt: await this.#admission.admit(() => this.#begins.submit(input)) };
+    const leaseExpiresAt = await this.#admission.admit(() => this.#begins.submit(input));
+    if (leaseExpiresAt === null) {
+      throw new TxExistsError(input.txnId);
+    }
+    return { leaseExpiresAt };
   }
 
   async enlist(

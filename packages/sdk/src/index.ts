@@ -10,6 +10,7 @@ export type {
   TransactionView,
   TwopcClientOptions,
 } from './twopc-client.ts';
+export type { BeginAnswer, BeginOptions } from './begins-ahead.ts';
 export { TwopcOperator } from './twopc-operator.ts';
 export type { ConnectionOptions, CoordinatorAddress, TokenSource } from './connection.ts';
 export { serverTlsCredentials, channelTlsCredentials } from './tls/credentials.ts';

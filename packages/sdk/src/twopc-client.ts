@@ -7,6 +7,9 @@ import type { Transaction__Output } from './wire/generated/twopc/v1/Transaction.
 import type { TransactionState } from './wire/generated/twopc/v1/TransactionState.ts';
 import { fromTimestamp, loadTwopcProto } from './wire/proto.ts';
 import { openConnection } from './connection.ts';
+import { newClientTxnId } from './contract/client-txn-id.ts';
+import { BeginsAhead, beginRequest, mayHaveLanded } from './begins-ahead.ts';
+import type { BeginAnswer, BeginOptions } from './begins-ahead.ts';
 import type { Connection, ConnectionOptions, CoordinatorAddress, Invoke } from './connection.ts';
 
 /** The gRPC metadata key that carries the transaction id to participants. */
@@ -109,6 +112,7 @@ export function toView(tx: Transaction__Output): TransactionView {
  */
 export class TwopcClient {
   readonly #conn: Connection<CoordinatorClient>;
+  readonly #ahead = new BeginsAhead();
 
   /** @throws Error when the TLS files cannot be used, or a token is given without TLS */
   constructor(address: CoordinatorAddress, options: TwopcClientOptions = {}) {
@@ -123,24 +127,57 @@ export class TwopcClient {
     return this.#conn.call(invoke, timeoutMs);
   }
 
-  /** Starts a transaction. */
-  async begin(
-    options: {
-      timeoutMs?: number;
-      labels?: Record<string, string>;
-      participants?: ParticipantAddress[];
-    } = {},
-  ): Promise<{ txnId: string; leaseExpiresAt: Date | null }> {
-    const req = {
-      timeoutMs: options.timeoutMs ?? 0,
-      labels: options.labels ?? {},
-      participants: options.participants ?? [],
-    };
+  /**
+   * Starts a transaction; resolves once the coordinator has written it. The
+   * id is made here and proposed to the coordinator (so a retried Begin is
+   * answered as the first); the answered id is the transaction's.
+   */
+  async begin(options: BeginOptions = {}): Promise<BeginAnswer> {
+    const proposed = newClientTxnId();
     const res = await this.#call<{
       txnId: string;
       leaseExpiresAt: { seconds: string; nanos: number } | null;
-    }>((md, o, cb) => this.#stub.begin(req, md, o, cb));
+    }>((md, o, cb) => this.#stub.begin(beginRequest(options, proposed), md, o, cb));
+    // An older coordinator, or one whose ids name a shard of its log,
+    // answers an id of its own: beginAhead() then waits for Begin.
+    this.#ahead.learn(res.txnId === proposed);
     return { txnId: res.txnId, leaseExpiresAt: fromTimestamp(res.leaseExpiresAt) };
+  }
+
+  /**
+   * Starts a transaction and gives its id before the coordinator has written
+   * it, so the caller's first calls to its services overlap Begin's write.
+   * Every later call of this client naming the id (enlist, heartbeat,
+   * commit, abort, get) waits for Begin, or fails with Begin's error; the
+   * coordinator too answers nothing about the id before its row is written.
+   * Used only once the coordinator has shown that it takes client-made ids
+   * (a first begin() or beginAhead() answered with the proposed id);
+   * until then, and after a coordinator that does not, this waits for
+   * Begin like begin(). `begun` settles with Begin's answer.
+   */
+  async beginAhead(
+    options: BeginOptions = {},
+  ): Promise<{ txnId: string; begun: Promise<BeginAnswer> }> {
+    if (!this.#ahead.trusted) {
+      const answer = await this.begin(options);
+      return { txnId: answer.txnId, begun: Promise.resolve(answer) };
+    }
+    const txnId = newClientTxnId();
+    const begun = this.#call<{
+      txnId: string;
+      leaseExpiresAt: { seconds: string; nanos: number } | null;
+    }>((md, o, cb) => this.#stub.begin(beginRequest(options, txnId), md, o, cb)).then((res) => {
+      this.#ahead.learn(res.txnId === txnId);
+      if (res.txnId !== txnId) {
+        // Never reached through this client: its calls wait for Begin and
+        // fail with this, so nothing goes out under an id the log lacks.
+        throw new Error(
+          `the coordinator answered Begin with id ${res.txnId}, not the proposed ${txnId}: it does not take client-made ids (an older release, or a sharded log); transaction ${txnId} was not begun`,
+        );
+      }
+      return { txnId, leaseExpiresAt: fromTimestamp(res.leaseExpiresAt) };
+    });
+    return { txnId, begun: this.#ahead.add(txnId, begun) };
   }
 
   /** Enlists a participant (idempotent per name). */
@@ -148,6 +185,7 @@ export class TwopcClient {
     txnId: string,
     participant: ParticipantAddress,
   ): Promise<{ newlyEnlisted: boolean }> {
+    await this.#ahead.begun(txnId);
     return this.#call((md, o, cb) => this.#stub.enlist({ txnId, participant }, md, o, cb));
   }
 
@@ -156,6 +194,7 @@ export class TwopcClient {
     txnId: string,
     extendMs = 0,
   ): Promise<{ state: ViewState; leaseExpiresAt: Date | null }> {
+    await this.#ahead.begun(txnId);
     const res = await this.#call<{
       state: string;
       leaseExpiresAt: { seconds: string; nanos: number } | null;
@@ -163,16 +202,31 @@ export class TwopcClient {
     return { state: toState(res.state), leaseExpiresAt: fromTimestamp(res.leaseExpiresAt) };
   }
 
-  /** Commits: resolves with COMMITTED or ABORTED once the decision is durable. */
+  /**
+   * Commits: resolves with COMMITTED or ABORTED once the decision is durable.
+   * Of a transaction begun by beginAhead() whose Begin is still under way,
+   * Commit goes out at once and the coordinator runs it once Begin's row
+   * is written; its answer is the log's. Should Begin fail, so does this
+   * (with Begin's error), unless the log holds a decision of the id.
+   */
   async commit(
     txnId: string,
     options: { waitForAcks?: boolean; timeoutMs?: number } = {},
   ): Promise<CommitAnswer> {
     const req = { txnId, waitForAcks: options.waitForAcks ?? false };
-    const res = await this.#call<{ outcome: string; reason: string; state: string }>(
+    const begun = this.#ahead.begun(txnId);
+    const sent = this.#call<{ outcome: string; reason: string; state: string }>(
       (md, o, cb) => this.#stub.commit(req, md, o, cb),
       options.timeoutMs,
     );
+    const [b, c] = await Promise.allSettled([begun, sent]);
+    if (c.status === 'rejected') {
+      throw b.status === 'rejected' ? b.reason : c.reason;
+    }
+    if (b.status === 'rejected' && !mayHaveLanded(b.reason)) {
+      throw b.reason;
+    }
+    const res = c.value;
     const outcome = toOutcome(res.outcome);
     if (outcome === Outcome.PENDING) {
       throw new Error(
@@ -184,6 +238,7 @@ export class TwopcClient {
 
   /** Aborts a transaction without a commit decision. */
   async abort(txnId: string, reason = ''): Promise<OutcomeAnswer> {
+    await this.#ahead.begun(txnId);
     const res = await this.#call<{ outcome: string; reason: string; state: string }>((md, o, cb) =>
       this.#stub.abort({ txnId, reason }, md, o, cb),
     );
@@ -192,6 +247,7 @@ export class TwopcClient {
 
   /** One transaction as the coordinator's log shows it. */
   async get(txnId: string): Promise<TransactionView> {
+    await this.#ahead.begun(txnId);
     return toView(
       await this.#call<Transaction__Output>((md, o, cb) =>
         this.#stub.getTransaction({ txnId }, md, o, cb),

@@ -6,6 +6,7 @@ export const ErrorCode = {
   TX_NOT_FOUND: 'TWOPC_TX_NOT_FOUND',
   INVALID_TRANSITION: 'TWOPC_INVALID_TRANSITION',
   PARTICIPANT_CONFLICT: 'TWOPC_PARTICIPANT_CONFLICT',
+  TX_EXISTS: 'TWOPC_TX_EXISTS',
   STORE_UNAVAILABLE: 'TWOPC_STORE_UNAVAILABLE',
   STORE_BUSY: 'TWOPC_STORE_BUSY',
   STORE_REFUSED_DATA: 'TWOPC_STORE_REFUSED_DATA',
@@ -68,6 +69,18 @@ export class ParticipantConflictError extends TwopcError {
       ErrorCode.PARTICIPANT_CONFLICT,
       `participant '${name}' is already enlisted in ${txnId} with endpoint ${endpoint}`,
     );
+  }
+}
+
+/** A Begin named a transaction id the log already holds (and is not its repeat). */
+export class TxExistsError extends TwopcError {
+  readonly txnId: string;
+  constructor(txnId: string) {
+    super(
+      ErrorCode.TX_EXISTS,
+      `txn_id: transaction ${txnId} already exists; make a new id for a new transaction`,
+    );
+    this.txnId = txnId;
   }
 }
 
