@@ -40,7 +40,8 @@ import type { BeginInput, LeaseConfig, OutcomeResult } from './coordinator-types
 
 export type { BeginInput, LeaseConfig, OutcomeResult } from './coordinator-types.ts';
 import type { RunDeps } from './run-deps.ts';
-import { YoungIds, repeatedBegin } from './young-ids.ts';
+import { YoungIds, landedRetry, repeatedBegin } from './young-ids.ts';
+import { isClientTxnId } from 'twopc/internal/contract/client-txn-id';
 import { TxRun } from './tx-run.ts';
 
 /**
@@ -109,9 +110,11 @@ export class Coordinator {
       });
       const { leaseExpiresAt } = await (given === null
         ? write
-        : this.#young.track(txnId, write).catch((err: unknown) =>
-            repeatedBegin(this.#deps.store, err, txnId, { ...input, leaseMs }),
-          ));
+        : this.#young
+            .track(txnId, write)
+            .catch((err: unknown) =>
+              repeatedBegin(this.#deps.store, err, txnId, { ...input, leaseMs }),
+            ));
       if (span.isRecording()) {
         this.#spans.hold(txnId, span); // without an SDK it is a no-op span: nothing to keep
       }
@@ -155,7 +158,7 @@ export class Coordinator {
     endpoint: string,
   ): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
     this.#open();
-    const enlisted = await this.#deps.store.enlist(txnId, name, endpoint);
+    const enlisted = await landedRetry(txnId, () => this.#deps.store.enlist(txnId, name, endpoint));
     this.#known.enlisted(txnId, name, endpoint);
     // A participant enlisting (its own call, or a client's just after
     // calling it) is likely alive: one believed DOWN is checked now, not
@@ -173,7 +176,7 @@ export class Coordinator {
   ): Promise<{ state: TxState; leaseExpiresAt: Date }> {
     this.#open();
     const ms = extendMs === 0 ? null : this.#leaseMs(extendMs, 'extend_ms');
-    return this.#deps.store.heartbeat(txnId, ms);
+    return landedRetry(txnId, () => this.#deps.store.heartbeat(txnId, ms));
   }
 
   /**
@@ -207,7 +210,15 @@ export class Coordinator {
       return existing;
     }
     // The claim and the Prepares to the participants known here leave together.
-    const claim = this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase);
+    const claim = this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase).then(
+      async (tx) =>
+        tx ??
+        // A client-made id's row may have landed after the claim's snapshot
+        // (its Begin was still being written): then claimed once more.
+        (isClientTxnId(txnId) && (await this.#deps.store.get(txnId))?.state === TxState.ACTIVE
+          ? this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase)
+          : null),
+    );
     const known = this.#known.take(txnId);
     let early: EarlyPrepares | null = null;
     if (known !== null && known.length >= 2) {

@@ -1,5 +1,5 @@
 import { isClientTxnId } from 'twopc/internal/contract/client-txn-id';
-import { TxExistsError } from 'twopc/internal/contract/errors';
+import { InvalidTransitionError, TxExistsError } from 'twopc/internal/contract/errors';
 import { TxState } from 'twopc/internal/contract/tx-state';
 import type { TxId } from '../core/tx-record.ts';
 import type { TransactionLog } from '../store/transaction-store.ts';
@@ -124,4 +124,25 @@ export async function repeatedBegin(
 function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}
+
+/**
+ * Runs a write naming `txnId` once more when it found no ACTIVE row though
+ * the row is ACTIVE now: a client-made id whose Begin landed after the
+ * write's snapshot was taken (the write then explains itself from a fresh
+ * read, which sees the row, as "not ACTIVE").
+ */
+export async function landedRetry<T>(txnId: TxId, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (
+      err instanceof InvalidTransitionError &&
+      err.state === TxState.ACTIVE &&
+      isClientTxnId(txnId)
+    ) {
+      return write();
+    }
+    throw err;
+  }
 }
