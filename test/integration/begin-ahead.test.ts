@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { newClientTxnId } from 'twopc/internal/contract/client-txn-id';
 import { TwopcClient } from 'twopc/internal/twopc-client';
 import { loadTwopcProto } from 'twopc/internal/wire/proto';
 import type { BeginRequest } from 'twopc/internal/wire/generated/twopc/v1/BeginRequest';
 import type { CoordinatorClient } from 'twopc/internal/wire/generated/twopc/v1/Coordinator';
+import { writeBegins } from '../../src/store/pg-batch-writes.ts';
+import { createPools } from '../../src/store/pg-pools.ts';
+import type { BeginInput as StoreBegin } from '../../src/store/transaction-store.ts';
 import { FakeParticipant } from '../support/fake-participant.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
@@ -143,6 +147,42 @@ describe('Begin with a client-made id (Begin off the client path)', function () 
     assert.equal((lost[0]!.reason as grpc.ServiceError).code, grpc.status.ALREADY_EXISTS);
     const rows = await sql(schema, 'SELECT 1 FROM twopc_participants WHERE txn_id = $1', [txnId]);
     assert.equal(rows.length, 0);
+  });
+
+  it('writes the first of two Begins with one id in one batch, and neither participant list of the other', async function () {
+    const pools = createPools({
+      url: await testDatabaseUrl(),
+      schema,
+      maxConnections: 2,
+      onError: () => undefined,
+    });
+    try {
+      const txnId = newClientTxnId();
+      const begin = (name: string): StoreBegin => ({
+        txnId,
+        leaseMs: 60_000,
+        labels: { name },
+        participants: [{ name, endpoint: '127.0.0.1:1' }],
+        ownerId: randomUUID(),
+        traceContext: null,
+        tenant: 'default',
+        principal: null,
+      });
+      const [first, second] = await writeBegins(pools.lazy, [begin('a'), begin('b')]);
+      assert.ok(first instanceof Date);
+      assert.equal(second, null);
+      const names = await sql<{ name: string }>(
+        schema,
+        'SELECT name FROM twopc_participants WHERE txn_id = $1',
+        [txnId],
+      );
+      assert.deepEqual(
+        names.map((r) => r.name),
+        ['a'],
+      );
+    } finally {
+      await Promise.all([pools.lazy.end(), pools.forced.end()]);
+    }
   });
 
   it('lets an Enlist, a GetTransaction and a Commit of a young id wait for its row, never NOT_FOUND', async function () {
