@@ -1,4 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
+import { isClientTxnId } from './contract/client-txn-id.ts';
+import type { Clock } from './time/clock.ts';
+import { sleep } from './time/clock.ts';
 import type { BeginRequest } from './wire/generated/twopc/v1/BeginRequest.ts';
 
 /** A participant as named in Begin or Enlist. */
@@ -47,6 +50,13 @@ export function mayHaveLanded(err: unknown): boolean {
   return typeof code === 'number' && AMBIGUOUS.has(code);
 }
 
+/**
+ * How long a client waits for Begin again once a coordinator showed that it
+ * does not take client-made ids (or answered a Commit sent behind a Begin
+ * without waiting for the row): a fleet in a rolling upgrade.
+ */
+const DISTRUST_MS = 5 * 60_000;
+
 /** Failed Begins remembered, so that later calls naming the id fail alike. */
 const FAILED_MAX = 10_000;
 
@@ -57,15 +67,25 @@ const FAILED_MAX = 10_000;
 export class BeginsAhead {
   readonly #pending = new Map<string, Promise<BeginAnswer>>();
   #trusted = false;
+  /** Until when (Date.now()) Begins are not sent ahead, since a coordinator showed it does not take client ids. */
+  #distrustUntil = -Infinity;
 
-  /** Whether the last Begin answered showed that the coordinator takes client-made ids. */
+  /**
+   * Whether Begins go ahead: a Begin answered with the proposed id showed
+   * that the coordinator takes client-made ids, and for DISTRUST_MS no
+   * coordinator (behind the same address: a fleet mid-upgrade) showed
+   * otherwise.
+   */
   get trusted(): boolean {
-    return this.#trusted;
+    return this.#trusted && Date.now() >= this.#distrustUntil;
   }
 
-  /** Records what a Begin's answer showed. */
+  /** Records what a Begin's answer (or a Commit sent ahead of it) showed. */
   learn(honoured: boolean): void {
     this.#trusted = honoured;
+    if (!honoured) {
+      this.#distrustUntil = Date.now() + DISTRUST_MS;
+    }
   }
 
   /**
@@ -88,8 +108,49 @@ export class BeginsAhead {
     return begun;
   }
 
+  /** Whether a Begin of `txnId` sent ahead is under way or failed. */
+  isPending(txnId: string): boolean {
+    return this.#pending.has(txnId);
+  }
+
   /** Resolves once the Begin of `txnId` sent ahead (if any) landed. @throws Begin's error */
   async begun(txnId: string): Promise<void> {
     await this.#pending.get(txnId);
+  }
+}
+
+/**
+ * How long a call naming a client-made id is tried again after NOT_FOUND: a
+ * coordinator of an older release answers it at once, though the Begin
+ * (taken by another coordinator) may still be being written.
+ */
+const YOUNG_RETRY_MS = 2_000;
+
+/** Whether a call failed because the coordinator did not know the transaction. */
+export function isNotFound(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === grpc.status.NOT_FOUND;
+}
+
+/**
+ * Runs a call naming `txnId`; a NOT_FOUND for a client-made id is tried
+ * again for up to YOUNG_RETRY_MS, in case its Begin had not landed yet.
+ */
+export async function retryYoung<T>(
+  clock: Clock,
+  txnId: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  const until = clock.now() + YOUNG_RETRY_MS;
+  let pauseMs = 5;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isNotFound(err) || !isClientTxnId(txnId) || clock.now() + pauseMs > until) {
+        throw err;
+      }
+    }
+    await sleep(clock, pauseMs);
+    pauseMs = Math.min(pauseMs * 2, 200);
   }
 }

@@ -12,6 +12,9 @@ import { BeginsAhead, beginRequest, mayHaveLanded } from './begins-ahead.ts';
 import type { BeginAnswer, BeginOptions } from './begins-ahead.ts';
 import type { Connection, ConnectionOptions, CoordinatorAddress, Invoke } from './connection.ts';
 
+/** Begins of one client-made id before the transaction fails (see beginAhead). */
+const AHEAD_ATTEMPTS = 3;
+
 /** The gRPC metadata key that carries the transaction id to participants. */
 export const TXN_ID_METADATA = 'twopc-txn-id';
 
@@ -163,21 +166,36 @@ export class TwopcClient {
       return { txnId: answer.txnId, begun: Promise.resolve(answer) };
     }
     const txnId = newClientTxnId();
-    const begun = this.#call<{
-      txnId: string;
-      leaseExpiresAt: { seconds: string; nanos: number } | null;
-    }>((md, o, cb) => this.#stub.begin(beginRequest(options, txnId), md, o, cb)).then((res) => {
+    return { txnId, begun: this.#ahead.add(txnId, this.#beginAs(txnId, options)) };
+  }
+
+  /**
+   * Begin of a client-made id. A coordinator that answers another id (an
+   * older release in a fleet mid-upgrade) did not begin this one: its
+   * transaction is aborted at once, and Begin goes again (another
+   * coordinator may take the id), up to AHEAD_ATTEMPTS times.
+   * @throws Error when no coordinator took the id; the transaction was not begun
+   */
+  async #beginAs(txnId: string, options: BeginOptions): Promise<BeginAnswer> {
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.#call<{
+        txnId: string;
+        leaseExpiresAt: { seconds: string; nanos: number } | null;
+      }>((md, o, cb) => this.#stub.begin(beginRequest(options, txnId), md, o, cb));
       this.#ahead.learn(res.txnId === txnId);
-      if (res.txnId !== txnId) {
-        // Never reached through this client: its calls wait for Begin and
-        // fail with this, so nothing goes out under an id the log lacks.
+      if (res.txnId === txnId) {
+        return { txnId, leaseExpiresAt: fromTimestamp(res.leaseExpiresAt) };
+      }
+      const other = res.txnId;
+      this.#call((md, o, cb) =>
+        this.#stub.abort({ txnId: other, reason: 'begun in place of a client-made id' }, md, o, cb),
+      ).catch(() => undefined); // else its lease ends it
+      if (attempt >= AHEAD_ATTEMPTS) {
         throw new Error(
-          `the coordinator answered Begin with id ${res.txnId}, not the proposed ${txnId}: it does not take client-made ids (an older release, or a sharded log); transaction ${txnId} was not begun`,
+          `the coordinator answered Begin with id ${other}, not the proposed ${txnId}: it does not take client-made ids (an older release, or a sharded log); transaction ${txnId} was not begun`,
         );
       }
-      return { txnId, leaseExpiresAt: fromTimestamp(res.leaseExpiresAt) };
-    });
-    return { txnId, begun: this.#ahead.add(txnId, begun) };
+    }
   }
 
   /** Enlists a participant (idempotent per name). */
@@ -214,12 +232,22 @@ export class TwopcClient {
     options: { waitForAcks?: boolean; timeoutMs?: number } = {},
   ): Promise<CommitAnswer> {
     const req = { txnId, waitForAcks: options.waitForAcks ?? false };
+    const pending = this.#ahead.isPending(txnId);
     const begun = this.#ahead.begun(txnId);
     const sent = this.#call<{ outcome: string; reason: string; state: string }>(
       (md, o, cb) => this.#stub.commit(req, md, o, cb),
       options.timeoutMs,
     );
     const [b, c] = await Promise.allSettled([begun, sent]);
+    if (c.status === 'rejected' && b.status === 'fulfilled' && pending) {
+      // Begin has landed, and the Commit sent behind it failed: it reached a
+      // coordinator that did not wait for the row (an older release, which
+      // answers NOT_FOUND, or waits on the row as another's until the
+      // deadline). Asked again now that the row is there, and no Begin is
+      // sent ahead for a while.
+      this.#ahead.learn(false);
+      return this.commit(txnId, options);
+    }
     if (c.status === 'rejected') {
       throw b.status === 'rejected' ? b.reason : c.reason;
     }

@@ -15,6 +15,7 @@ import { ParticipantDrain } from './participant-drain.ts';
 import type { Held } from './participant-drain.ts';
 import type { PhaseHandlers } from './participant-exchange.ts';
 import { SystemClock } from './time/system-clock.ts';
+import { retryYoung } from './begins-ahead.ts';
 import { TXN_ID_METADATA, TwopcClient } from './twopc-client.ts';
 import type { TwopcClientOptions } from './twopc-client.ts';
 import type { CoordinatorAddress } from './connection.ts';
@@ -194,7 +195,11 @@ export class TwopcParticipant {
       }
       if (state === null) {
         this.#refuseWhileDraining();
-        await this.client.enlist(txnId, { name: this.name, endpoint: this.endpoint });
+        // A client may pass its own id on while Begin is being written:
+        // a coordinator that does not wait for such a row is asked again.
+        await retryYoung(this.#clock, txnId, () =>
+          this.client.enlist(txnId, { name: this.name, endpoint: this.endpoint }),
+        );
         await this.#branches.set(txnId, BranchState.ACTIVE);
         this.#joined.set(txnId, this.#clock.now());
       }
