@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { newClientTxnId } from 'twopc/internal/contract/client-txn-id';
 import { TwopcClient } from 'twopc/internal/twopc-client';
@@ -13,7 +16,8 @@ import type { BeginInput as StoreBegin } from '../../src/store/transaction-store
 import { FakeParticipant } from '../support/fake-participant.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
-import { loggedState, migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
+import { freshSchema, loggedState, migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
+import { shardOf } from '../../src/store/shard-id.ts';
 import { eventually, expectStatus } from '../support/expect-status.ts';
 
 /** Begin over the wire, as any client of the proto would send it. */
@@ -294,6 +298,58 @@ describe('Begin ahead against a coordinator that makes its own ids', function ()
       assert.equal(await loggedState(schema, proposed), undefined);
     } finally {
       stub.close();
+    }
+  });
+});
+
+describe('Begin ahead against a sharded log (ids name their shard)', function () {
+  let dir: string;
+  let h: Harness;
+  const schemas: Record<number, string> = {};
+
+  before(async function () {
+    const url = await testDatabaseUrl();
+    for (const id of [0, 5]) {
+      schemas[id] = await freshSchema(import.meta.url, `shard${id}`);
+    }
+    dir = await mkdtemp(join(tmpdir(), 'twopc-ahead-shards-'));
+    const file = join(dir, 'shards.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        shards: [0, 5].map((id) => ({ id, weight: 1, url, schema: schemas[id] })),
+      }),
+    );
+    h = await startCoordinator(schemas[0]!, { logShards: file, databaseUrl: null });
+  });
+  after(async function () {
+    await h?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers ids of its own, and the client begins with them on their shards', async function () {
+    const stub = new (loadTwopcProto().twopc.v1.Coordinator)(
+      h.app.address,
+      grpc.credentials.createInsecure(),
+    );
+    const client = new TwopcClient(h.app.address, { attempts: 1 });
+    try {
+      const proposed = newClientTxnId();
+      assert.notEqual((await rawBegin(stub, { txnId: proposed })).txnId, proposed);
+      for (let i = 0; i < 12; i++) {
+        const { txnId } = await client.beginAhead();
+        assert.doesNotMatch(txnId, /^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+        const rows = await sql<{ state: string }>(
+          schemas[shardOf(txnId)]!,
+          'SELECT state FROM twopc_transactions WHERE txn_id = $1',
+          [txnId],
+        );
+        assert.equal(rows[0]?.state, 'ACTIVE', txnId);
+        assert.equal((await client.commit(txnId)).outcome, 'COMMITTED');
+      }
+    } finally {
+      stub.close();
+      client.close();
     }
   });
 });
