@@ -204,21 +204,13 @@ export class Coordinator {
   }
 
   /** The run to wait on, or (not ACTIVE) the row as logged. */
-  async #runForCommit(txnId: TxId): Promise<TxRun | TxView> {
+  async #runForCommit(txnId: TxId, claims = 1): Promise<TxRun | TxView> {
     const existing = this.#runs.get(txnId);
     if (existing !== undefined) {
       return existing;
     }
     // The claim and the Prepares to the participants known here leave together.
-    const claim = this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase).then(
-      async (tx) =>
-        tx ??
-        // A client-made id's row may have landed after the claim's snapshot
-        // (its Begin was still being written): then claimed once more.
-        (isClientTxnId(txnId) && (await this.#deps.store.get(txnId))?.state === TxState.ACTIVE
-          ? this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase)
-          : null),
-    );
+    const claim = this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase);
     const known = this.#known.take(txnId);
     let early: EarlyPrepares | null = null;
     if (known !== null && known.length >= 2) {
@@ -237,6 +229,11 @@ export class Coordinator {
       const view = await this.#deps.store.get(txnId);
       if (view === null) {
         throw new TxNotFoundError(txnId);
+      }
+      if (view.state === TxState.ACTIVE && isClientTxnId(txnId) && claims < 3) {
+        // A client-made id whose row landed after the claim's snapshot (its
+        // Begin was still being written): claimed again.
+        return this.#runForCommit(txnId, claims + 1);
       }
       return view;
     }

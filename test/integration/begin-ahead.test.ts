@@ -55,13 +55,21 @@ async function lockWaiters(schema: string, pattern: string): Promise<number> {
  * until `release` is called: reads go on. What a Begin whose row is slow to
  * land looks like to the calls that follow it.
  */
-async function holdWrites(schema: string): Promise<{ release: () => Promise<void> }> {
-  const url = await testDatabaseUrl();
-  const c = new pg.Client({ connectionString: url });
+function holdWrites(schema: string): Promise<{ release: () => Promise<void> }> {
+  return holdTable(schema, 'twopc_transactions', 'SHARE');
+}
+
+/** Holds a lock on a table of the log until `release` is called. */
+async function holdTable(
+  schema: string,
+  table: string,
+  mode: 'SHARE' | 'ACCESS EXCLUSIVE',
+): Promise<{ release: () => Promise<void> }> {
+  const c = new pg.Client({ connectionString: await testDatabaseUrl() });
   c.on('error', () => undefined);
   await c.connect();
   await c.query('BEGIN');
-  await c.query(`LOCK TABLE ${schema}.twopc_transactions IN SHARE MODE`);
+  await c.query(`LOCK TABLE ${schema}.${table} IN ${mode} MODE`);
   return {
     release: async () => {
       await c.query('COMMIT');
@@ -209,6 +217,27 @@ describe('Begin with a client-made id (Begin off the client path)', function () 
       assert.equal((await asked).state, 'ACTIVE');
       assert.equal((await h.client.commit(txnId)).outcome, 'COMMITTED');
       assert.equal((await h.client.get(txnId)).outcome, 'OUTCOME_COMMITTED');
+    } finally {
+      if (!released) {
+        await held.release();
+      }
+    }
+  });
+
+  it('claims a young id again when its row landed between the Commit claim and the read after it', async function () {
+    const txnId = newClientTxnId();
+    // The read of the row after a claim that found nothing is held (it
+    // reads the operator actions, which neither Begin nor the claim touch).
+    const held = await holdTable(schema, 'twopc_operator_actions', 'ACCESS EXCLUSIVE');
+    let released = false;
+    try {
+      const committed = h.client.commit(txnId, { timeoutMs: 8_000 });
+      await eventually(() => lockWaiters(schema, 'twopc_operator_actions a WHERE'));
+      // The claim missed the row; now Begin lands, before the read.
+      assert.equal((await rawBegin(stub, { txnId, participants: [p.ref] })).txnId, txnId);
+      await held.release();
+      released = true;
+      assert.equal((await committed).outcome, 'COMMITTED');
     } finally {
       if (!released) {
         await held.release();
