@@ -158,6 +158,7 @@ export class Coordinator {
     endpoint: string,
   ): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
     this.#open();
+    await this.#young.pendingBegin(txnId);
     const enlisted = await landedRetry(txnId, () => this.#deps.store.enlist(txnId, name, endpoint));
     this.#known.enlisted(txnId, name, endpoint);
     // A participant enlisting (its own call, or a client's just after
@@ -176,6 +177,7 @@ export class Coordinator {
   ): Promise<{ state: TxState; leaseExpiresAt: Date }> {
     this.#open();
     const ms = extendMs === 0 ? null : this.#leaseMs(extendMs, 'extend_ms');
+    await this.#young.pendingBegin(txnId);
     return landedRetry(txnId, () => this.#deps.store.heartbeat(txnId, ms));
   }
 
@@ -186,6 +188,7 @@ export class Coordinator {
    */
   async commit(txnId: TxId, waitForAcks: boolean, until: AbortSignal): Promise<OutcomeResult> {
     this.#open();
+    await this.#young.pendingBegin(txnId);
     const found = await this.#mutex.run(txnId, () => this.#runForCommit(txnId));
     const decided = (v: TxView): boolean => outcomeOf(v) !== Outcome.PENDING;
     let tx: TxRecord;
@@ -277,6 +280,7 @@ export class Coordinator {
    */
   async abort(txnId: TxId, reason: string, until: AbortSignal): Promise<OutcomeResult> {
     this.#open();
+    await this.#young.pendingBegin(txnId);
     const run = await this.#mutex.run(txnId, () => this.#runForAbort(txnId));
     if (run === null) {
       const view = await this.get(txnId);
@@ -325,6 +329,7 @@ export class Coordinator {
 
   /** One transaction, as it may be told to anyone. @throws TxNotFoundError */
   async get(txnId: TxId): Promise<TxView> {
+    await this.#young.pendingBegin(txnId);
     const view = await this.#deps.store.get(txnId);
     if (view === null) {
       throw new TxNotFoundError(txnId);

@@ -49,6 +49,16 @@ export class YoungIds {
   }
 
   /**
+   * The end of a Begin of `txnId` under way in this process (it settles
+   * when its write does, whatever became of it), or undefined. A call
+   * naming the id waits for it before it reads or writes the row: a
+   * Commit sent right behind its Begin would otherwise miss the row.
+   */
+  pendingBegin(txnId: TxId): Promise<unknown> | undefined {
+    return this.#pending.get(txnId);
+  }
+
+  /**
    * Waits, up to YOUNG_ID_WAIT_MS, until the log holds a client-made id
    * (its Begin landed here or on another coordinator). False at once for
    * an id the coordinator made (its row was written before anyone heard
