@@ -37,7 +37,6 @@ function rawBegin(
 // Pieces of the store's statements (src/store/pg-queries.ts) that name them.
 const BEGIN_SQL = '$2::jsonb[]';
 const ENLIST_SQL = 'AS d(txn_id, name, endpoint)';
-const PREPARE_SQL = "SET state = 'PREPARING'";
 
 /** Statements waiting for a lock (a held LOCK TABLE) whose text contains `pattern`. */
 async function lockWaiters(schema: string, pattern: string): Promise<number> {
@@ -81,12 +80,15 @@ async function holdTable(
 describe('Begin with a client-made id (Begin off the client path)', function () {
   let schema: string;
   let h: Harness;
+  /** A second coordinator on the same log: it hears of a Begin only through the log. */
+  let other: Harness;
   let stub: CoordinatorClient;
   let p: FakeParticipant;
 
   before(async function () {
     schema = await migratedSchema(import.meta.url);
     h = await startCoordinator(schema);
+    other = await startCoordinator(schema);
     stub = new (loadTwopcProto().twopc.v1.Coordinator)(
       h.app.address,
       grpc.credentials.createInsecure(),
@@ -96,6 +98,7 @@ describe('Begin with a client-made id (Begin off the client path)', function () 
   after(async function () {
     stub.close();
     await p.stop();
+    await other.stop();
     await h.stop();
   });
 
@@ -206,16 +209,19 @@ describe('Begin with a client-made id (Begin off the client path)', function () 
       await eventually(() => lockWaiters(schema, BEGIN_SQL));
       // A participant asking about the id before its row lands (what a
       // participant recovering its work does) must not hear NOT_FOUND,
-      // which means aborted.
-      const asked = h.client.get(txnId);
-      const enlisted = h.client.enlist(txnId, p.ref);
+      // which means aborted: neither from the coordinator writing the
+      // Begin, nor from another one, which reads the log until the row is there.
+      const askedHere = h.client.get(txnId);
+      const asked = other.client.get(txnId);
+      const enlisted = other.client.enlist(txnId, p.ref);
       await eventually(() => lockWaiters(schema, ENLIST_SQL));
       await held.release();
       released = true;
       assert.equal((await begun).txnId, txnId);
       assert.equal((await enlisted).newlyEnlisted, true);
       assert.equal((await asked).state, 'ACTIVE');
-      assert.equal((await h.client.commit(txnId)).outcome, 'COMMITTED');
+      assert.equal((await askedHere).state, 'ACTIVE');
+      assert.equal((await other.client.commit(txnId)).outcome, 'COMMITTED');
       assert.equal((await h.client.get(txnId)).outcome, 'OUTCOME_COMMITTED');
     } finally {
       if (!released) {
@@ -256,7 +262,6 @@ describe('Begin with a client-made id (Begin off the client path)', function () 
         assert.match(txnId, /^[0-9a-f]{8}-[0-9a-f]{4}-7/);
         const committed = client.commit(txnId);
         await eventually(() => lockWaiters(schema, BEGIN_SQL));
-        await eventually(() => lockWaiters(schema, PREPARE_SQL));
         await held.release();
         released = true;
         assert.equal((await committed).outcome, 'COMMITTED');
