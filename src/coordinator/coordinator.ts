@@ -158,7 +158,10 @@ export class Coordinator {
     endpoint: string,
   ): Promise<{ newlyEnlisted: boolean; leaseExpiresAt: Date }> {
     this.#open();
-    await this.#young.pendingBegin(txnId);
+    const begun = this.#young.pendingBegin(txnId);
+    if (begun !== undefined) {
+      await begun; // only for client-made ids: other calls keep their timing
+    }
     const enlisted = await landedRetry(txnId, () => this.#deps.store.enlist(txnId, name, endpoint));
     this.#known.enlisted(txnId, name, endpoint);
     // A participant enlisting (its own call, or a client's just after
@@ -177,7 +180,10 @@ export class Coordinator {
   ): Promise<{ state: TxState; leaseExpiresAt: Date }> {
     this.#open();
     const ms = extendMs === 0 ? null : this.#leaseMs(extendMs, 'extend_ms');
-    await this.#young.pendingBegin(txnId);
+    const begun = this.#young.pendingBegin(txnId);
+    if (begun !== undefined) {
+      await begun; // only for client-made ids: other calls keep their timing
+    }
     return landedRetry(txnId, () => this.#deps.store.heartbeat(txnId, ms));
   }
 
@@ -188,7 +194,10 @@ export class Coordinator {
    */
   async commit(txnId: TxId, waitForAcks: boolean, until: AbortSignal): Promise<OutcomeResult> {
     this.#open();
-    await this.#young.pendingBegin(txnId);
+    const begun = this.#young.pendingBegin(txnId);
+    if (begun !== undefined) {
+      await begun; // only for client-made ids: other calls keep their timing
+    }
     const found = await this.#mutex.run(txnId, () => this.#runForCommit(txnId));
     const decided = (v: TxView): boolean => outcomeOf(v) !== Outcome.PENDING;
     let tx: TxRecord;
@@ -280,7 +289,10 @@ export class Coordinator {
    */
   async abort(txnId: TxId, reason: string, until: AbortSignal): Promise<OutcomeResult> {
     this.#open();
-    await this.#young.pendingBegin(txnId);
+    const begun = this.#young.pendingBegin(txnId);
+    if (begun !== undefined) {
+      await begun; // only for client-made ids: other calls keep their timing
+    }
     const run = await this.#mutex.run(txnId, () => this.#runForAbort(txnId));
     if (run === null) {
       const view = await this.get(txnId);
@@ -329,7 +341,10 @@ export class Coordinator {
 
   /** One transaction, as it may be told to anyone. @throws TxNotFoundError */
   async get(txnId: TxId): Promise<TxView> {
-    await this.#young.pendingBegin(txnId);
+    const begun = this.#young.pendingBegin(txnId);
+    if (begun !== undefined) {
+      await begun; // only for client-made ids: other calls keep their timing
+    }
     const view = await this.#deps.store.get(txnId);
     if (view === null) {
       throw new TxNotFoundError(txnId);

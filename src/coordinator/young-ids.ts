@@ -142,17 +142,14 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
  * write's snapshot was taken (the write then explains itself from a fresh
  * read, which sees the row, as "not ACTIVE").
  */
-export async function landedRetry<T>(txnId: TxId, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    if (
-      err instanceof InvalidTransitionError &&
-      err.state === TxState.ACTIVE &&
-      isClientTxnId(txnId)
-    ) {
+export function landedRetry<T>(txnId: TxId, write: () => Promise<T>): Promise<T> {
+  if (!isClientTxnId(txnId)) {
+    return write(); // the coordinator's own ids: as before, not a tick later
+  }
+  return write().catch((err: unknown) => {
+    if (err instanceof InvalidTransitionError && err.state === TxState.ACTIVE) {
       return write();
     }
     throw err;
-  }
+  });
 }
