@@ -36,7 +36,7 @@ function rawBegin(
 
 // Pieces of the store's statements (src/store/pg-queries.ts) that name them.
 const BEGIN_SQL = '$2::jsonb[]';
-const ENLIST_SQL = 'AS d(txn_id, name, endpoint)';
+const ENLIST_SQL = 'AS d(txn_id, name, endpoint';
 
 /** Statements waiting for a lock (a held LOCK TABLE) whose text contains `pattern`. */
 async function lockWaiters(schema: string, pattern: string): Promise<number> {
