@@ -84,6 +84,7 @@ export class Maintenance {
       coordinatorName,
       coordinatorLeaseMs,
     );
+    await this.#refreshLayout();
     this.#loop('liveness', coordinatorLeaseMs / 3, () => this.#renew());
     this.#loop('lease sweep', this.#config.sweepIntervalMs, () => this.#sweepAndReport());
     this.#loop('backlog', this.#config.recoveryIntervalMs, async () => {
@@ -135,6 +136,20 @@ export class Maintenance {
         this.#coordinator.id,
         coordinatorName,
         coordinatorLeaseMs,
+      );
+    }
+    await this.#refreshLayout();
+  }
+
+  /** Follows the releases sharing the log: the layout Begin creates (one line when it changes). */
+  async #refreshLayout(): Promise<void> {
+    const changed = await this.#store.refreshCreatedLayout?.();
+    if (changed != null) {
+      this.#log.info(
+        { layout: changed.layout, live_versions: changed.versions.map((v) => v ?? '0.1.0') },
+        changed.layout === 'rows'
+          ? 'creating transactions in the rows layout: a live coordinator runs a release that reads only it'
+          : `creating transactions in the ${changed.layout} layout: every live coordinator reads it`,
       );
     }
   }

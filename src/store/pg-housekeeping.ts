@@ -37,6 +37,13 @@ export async function deregisterCoordinator(pools: StorePools, id: string): Prom
   await runQuery(pools.lazy, 'deregisterCoordinator', [id]);
 }
 
+/** The versions of the coordinators whose lease runs (NULL: release 0.1.0). */
+export async function liveVersions(pools: StorePools): Promise<(string | null)[]> {
+  return (await runQuery<{ version: string | null }>(pools.lazy, 'liveVersions', [])).map(
+    (r) => r.version,
+  );
+}
+
 /** Deletes up to `limit` transactions finished more than `retentionMs` ago. */
 export function deleteFinished(
   pools: StorePools,

@@ -390,6 +390,10 @@ export const SQL = {
 
   deregisterCoordinator: `DELETE FROM twopc_coordinators WHERE id = $1`,
 
+  // The releases of the coordinators alive on the log (log-layout.ts
+  // layoutAmong): read at registration and at each renewal, never per Begin.
+  liveVersions: `SELECT version FROM twopc_coordinators WHERE lease_expires_at > now()`,
+
   // Never deletes a transaction with an unacknowledged participant: only
   // finished (COMMITTED/ABORTED) rows have finished_at set. Walks each
   // tenant's range of the tenant/created-at index from its oldest (a

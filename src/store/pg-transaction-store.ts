@@ -31,8 +31,7 @@ import type { StorePools } from './pg-pools.ts';
 import { listStatement } from './pg-list.ts';
 import { runQuery, runStatement } from './pg-run.ts';
 import { toTxView } from './pg-rows.ts';
-import { createdLayout } from './log-layout.ts';
-import type { LogLayout } from './log-layout.ts';
+import { LogLayout, forcedLayout, layoutAmong } from './log-layout.ts';
 import type { TxRow } from './pg-rows.ts';
 import type {
   BeginInput,
@@ -85,20 +84,30 @@ export class PgTransactionStore implements TransactionStore {
 
   readonly #acks: AckQueue;
   readonly #admission: StoreAdmission;
-  /** The layout new transactions are created in; rows of either are read and updated. */
-  readonly #layout: LogLayout;
+  /**
+   * The layout new transactions are created in; rows of either are read
+   * and updated. Rows until refreshCreatedLayout has seen which releases
+   * share the log, unless forced.
+   */
+  #layout: LogLayout;
+  /** The layout Begin creates whatever shares the log (internal), or null. */
+  readonly #forcedLayout: LogLayout | null;
+  /** Whether refreshCreatedLayout has run (its first answer is always told). */
+  #layoutKnown = false;
 
   /**
-   * @param layout the layout Begin creates (internal: see log-layout.ts)
+   * @param layout the layout Begin creates whatever else shares the log
+   *   (internal: see log-layout.ts); null to follow the live coordinators
    */
   constructor(
     pools: StorePools,
     clock: Clock = new SystemClock(),
     limits: AdmissionLimits = { maxPending: 10_000, stallMs: 5_000 },
-    layout: LogLayout = createdLayout(process.env),
+    layout: LogLayout | null = forcedLayout(process.env),
   ) {
     this.#pools = pools;
-    this.#layout = layout;
+    this.#forcedLayout = layout;
+    this.#layout = layout ?? LogLayout.ROWS;
     this.#acks = new AckQueue(pools.lazy, clock);
     this.#admission = new StoreAdmission(clock, limits);
   }
@@ -305,6 +314,20 @@ export class PgTransactionStore implements TransactionStore {
 
   renewCoordinator(id: string, leaseMs: number): Promise<boolean> {
     return housekeeping.renewCoordinator(this.#pools, id, leaseMs);
+  }
+
+  async refreshCreatedLayout(): Promise<{ layout: LogLayout; versions: (string | null)[] } | null> {
+    if (this.#forcedLayout !== null) {
+      return null;
+    }
+    const versions = await housekeeping.liveVersions(this.#pools);
+    const layout = layoutAmong(versions);
+    if (layout === this.#layout && this.#layoutKnown) {
+      return null;
+    }
+    this.#layout = layout;
+    this.#layoutKnown = true;
+    return { layout, versions: [...new Set(versions)] };
   }
 
   deregisterCoordinator(id: string): Promise<void> {

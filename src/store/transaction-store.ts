@@ -232,6 +232,13 @@ export interface TransactionStore extends TransactionLog {
   registerCoordinator(id: string, name: string, leaseMs: number): Promise<void>;
   /** Renews the incarnation's lease; false if it had been declared dead. */
   renewCoordinator(id: string, leaseMs: number): Promise<boolean>;
+  /**
+   * Reads which releases the live coordinators run and picks the layout
+   * Begin creates from it (log-layout.ts layoutAmong): at registration and
+   * each renewal. Returns the new layout and those releases when it
+   * changed, else null. Absent: the store has one layout.
+   */
+  refreshCreatedLayout?(): Promise<{ layout: string; versions: (string | null)[] } | null>;
   /** Removes the incarnation (clean shutdown): its unfinished work is free to take over. */
   deregisterCoordinator(id: string): Promise<void>;
   /** Deletes up to `limit` transactions finished more than `retentionMs` ago. */

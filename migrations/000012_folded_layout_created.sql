@@ -1,0 +1,20 @@
+--! expand
+-- From now on the log may hold transactions of the folded layout (000011):
+-- the release that adds this creates them. Release 0.1.0 reads only the
+-- rows layout, so it must no longer run over this log, and it must refuse
+-- to start rather than misread a folded transaction as one without
+-- participants.
+--
+-- Release 0.1.0 refuses to start over a log holding a row of
+-- twopc_migrations newer than its own last migration (000006) and marked
+-- breaking; 000011 was recorded as an expand step (not breaking). Marking
+-- it breaking now makes 0.1.0 refuse, naming 000011, while release 0.2.0,
+-- which reads both layouts, knows 000011 (it checks only its sha256) and
+-- passes over this migration, an expand step newer than it: a fleet of
+-- 0.2.0 keeps running over this log, and rolling back to 0.2.0 stays
+-- possible.
+--
+-- A coordinator of 0.1.0 already running when this is applied is not
+-- stopped by it: the coordinators of this release create the rows layout
+-- while one of an older release holds a live lease (log-layout.ts).
+UPDATE twopc_migrations SET breaking = true WHERE id = 11;
