@@ -23,11 +23,22 @@ function pinned(lock: string): string {
 
 /**
  * The previous release, checked out as a git worktree of the commit that
- * release/previous.json records, with its dependencies installed (shared
- * with this checkout when its lockfile pins the same ones).
+ * release/previous.json records (see checkOutRelease).
  */
 export function checkOutPrevious(): { dir: string; version: string; remove: () => void } {
-  const release = previousRelease();
+  return checkOutRelease(previousRelease());
+}
+
+/**
+ * A release, checked out as a git worktree of its commit, with its
+ * dependencies installed (shared with this checkout when its lockfile pins
+ * the same ones).
+ */
+export function checkOutRelease(release: { version: string; commit: string }): {
+  dir: string;
+  version: string;
+  remove: () => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), `twopc-${release.version}-`));
   try {
     execFileSync('git', ['worktree', 'add', '--detach', '--force', dir, release.commit], {
