@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { createBanks } from '../support/bank.ts';
 import type { BankProcess } from '../support/bank.ts';
 import { CoordinatorFleet, restartableEnv } from '../support/child.ts';
@@ -36,5 +37,19 @@ describe('rolling upgrade: the previous release and this one share the log under
       ).map((r) => r.version),
     );
     console.log(`      ${summary}`);
+    // This release created folded transactions (log-layout.ts) while
+    // coordinators of the previous release, which read both layouts, shared
+    // the log with it; those created in rows came from the previous release.
+    const [layouts] = await sql<{ folded: number; rows: number; open: number }>(
+      schema,
+      `SELECT count(*) FILTER (WHERE participants IS NOT NULL)::integer AS folded,
+         count(*) FILTER (WHERE participants IS NULL)::integer AS rows,
+         count(*) FILTER (WHERE finished_at IS NULL)::integer AS open
+       FROM twopc_transactions`,
+    );
+    console.log(`      created folded ${layouts?.folded}, in rows ${layouts?.rows}`);
+    assert.ok((layouts?.folded ?? 0) > 0, 'no transaction of the run was created folded');
+    assert.ok((layouts?.rows ?? 0) > 0, 'no transaction of the run was created in rows');
+    assert.equal(layouts?.open, 0, 'transactions left unfinished');
   });
 });
