@@ -13,7 +13,8 @@ const RELEASE_0_1_0 = { version: '0.1.0', commit: '06a612ad7ba0d63f2b2b41e427c0f
 // folded layout (src/store/log-layout.ts): release 0.1.0, which cannot read
 // them, refuses to start over it, naming the migration (000011, marked
 // breaking by 000012); the previous release, which reads both layouts,
-// starts and serves over the same log (a rollback stays possible).
+// starts and serves over the same log (a rollback stays possible),
+// finishing a folded transaction this release began.
 describe('a coordinator too old for the log', function () {
   this.timeout(600_000);
   let old: ReturnType<typeof checkOutRelease>;
@@ -39,10 +40,22 @@ describe('a coordinator too old for the log', function () {
     const env = await restartableEnv(schema, 'too-old');
     const p = await fleet.start('too-old-p');
 
+    const q = await fleet.start('too-old-q');
+
+    // This release migrates the log and begins a transaction in the folded
+    // layout, then dies.
     const current = new TwopcProcess(['serve'], env);
     procs.push(current);
-    await current.serving();
-    await current.kill('SIGTERM');
+    const first = new TwopcClient(await current.serving(), { attempts: 1 });
+    const { txnId: folded } = await first.begin({ participants: [p.ref, q.ref] });
+    first.close();
+    const [created] = await sql<{ folded: boolean }>(
+      schema,
+      'SELECT participants IS NOT NULL AS folded FROM twopc_transactions WHERE txn_id = $1',
+      [folded],
+    );
+    assert.equal(created?.folded, true, 'this release created the folded layout');
+    await current.kill('SIGKILL');
 
     const refused = new TwopcProcess(['serve'], env, old.dir);
     procs.push(refused);
@@ -73,6 +86,19 @@ describe('a coordinator too old for the log', function () {
     procs.push(served);
     const client = new TwopcClient(await served.serving(), { attempts: 1 });
     try {
+      // It finishes the folded transaction this release began.
+      const answer = await client.commit(folded, { waitForAcks: true });
+      assert.equal(answer.outcome, 'COMMITTED');
+      for (const x of [p, q]) {
+        assert.equal(x.callsOf('Commit', folded).length, 1, `${x.name} told to commit`);
+      }
+      assert.deepEqual(
+        (await client.get(folded)).participants.map((x) => [x.name, x.acknowledged]),
+        [
+          [p.name, true],
+          [q.name, true],
+        ],
+      );
       const { txnId } = await client.begin({ participants: [p.ref] });
       assert.equal((await client.commit(txnId)).outcome, 'COMMITTED');
       const [row] = await sql<{ version: string | null }>(
