@@ -77,12 +77,16 @@ describe('Coordinator API errors and idempotency', function () {
     const late = await new FakeParticipant('late').start();
     try {
       const tally = { included: 0, refused: 0 };
-      for (let i = 0; i < 40; i++) {
+      // Enlist a little before, with, or a little after Commit. Which one
+      // wins depends on the machine's load, so the spread runs until both
+      // outcomes were seen (at least 40 rounds, at most 400).
+      for (let i = 0; i < 400 && (i < 40 || tally.included === 0 || tally.refused === 0); i++) {
         const { txnId } = await h.client.begin({ participants: [p.ref] });
-        // Enlist a little before, with or a little after Commit.
-        const lead = i % 3;
+        const spread = i % 6;
+        const enlistLead = spread < 3 ? spread : 0;
+        const commitDelayMs = spread < 3 ? 0 : spread - 2;
         const enlisted = (async () => {
-          for (let k = 0; k < lead; k++) {
+          for (let k = 0; k < enlistLead; k++) {
             await new Promise((r) => setImmediate(r));
           }
           return h.client.enlist(txnId, late.ref).then(
@@ -93,6 +97,9 @@ describe('Coordinator API errors and idempotency', function () {
             },
           );
         })();
+        if (commitDelayMs > 0) {
+          await new Promise((r) => setTimeout(r, commitDelayMs * (1 + Math.floor(i / 60))));
+        }
         const answer = await h.client.commit(txnId, { waitForAcks: true });
         const included = await enlisted;
         assert.equal(answer.outcome, 'COMMITTED');
