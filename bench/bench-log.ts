@@ -60,14 +60,32 @@ async function describe(db: pg.Pool, build: PostgresBuild): Promise<string> {
   return `${build === 'system' ? 'system' : 'embedded'} PostgreSQL ${row?.version ?? '?'}, jit ${jit}`;
 }
 
-/** Starts a PostgreSQL of the given build for the benchmark. */
-export async function startBenchLog(prefix: string, build: PostgresBuild): Promise<BenchLog> {
+/**
+ * Starts a PostgreSQL of the given build for the benchmark. With
+ * `statements`, pg_stat_statements is loaded and counts planning too
+ * (--statement-profile); the embedded build then runs as a server of the
+ * benchmark's own (the product's embedded server takes no settings).
+ */
+export async function startBenchLog(
+  prefix: string,
+  build: PostgresBuild,
+  statements = false,
+): Promise<BenchLog> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   let url: string;
   let pidFile: string;
   let stopServer: () => Promise<void>;
-  if (build === 'system') {
-    const own = await OwnPostgres.create({}, {}, 'system');
+  if (build === 'system' || statements) {
+    const own = await OwnPostgres.create(
+      statements
+        ? {
+            shared_preload_libraries: "'pg_stat_statements'",
+            'pg_stat_statements.track_planning': 'on',
+          }
+        : {},
+      {},
+      build,
+    );
     url = own.url();
     pidFile = join(own.dataDir, 'postmaster.pid');
     stopServer = () => own.destroy();
@@ -84,6 +102,9 @@ export async function startBenchLog(prefix: string, build: PostgresBuild): Promi
   const db = new pg.Pool({ connectionString: url, max: 2 });
   // An idle connection ended by the server stopping at the end is no failure.
   db.on('error', () => undefined);
+  if (statements) {
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  }
   const postmaster = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
   return {
     dir,

@@ -90,3 +90,34 @@ export async function logTableSizes(pool: pg.Pool, schema: string): Promise<Tabl
   );
   return sizes.rows;
 }
+
+/** One statement's share of a window (pg_stat_statements), totals over the window. */
+export interface StatementTimes {
+  /** The statement's text, whitespace folded, cut short. */
+  readonly text: string;
+  readonly calls: number;
+  readonly planMs: number;
+  readonly execMs: number;
+}
+
+/** Forgets what pg_stat_statements counted so far (the start of a window). */
+export async function resetStatements(pool: pg.Pool): Promise<void> {
+  await pool.query('SELECT pg_stat_statements_reset()');
+}
+
+/** What pg_stat_statements counted since the reset, most time first. */
+export async function statementTimes(pool: pg.Pool): Promise<StatementTimes[]> {
+  const r = await pool.query<{ text: string; calls: string; plan: number; exec: number }>(
+    `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS text, calls,
+            total_plan_time AS plan, total_exec_time AS exec
+     FROM pg_stat_statements
+     WHERE query NOT LIKE '%pg_stat_statements%'
+     ORDER BY total_plan_time + total_exec_time DESC LIMIT 12`,
+  );
+  return r.rows.map((x) => ({
+    text: x.text,
+    calls: Number(x.calls),
+    planMs: x.plan,
+    execMs: x.exec,
+  }));
+}

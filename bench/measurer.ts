@@ -4,8 +4,16 @@
 import type pg from 'pg';
 import { quantile, runLoad } from './load.ts';
 import type { EnlistMode, LoadResult } from './load.ts';
-import { logTableSizes, relationBytes, walLsn, walProfile, walSyncs } from './log-probes.ts';
-import type { TableSize, WalProfile } from './log-probes.ts';
+import {
+  logTableSizes,
+  relationBytes,
+  resetStatements,
+  statementTimes,
+  walLsn,
+  walProfile,
+  walSyncs,
+} from './log-probes.ts';
+import type { StatementTimes, TableSize, WalProfile } from './log-probes.ts';
 import { cpuSeconds, rssMiB, treeCpuSeconds } from './proc.ts';
 import { startTarget } from './targets.ts';
 import type { RunningTarget, Target, TargetSetup } from './targets.ts';
@@ -65,6 +73,8 @@ export interface Measured {
   readonly steady: SteadyState | null;
   /** With --wal-profile: the window's WAL; `committed` divides it per transaction. */
   readonly walProfile: { profile: WalProfile; committed: number } | null;
+  /** With --statement-profile: the window's statements on the first log; `committed` divides them. */
+  readonly statements: { times: StatementTimes[]; committed: number } | null;
 }
 
 /** How every window of a run is measured. */
@@ -72,6 +82,7 @@ export interface MeasureSetup extends TargetSetup {
   readonly enlist: EnlistMode;
   readonly rate: number | null;
   readonly walProfile: boolean;
+  readonly statementProfile: boolean;
 }
 
 /** Measures windows of a run, each target over a schema of its own. */
@@ -101,12 +112,16 @@ export class Measurer {
       if (warm > 0) {
         await runLoad(address, participants.refs, inflight, warm, setup.enlist, connection);
       }
-      const s0 = await sample(running, schema);
-      const { load, rssTimeline } = await sampledLoad(running, setup, inflight, seconds);
-      const s1 = await sample(running, schema);
-      const n = Math.max(1, load.committed);
       // The benchmark's own queries go to the first log.
       const db = setup.logs[0].db;
+      const s0 = await sample(running, schema);
+      if (setup.statementProfile) {
+        await resetStatements(db);
+      }
+      const { load, rssTimeline } = await sampledLoad(running, setup, inflight, seconds);
+      const times = setup.statementProfile ? await statementTimes(db) : null;
+      const s1 = await sample(running, schema);
+      const n = Math.max(1, load.committed);
       const steady =
         seconds >= 120 ? await steadyState(db, schema, seconds, load.timeline, rssTimeline) : null;
       const wal = setup.walProfile
@@ -116,6 +131,7 @@ export class Measurer {
         measure: figures(target, inflight, seconds, load, s0, s1, rssTimeline),
         steady,
         walProfile: wal,
+        statements: times === null ? null : { times, committed: n },
       };
     } finally {
       await running.server.stop();

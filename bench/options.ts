@@ -21,8 +21,10 @@ export interface BenchOptions {
   readonly secure: boolean;
   readonly chart: boolean;
   readonly walProfile: boolean;
+  /** Each window's log statements by pg_stat_statements: calls, planning and execution per transaction. */
+  readonly statementProfile: boolean;
   readonly retentionHours: string | undefined;
-  /** Only this target (floor, twopc, batched, secure) in the rounds. */
+  /** Only this target (twopc, batched or secure) besides the floor in the rounds. */
   readonly only: string | undefined;
   /** Instead of the rounds: this many transactions left ACTIVE at once. */
   readonly open: number | undefined;
@@ -50,6 +52,7 @@ export function parseBenchOptions(): BenchOptions {
       enlist: { type: 'string', default: 'begin' },
       secure: { type: 'boolean', default: false },
       'wal-profile': { type: 'boolean', default: false },
+      'statement-profile': { type: 'boolean', default: false },
       rate: { type: 'string' },
       'retention-hours': { type: 'string' },
       shards: { type: 'string', default: '1' },
@@ -76,6 +79,12 @@ export function parseBenchOptions(): BenchOptions {
   if (!(Number.isInteger(shards) && shards >= 1 && shards <= 8)) {
     fail('--shards must be 1-8');
   }
+  if (opts.only !== undefined && !['twopc', 'batched', 'secure'].includes(opts.only)) {
+    fail('--only must be twopc, batched or secure (the floor is measured with it in every round)');
+  }
+  if (opts.only === 'secure' && opts.secure !== true) {
+    fail('--only secure needs --secure');
+  }
   return {
     build,
     participants,
@@ -89,6 +98,7 @@ export function parseBenchOptions(): BenchOptions {
     secure: opts.secure ?? false,
     chart: opts.chart ?? false,
     walProfile: opts['wal-profile'] ?? false,
+    statementProfile: opts['statement-profile'] ?? false,
     retentionHours: opts['retention-hours'],
     only: opts.only,
     open: opts.open === undefined ? undefined : Number(opts.open),

@@ -48,6 +48,17 @@ export function printDetails(target: Target, measured: Measured): void {
     printWalRecords(target, 'relation', profile.relation, committed);
     printWalRecords(target, 'record type', profile.recordType, committed);
   }
+  if (measured.statements !== null) {
+    const { times, committed: n } = measured.statements;
+    console.error(
+      `  ${target} log statements per txn: calls, planning ms, execution ms, statement`,
+    );
+    for (const t of times) {
+      console.error(
+        `    ${(t.calls / n).toFixed(2).padStart(6)}${(t.planMs / n).toFixed(3).padStart(8)}${(t.execMs / n).toFixed(3).padStart(8)}  ${t.text}`,
+      );
+    }
+  }
 }
 
 /** --wal-profile: the WAL a window wrote, per transaction, by `title`. */

@@ -1,4 +1,4 @@
-// npm run bench [-- --server system|embedded --shards N --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick --wal-profile --rate N --retention-hours H]
+// npm run bench [-- --server system|embedded --shards N --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick --wal-profile --statement-profile --rate N --retention-hours H]
 //
 // Runs the floor (bench/floor.ts) and twopc back to back, alternating, on the
 // same PostgreSQL, and prints each figure with its ratio to the floor. What
@@ -13,6 +13,7 @@ import { Measurer } from './measurer.ts';
 import type { Measure } from './measurer.ts';
 import { measureOpenTransactions } from './open-transactions.ts';
 import { parseBenchOptions } from './options.ts';
+import type { BenchOptions } from './options.ts';
 import type { Child } from './proc.ts';
 import {
   printDetails,
@@ -27,7 +28,7 @@ import type { Target } from './targets.ts';
 
 const opts = parseBenchOptions();
 
-const first = await startBenchLog('twopc-bench-', opts.build);
+const first = await startBenchLog('twopc-bench-', opts.build, opts.statementProfile);
 const logs: [BenchLog, ...BenchLog[]] = [first];
 for (let i = 1; i < opts.shards; i++) {
   logs.push(await startBenchLog(`twopc-bench-shard${i}-`, opts.build));
@@ -47,6 +48,7 @@ try {
     enlist: opts.enlist,
     rate: opts.rate,
     walProfile: opts.walProfile,
+    statementProfile: opts.statementProfile,
   });
   /** One window of `target`, its details printed. */
   const measure = async (
@@ -67,9 +69,9 @@ try {
   } else {
     const results: Measure[] = [];
     for (let r = 0; r < opts.rounds; r++) {
-      const all = roundTargets(opts.secure);
+      const all = measuredTargets(opts);
       const order = r % 2 === 0 ? all : [...all].reverse();
-      for (const target of order.filter((t) => opts.only === undefined || t === opts.only)) {
+      for (const target of order) {
         const m = await measure(target, opts.inflight, opts.duration, opts.warmup);
         results.push(m);
         printRound(r + 1, m);
@@ -83,7 +85,7 @@ try {
       shards: opts.shards,
       duration: opts.duration,
       rounds: opts.rounds,
-      shown: roundTargets(opts.secure).filter((t) => t !== 'floor'),
+      shown: measuredTargets(opts).filter((t) => t !== 'floor'),
     };
     printSummary(run, results);
 
@@ -111,4 +113,11 @@ try {
   await Promise.all(children.map((c) => c.stop()));
   await first.stop();
   await Promise.all(logs.slice(1).map((l) => l.stop()));
+}
+
+/** The targets of each round: all of them, or the floor and --only's (every ratio needs the floor). */
+function measuredTargets(opts: BenchOptions): Target[] {
+  return roundTargets(opts.secure).filter(
+    (t) => opts.only === undefined || t === 'floor' || t === opts.only,
+  );
 }
