@@ -2,25 +2,29 @@ import pg from 'pg';
 import type { Pool } from 'pg';
 
 /**
- * Whether the store's statements may be prepared (planned once per
- * connection, a generic plan kept after the fifth run) or must be planned
- * at each execution with their values (a custom plan).
+ * How the store's statements are planned. Every statement is prepared
+ * (parsed once per connection: its text is long, and parsing it at each
+ * execution cost PostgreSQL more than planning it) except behind a pooler in
+ * transaction mode; what changes with the log's size is which plan a
+ * prepared statement runs.
  *
  * A generic plan is kept until something invalidates it (an ANALYZE of a
  * table it reads), whatever the table's size by then. Made while the log is
  * young (a few hundred rows: one page or two) it reads the transactions by a
  * sequential scan, and goes on doing so as the log grows to millions of rows
- * (up to autovacuum's first ANALYZE: a minute on a new log). So statements
- * are planned at each execution until the log holds GENERIC_FROM rows (the
- * larger of its statistics' count and the server's live-row counter, read
- * with the incarnation every recovery interval); from then on every generic
- * plan is made at that size or more (the planner scales its statistics to
- * the table's current pages), where the indexes win, and keeps winning as
- * the log grows. While statements are not prepared no plan is cached, so
- * none made while the log was young survives the switch. Nothing disables
- * a plan type: a disabled one costs 10¹⁰, and
- * on a server with JIT every execution of such a statement is JIT-compiled
- * (hundreds of milliseconds each).
+ * (up to autovacuum's first ANALYZE: a minute on a new log). So until the log
+ * holds GENERIC_FROM rows (the larger of its statistics' count and the
+ * server's live-row counter, read with the incarnation every recovery
+ * interval) the connections run with `plan_cache_mode = force_custom_plan`:
+ * each execution is planned with its values, and no generic plan is made at
+ * all. From then on a connection is set back to `auto` the next time it is
+ * taken from the pool (connectionOf), so every generic plan is made at
+ * that size or more (the planner scales its statistics to the table's
+ * current pages), where the indexes win, and keeps winning as the log grows.
+ * plan_cache_mode chooses when a plan is made, never what it costs. Nothing
+ * disables a plan type: a disabled one costs 10¹⁰, and on a server with JIT
+ * every execution of such a statement is JIT-compiled (hundreds of
+ * milliseconds each).
  */
 export interface PlanPolicy {
   /** Rows twopc_transactions last held, as the server counts them (-1: not read yet). */
@@ -29,12 +33,19 @@ export interface PlanPolicy {
   readonly unprepared: boolean;
 }
 
-/** The log's size from which statements are prepared (see PlanPolicy). */
+/** The log's size from which prepared statements may keep a generic plan (see PlanPolicy). */
 export const GENERIC_FROM = 10_000;
 
-/** Whether statements are prepared now under a policy. */
+/** Whether prepared statements may keep generic plans now under a policy. */
 export function preparing(policy: PlanPolicy): boolean {
   return !policy.unprepared && policy.rows >= GENERIC_FROM;
+}
+
+/** A connection's plan_cache_mode under a policy. */
+type PlanCacheMode = 'auto' | 'force_custom_plan';
+
+function planCacheMode(policy: PlanPolicy): PlanCacheMode {
+  return preparing(policy) ? 'auto' : 'force_custom_plan';
 }
 
 /** What the store knows of a pool it made. */
@@ -107,12 +118,13 @@ function makePool(options: PoolOptions, synchronousCommit: 'on' | 'off', max: nu
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     // The schema is validated by isValidSchema; options are server settings.
-    // No setting that changes plan costs (see PlanPolicy). Behind a pooler in
+    // No setting that changes plan costs; plan_cache_mode starts at custom
+    // plans and follows the log's size (see PlanPolicy). Behind a pooler in
     // transaction mode none: it refuses the parameter, and a setting of one
     // server session would not follow the next transaction anyway.
     ...((options.pooler ?? 'none') === 'none'
       ? {
-          options: `-c search_path=${options.schema} -c synchronous_commit=${synchronousCommit} -c statement_timeout=30000`,
+          options: `-c search_path=${options.schema} -c synchronous_commit=${synchronousCommit} -c statement_timeout=30000 -c plan_cache_mode=force_custom_plan`,
         }
       : {}),
     application_name: 'twopc',
@@ -151,4 +163,37 @@ export function createPools(options: PoolOptions): StorePools {
   pools.set(made.forced, { plans, schema: options.schema });
   pools.set(made.lazy, { plans, schema: options.schema });
   return made;
+}
+
+/** Each connection's plan_cache_mode once set anew (absent: as it started, custom plans). */
+const modes = new WeakMap<pg.PoolClient, PlanCacheMode>();
+
+/**
+ * Takes a connection from a pool, its plan_cache_mode set to the pool's plan
+ * policy first if the policy changed since the connection last ran a
+ * statement (a pool made elsewhere, or behind a pooler in transaction mode:
+ * as it is). A connection whose SET fails is released broken.
+ */
+export async function connectionOf(pool: Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  const plans = pools.get(pool)?.plans;
+  if (plans === undefined || plans.unprepared) {
+    return client;
+  }
+  const wanted = planCacheMode(plans);
+  if ((modes.get(client) ?? 'force_custom_plan') !== wanted) {
+    try {
+      await client.query(`SET plan_cache_mode = ${wanted}`);
+    } catch (err) {
+      client.release(err instanceof Error ? err : true);
+      throw err;
+    }
+    modes.set(client, wanted);
+  }
+  return client;
+}
+
+/** Whether a connection's prepared statements may keep generic plans (see PlanPolicy). */
+export function keepsGenericPlans(client: pg.ClientBase): boolean {
+  return modes.get(client as pg.PoolClient) === 'auto';
 }

@@ -423,14 +423,3 @@ export type QueryName = keyof typeof SQL;
  * planning each time costs nothing that shows.
  */
 export const CUSTOM_PLAN: ReadonlySet<QueryName> = new Set<QueryName>(['deleteFinished']);
-
-/**
- * Statements prepared from their first execution, whatever the log's size:
- * their generic plan has no choice the log's size could change. Begin only
- * inserts (its conflict check is the primary key's, always) and reads the
- * one-row incarnation table inside twopc_store_token(); nothing of it scans
- * a table that grows. Planned with its values it cost about 0.3 ms of
- * PostgreSQL's time per statement, on the path of a Commit that follows
- * Begin at once.
- */
-export const PREPARED_ALWAYS: ReadonlySet<QueryName> = new Set<QueryName>(['begin']);

@@ -1,8 +1,8 @@
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import { classifyStoreError, isRetryable } from './pg-errors.ts';
-import { planPolicyOf, preparing, schemaOf } from './pg-pools.ts';
+import { connectionOf, planPolicyOf, schemaOf } from './pg-pools.ts';
 import { qualify, statementsIn } from './pg-qualify.ts';
-import { CUSTOM_PLAN, PREPARED_ALWAYS, SQL } from './pg-queries.ts';
+import { CUSTOM_PLAN, SQL } from './pg-queries.ts';
 import type { QueryName } from './pg-queries.ts';
 
 /** A statement of the store as sent through a pool: qualified by the pool's schema. */
@@ -11,32 +11,23 @@ function textOf(pool: Pool, name: QueryName): string {
   return schema === null ? SQL[name] : statementsIn(schema)[name];
 }
 
-/** How a statement may be planned: see statementFor. */
-type Planning = 'policy' | 'custom' | 'generic';
-
-/** How a statement of pg-queries.ts is planned (CUSTOM_PLAN, PREPARED_ALWAYS). */
-function planningOf(name: QueryName): Planning {
-  return CUSTOM_PLAN.has(name) ? 'custom' : PREPARED_ALWAYS.has(name) ? 'generic' : 'policy';
-}
-
 /**
- * A statement as pg sends it: named (prepared once per connection) when its
- * generic plan is good at any size of the log, or when the pool's plan
- * policy prepares and the statement's generic plan is good; unnamed (planned
- * with its values at each execution) otherwise, and always behind a pooler
- * in transaction mode (a prepared statement lives in one server session).
+ * A statement as pg sends it: named (prepared once per connection; which
+ * plan it runs follows the pool's plan policy, see PlanPolicy), or unnamed
+ * (parsed and planned with its values at each execution) when its generic
+ * plan goes wrong at any size of the log, and always behind a pooler in
+ * transaction mode (a prepared statement lives in one server session).
  */
 function statementFor(
   pool: Pool,
   name: string,
   text: string,
   values: unknown[],
-  planning: Planning,
+  customAlways: boolean,
 ): { name?: string; text: string; values: unknown[] } {
-  const policy = planPolicyOf(pool);
-  const named =
-    planning === 'generic' ? !policy.unprepared : planning === 'policy' && preparing(policy);
-  return named ? { name, text, values } : { text, values };
+  return !customAlways && !planPolicyOf(pool).unprepared
+    ? { name, text, values }
+    : { text, values };
 }
 
 /**
@@ -53,7 +44,7 @@ export function runQuery<R extends QueryResultRow>(
   return execute<R>(
     pool,
     { name: `twopc_${name}`, text: textOf(pool, name), values },
-    planningOf(name),
+    CUSTOM_PLAN.has(name),
   );
 }
 
@@ -68,19 +59,19 @@ export function runStatement<R extends QueryResultRow>(
 ): Promise<R[]> {
   const schema = schemaOf(pool);
   const text = schema === null ? statement.text : qualify(statement.text, schema);
-  return execute<R>(pool, { ...statement, text }, customAlways ? 'custom' : 'policy');
+  return execute<R>(pool, { ...statement, text }, customAlways);
 }
 
 /** Sends a statement whose names are qualified already, retrying as runQuery says. */
 async function execute<R extends QueryResultRow>(
   pool: Pool,
   statement: { name: string; text: string; values: unknown[] },
-  planning: Planning,
+  customAlways: boolean,
 ): Promise<R[]> {
-  const sent = statementFor(pool, statement.name, statement.text, statement.values, planning);
+  const sent = statementFor(pool, statement.name, statement.text, statement.values, customAlways);
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await pool.query<R>(sent);
+      const result = await send<R>(pool, sent);
       return result.rows;
     } catch (err) {
       if (attempt >= 3 || !isRetryable(err)) {
@@ -93,11 +84,32 @@ async function execute<R extends QueryResultRow>(
 /** Runs a named statement and returns how many rows it changed. */
 export async function runCount(pool: Pool, name: QueryName, values: unknown[]): Promise<number> {
   try {
-    const result = await pool.query(
-      statementFor(pool, `twopc_${name}`, textOf(pool, name), values, planningOf(name)),
+    const result = await send(
+      pool,
+      statementFor(pool, `twopc_${name}`, textOf(pool, name), values, CUSTOM_PLAN.has(name)),
     );
     return result.rowCount ?? 0;
   } catch (err) {
     throw classifyStoreError(err);
+  }
+}
+
+/**
+ * One statement on a connection of the pool whose plan mode follows the
+ * pool's policy (connectionOf). As pool.query does, a connection whose
+ * statement failed is not reused.
+ */
+async function send<R extends QueryResultRow>(
+  pool: Pool,
+  sent: { name?: string; text: string; values: unknown[] },
+): Promise<QueryResult<R>> {
+  const client = await connectionOf(pool);
+  try {
+    const result = await client.query<R>(sent);
+    client.release();
+    return result;
+  } catch (err) {
+    client.release(err instanceof Error ? err : true);
+    throw err;
   }
 }

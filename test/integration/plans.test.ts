@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { GENERIC_FROM, createPools } from '../../src/store/pg-pools.ts';
-import { PREPARED_ALWAYS } from '../../src/store/pg-queries.ts';
+import type { Pool } from 'pg';
+import { GENERIC_FROM, connectionOf, createPools } from '../../src/store/pg-pools.ts';
 import { migratedSchema, testDatabaseUrl, withClient } from '../support/db.ts';
 import { driveEveryStatement, fillLog, planEvery, planProblems } from '../support/plan-check.ts';
 
@@ -23,13 +23,13 @@ describe('Plans of the log statements (embedded PostgreSQL)', function () {
     const schema = await migratedSchema(import.meta.url, 'young');
     const sent = await driveEveryStatement(url, schema);
     assert.deepEqual(
-      [...new Set(sent.filter((s) => s.prepared).map((s) => s.name.replace(/_folded$/, '')))],
-      [...PREPARED_ALWAYS].map((n) => `twopc_${n}`),
-      'statements prepared on a new log keep the plans made while it was empty',
+      sent.filter((s) => s.prepared).map((s) => s.name),
+      [],
+      'statements of a new log may keep the plans made while it was empty',
     );
     // Grown as a young log grows, then counted as autovacuum's first
-    // ANALYZE counts it; only the statements prepared at any size keep a
-    // plan of the empty log, and it must stay good.
+    // ANALYZE counts it; nothing was prepared, so no plan of the empty log
+    // survives either way.
     const { plans, jitAboveCost } = await planEvery(url, schema, sent, false, () =>
       withClient(async (c) => {
         await fillLog(c, schema, 50_000, 500);
@@ -37,27 +37,6 @@ describe('Plans of the log statements (embedded PostgreSQL)', function () {
       }),
     );
     assert.deepEqual(planProblems(plans, jitAboveCost), []);
-  });
-
-  it('statements prepared at any size keep good plans made on an empty log as it grows, before any ANALYZE', async function () {
-    const url = await testDatabaseUrl();
-    const schema = await migratedSchema(import.meta.url, 'unanalyzed');
-    const sent = await driveEveryStatement(url, schema);
-    // An ANALYZE invalidates cached plans: without one (autovacuum's first
-    // comes up to a minute in), the generic plans made on the empty log are
-    // the ones a growing log is served with.
-    const { plans, jitAboveCost } = await planEvery(url, schema, sent, false, () =>
-      withClient((c) => fillLog(c, schema, 50_000, 500)),
-    );
-    const generic = plans.flatMap((p) =>
-      p.generic === null ? [] : [{ name: `${p.name} generic`, custom: p.generic, generic: null }],
-    );
-    assert.deepEqual(
-      [...new Set(generic.map((p) => p.name.replace(/(_folded)? generic$/, '')))].sort(),
-      [...PREPARED_ALWAYS].map((n) => `twopc_${n}`).sort(),
-    );
-    // Custom plans, made before any ANALYZE, are the first test's.
-    assert.deepEqual(planProblems(generic, jitAboveCost), []);
   });
 
   it(`statements prepared once the log holds ${GENERIC_FROM} transactions keep good plans as it grows twentyfold`, async function () {
@@ -82,7 +61,7 @@ describe('Plans of the log statements (embedded PostgreSQL)', function () {
 });
 
 describe('Session settings of the log connections', function () {
-  it('change nothing the planner or JIT reads: only the schema, the commit mode and the statement timeout', async function () {
+  it('change nothing the planner or JIT reads: only the schema, the commit mode, the statement timeout and when plans are made', async function () {
     const url = await testDatabaseUrl();
     const schema = await migratedSchema(import.meta.url, 'settings');
     const pools = createPools({ url, schema, maxConnections: 2, onError: () => undefined });
@@ -93,14 +72,56 @@ describe('Session settings of the log connections', function () {
             `SELECT name, category FROM pg_settings WHERE source = 'client' ORDER BY name`,
           )
         ).rows;
-        const planner = rows.filter((r) => r.category.startsWith('Query Tuning'));
+        // plan_cache_mode says when a plan is made (see PlanPolicy), not what it costs.
+        const planner = rows.filter(
+          (r) => r.category.startsWith('Query Tuning') && r.name !== 'plan_cache_mode',
+        );
         assert.deepEqual(planner, [], 'a setting of the pools changes plans');
         assert.deepEqual(
           rows
             .map((r) => r.name)
             .filter((n) => !['client_encoding', 'DateStyle', 'application_name'].includes(n)),
-          ['search_path', 'statement_timeout', 'synchronous_commit'],
+          ['plan_cache_mode', 'search_path', 'statement_timeout', 'synchronous_commit'],
         );
+      }
+    } finally {
+      await Promise.all([pools.forced.end(), pools.lazy.end()]);
+    }
+  });
+
+  it(`plan every execution with its values until the log holds ${GENERIC_FROM} transactions, then let prepared statements keep generic plans, on every connection`, async function () {
+    const url = await testDatabaseUrl();
+    const schema = await migratedSchema(import.meta.url, 'modes');
+    const pools = createPools({ url, schema, maxConnections: 4, onError: () => undefined });
+    const modes = async (pool: Pool): Promise<string[]> => {
+      // Both connections of the pool at once, so each one is asked.
+      const clients = await Promise.all([connectionOf(pool), connectionOf(pool)]);
+      try {
+        return await Promise.all(
+          clients.map(
+            async (c) =>
+              (await c.query<{ m: string }>('SELECT current_setting($1) AS m', ['plan_cache_mode']))
+                .rows[0]?.m ?? '',
+          ),
+        );
+      } finally {
+        for (const c of clients) {
+          c.release();
+        }
+      }
+    };
+    try {
+      for (const pool of [pools.forced, pools.lazy]) {
+        assert.deepEqual(await modes(pool), ['force_custom_plan', 'force_custom_plan']);
+      }
+      pools.plans.rows = GENERIC_FROM;
+      for (const pool of [pools.forced, pools.lazy]) {
+        assert.deepEqual(await modes(pool), ['auto', 'auto']);
+      }
+      // A log that shrank below (retention): custom plans again.
+      pools.plans.rows = GENERIC_FROM - 1;
+      for (const pool of [pools.forced, pools.lazy]) {
+        assert.deepEqual(await modes(pool), ['force_custom_plan', 'force_custom_plan']);
       }
     } finally {
       await Promise.all([pools.forced.end(), pools.lazy.end()]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import { createPools } from '../../src/store/pg-pools.ts';
+import { createPools, keepsGenericPlans } from '../../src/store/pg-pools.ts';
 import type { StorePools } from '../../src/store/pg-pools.ts';
 import { PgTransactionStore } from '../../src/store/pg-transaction-store.ts';
 import { LogLayout } from '../../src/store/log-layout.ts';
@@ -18,7 +18,7 @@ export interface Captured {
   readonly name: string;
   readonly text: string;
   readonly values: readonly unknown[];
-  /** Sent as a prepared statement (its generic plan may be used). */
+  /** Sent as a prepared statement while its connection may keep a generic plan (see PlanPolicy). */
   readonly prepared: boolean;
 }
 
@@ -33,7 +33,7 @@ function nameOf(text: string): string {
 const GROWING = ['twopc_transactions', 'twopc_participants'];
 
 /**
- * Records every statement with values sent through any pg.Pool of this
+ * Records every statement with values sent through any pg.Client of this
  * process until `stop`, the last sending of each text. It observes the real
  * driver; nothing is answered in its place.
  */
@@ -44,9 +44,9 @@ export function captureStatements(): {
 } {
   const statements = new Map<string, Captured>();
   const answered = new Set<string>();
-  const proto = pg.Pool.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = proto.query;
-  proto.query = function (this: unknown, ...args: unknown[]): unknown {
+  proto.query = function (this: pg.Client, ...args: unknown[]): unknown {
     const [config] = args;
     const result = original.apply(this, args);
     if (typeof config === 'object' && config !== null && 'text' in config) {
@@ -56,7 +56,7 @@ export function captureStatements(): {
         name,
         text: c.text,
         values: c.values ?? [],
-        prepared: c.name !== undefined,
+        prepared: c.name !== undefined && keepsGenericPlans(this),
       });
       void (result as Promise<unknown>).then(
         () => answered.add(name),
