@@ -169,28 +169,39 @@ export function createPools(options: PoolOptions): StorePools {
 const modes = new WeakMap<pg.PoolClient, PlanCacheMode>();
 
 /**
- * Takes a connection from a pool, its plan_cache_mode set to the pool's plan
- * policy first if the policy changed since the connection last ran a
- * statement (a pool made elsewhere, or behind a pooler in transaction mode:
- * as it is). A connection whose SET fails is released broken.
+ * Runs one statement on a connection of the pool, its plan_cache_mode set to
+ * the pool's plan policy first if the policy changed since the connection
+ * last ran one (a pool made elsewhere, or behind a pooler in transaction
+ * mode: left as it is). As pool.query does, a connection that failed or
+ * reported an error meanwhile is not reused.
  */
-export async function connectionOf(pool: Pool): Promise<pg.PoolClient> {
+export async function queryOn<R extends pg.QueryResultRow>(
+  pool: Pool,
+  statement: { name?: string; text: string; values: unknown[] },
+): Promise<pg.QueryResult<R>> {
   const client = await pool.connect();
-  const plans = pools.get(pool)?.plans;
-  if (plans === undefined || plans.unprepared) {
-    return client;
-  }
-  const wanted = planCacheMode(plans);
-  if ((modes.get(client) ?? 'force_custom_plan') !== wanted) {
-    try {
-      await client.query(`SET plan_cache_mode = ${wanted}`);
-    } catch (err) {
-      client.release(err instanceof Error ? err : true);
-      throw err;
+  let broken: Error | null = null;
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  client.on('error', onError);
+  try {
+    const plans = pools.get(pool)?.plans;
+    if (plans !== undefined && !plans.unprepared) {
+      const wanted = planCacheMode(plans);
+      if ((modes.get(client) ?? 'force_custom_plan') !== wanted) {
+        await client.query(`SET plan_cache_mode = ${wanted}`);
+        modes.set(client, wanted);
+      }
     }
-    modes.set(client, wanted);
+    return await client.query<R>(statement);
+  } catch (err) {
+    broken ??= err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    client.off('error', onError);
+    client.release(broken ?? undefined);
   }
-  return client;
 }
 
 /** Whether a connection's prepared statements may keep generic plans (see PlanPolicy). */

@@ -1,6 +1,6 @@
-import type { Pool, QueryResult, QueryResultRow } from 'pg';
+import type { Pool, QueryResultRow } from 'pg';
 import { classifyStoreError, isRetryable } from './pg-errors.ts';
-import { connectionOf, planPolicyOf, schemaOf } from './pg-pools.ts';
+import { planPolicyOf, queryOn, schemaOf } from './pg-pools.ts';
 import { qualify, statementsIn } from './pg-qualify.ts';
 import { CUSTOM_PLAN, SQL } from './pg-queries.ts';
 import type { QueryName } from './pg-queries.ts';
@@ -71,7 +71,7 @@ async function execute<R extends QueryResultRow>(
   const sent = statementFor(pool, statement.name, statement.text, statement.values, customAlways);
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await send<R>(pool, sent);
+      const result = await queryOn<R>(pool, sent);
       return result.rows;
     } catch (err) {
       if (attempt >= 3 || !isRetryable(err)) {
@@ -84,32 +84,12 @@ async function execute<R extends QueryResultRow>(
 /** Runs a named statement and returns how many rows it changed. */
 export async function runCount(pool: Pool, name: QueryName, values: unknown[]): Promise<number> {
   try {
-    const result = await send(
+    const result = await queryOn(
       pool,
       statementFor(pool, `twopc_${name}`, textOf(pool, name), values, CUSTOM_PLAN.has(name)),
     );
     return result.rowCount ?? 0;
   } catch (err) {
     throw classifyStoreError(err);
-  }
-}
-
-/**
- * One statement on a connection of the pool whose plan mode follows the
- * pool's policy (connectionOf). As pool.query does, a connection whose
- * statement failed is not reused.
- */
-async function send<R extends QueryResultRow>(
-  pool: Pool,
-  sent: { name?: string; text: string; values: unknown[] },
-): Promise<QueryResult<R>> {
-  const client = await connectionOf(pool);
-  try {
-    const result = await client.query<R>(sent);
-    client.release();
-    return result;
-  } catch (err) {
-    client.release(err instanceof Error ? err : true);
-    throw err;
   }
 }

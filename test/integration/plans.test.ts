@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Pool } from 'pg';
-import { GENERIC_FROM, connectionOf, createPools } from '../../src/store/pg-pools.ts';
+import { GENERIC_FROM, createPools, queryOn } from '../../src/store/pg-pools.ts';
 import { migratedSchema, testDatabaseUrl, withClient } from '../support/db.ts';
 import { driveEveryStatement, fillLog, planEvery, planProblems } from '../support/plan-check.ts';
 
@@ -93,23 +93,21 @@ describe('Session settings of the log connections', function () {
     const url = await testDatabaseUrl();
     const schema = await migratedSchema(import.meta.url, 'modes');
     const pools = createPools({ url, schema, maxConnections: 4, onError: () => undefined });
-    const modes = async (pool: Pool): Promise<string[]> => {
-      // Both connections of the pool at once, so each one is asked.
-      const clients = await Promise.all([connectionOf(pool), connectionOf(pool)]);
-      try {
-        return await Promise.all(
-          clients.map(
-            async (c) =>
-              (await c.query<{ m: string }>('SELECT current_setting($1) AS m', ['plan_cache_mode']))
-                .rows[0]?.m ?? '',
-          ),
-        );
-      } finally {
-        for (const c of clients) {
-          c.release();
-        }
-      }
-    };
+    // Two statements at once through the store's own path, so that each of
+    // the pool's two connections answers.
+    const modes = (pool: Pool): Promise<string[]> =>
+      Promise.all(
+        [0, 1].map(
+          async () =>
+            (
+              await queryOn<{ m: string }>(pool, {
+                name: 'mode_check',
+                text: `SELECT current_setting('plan_cache_mode') AS m, pg_backend_pid() AS pid, pg_sleep(0.05)`,
+                values: [],
+              })
+            ).rows[0]?.m ?? '',
+        ),
+      );
     try {
       for (const pool of [pools.forced, pools.lazy]) {
         assert.deepEqual(await modes(pool), ['force_custom_plan', 'force_custom_plan']);
