@@ -73,6 +73,22 @@ export async function walProfile(pool: pg.Pool, from: bigint, to: bigint): Promi
   return { relation, recordType };
 }
 
+/** The WAL of several logs (shards) as one profile: bytes and records summed by key, largest first. */
+export function mergeWalProfiles(profiles: readonly WalProfile[]): WalProfile {
+  const merge = (lists: WalRecords[][]): WalRecords[] => {
+    const sums = new Map<string, { bytes: number; records: number }>();
+    for (const r of lists.flat()) {
+      const sum = sums.get(r.k) ?? { bytes: 0, records: 0 };
+      sums.set(r.k, { bytes: sum.bytes + r.bytes, records: sum.records + r.records });
+    }
+    return [...sums].map(([k, v]) => ({ k, ...v })).sort((a, b) => b.bytes - a.bytes);
+  };
+  return {
+    relation: merge(profiles.map((p) => p.relation)),
+    recordType: merge(profiles.map((p) => p.recordType)),
+  };
+}
+
 /** The size of one of the log's tables and of its indexes, as PostgreSQL prints them. */
 export interface TableSize {
   readonly relname: string;

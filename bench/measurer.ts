@@ -6,6 +6,7 @@ import { quantile, runLoad } from './load.ts';
 import type { EnlistMode, LoadResult } from './load.ts';
 import {
   logTableSizes,
+  mergeWalProfiles,
   relationBytes,
   resetStatements,
   statementTimes,
@@ -124,8 +125,18 @@ export class Measurer {
       const n = Math.max(1, load.committed);
       const steady =
         seconds >= 120 ? await steadyState(db, schema, seconds, load.timeline, rssTimeline) : null;
+      // Each log's WAL between its own positions (the sums span every shard).
       const wal = setup.walProfile
-        ? { profile: await walProfile(db, s0.wal, s1.wal), committed: n }
+        ? {
+            profile: mergeWalProfiles(
+              await Promise.all(
+                running.logs.map((l, i) =>
+                  walProfile(l.db, s0.shards[i]?.wal ?? 0n, s1.shards[i]?.wal ?? 0n),
+                ),
+              ),
+            ),
+            committed: n,
+          }
         : null;
       return {
         measure: figures(target, inflight, seconds, load, s0, s1, rssTimeline),

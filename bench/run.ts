@@ -38,7 +38,9 @@ const pki = join(first.dir, 'pki');
 try {
   const participants = await startParticipantSets(opts.participants, opts.secure, pki, children);
   if (opts.walProfile) {
-    await enableWalInspection(first.db);
+    for (const log of logs) {
+      await enableWalInspection(log.db);
+    }
   }
   const measurer = new Measurer({
     logs,

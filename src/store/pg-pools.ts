@@ -179,12 +179,23 @@ export async function queryOn<R extends pg.QueryResultRow>(
   pool: Pool,
   statement: { name?: string; text: string; values: unknown[] },
 ): Promise<pg.QueryResult<R>> {
-  const client = await pool.connect();
   let broken: Error | null = null;
   const onError = (err: Error): void => {
     broken = err;
   };
-  client.on('error', onError);
+  // The listener goes on in pg-pool's callback, not after an await: an
+  // error that arrives with the connection's first answer (a server ending
+  // a backend as it starts) is emitted before any promise settles.
+  const client = await new Promise<pg.PoolClient>((resolve, reject) => {
+    pool.connect((err, c) => {
+      if (err !== undefined || c === undefined) {
+        reject(err ?? new Error('no connection'));
+        return;
+      }
+      c.on('error', onError);
+      resolve(c);
+    });
+  });
   try {
     const plans = pools.get(pool)?.plans;
     if (plans !== undefined && !plans.unprepared) {
