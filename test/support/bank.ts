@@ -185,7 +185,8 @@ export class BankProcess {
 
   async kill(): Promise<void> {
     const child = this.#child;
-    if (child !== null && child.exitCode === null) {
+    // A process ended by a signal keeps exitCode null: signalCode says it ended.
+    if (child !== null && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;
