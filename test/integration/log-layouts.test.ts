@@ -3,7 +3,7 @@ import type { TxId } from '../../src/core/tx-record.ts';
 import { LogLayout } from '../../src/store/log-layout.ts';
 import { createPools } from '../../src/store/pg-pools.ts';
 import { PgTransactionStore } from '../../src/store/pg-transaction-store.ts';
-import type { BeginInput, ListFilter } from '../../src/store/transaction-store.ts';
+import type { BeginInput } from '../../src/store/transaction-store.ts';
 import { startCoordinator } from '../support/coordinator-harness.ts';
 import type { Harness } from '../support/coordinator-harness.ts';
 import { migratedSchema, sql, testDatabaseUrl } from '../support/db.ts';
@@ -11,6 +11,7 @@ import { eventually } from '../support/expect-status.ts';
 import { FakeFleet } from '../support/fake-participant.ts';
 import { TwopcClient } from 'twopc/internal/twopc-client';
 import { TwopcProcess, restartableEnv } from '../support/child.ts';
+import { LIST_ALL } from '../support/list-filter.ts';
 
 // The log holds a transaction's participants in one of two layouts
 // (src/store/log-layout.ts), and says per row which. Whatever a store
@@ -69,18 +70,6 @@ async function coordinatorCreating(schema: string, layout: LogLayout): Promise<H
 const TRACE = JSON.stringify({
   traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
 });
-
-const LIST: ListFilter = {
-  states: [],
-  minAgeSeconds: 0,
-  limit: 50,
-  after: null,
-  stuckAfterMs: null,
-  heuristicOnly: false,
-  labels: {},
-  tenant: null,
-  participant: null,
-};
 
 function beginInput(txnId: TxId, participants: BeginInput['participants']): BeginInput {
   return {
@@ -175,7 +164,7 @@ for (const layout of [LogLayout.ROWS, LogLayout.FOLDED]) {
         h.client.enlist(txnId, { name: a.name, endpoint: '127.0.0.1:1' }),
         /already enlisted|endpoint/i,
       );
-      const listed = await store.list({ ...LIST, participant: a.name });
+      const listed = await store.list({ ...LIST_ALL, participant: a.name });
       assert.deepEqual(
         listed.map((t) => t.txnId),
         [txnId],
@@ -223,7 +212,7 @@ for (const layout of [LogLayout.ROWS, LogLayout.FOLDED]) {
       assert.equal(by.get('q')?.acked, true);
       assert.equal(by.get('q')?.heuristic, 'ABORTED');
       assert.equal(by.get('r')?.acked, false);
-      const heuristic = await store.list({ ...LIST, heuristicOnly: true });
+      const heuristic = await store.list({ ...LIST_ALL, heuristicOnly: true });
       assert.deepEqual(
         heuristic.map((t) => t.txnId),
         [txnId],

@@ -11,6 +11,7 @@ import { SQL } from '../../src/store/pg-queries.ts';
 import type { QueryName } from '../../src/store/pg-queries.ts';
 import { startCoordinator } from './coordinator-harness.ts';
 import { FakeFleet } from './fake-participant.ts';
+import { LIST_ALL } from './list-filter.ts';
 
 /** One statement the store sent, with the values it sent it with. */
 export interface Captured {
@@ -67,18 +68,6 @@ export function captureStatements(): {
   };
   return { statements, answered, stop: () => void (proto.query = original) };
 }
-
-const LIST_BASE: ListFilter = {
-  states: [],
-  minAgeSeconds: 0,
-  limit: 50,
-  after: null,
-  stuckAfterMs: null,
-  heuristicOnly: false,
-  labels: {},
-  tenant: null,
-  participant: null,
-};
 
 /** The list shapes an operator uses (CLI, console, API). */
 export const LIST_SHAPES: Partial<ListFilter>[] = [
@@ -168,7 +157,7 @@ export async function driveEveryStatement(url: string, schema: string): Promise<
     await store.makeDurable(id);
     await store.recordAck(id, 'svc-0', null);
     for (const shape of LIST_SHAPES) {
-      await store.list({ ...LIST_BASE, ...shape });
+      await store.list({ ...LIST_ALL, ...shape });
     }
   } finally {
     await store.close();
@@ -261,7 +250,7 @@ async function driveFolded(url: string, schema: string): Promise<Captured[]> {
     await store.access(id, 'svc-0');
     await store.get(id);
     for (const shape of LIST_SHAPES) {
-      await store.list({ ...LIST_BASE, ...shape });
+      await store.list({ ...LIST_ALL, ...shape });
     }
   } finally {
     await store.close();

@@ -4,18 +4,7 @@ import { LOG_OBJECTS, qualify, statementsIn } from '../../src/store/pg-qualify.t
 import { SQL } from '../../src/store/pg-queries.ts';
 import type { QueryName } from '../../src/store/pg-queries.ts';
 import type { ListFilter } from '../../src/store/transaction-store.ts';
-
-const BASE: ListFilter = {
-  states: [],
-  minAgeSeconds: 0,
-  limit: 50,
-  after: null,
-  stuckAfterMs: null,
-  heuristicOnly: false,
-  labels: {},
-  tenant: null,
-  participant: null,
-};
+import { LIST_ALL } from '../support/list-filter.ts';
 
 /** Every list shape: each filter alone and all of them at once. */
 const SHAPES: Partial<ListFilter>[] = [
@@ -57,7 +46,7 @@ describe('Statements qualified by the log schema (pg-qualify)', function () {
 
   it('names every table of every list shape by its schema', function () {
     for (const shape of SHAPES) {
-      const text = qualify(listStatement({ ...BASE, ...shape }).text, 's1');
+      const text = qualify(listStatement({ ...LIST_ALL, ...shape }).text, 's1');
       assert.deepEqual(unqualified(text, 's1'), [], JSON.stringify(shape));
     }
   });
