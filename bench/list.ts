@@ -9,10 +9,10 @@
 // phase 2.
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type pg from 'pg';
 import { TwopcOperator } from 'twopc/internal/twopc-operator';
 import type { ListOptions } from 'twopc/internal/twopc-client';
 import { parseBenchServer, startBenchLog } from './bench-log.ts';
+import { fillLog } from './log-fill.ts';
 import { startCoordinator } from './proc.ts';
 import type { Child } from './proc.ts';
 
@@ -42,43 +42,6 @@ const QUERIES: [string, Query][] = [
   ['heuristic outcomes only', { heuristicOnly: true }],
   ['older than an hour', { minAgeSeconds: 3600 }],
 ];
-
-/** Fills a migrated schema with `n` finished transactions of a busy log, then ANALYZE. */
-async function fill(db: pg.Pool, schema: string, n: number): Promise<void> {
-  const c = await db.connect();
-  try {
-    await c.query(`SET search_path = ${schema}`);
-    await c.query('BEGIN');
-    // One every 10 ms, the newest now; ids random, as the coordinator's are.
-    await c.query(
-      `INSERT INTO twopc_transactions
-         (txn_id, state, reason, labels, lease_ms, lease_expires_at, participant_count, created_at,
-          updated_at, decided_at, finished_at, tenant, principal)
-       SELECT gen_random_uuid(), CASE WHEN i % 50 = 0 THEN 'ABORTED' ELSE 'COMMITTED' END,
-         CASE WHEN i % 50 = 0 THEN 'VOTE_ABORT: inventory: out of stock' END,
-         CASE WHEN i % 10 = 0 THEN '{"batch":"nightly"}'::jsonb ELSE '{}'::jsonb END,
-         60000, ts + interval '60 s', 2, ts, ts, ts, ts + interval '5 ms',
-         (ARRAY['default', 'acme', 'globex', 'initech'])[1 + abs(hashtext(i::text)) % 4], 'svc'
-       FROM generate_series(1, $1::integer) i, LATERAL (SELECT now() - ($1 - i) * interval '10 ms' AS ts) t`,
-      [n],
-    );
-    await c.query(
-      `INSERT INTO twopc_participants (txn_id, name, endpoint, enlisted_at, vote, voted_at, acked_at, heuristic)
-       SELECT t.txn_id, p.name, p.name || ':50051', t.created_at, NULL, t.created_at, t.finished_at,
-         CASE WHEN p.name = 'payments' AND hashtext(t.txn_id::text) % 100000 = 0 THEN 'ABORTED' END
-       FROM twopc_transactions t, (VALUES ('inventory'), ('payments')) p(name)`,
-    );
-    // A few stuck in phase 2 (decided long ago, a participant not acknowledging).
-    await c.query(
-      `UPDATE twopc_transactions SET state = 'COMMITTING', finished_at = NULL
-       WHERE txn_id IN (SELECT txn_id FROM twopc_transactions ORDER BY created_at LIMIT 5)`,
-    );
-    await c.query('COMMIT');
-    await c.query('ANALYZE twopc_transactions, twopc_participants');
-  } finally {
-    c.release();
-  }
-}
 
 const {
   server,
@@ -112,7 +75,7 @@ try {
     const child = await startCoordinator(server.url, schema);
     children.push(child);
     const t0 = performance.now();
-    await fill(db, schema, n);
+    await fillLog(db, schema, n, 'rows');
     console.error(
       `  ${n} transactions written in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );

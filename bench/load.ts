@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions } from 'twopc/internal/connection';
 import { TwopcClient } from 'twopc/internal/twopc-client';
+import { WorkCalls } from './work-service.ts';
 
 /** What one load run measured. */
 export interface LoadResult {
@@ -20,9 +21,20 @@ export interface LoadResult {
  */
 export type EnlistMode = 'begin' | 'calls';
 
+/** What each transaction of the load does. */
+export interface LoadShape {
+  readonly enlist: EnlistMode;
+  /**
+   * Business calls at each participant between Begin and Commit (one
+   * unary round trip each, participant after participant, as a client
+   * that debits one service and credits another does): 0 commits at once.
+   */
+  readonly calls: number;
+}
+
 /**
  * `inflight` clients in a loop for `seconds`, each doing what a real client
- * does: Begin, enlist every participant, Commit. Begin is sent ahead
+ * does: Begin, enlist every participant, its business calls, Commit. Begin is sent ahead
  * (TwopcClient.beginAhead) where the coordinator takes client-made ids, as
  * twopc does: the Commit then leaves without waiting for Begin's answer.
  * The floor answers ids of its own, so there Begin is waited for. With `rate`, transactions
@@ -35,11 +47,13 @@ export async function runLoad(
   participants: { name: string; endpoint: string }[],
   inflight: number,
   seconds: number,
-  enlist: EnlistMode = 'begin',
+  shape: LoadShape = { enlist: 'begin', calls: 0 },
   connection: ConnectionOptions = {},
   rate: number | null = null,
 ): Promise<LoadResult> {
+  const { enlist, calls } = shape;
   const client = new TwopcClient(address, { attempts: 1, callTimeoutMs: 30_000, ...connection });
+  const work = new WorkCalls();
   const latencies: number[] = [];
   const timeline: [number, number][] = [];
   let committed = 0;
@@ -66,6 +80,11 @@ export async function runLoad(
         for (const p of enlist === 'calls' ? participants : []) {
           await client.enlist(txnId, p);
         }
+        for (let i = 0; i < calls; i++) {
+          for (const p of participants) {
+            await work.call(p.endpoint, txnId);
+          }
+        }
         const answer = await client.commit(txnId);
         if (answer.outcome === 'COMMITTED') {
           committed++;
@@ -85,6 +104,7 @@ export async function runLoad(
   await Promise.all(Array.from({ length: inflight }, worker));
   const seconds_ = (performance.now() - started) / 1000;
   client.close();
+  work.close();
   return {
     committed,
     failed,

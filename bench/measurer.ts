@@ -2,8 +2,9 @@
 // time, with the CPU, memory, log size and WAL of every process involved
 // sampled before and after.
 import type pg from 'pg';
+import { fillFloor, fillLog } from './log-fill.ts';
 import { quantile, runLoad } from './load.ts';
-import type { EnlistMode, LoadResult } from './load.ts';
+import type { EnlistMode, LoadResult, LoadShape } from './load.ts';
 import {
   logTableSizes,
   mergeWalProfiles,
@@ -15,7 +16,7 @@ import {
   walSyncs,
 } from './log-probes.ts';
 import type { StatementTimes, TableSize, WalProfile } from './log-probes.ts';
-import { cpuSeconds, rssMiB, treeCpuSeconds } from './proc.ts';
+import { cpuSeconds, migrateSchema, rssMiB, treeCpuSeconds } from './proc.ts';
 import { startTarget } from './targets.ts';
 import type { RunningTarget, Target, TargetSetup } from './targets.ts';
 
@@ -81,6 +82,10 @@ export interface Measured {
 /** How every window of a run is measured. */
 export interface MeasureSetup extends TargetSetup {
   readonly enlist: EnlistMode;
+  /** Business calls at each participant per transaction (see LoadShape). */
+  readonly calls: number;
+  /** Finished transactions each window's log holds before it starts (0: a new log). */
+  readonly logRows: number;
   readonly rate: number | null;
   readonly walProfile: boolean;
   readonly statementProfile: boolean;
@@ -107,11 +112,20 @@ export class Measurer {
   ): Promise<Measured> {
     const setup = this.#setup;
     const schema = `bench_${target}_${this.#windows++}`;
+    const [log] = setup.logs;
+    if (setup.logRows > 0 && target !== 'floor') {
+      // Filled before the coordinator starts: it reads the log's size first.
+      await migrateSchema(log.server.url, schema);
+      await fillLog(log.db, schema, setup.logRows, 'folded');
+    }
     const running = await startTarget(target, schema, setup);
     try {
+      if (setup.logRows > 0 && target === 'floor') {
+        await fillFloor(log.db, schema, setup.logRows);
+      }
       const { address, participants, connection } = running;
       if (warm > 0) {
-        await runLoad(address, participants.refs, inflight, warm, setup.enlist, connection);
+        await runLoad(address, participants.refs, inflight, warm, shapeOf(setup), connection);
       }
       // The benchmark's own queries go to the first log.
       const db = setup.logs[0].db;
@@ -173,7 +187,7 @@ async function sampledLoad(
     running.participants.refs,
     inflight,
     seconds,
-    setup.enlist,
+    shapeOf(setup),
     running.connection,
     setup.rate,
   ).finally(() => {
@@ -310,4 +324,8 @@ function sortedBetween(timeline: [number, number][], from: number, to: number): 
     .filter(([t]) => t >= from && t < to)
     .map(([, ms]) => ms)
     .sort((a, b) => a - b);
+}
+
+function shapeOf(setup: MeasureSetup): LoadShape {
+  return { enlist: setup.enlist, calls: setup.calls };
 }

@@ -14,6 +14,10 @@ export interface BenchOptions {
   readonly warmup: number;
   readonly rounds: number;
   readonly enlist: EnlistMode;
+  /** Business calls at each participant between Begin and Commit (see LoadShape). */
+  readonly calls: number;
+  /** Finished transactions in each window's log before it starts (0: a new log, the default). */
+  readonly logRows: number;
   /** Transactions started per second (a steady run below the maximum); null: as fast as they finish. */
   readonly rate: number | null;
   /** Shards of the log for twopc's targets: each its own PostgreSQL (the floor uses the first). */
@@ -50,6 +54,8 @@ export function parseBenchOptions(): BenchOptions {
       open: { type: 'string' },
       only: { type: 'string' },
       enlist: { type: 'string', default: 'begin' },
+      calls: { type: 'string', default: '0' },
+      'log-rows': { type: 'string', default: '0' },
       secure: { type: 'boolean', default: false },
       'wal-profile': { type: 'boolean', default: false },
       'statement-profile': { type: 'boolean', default: false },
@@ -75,7 +81,21 @@ export function parseBenchOptions(): BenchOptions {
   ) {
     fail('--participants must be 1-5, --inflight 1-256 and --enlist begin or calls');
   }
+  const calls = Number(opts.calls);
+  if (!(Number.isInteger(calls) && calls >= 0 && calls <= 10)) {
+    fail('--calls must be 0-10 business calls at each participant per transaction');
+  }
+  if (calls > 0 && opts.secure === true) {
+    fail('--calls makes plaintext business calls: leave out --secure');
+  }
+  const logRows = Number(opts['log-rows']);
+  if (!(Number.isInteger(logRows) && logRows >= 0 && logRows <= 10_000_000)) {
+    fail('--log-rows must be 0-10000000 finished transactions');
+  }
   const shards = Number(opts.shards);
+  if (logRows > 0 && shards > 1) {
+    fail('--log-rows fills one log: leave out --shards');
+  }
   if (!(Number.isInteger(shards) && shards >= 1 && shards <= 8)) {
     fail('--shards must be 1-8');
   }
@@ -93,6 +113,8 @@ export function parseBenchOptions(): BenchOptions {
     warmup: quick ? 1 : Number(opts.warmup),
     rounds: quick ? 1 : Number(opts.rounds),
     enlist,
+    calls,
+    logRows,
     rate,
     shards,
     secure: opts.secure ?? false,

@@ -1,4 +1,5 @@
-// A benchmark participant: votes PREPARED at once and acknowledges phase 2.
+// A benchmark participant: votes PREPARED at once and acknowledges phase 2,
+// and answers its business calls (bench/work-service.ts) at once.
 // Prints {"listening": port}. The same process serves both twopc and the floor.
 // Arguments: `--batched` also serves twopc.v1.BatchedParticipant (through
 // the SDK's stream handler, as the participant helper does); `--pki DIR`
@@ -10,6 +11,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { loadTwopcProto } from 'twopc/internal/wire/proto';
 import { serveExchange } from 'twopc/internal/participant-exchange';
 import { serverTlsCredentials } from 'twopc/internal/tls/credentials';
+import { WORK_HANDLERS, WORK_SERVICE } from './work-service.ts';
 
 const { values: opts } = parseArgs({
   options: { batched: { type: 'boolean', default: false }, pki: { type: 'string' } },
@@ -33,6 +35,7 @@ if (opts.batched) {
     }),
   });
 }
+server.addService(WORK_SERVICE, WORK_HANDLERS);
 new HealthImplementation({ '': 'SERVING' }).addToServer(server);
 const pki = opts.pki;
 const credentials =

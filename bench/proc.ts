@@ -123,3 +123,21 @@ export function startCoordinator(
     /"address":"127\.0\.0\.1:(\d+)"[^\n]*twopc serving/,
   );
 }
+
+/** Applies the log's migrations to `schema` (`twopc migrate`) and waits for it to finish. */
+export async function migrateSchema(databaseUrl: string, schema: string): Promise<void> {
+  const entry = COMPILED
+    ? [join(ROOT, '.bench-build', 'src/main.js')]
+    : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...entry, 'migrate'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl, TWOPC_DB_SCHEMA: schema },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) {
+    throw new Error(`twopc migrate exited (${code}):\n${err.slice(-2000)}`);
+  }
+}

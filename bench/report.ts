@@ -20,6 +20,10 @@ export interface RunDescription {
   readonly participants: number;
   readonly inflight: number;
   readonly enlist: EnlistMode;
+  /** Business calls at each participant per transaction. */
+  readonly calls: number;
+  /** Finished transactions in each window's log before it started. */
+  readonly logRows: number;
   readonly shards: number;
   readonly duration: number;
   readonly rounds: number;
@@ -131,7 +135,7 @@ export function printSummary(run: RunDescription, results: Measure[]): void {
     return xs.reduce((s, x) => s + x, 0) / xs.length;
   };
   console.log(
-    `\ntwopc vs floor — ${run.participants} participants, ${run.inflight} in flight, participants ${run.enlist === 'begin' ? 'named in Begin' : 'enlisted by Enlist calls'}, ${run.duration} s × ${run.rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\non ${run.server} (floor and twopc alike)\n`,
+    `\ntwopc vs floor — ${run.participants} participants, ${run.inflight} in flight, participants ${run.enlist === 'begin' ? 'named in Begin' : 'enlisted by Enlist calls'}, ${run.calls === 0 ? 'no business calls' : `${run.calls} business call(s) at each`}, ${run.logRows === 0 ? 'a new log' : `a log holding ${run.logRows} finished`}, ${run.duration} s × ${run.rounds} round(s) each, ${cpus().length} cores, Node ${process.version}\non ${run.server} (floor and twopc alike)\n`,
   );
   console.log(
     `${'figure'.padEnd(32)}${'floor'.padStart(10)}${shown.map((t) => `${t.padStart(10)}${'÷floor'.padStart(8)}`).join('')}`,

@@ -1,4 +1,4 @@
-// npm run bench [-- --server system|embedded --shards N --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --secure --chart --quick --wal-profile --statement-profile --rate N --retention-hours H]
+// npm run bench [-- --server system|embedded --shards N --participants 2 --inflight 64 --duration 20 --warmup 5 --rounds 4 --enlist begin|calls --calls N --log-rows N --secure --chart --quick --wal-profile --statement-profile --rate N --retention-hours H]
 //
 // Runs the floor (bench/floor.ts) and twopc back to back, alternating, on the
 // same PostgreSQL, and prints each figure with its ratio to the floor. What
@@ -48,6 +48,8 @@ try {
     pki,
     retentionHours: opts.retentionHours,
     enlist: opts.enlist,
+    calls: opts.calls,
+    logRows: opts.logRows,
     rate: opts.rate,
     walProfile: opts.walProfile,
     statementProfile: opts.statementProfile,
@@ -84,6 +86,8 @@ try {
       participants: opts.participants,
       inflight: opts.inflight,
       enlist: opts.enlist,
+      calls: opts.calls,
+      logRows: opts.logRows,
       shards: opts.shards,
       duration: opts.duration,
       rounds: opts.rounds,

@@ -14,14 +14,14 @@ export interface PreparedAt {
 
 /**
  * Finishes early Prepares that no run took: the commit claim failed or lost
- * its race, or the log no longer lists the participant (its Enlist was lost
- * with a crash of the log). Whoever decides the transaction tells the
- * participants the log lists, but may give up on one its own Prepare never
- * reached; so this tells every participant these Prepares reached, once the
- * log has decided an abort or forgotten the transaction (presumed abort),
- * and a prepared branch is never left to the participant's own check
- * (DESIGN §3 rule 4). A commit needs every Enlist in the log, so a committed
- * transaction lists them all and its decider tells them.
+ * its race. They went only to participants named at Begin, so the log lists
+ * each of them wherever it holds the transaction. Whoever decides the
+ * transaction tells the participants the log lists, but may give up on one
+ * its own Prepare never reached (DESIGN §3 rule 16); so this tells every
+ * participant these Prepares reached, once the log has decided an abort or
+ * forgotten the transaction (presumed abort), and a prepared branch is never
+ * left to the participant's own check (rule 4). A committed transaction's
+ * decider tells every participant it lists.
  */
 export async function followAbandoned(
   deps: RunDeps,

@@ -163,7 +163,9 @@ export class Coordinator {
       await begun; // only for client-made ids: other calls keep their timing
     }
     const enlisted = await landedRetry(txnId, () => this.#deps.store.enlist(txnId, name, endpoint));
-    this.#known.enlisted(txnId, name, endpoint);
+    if (enlisted.newlyEnlisted) {
+      this.#known.enlisted(txnId, name, endpoint); // not a repeat of one named at Begin
+    }
     // A participant enlisting (its own call, or a client's just after
     // calling it) is likely alive: one believed DOWN is checked now, not
     // at its next scheduled check, so its Prepare is not failed unsent.
@@ -221,15 +223,24 @@ export class Coordinator {
     if (existing !== undefined) {
       return existing;
     }
-    // The claim and the Prepares to the participants known here leave together.
-    const claim = this.#deps.store.startPreparing(txnId, this.id, this.#deps.config.onePhase);
+    // The claim and the Prepares to the participants named at Begin here
+    // leave together. One enlisted since gets its Prepare only once a forced
+    // write after its (unforced) Enlist has landed (see KnownParticipants):
+    // the claim itself, forced, when one enlisted here.
     const known = this.#known.take(txnId);
+    const durableClaim = known !== null && known.enlisted.length > 0;
+    const claim = this.#deps.store.startPreparing(
+      txnId,
+      this.id,
+      this.#deps.config.onePhase,
+      durableClaim,
+    );
     let early: EarlyPrepares | null = null;
-    if (known !== null && known.length >= 2) {
+    if (known !== null && known.named.length >= 2) {
       claim.catch(() => undefined); // awaited below
       const span = this.#spans.peek(txnId);
       const ctx = span === null ? ROOT_CONTEXT : trace.setSpan(ROOT_CONTEXT, span);
-      early = await EarlyPrepares.send(this.#deps, txnId, ctx, known);
+      early = await EarlyPrepares.send(this.#deps, txnId, ctx, known.named);
     }
     const tx = await claim.catch((err: unknown) => {
       this.#follow(txnId, early?.abandon() ?? []);
@@ -248,6 +259,15 @@ export class Coordinator {
         return this.#runForCommit(txnId, claims + 1);
       }
       return view;
+    }
+    if (tx.enlistedAfterBegin && !durableClaim && tx.storeIntact && tx.participants.length >= 2) {
+      // Enlisted elsewhere, or not known here: a forced write after the
+      // claim makes every Enlist it saw durable before any Prepare leaves.
+      // (A lone participant's one-phase claim is confirmed forced anyway.)
+      await this.#deps.store.makeDurable(txnId).catch((err: unknown) => {
+        this.#follow(txnId, early?.abandon() ?? []);
+        throw err;
+      });
     }
     const run = this.#newRun(tx, tx.traceContext, early);
     // Begun before the store last restarted: a write its client was told of

@@ -18,7 +18,7 @@ export interface SentPrepare {
 const MAX_KNOWN = 100_000;
 
 /**
- * The participants of transactions begun (and enlisted) through this
+ * The participants named at Begin of transactions begun through this
  * process, so that their Commit can send Prepare while the commit claim
  * (ACTIVE → PREPARING) is being written, instead of after it.
  *
@@ -28,16 +28,21 @@ const MAX_KNOWN = 100_000;
  * heard the Abort first refuses the late Prepare), or, when the log lost
  * the transaction altogether, by the participant itself, which asks
  * GetTransaction about a branch prepared for long without an outcome and
- * hears NOT_FOUND: aborted (presumed abort). A participant enlisted through
- * another coordinator is not known here: it gets its Prepare after the
- * claim, from the list the claim returns.
+ * hears NOT_FOUND: aborted (presumed abort).
+ *
+ * Only participants named at Begin: they are in the transaction's row, so
+ * whoever finds the row finds them. An Enlist is written unforced; a
+ * participant enlisted (here or elsewhere) gets its Prepare only once a
+ * forced write after its Enlist has landed (see Coordinator#runForCommit):
+ * a log crash that lost the Enlist but kept the row would otherwise leave
+ * a prepared branch no abort ever reaches (DESIGN §3 rules 2 and 4).
  */
 export class KnownParticipants {
-  readonly #known = new Map<TxId, { name: string; endpoint: string }[]>();
+  readonly #known = new Map<TxId, KnownTx>();
 
   /** Remembers a transaction's participants as named at Begin. */
   begun(txnId: TxId, participants: readonly { name: string; endpoint: string }[]): void {
-    this.#known.set(txnId, [...participants]);
+    this.#known.set(txnId, { named: [...participants], enlisted: [] });
     if (this.#known.size > MAX_KNOWN) {
       const oldest = this.#known.keys().next().value;
       if (oldest !== undefined) {
@@ -46,20 +51,30 @@ export class KnownParticipants {
     }
   }
 
-  /** Adds a participant enlisted here to a transaction begun here. */
+  /**
+   * Notes that a participant enlisted here in a transaction begun here: it
+   * is not one to prepare early (its Enlist is unforced), and the claim is
+   * forced instead.
+   */
   enlisted(txnId: TxId, name: string, endpoint: string): void {
-    const list = this.#known.get(txnId);
-    if (list !== undefined && !list.some((p) => p.name === name)) {
-      list.push({ name, endpoint });
+    const tx = this.#known.get(txnId);
+    if (tx !== undefined && !tx.enlisted.some((p) => p.name === name)) {
+      tx.enlisted.push({ name, endpoint });
     }
   }
 
-  /** The participants known for a transaction (and forgets them). */
-  take(txnId: TxId): { name: string; endpoint: string }[] | null {
-    const list = this.#known.get(txnId) ?? null;
+  /** What is known of a transaction (and forgets it). */
+  take(txnId: TxId): KnownTx | null {
+    const tx = this.#known.get(txnId) ?? null;
     this.#known.delete(txnId);
-    return list;
+    return tx;
   }
+}
+
+/** A transaction begun here: its participants named at Begin, and those enlisted here since. */
+export interface KnownTx {
+  readonly named: readonly { name: string; endpoint: string }[];
+  readonly enlisted: { name: string; endpoint: string }[];
 }
 
 /** Prepares sent before the claim; the run takes them, the rest are abandoned. */

@@ -5,6 +5,7 @@ import { Vote } from 'twopc/internal/contract/tx-state';
 import type { TxState } from 'twopc/internal/contract/tx-state';
 import { isCommitDecision, participantArrays } from './pg-rows.ts';
 import { runQuery } from './pg-run.ts';
+import { isUniqueViolation } from './pg-errors.ts';
 import { DecisionWrite } from './transaction-store.ts';
 import type { BeginInput } from './transaction-store.ts';
 import { LogLayout } from './log-layout.ts';
@@ -31,7 +32,8 @@ export interface PreparingRow {
   readonly token_ok: boolean;
   readonly trace_context: string | null;
   readonly participant_count: number;
-  readonly participants: { name: string; endpoint: string }[];
+  /** enlisted_at: enlisted after Begin, or a row of the rows layout (see startPreparing). */
+  readonly participants: { name: string; endpoint: string; enlisted_at?: string }[];
 }
 
 export interface CompletionItem {
@@ -61,7 +63,7 @@ export async function writeBegins(
   const ps = folded
     ? []
     : fresh.flatMap((b) => b.participants.map((p) => ({ txnId: b.txnId, ...p })));
-  const rows = await runQuery<{ txn_id: string; lease_expires_at: Date }>(pool, 'begin', [
+  const values = [
     fresh.map((b) => b.txnId),
     fresh.map((b) => JSON.stringify(b.labels)),
     fresh.map((b) => b.leaseMs),
@@ -74,7 +76,16 @@ export async function writeBegins(
     fresh.map((b) => b.tenant),
     fresh.map((b) => b.principal),
     fresh.map((b) => (folded ? foldedParticipants(b) : null)),
-  ]);
+  ];
+  type Begun = { txn_id: string; lease_expires_at: Date };
+  // A plain INSERT first (no speculative insertion's WAL); an id already in
+  // the log fails it, and the batch goes again with ON CONFLICT.
+  const rows = await runQuery<Begun>(pool, 'beginNew', values).catch((err: unknown) => {
+    if (isUniqueViolation(err)) {
+      return runQuery<Begun>(pool, 'begin', values);
+    }
+    throw err;
+  });
   const at = new Map(rows.map((r) => [r.txn_id, r.lease_expires_at]));
   return batch.map((b) => {
     const leaseExpiresAt = at.get(b.txnId) ?? null;

@@ -26,19 +26,9 @@ export const TENANTS = `tenants(tenant) AS (
       SELECT (SELECT min(x.tenant) FROM twopc_transactions x WHERE x.tenant > tenants.tenant)
       FROM tenants WHERE tenants.tenant IS NOT NULL)`;
 
-/**
- * Every SQL statement of the store, parameterized and named (pg prepares a
- * named statement once per connection).
- */
-export const SQL = {
-  // Begins a batch of transactions (concurrent Begin calls share a statement).
-  // A transaction of the folded layout carries its participants in $12 (and
-  // none in $7-$9) and its trace context in `trace`; one of the rows layout
-  // has $12 NULL (see log-layout.ts).
-  // An id already in the log (a client-made id given twice) inserts nothing,
-  // neither the row nor its participants, and returns no row: the caller
-  // answers that Begin ALREADY_EXISTS, never a raw unique violation.
-  begin: `WITH d AS (
+/** Begin's statement, with `onConflict` (a clause, or nothing) after its INSERT. */
+function beginStatement(onConflict: string): string {
+  return `WITH d AS (
       SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::integer[], $4::integer[], $5::uuid[], $6::text[], $10::text[], $11::text[], $12::jsonb[])
         AS d(txn_id, labels, lease_ms, participant_count, owner_id, trace_context, tenant, principal, participants)),
     tok AS MATERIALIZED (SELECT twopc_store_token() AS token),
@@ -49,13 +39,31 @@ export const SQL = {
         CASE WHEN participants IS NULL THEN trace_context END, tok.token, tenant, principal,
         participants, CASE WHEN participants IS NOT NULL THEN trace_context END
       FROM d, tok
-      ON CONFLICT (txn_id) DO NOTHING
-      RETURNING txn_id, lease_expires_at),
+${onConflict}      RETURNING txn_id, lease_expires_at),
     p AS (
       INSERT INTO twopc_participants (txn_id, name, endpoint)
       SELECT x.txn_id, x.name, x.endpoint FROM unnest($7::uuid[], $8::text[], $9::text[]) AS x(txn_id, name, endpoint)
       JOIN t USING (txn_id))
-    SELECT txn_id, lease_expires_at FROM t`,
+    SELECT txn_id, lease_expires_at FROM t`;
+}
+
+/**
+ * Every SQL statement of the store, parameterized and named (pg prepares a
+ * named statement once per connection).
+ */
+export const SQL = {
+  // Begins a batch of transactions (concurrent Begin calls share a statement).
+  // A transaction of the folded layout carries its participants in $12 (and
+  // none in $7-$9) and its trace context in `trace`; one of the rows layout
+  // has $12 NULL (see log-layout.ts).
+  // beginNew is sent first: a plain INSERT, which writes no speculative
+  // insertion record (48 bytes of WAL per transaction). Only if it fails
+  // with a unique violation (a client-made id given twice) is the batch sent
+  // again as begin, whose ON CONFLICT inserts nothing for an id already in
+  // the log, neither the row nor its participants, and returns no row: the
+  // caller answers that Begin ALREADY_EXISTS, never a raw unique violation.
+  begin: beginStatement('      ON CONFLICT (txn_id) DO NOTHING\n'),
+  beginNew: beginStatement(''),
 
   // Enlists a batch (concurrent Enlist calls share a statement). The
   // UPDATE raises participant_count of transactions still ACTIVE (its WHERE
@@ -126,7 +134,7 @@ export const SQL = {
       CASE WHEN t.folded IS NULL THEN t.participant_count ELSE jsonb_array_length(t.folded) END AS participant_count,
       COALESCE(t.store_token = (SELECT token FROM twopc_store_incarnation), false) AS token_ok,
       CASE WHEN t.folded IS NULL
-        THEN COALESCE((SELECT jsonb_agg(jsonb_build_object('name', p.name, 'endpoint', p.endpoint) ORDER BY p.enlisted_at, p.name)
+        THEN COALESCE((SELECT jsonb_agg(jsonb_build_object('name', p.name, 'endpoint', p.endpoint, 'enlisted_at', p.enlisted_at) ORDER BY p.enlisted_at, p.name)
                        FROM twopc_participants p WHERE p.txn_id = t.txn_id), '[]')
         ELSE t.folded END AS participants
     FROM t`,

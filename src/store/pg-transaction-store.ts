@@ -66,6 +66,11 @@ export class PgTransactionStore implements TransactionStore {
     256,
     isRefusedData,
   );
+  readonly #durablePreparings = new Batcher<PrepareKey, PreparingRow | null>(
+    (items) => writePreparings(this.#pools.forced, items),
+    256,
+    isRefusedData,
+  );
   readonly #begins = new Batcher<BeginInput, Date | null>(
     (items) => writeBegins(this.#pools.lazy, items, this.#layout),
     256,
@@ -189,20 +194,25 @@ export class PgTransactionStore implements TransactionStore {
     txnId: TxId,
     ownerId: string,
     onePhaseAllowed: boolean,
+    durable = false,
   ): Promise<PreparingTx | null> {
     const lazy = this.#pools.lazy;
     const row = await this.#admission.admit(() =>
-      this.#preparings.submit({ txnId, ownerId, onePhaseAllowed }),
+      (durable ? this.#durablePreparings : this.#preparings).submit({
+        txnId,
+        ownerId,
+        onePhaseAllowed,
+      }),
     );
     if (row === null) {
       return null;
     }
     // An Enlist that committed while we waited for the row lock is counted
     // but not listed: read again, in a statement that sees it.
-    const parts =
-      row.participants.length === row.participant_count
-        ? row.participants
-        : await runQuery<{ name: string; endpoint: string }>(lazy, 'participantsOf', [txnId]);
+    const listed = row.participants.length === row.participant_count;
+    const parts = listed
+      ? row.participants
+      : await runQuery<{ name: string; endpoint: string }>(lazy, 'participantsOf', [txnId]);
     return {
       txnId,
       state: TxState.ACTIVE,
@@ -211,6 +221,9 @@ export class PgTransactionStore implements TransactionStore {
       participants: parts.map((p) => newParticipant(p.name, p.endpoint)),
       traceContext: row.trace_context,
       storeIntact: row.token_ok,
+      // Named at Begin, a folded participant has no enlisted_at; the rows
+      // layout cannot tell, and neither can a list read again.
+      enlistedAfterBegin: !listed || row.participants.some((p) => p.enlisted_at !== undefined),
     };
   }
 

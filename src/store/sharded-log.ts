@@ -195,8 +195,9 @@ export class ShardedLog implements TransactionLog {
     txnId: TxId,
     ownerId: string,
     onePhaseAllowed: boolean,
+    durable = false,
   ): Promise<PreparingTx | null> {
-    return this.#route(txnId).startPreparing(txnId, ownerId, onePhaseAllowed);
+    return this.#route(txnId).startPreparing(txnId, ownerId, onePhaseAllowed, durable);
   }
 
   recordDecision(tx: TxRecord): Promise<DecisionWrite> {

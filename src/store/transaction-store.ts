@@ -89,6 +89,12 @@ export interface PreparingTx extends TxRecord {
   readonly traceContext: string | null;
   /** False when the store restarted since Begin: the transaction can only abort. */
   readonly storeIntact: boolean;
+  /**
+   * Some participant was enlisted after Begin (or the log cannot tell). An
+   * Enlist is written unforced: such a participant gets its Prepare only
+   * once a forced write after the claim (or a forced claim) has landed.
+   */
+  readonly enlistedAfterBegin: boolean;
 }
 
 export interface ListFilter {
@@ -145,11 +151,14 @@ export interface TransactionLog {
   /**
    * Moves ACTIVE to PREPARING and returns the participants to prepare, or
    * null when the transaction is not ACTIVE (read it to learn why).
+   * Durable: the claim is forced, so every Enlist it saw is durable once it
+   * lands (otherwise the claim, like an Enlist, is written unforced).
    */
   startPreparing(
     txnId: TxId,
     ownerId: string,
     onePhaseAllowed: boolean,
+    durable?: boolean,
   ): Promise<PreparingTx | null>;
   /**
    * The conditional decision write (the new state, its reason and the votes

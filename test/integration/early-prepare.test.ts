@@ -71,13 +71,14 @@ describe('Prepare sent with the commit claim (early prepare)', function () {
     await h.stop();
   });
 
-  it('sends Prepare with the claim to the participants known here; one enlisted through another coordinator gets it after the claim', async function () {
-    const [a, b, c] = [await fleet.start('a'), await fleet.start('b'), await fleet.start('c')];
-    const { txnId } = await h.client.begin({ participants: [a.ref] });
+  it('sends Prepare with the claim to the participants named at Begin; one enlisted since, here or through another coordinator, gets it after a forced write', async function () {
+    const [a, d] = [await fleet.start('a'), await fleet.start('d')];
+    const [b, c] = [await fleet.start('b'), await fleet.start('c')];
+    const { txnId } = await h.client.begin({ participants: [a.ref, d.ref] });
     await h.client.enlist(txnId, b.ref);
     await other.client.enlist(txnId, c.ref);
     assert.equal((await h.client.commit(txnId, { waitForAcks: true })).outcome, 'COMMITTED');
-    for (const p of [a, b, c]) {
+    for (const p of [a, b, c, d]) {
       assert.equal(p.callsOf('Prepare', txnId).length, 1, `${p.name}: one Prepare`);
       assert.equal(p.callsOf('Commit', txnId).length, 1, `${p.name}: one Commit`);
     }
@@ -87,7 +88,12 @@ describe('Prepare sent with the commit claim (early prepare)', function () {
         (s) => s.name === 'twopc.prepare' && s.attributes['twopc.participant.name'] === name,
       )?.attributes['twopc.early'];
     assert.equal(early('a'), true);
-    assert.equal(early('b'), true);
+    assert.equal(early('d'), true);
+    assert.equal(
+      early('b'),
+      undefined,
+      'b enlisted (unforced): its Prepare follows the forced claim',
+    );
     assert.equal(early('c'), undefined, 'c was not known here: its Prepare follows the claim');
   });
 

@@ -5,7 +5,7 @@ import { migratedSchema, testDatabaseUrl, withClient } from '../support/db.ts';
 import { driveEveryStatement, fillLog, planEvery, planProblems } from '../support/plan-check.ts';
 
 /** Statements of every transaction: prepared once the log is large. */
-const HOT = ['begin', 'enlist', 'startPreparing', 'recordDecisions', 'recordCompletions', 'get'];
+const HOT = ['beginNew', 'enlist', 'startPreparing', 'recordDecisions', 'recordCompletions', 'get'];
 
 // Every statement of the log, planned with the coordinator's own session
 // settings: none may cost enough for PostgreSQL to JIT-compile it (on a

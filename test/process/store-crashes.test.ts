@@ -65,20 +65,20 @@ describeStoreFaults(
       }
     });
 
-    it('crash while early Prepares are out, their Enlists lost with it, then lease expiry: every participant a Prepare reached is told Abort, though the log does not list it', async function () {
+    it('crash while early Prepares are out and an Enlist is lost with it: the participants named at Begin got Prepare and are told Abort; the one enlisted got none', async function () {
       // Fake participants never ask GetTransaction: only the coordinator can release them.
       const x = await rig.fleet.start('early-x');
       const y = await rig.fleet.start('early-y');
+      const z = await rig.fleet.start('enlisted-z');
       const once = new TwopcClient(rig.address, { attempts: 1 });
       const t: Transfer = {
-        txnId: (await once.begin({ timeoutMs: 2_000 })).txnId,
+        txnId: (await once.begin({ timeoutMs: 2_000, participants: [x.ref, y.ref] })).txnId,
         amount: 0,
         told: 'UNKNOWN',
       };
       rig.log.push(t);
-      await rig.logDb.flush(); // the Begin reaches disk; the Enlists below will not
-      await once.enlist(t.txnId, x.ref);
-      await once.enlist(t.txnId, y.ref);
+      await rig.logDb.flush(); // the Begin reaches disk; the Enlist below will not
+      await once.enlist(t.txnId, z.ref);
       const holder = new pg.Client({ connectionString: rig.logDb.url() });
       holder.on('error', () => undefined);
       await holder.connect();
@@ -86,7 +86,9 @@ describeStoreFaults(
       await holder.query('SELECT 1 FROM twopc.twopc_transactions WHERE txn_id = $1 FOR UPDATE', [
         t.txnId,
       ]);
-      // The claim waits for the row; the early Prepares leave and are answered.
+      // The claim waits for the row; the early Prepares to the participants
+      // named at Begin leave and are answered. The one enlisted waits for
+      // the claim, forced: its Enlist is not durable yet.
       const committing = once.commit(t.txnId).then(
         (a) => rig.tell(t, a),
         () => null,
@@ -99,16 +101,20 @@ describeStoreFaults(
       // (the store restarted since Begin): either way it aborts.
       const told = await committing;
       assert.ok(told === null || told.outcome === 'ABORTED', JSON.stringify(told));
-      // The log lost both Enlists: it lists nobody.
       await eventually(
         async () => (await rig.client.get(t.txnId)).state === 'ABORTED',
         20_000,
         'the abort',
       );
+      // The log lost the Enlist: it lists x and y, and z never got a Prepare
+      // that no abort would reach.
+      const listed = (await rig.client.get(t.txnId)).participants.map((p) => p.name).sort();
+      assert.deepEqual(listed, ['early-x', 'early-y']);
       for (const p of [x, y]) {
         await p.waitFor((c) => c.method === 'Abort' && c.txnId === t.txnId, 20_000);
         assert.equal(p.callsOf('Commit', t.txnId).length, 0);
       }
+      assert.equal(z.callsOf('Prepare', t.txnId).length, 0);
       once.close();
     });
 
@@ -123,12 +129,12 @@ describeStoreFaults(
     });
 
     it('crash during the decision write (its commit flushed, not yet acknowledged): the decision is re-read, never guessed', async function () {
-      const t = await rig.begin();
-      await rig.applyBoth(t);
-      // A synchronous standby that never answers holds the decision's COMMIT
-      // after its local flush: the crash lands inside it.
+      // The claim is in the log (forced: participants enlisted) and a slow
+      // voter holds the decision back; then a synchronous standby that never
+      // answers holds the decision's COMMIT after its local flush: the crash
+      // lands inside it.
+      const { t, committing } = await rig.commitWhilePreparing('slow-vote', 1_500);
       await rig.logDb.set('synchronous_standby_names', 'twopc_nobody');
-      const committing = rig.client.commit(t.txnId);
       await rig.backendWaiting(DECISION_SQL, 'SyncRep');
       await rig.logDb.crash();
       await rig.logDb.start();
@@ -139,10 +145,8 @@ describeStoreFaults(
     });
 
     it('connection reset during the decision COMMIT (pg_terminate_backend): resolved by re-reading the row', async function () {
-      const t = await rig.begin();
-      await rig.applyBoth(t);
+      const { t, committing } = await rig.commitWhilePreparing('slow-vote-2', 1_500);
       await rig.logDb.set('synchronous_standby_names', 'twopc_nobody');
-      const committing = rig.client.commit(t.txnId);
       const pid = await rig.backendWaiting(DECISION_SQL, 'SyncRep');
       await rig.logDb.sql('SELECT pg_terminate_backend($1)', [pid]);
       // The commit is in the log but not known durable (the standby never

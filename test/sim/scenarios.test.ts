@@ -114,9 +114,14 @@ const SCENARIOS: readonly Scenario[] = [
     pinned: {
       // Few transactions, no one-phase (its claim is forced), a lazy WAL
       // writer and slow Prepares: a crash mid-prepare finds the Begin unflushed.
+      // Only a transaction whose participants were all named at Begin gets
+      // there (a Prepare to one enlisted since waits for a forced write, which
+      // flushes the Begin too): two participants make that the usual case, and
+      // enough transactions for a crash to find one there.
       config: (c) =>
         base(c, {
-          transactions: 4,
+          transactions: 12,
+          participants: ['bank-a', 'bank-b'],
           onePhase: false,
           walWriterMs: 5_000,
           prepareTimeoutMs: 4_000,
@@ -149,6 +154,56 @@ const SCENARIOS: readonly Scenario[] = [
     must: ['Prepare before the claim (early)', 'aborted: log store restarted'],
   },
   {
+    // Seeds 7565 and 11560 of this version: an Enlist lost in a crash, a
+    // Prepare already at that participant, and its coordinator killed before
+    // it could tell it Abort: no abort ever reached it. Scripted: whenever a
+    // participant holds a branch prepared that the log does not list, every
+    // coordinator dies at once.
+    name: 'the log crashes and loses Enlists, then the coordinator that sent Prepares is killed',
+    pinned: {
+      config: (c) =>
+        base(c, {
+          transactions: 12,
+          earlyPrepare: true,
+          onePhase: false,
+          walWriterMs: 5_000,
+          enlistDelayMs: 500,
+          participants: ['bank-a', 'bank-b', 'stock', 'mail'],
+        }),
+      script: (w, heal) => {
+        repeatedly(w, 700, 1_600, heal, () => {
+          w.count('log crash');
+          w.log.crash();
+          w.log.up = false;
+          w.sched.setTimeout(() => (w.log.up = true), w.rnd.int(300, 1_200));
+        });
+        const killedFor = new Set<string>();
+        const watch = (): void => {
+          if (w.healed) {
+            return;
+          }
+          for (const p of w.participants) {
+            for (const [txnId, branch] of p.branches) {
+              const row = w.log.live.rows.get(txnId);
+              const listed = row?.participants.some((x) => x.name === p.name) ?? false;
+              if (branch === 'prepared' && !listed && !killedFor.has(txnId)) {
+                killedFor.add(txnId);
+                for (const proc of w.serving()) {
+                  w.count('coordinator killed');
+                  proc.alive = false;
+                  w.restartLater(proc, w.rnd.int(50, 1_000));
+                }
+              }
+            }
+          }
+          w.sched.setTimeout(watch, 5);
+        };
+        w.sched.setTimeout(watch, 0);
+      },
+    },
+    must: ['log crash', 'Prepare before the claim (early)'],
+  },
+  {
     name: 'the log stops answering, or answers slowly, for longer than the clients wait',
     pinned: {
       config: (c) => base(c, { faults: { ...NO_FAULTS, callSlow: 0.2, logSlow: 0.05 } }),
@@ -162,6 +217,56 @@ const SCENARIOS: readonly Scenario[] = [
         }),
     },
     must: ['log outage', 'log round trip slow', 'client told COMMITTED'],
+  },
+  {
+    // Seeds 428 and 1322 of this version: a client's Commit through one
+    // coordinator sends early Prepares while its Abort through another takes
+    // the transaction; that decider finds a participant refusing connections
+    // (crashed), believes no Prepare reached it and gives up. Only the
+    // coordinator whose claim failed knows better: it follows the outcome.
+    name: 'a Commit and an Abort race through two coordinators while participants crash',
+    pinned: {
+      config: (c) =>
+        base(c, {
+          coordinators: 2,
+          transactions: 12,
+          earlyPrepare: true,
+          onePhase: false,
+          raceChance: 1,
+          abortAttempts: 2,
+          participants: ['bank-a', 'bank-b', 'stock'],
+        }),
+      // Half the time a participant has just prepared a branch, it crashes
+      // for a while (refusing connections): a decider's Abort may then find
+      // it down, believe that none of its own Prepares reached it, and give
+      // up on it.
+      script: (w) => {
+        const crashedFor = new Set<string>();
+        const watch = (): void => {
+          if (w.healed) {
+            return;
+          }
+          for (const p of w.participants) {
+            for (const [txnId, branch] of p.branches) {
+              const key = `${p.name} ${txnId}`;
+              if (branch === 'prepared' && !crashedFor.has(key)) {
+                crashedFor.add(key);
+                if (w.rnd.chance(0.5)) {
+                  continue;
+                }
+                w.count('participant crash (unprepared work lost)');
+                p.crash();
+                p.crashed = true;
+                w.sched.setTimeout(() => (p.crashed = false), w.rnd.int(500, 3_000));
+              }
+            }
+          }
+          w.sched.setTimeout(watch, 5);
+        };
+        w.sched.setTimeout(watch, 0);
+      },
+    },
+    must: ['Prepare before the claim (early)', 'Abort given up (no Prepare reached it)'],
   },
   {
     name: 'participants crash with work not yet prepared and refuse connections while down',

@@ -8,6 +8,8 @@ export interface SimParticipantRow {
   name: string;
   endpoint: string;
   enlistedAt: number;
+  /** Named at Begin (in the row from the start), not enlisted after. */
+  atBegin: boolean;
   vote: Vote | null;
   voteReason: string | null;
   ackedAt: number | null;

@@ -49,11 +49,17 @@ function storable(...texts: (string | null)[]): void {
 }
 
 /** A participant row as an INSERT makes it. */
-function participantRow(name: string, endpoint: string, now: number): SimParticipantRow {
+function participantRow(
+  name: string,
+  endpoint: string,
+  now: number,
+  atBegin: boolean,
+): SimParticipantRow {
   return {
     ...newParticipant(name, endpoint),
     ackedAt: null,
     enlistedAt: now,
+    atBegin,
     attempts: 0,
     lastError: null,
     nextAttemptAt: null,
@@ -155,7 +161,7 @@ export class SimStore implements TransactionStore {
         updatedAt: now,
         token,
         participantCount: input.participants.length,
-        participants: input.participants.map((p) => participantRow(p.name, p.endpoint, now)),
+        participants: input.participants.map((p) => participantRow(p.name, p.endpoint, now, true)),
       };
       this.#log.write((t) => t.rows.set(row.txnId, structuredClone(row)));
       return { leaseExpiresAt: new Date(EPOCH + row.leaseExpiresAt) };
@@ -197,7 +203,7 @@ export class SimStore implements TransactionStore {
         if (r !== undefined && r.state === TxState.ACTIVE) {
           r.participantCount++;
           r.updatedAt = now;
-          r.participants.push(participantRow(name, endpoint, now));
+          r.participants.push(participantRow(name, endpoint, now, false));
         }
       });
       return { newlyEnlisted: true, leaseExpiresAt: lease };
@@ -236,6 +242,7 @@ export class SimStore implements TransactionStore {
     txnId: TxId,
     ownerId: string,
     onePhaseAllowed: boolean,
+    durable = false,
   ): Promise<PreparingTx | null> {
     return this.#run((now) => {
       const row = this.#rows().get(txnId);
@@ -257,8 +264,9 @@ export class SimStore implements TransactionStore {
         participants: row.participants.map((p) => newParticipant(p.name, p.endpoint)),
         traceContext: row.traceContext,
         storeIntact: row.token !== null && row.token === this.#log.currentToken,
+        enlistedAfterBegin: row.participants.some((p) => !p.atBegin),
       };
-    });
+    }, durable);
   }
 
   recordDecision(tx: TxRecord): Promise<DecisionWrite> {

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { createPools, keepsGenericPlans } from '../../src/store/pg-pools.ts';
 import type { StorePools } from '../../src/store/pg-pools.ts';
+import { TxExistsError } from 'twopc/internal/contract/errors';
 import { PgTransactionStore } from '../../src/store/pg-transaction-store.ts';
 import { LogLayout } from '../../src/store/log-layout.ts';
 import type { TxId } from '../../src/core/tx-record.ts';
@@ -127,7 +128,7 @@ export async function driveEveryStatement(url: string, schema: string): Promise<
   try {
     await store.incarnation(); // the log's size, as a coordinator's maintenance reads it first
     const id = store.newTxnId();
-    await store.begin({
+    const input = {
       txnId: id,
       labels: {},
       leaseMs: 60_000,
@@ -136,7 +137,10 @@ export async function driveEveryStatement(url: string, schema: string): Promise<
       traceContext: null,
       tenant: 'default',
       principal: null,
-    });
+    };
+    await store.begin(input);
+    // An id given twice: the plain INSERT fails, the batch goes again with ON CONFLICT.
+    await assert.rejects(store.begin(input), TxExistsError);
     await store.recordDeliveryFailure(id, 'svc-0', 1, 'plan check', 1000);
     await store.recordOperatorAction(id, 'RETRY', null, 'plan check', null);
     const resolution = { txnId: id, participant: 'svc-0', detail: 'plan check', principal: null };

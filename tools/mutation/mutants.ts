@@ -161,10 +161,26 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: 'abandoned-early-prepares-not-followed',
     breaks:
-      '§3 rule 4 (seeds 2139 and 3156 of the first version): an early Prepare whose Enlist the log lost is told Abort',
+      '§3 rules 4 and 16 (seeds 2139 and 3156 of the first version): an early Prepare whose claim failed is told Abort once the log says abort',
     file: 'src/coordinator/abandoned-prepares.ts',
     find: `  if (sent.length === 0) {`,
     replace: `  if (sent.length >= 0) {`,
+  },
+  {
+    name: 'enlisted-participant-prepared-early',
+    breaks:
+      '§3 rules 2 and 4 (seeds 7565, 10258 and 11560 of this version): a participant enlisted (unforced) gets no Prepare before a forced write after its Enlist',
+    file: 'src/coordinator/coordinator.ts',
+    find: `      early = await EarlyPrepares.send(this.#deps, txnId, ctx, known.named);`,
+    replace: `      early = await EarlyPrepares.send(this.#deps, txnId, ctx, [...known.named, ...known.enlisted]);`,
+  },
+  {
+    name: 'no-barrier-for-participants-enlisted-elsewhere',
+    breaks:
+      '§3 rules 2 and 4: a participant enlisted through another coordinator (or not known here) gets its Prepare only after a forced write',
+    file: 'src/coordinator/coordinator.ts',
+    find: `    if (tx.enlistedAfterBegin && !durableClaim && tx.storeIntact && tx.participants.length >= 2) {`,
+    replace: `    if (tx.enlistedAfterBegin && !durableClaim && tx.storeIntact && tx.participants.length < 0) {`,
   },
   {
     name: 'abandoned-early-prepares-followed-only-where-unlisted',
