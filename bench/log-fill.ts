@@ -19,8 +19,9 @@ export async function fillLog(
 ): Promise<void> {
   const c = await db.connect();
   try {
-    await c.query(`SET search_path = ${schema}`);
+    // SET LOCAL: the connection goes back to a pool the bench's own queries share.
     await c.query('BEGIN');
+    await c.query(`SET LOCAL search_path = ${schema}`);
     await c.query(
       `INSERT INTO twopc_transactions
          (txn_id, state, reason, labels, lease_ms, lease_expires_at, participant_count, created_at,
@@ -50,7 +51,7 @@ export async function fillLog(
        WHERE txn_id IN (SELECT txn_id FROM twopc_transactions ORDER BY created_at LIMIT 5)`,
     );
     await c.query('COMMIT');
-    await c.query('ANALYZE twopc_transactions, twopc_participants');
+    await c.query(`ANALYZE ${schema}.twopc_transactions, ${schema}.twopc_participants`);
   } finally {
     c.release();
   }
