@@ -31,7 +31,7 @@ import {
   tracer,
 } from 'twopc/internal/telemetry/tracing';
 import { HeldSpans } from './held-spans.ts';
-import { EarlyPrepares, KnownParticipants } from './early-prepares.ts';
+import { EarlyPrepares, KnownParticipants, prepares } from './early-prepares.ts';
 import { followAbandoned } from './abandoned-prepares.ts';
 import { KeyedMutex } from 'twopc/internal/shared/keyed-mutex';
 import { awaitDecision, awaitRun, pollLog } from './commit-wait.ts';
@@ -228,13 +228,12 @@ export class Coordinator {
     // write after its (unforced) Enlist has landed (see KnownParticipants):
     // the claim itself, forced, when one enlisted here.
     const known = this.#known.take(txnId);
-    const durableClaim = known !== null && known.enlisted.length > 0;
-    const claim = this.#deps.store.startPreparing(
-      txnId,
-      this.id,
-      this.#deps.config.onePhase,
-      durableClaim,
-    );
+    const onePhase = this.#deps.config.onePhase;
+    const durableClaim =
+      known !== null &&
+      known.enlisted.length > 0 &&
+      prepares(known.named.length + known.enlisted.length, onePhase);
+    const claim = this.#deps.store.startPreparing(txnId, this.id, onePhase, durableClaim);
     let early: EarlyPrepares | null = null;
     if (known !== null && known.named.length >= 2) {
       claim.catch(() => undefined); // awaited below
@@ -260,10 +259,14 @@ export class Coordinator {
       }
       return view;
     }
-    if (tx.enlistedAfterBegin && !durableClaim && tx.storeIntact && tx.participants.length >= 2) {
+    if (
+      tx.enlistedAfterBegin &&
+      !durableClaim &&
+      tx.storeIntact &&
+      prepares(tx.participants.length, onePhase)
+    ) {
       // Enlisted elsewhere, or not known here: a forced write after the
       // claim makes every Enlist it saw durable before any Prepare leaves.
-      // (A lone participant's one-phase claim is confirmed forced anyway.)
       await this.#deps.store.makeDurable(txnId).catch((err: unknown) => {
         this.#follow(txnId, early?.abandon() ?? []);
         throw err;

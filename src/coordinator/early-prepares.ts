@@ -71,6 +71,15 @@ export class KnownParticipants {
   }
 }
 
+/**
+ * Whether a transaction of `count` participants sends Prepare: a lone one
+ * is committed in one phase where that is allowed (its claim is confirmed
+ * by a forced write before the Commit leaves).
+ */
+export function prepares(count: number, onePhaseAllowed: boolean): boolean {
+  return count >= 2 || (count === 1 && !onePhaseAllowed);
+}
+
 /** A transaction begun here: its participants named at Begin, and those enlisted here since. */
 export interface KnownTx {
   readonly named: readonly { name: string; endpoint: string }[];

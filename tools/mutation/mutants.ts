@@ -179,8 +179,11 @@ export const MUTANTS: readonly Mutant[] = [
     breaks:
       '§3 rules 2 and 4: a participant enlisted through another coordinator (or not known here) gets its Prepare only after a forced write',
     file: 'src/coordinator/coordinator.ts',
-    find: `    if (tx.enlistedAfterBegin && !durableClaim && tx.storeIntact && tx.participants.length >= 2) {`,
-    replace: `    if (tx.enlistedAfterBegin && !durableClaim && tx.storeIntact && tx.participants.length < 0) {`,
+    find: `      tx.enlistedAfterBegin &&
+      !durableClaim &&`,
+    replace: `      tx.enlistedAfterBegin &&
+      tx.participants.length < 0 &&
+      !durableClaim &&`,
   },
   {
     name: 'abandoned-early-prepares-followed-only-where-unlisted',
