@@ -17,6 +17,13 @@ export interface Child {
 /** Compiled (npm run bench) runs every process from .bench-build/; otherwise through tsx. */
 const COMPILED = import.meta.url.endsWith('.js');
 
+/** Node's arguments that run `script` (a path like bench/floor.ts), compiled or through tsx. */
+function entryOf(script: string): string[] {
+  return COMPILED
+    ? [join(ROOT, '.bench-build', script.replace(/\.ts$/, '.js'))]
+    : ['--import', 'tsx', script];
+}
+
 /**
  * Starts `<script> [args]` (a path like bench/floor.ts) and waits for it to
  * print {"listening": port} (or match `ready`).
@@ -30,10 +37,7 @@ export async function startChild(
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
     : [];
   const [script = '', ...rest] = args;
-  const entry = COMPILED
-    ? [join(ROOT, '.bench-build', script.replace(/\.ts$/, '.js'))]
-    : ['--import', 'tsx', script];
-  const child = spawn(process.execPath, [...profile, ...entry, ...rest], {
+  const child = spawn(process.execPath, [...profile, ...entryOf(script), ...rest], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -126,10 +130,7 @@ export function startCoordinator(
 
 /** Applies the log's migrations to `schema` (`twopc migrate`) and waits for it to finish. */
 export async function migrateSchema(databaseUrl: string, schema: string): Promise<void> {
-  const entry = COMPILED
-    ? [join(ROOT, '.bench-build', 'src/main.js')]
-    : ['--import', 'tsx', 'src/main.ts'];
-  const child = spawn(process.execPath, [...entry, 'migrate'], {
+  const child = spawn(process.execPath, [...entryOf('src/main.ts'), 'migrate'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, TWOPC_DB_SCHEMA: schema },
     stdio: ['ignore', 'ignore', 'pipe'],

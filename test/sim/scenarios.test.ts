@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SimConfig, SimFaults } from './sim-config.ts';
 import type { FaultWorld } from './sim-faults.ts';
+import type { SimParticipant } from './sim-participants.ts';
 import { SimStats } from './sim-stats.ts';
 import type { Counted } from './sim-stats.ts';
 import { runSeed } from './sim-world.ts';
@@ -36,6 +37,27 @@ function repeatedly(
   for (let at = fromMs; at < healAtMs; at += everyMs) {
     w.sched.setTimeout(fn, at);
   }
+}
+
+/**
+ * Until the heal, every 5 ms of simulated time: `fn` for each branch a
+ * participant holds prepared (scripts that act the moment one is).
+ */
+function watchPrepared(w: FaultWorld, fn: (p: SimParticipant, txnId: string) => void): void {
+  const watch = (): void => {
+    if (w.healed) {
+      return;
+    }
+    for (const p of w.participants) {
+      for (const [txnId, branch] of p.branches) {
+        if (branch === 'prepared') {
+          fn(p, txnId);
+        }
+      }
+    }
+    w.sched.setTimeout(watch, 5);
+  };
+  w.sched.setTimeout(watch, 0);
 }
 
 interface Scenario {
@@ -178,27 +200,18 @@ const SCENARIOS: readonly Scenario[] = [
           w.sched.setTimeout(() => (w.log.up = true), w.rnd.int(300, 1_200));
         });
         const killedFor = new Set<string>();
-        const watch = (): void => {
-          if (w.healed) {
-            return;
-          }
-          for (const p of w.participants) {
-            for (const [txnId, branch] of p.branches) {
-              const row = w.log.live.rows.get(txnId);
-              const listed = row?.participants.some((x) => x.name === p.name) ?? false;
-              if (branch === 'prepared' && !listed && !killedFor.has(txnId)) {
-                killedFor.add(txnId);
-                for (const proc of w.serving()) {
-                  w.count('coordinator killed');
-                  proc.alive = false;
-                  w.restartLater(proc, w.rnd.int(50, 1_000));
-                }
-              }
+        watchPrepared(w, (p, txnId) => {
+          const row = w.log.live.rows.get(txnId);
+          const listed = row?.participants.some((x) => x.name === p.name) ?? false;
+          if (!listed && !killedFor.has(txnId)) {
+            killedFor.add(txnId);
+            for (const proc of w.serving()) {
+              w.count('coordinator killed');
+              proc.alive = false;
+              w.restartLater(proc, w.rnd.int(50, 1_000));
             }
           }
-          w.sched.setTimeout(watch, 5);
-        };
-        w.sched.setTimeout(watch, 0);
+        });
       },
     },
     must: ['log crash', 'Prepare before the claim (early)'],
@@ -242,28 +255,19 @@ const SCENARIOS: readonly Scenario[] = [
       // up on it.
       script: (w) => {
         const crashedFor = new Set<string>();
-        const watch = (): void => {
-          if (w.healed) {
-            return;
-          }
-          for (const p of w.participants) {
-            for (const [txnId, branch] of p.branches) {
-              const key = `${p.name} ${txnId}`;
-              if (branch === 'prepared' && !crashedFor.has(key)) {
-                crashedFor.add(key);
-                if (w.rnd.chance(0.5)) {
-                  continue;
-                }
-                w.count('participant crash (unprepared work lost)');
-                p.crash();
-                p.crashed = true;
-                w.sched.setTimeout(() => (p.crashed = false), w.rnd.int(500, 3_000));
-              }
+        watchPrepared(w, (p, txnId) => {
+          const key = `${p.name} ${txnId}`;
+          if (!crashedFor.has(key)) {
+            crashedFor.add(key);
+            if (w.rnd.chance(0.5)) {
+              return;
             }
+            w.count('participant crash (unprepared work lost)');
+            p.crash();
+            p.crashed = true;
+            w.sched.setTimeout(() => (p.crashed = false), w.rnd.int(500, 3_000));
           }
-          w.sched.setTimeout(watch, 5);
-        };
-        w.sched.setTimeout(watch, 0);
+        });
       },
     },
     must: ['Prepare before the claim (early)', 'Abort given up (no Prepare reached it)'],
